@@ -1,0 +1,1 @@
+"""The pure episode domain: levels, policies, authorizations, claims and the decider."""

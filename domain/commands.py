@@ -1,0 +1,134 @@
+"""Commands: what intake, payers, billing, ops and the clock ask of an episode."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import Field, TypeAdapter
+
+from domain.model import (
+    Department,
+    Disposition,
+    Frozen,
+    Patient,
+    Payer,
+    PayerDecision,
+    PriorAuthorization,
+    RequestedAuthorization,
+    Service,
+    Setting,
+    Urgency,
+)
+from domain.policy import PayerPolicy
+
+EPISODE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+
+
+class OpenEpisode(Frozen):
+    type: Literal["open_episode"] = "open_episode"
+    episode_id: str = Field(pattern=EPISODE_ID_PATTERN)
+    patient: Patient
+    payer: Payer
+    asam_edition: int
+    from_level: str
+    to_level: str
+    dimensions: dict[str, int]
+    setting: Setting
+    department: Department = "on_campus"
+    prior_authorization: PriorAuthorization | None = None
+    requested: RequestedAuthorization
+    urgency: Urgency = "standard"
+    diagnoses: tuple[str, ...] = Field(min_length=1)
+    php_last_claim_through: date | None = None
+    # None: the plan type's default policy (domain.policy.default_policy).
+    policy: PayerPolicy | None = None
+
+
+class ApplyPayerDecision(Frozen):
+    type: Literal["apply_payer_decision"] = "apply_payer_decision"
+    delivery_id: str = Field(min_length=1, max_length=128)
+    decision: PayerDecision
+
+
+class ProvideInformation(Frozen):
+    type: Literal["provide_information"] = "provide_information"
+    note: str = Field(min_length=1, max_length=2000)
+
+
+class RequestP2P(Frozen):
+    type: Literal["request_p2p"] = "request_p2p"
+
+
+class ScheduleP2P(Frozen):
+    type: Literal["schedule_p2p"] = "schedule_p2p"
+    at: datetime
+    reviewer: str | None = Field(default=None, max_length=200)
+
+
+class RecordP2POutcome(Frozen):
+    type: Literal["record_p2p_outcome"] = "record_p2p_outcome"
+    outcome: Literal["overturned", "upheld"]
+    reviewer: str | None = Field(default=None, max_length=200)
+    notes: str | None = Field(default=None, max_length=2000)
+
+
+class FileAppeal(Frozen):
+    type: Literal["file_appeal"] = "file_appeal"
+    level: Urgency = "standard"
+
+
+class RecordAppealOutcome(Frozen):
+    type: Literal["record_appeal_outcome"] = "record_appeal_outcome"
+    outcome: Literal["overturned", "upheld"]
+
+
+class RecordServices(Frozen):
+    type: Literal["record_services"] = "record_services"
+    services: tuple[Service, ...] = Field(min_length=1, max_length=500)
+
+
+class ReleaseClaim(Frozen):
+    type: Literal["release_claim"] = "release_claim"
+    claim_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    through: date
+
+
+class Discharge(Frozen):
+    type: Literal["discharge"] = "discharge"
+    date: date
+    patient_status: str = Field(pattern=r"^\d{2}$")
+    disposition: Disposition
+    to_level: str | None = None
+
+
+class Cancel(Frozen):
+    type: Literal["cancel"] = "cancel"
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class DeadlineReached(Frozen):
+    type: Literal["deadline_reached"] = "deadline_reached"
+    kind: str
+    due: datetime
+
+
+Command = Annotated[
+    OpenEpisode
+    | ApplyPayerDecision
+    | ProvideInformation
+    | RequestP2P
+    | ScheduleP2P
+    | RecordP2POutcome
+    | FileAppeal
+    | RecordAppealOutcome
+    | RecordServices
+    | ReleaseClaim
+    | Discharge
+    | Cancel
+    | DeadlineReached,
+    Field(discriminator="type"),
+]
+
+COMMAND_ADAPTER: TypeAdapter[Command] = TypeAdapter(Command)
+

@@ -1,0 +1,253 @@
+"""Domain events: immutable facts about one episode, folded by `evolve` into its state."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import Field, TypeAdapter
+
+from domain.model import (
+    Authorization,
+    Claim,
+    Department,
+    Disposition,
+    Frozen,
+    HoldReason,
+    Patient,
+    Payer,
+    PriorAuthorization,
+    RequestedAuthorization,
+    ReviewAction,
+    Service,
+    Setting,
+    Urgency,
+)
+from domain.policy import PayerPolicy
+
+RequestPurpose = Literal["initial", "extension", "reversal"]
+
+
+class EventBase(Frozen):
+    at: datetime
+
+
+class EpisodeOpened(EventBase):
+    type: Literal["episode_opened"] = "episode_opened"
+    episode_id: str
+    patient: Patient
+    payer: Payer
+    policy: PayerPolicy
+    asam_edition: int
+    from_level: str
+    to_level: str
+    dimensions: dict[str, int]
+    setting: Setting
+    department: Department = "on_campus"
+    prior_authorization: PriorAuthorization | None = None
+    requested: RequestedAuthorization
+    urgency: Urgency
+    diagnoses: tuple[str, ...]
+    php_last_claim_through: date | None = None
+
+
+class AuthorizationRequested(EventBase):
+    type: Literal["authorization_requested"] = "authorization_requested"
+    trace_number: str
+    purpose: RequestPurpose
+    decision_due: datetime
+    units: int
+    reason: str = ""
+
+
+class DecisionOverdue(EventBase):
+    type: Literal["decision_overdue"] = "decision_overdue"
+    trace_number: str
+    escalation: int
+    next_due: datetime | None
+
+
+class InformationRequested(EventBase):
+    type: Literal["information_requested"] = "information_requested"
+    trace_number: str
+    delivery_id: str
+    reference: str | None
+    reason: str | None
+    respond_by: datetime
+
+
+class InformationOverdue(EventBase):
+    type: Literal["information_overdue"] = "information_overdue"
+    trace_number: str
+
+
+class InformationProvided(EventBase):
+    type: Literal["information_provided"] = "information_provided"
+    trace_number: str
+    note: str
+    decision_due: datetime
+
+
+class AuthorizationGranted(EventBase):
+    type: Literal["authorization_granted"] = "authorization_granted"
+    trace_number: str
+    delivery_id: str
+    action: ReviewAction
+    authorization: Authorization
+    requested_units: int
+    purpose: RequestPurpose
+
+
+class AuthorizationDenied(EventBase):
+    type: Literal["authorization_denied"] = "authorization_denied"
+    trace_number: str
+    delivery_id: str
+    purpose: RequestPurpose
+    reason_code: str | None
+    reason: str | None
+    deemed: bool = False
+    p2p_window_closes: datetime
+    appeal_filing_due: datetime
+
+
+class PayerNotice(EventBase):
+    """CT (contact payer) and NA (no action required): recorded, shown, nothing decided."""
+
+    type: Literal["payer_notice"] = "payer_notice"
+    trace_number: str
+    delivery_id: str
+    action: ReviewAction
+    reason: str | None
+
+
+class RequestCancelledByPayer(EventBase):
+    type: Literal["request_cancelled_by_payer"] = "request_cancelled_by_payer"
+    trace_number: str
+    delivery_id: str
+    reason: str | None
+
+
+class P2PRequested(EventBase):
+    type: Literal["p2p_requested"] = "p2p_requested"
+    request_key: str
+
+
+class P2PScheduled(EventBase):
+    type: Literal["p2p_scheduled"] = "p2p_scheduled"
+    call_at: datetime
+    outcome_due: datetime
+    reviewer: str | None = None
+
+
+class P2PCallMissed(EventBase):
+    type: Literal["p2p_call_missed"] = "p2p_call_missed"
+    missed_calls: int
+
+
+class P2PDecided(EventBase):
+    type: Literal["p2p_decided"] = "p2p_decided"
+    outcome: Literal["overturned", "upheld"]
+    deemed: bool = False
+    reviewer: str | None = None
+    notes: str | None = None
+    authorization_due: datetime | None = None
+    appeal_filing_due: datetime | None = None
+
+
+class P2PWindowClosed(EventBase):
+    type: Literal["p2p_window_closed"] = "p2p_window_closed"
+
+
+class AppealFiled(EventBase):
+    type: Literal["appeal_filed"] = "appeal_filed"
+    level: Urgency
+    decision_due: datetime
+
+
+class AppealDecisionOverdue(EventBase):
+    type: Literal["appeal_decision_overdue"] = "appeal_decision_overdue"
+
+
+class AppealDecided(EventBase):
+    type: Literal["appeal_decided"] = "appeal_decided"
+    outcome: Literal["overturned", "upheld"]
+    authorization_due: datetime | None = None
+
+
+class AuthorizationEnded(EventBase):
+    type: Literal["authorization_ended"] = "authorization_ended"
+    number: str
+    status: Literal["expired", "exhausted"]
+
+
+class ServicesRecorded(EventBase):
+    type: Literal["services_recorded"] = "services_recorded"
+    services: tuple[Service, ...]
+    warnings: tuple[str, ...] = ()
+
+
+class ClaimReleased(EventBase):
+    type: Literal["claim_released"] = "claim_released"
+    claim_id: str
+    claim: Claim
+    service_ids: tuple[str, ...]
+    was_held: bool = False
+
+
+class ClaimHeld(EventBase):
+    type: Literal["claim_held"] = "claim_held"
+    claim_id: str
+    through: date
+    service_ids: tuple[str, ...]
+    reasons: tuple[HoldReason, ...]
+
+
+class Discharged(EventBase):
+    type: Literal["discharged"] = "discharged"
+    date: date
+    patient_status: str
+    disposition: Disposition
+    to_level: str | None = None
+
+
+class EpisodeClosed(EventBase):
+    type: Literal["episode_closed"] = "episode_closed"
+    reason: str
+
+
+class EpisodeCancelled(EventBase):
+    type: Literal["episode_cancelled"] = "episode_cancelled"
+    reason: str
+
+
+Event = Annotated[
+    EpisodeOpened
+    | AuthorizationRequested
+    | DecisionOverdue
+    | InformationRequested
+    | InformationOverdue
+    | InformationProvided
+    | AuthorizationGranted
+    | AuthorizationDenied
+    | PayerNotice
+    | RequestCancelledByPayer
+    | P2PRequested
+    | P2PScheduled
+    | P2PCallMissed
+    | P2PDecided
+    | P2PWindowClosed
+    | AppealFiled
+    | AppealDecisionOverdue
+    | AppealDecided
+    | AuthorizationEnded
+    | ServicesRecorded
+    | ClaimReleased
+    | ClaimHeld
+    | Discharged
+    | EpisodeClosed
+    | EpisodeCancelled,
+    Field(discriminator="type"),
+]
+
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+EVENT_LIST_ADAPTER: TypeAdapter[list[Event]] = TypeAdapter(list[Event])

@@ -1,0 +1,145 @@
+"""Value objects shared by commands, events and state: frozen pydantic models."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.policy import PlanType
+
+UnitType = Literal["days", "sessions", "units_15min", "hours"]
+Setting = Literal["hospital_outpatient", "cah", "cmhc", "otp", "fqhc", "rhc", "freestanding"]
+Urgency = Literal["expedited", "standard"]
+Department = Literal["on_campus", "excepted_off_campus", "non_excepted_off_campus"]
+Disposition = Literal["step_down", "step_up", "completed", "left_ama", "other"]
+ReviewAction = Literal["A1", "A2", "A3", "A4", "A6", "C", "CT", "NA"]
+
+EpisodeStateName = Literal[
+    "referred",
+    "auth_requested",
+    "info_requested",
+    "denied",
+    "p2p_requested",
+    "p2p_scheduled",
+    "appeal",
+    "authorized",
+    "expired",
+    "discharged",
+    "closed",
+    "cancelled",
+]
+TERMINAL_STATES: frozenset[str] = frozenset({"closed", "cancelled"})
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Patient(Frozen):
+    id: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    birth_date: date
+    member_id: str = Field(min_length=1, max_length=64)
+
+
+class Payer(Frozen):
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    plan_type: PlanType
+
+
+class PriorAuthorization(Frozen):
+    number: str = Field(min_length=1, max_length=64)
+    level: str
+    start: date
+    end: date
+
+
+class RequestedAuthorization(Frozen):
+    start: date
+    units: int = Field(gt=0, le=10_000)
+    unit_type: UnitType
+    service_codes: tuple[str, ...] = Field(min_length=1)
+
+
+class Authorization(Frozen):
+    """A payer's level-of-care authorization; extensions move `end` and add `units`."""
+
+    number: str = Field(min_length=1, max_length=64)
+    start: date
+    end: date
+    units: int = Field(ge=0)
+    unit_type: UnitType
+    service_codes: tuple[str, ...]
+
+    def covers(self, day: date, code: str, revenue_code: str | None = None) -> bool:
+        in_dates = self.start <= day <= self.end
+        return in_dates and (code in self.service_codes or revenue_code in self.service_codes)
+
+
+class Service(Frozen):
+    """One attended service on one date (a line on a claim)."""
+
+    service_id: str = Field(min_length=1, max_length=64)
+    date: date
+    code: str = Field(default="", max_length=5)
+    revenue_code: str = Field(pattern=r"^\d{4}$")
+    minutes: int | None = Field(default=None, ge=0, le=24 * 60)
+    units: int = Field(default=1, ge=1, le=96)
+    modifiers: tuple[str, ...] = ()
+    rendering_npi: str = Field(pattern=r"^\d{10}$")
+    roster_signed: bool = True
+    charge: Decimal = Field(ge=0, max_digits=12, decimal_places=2)
+
+
+class ClaimLine(Frozen):
+    service_id: str
+    revenue_code: str
+    hcpcs: str | None
+    modifiers: tuple[str, ...]
+    date: date
+    units: int
+    charge: Decimal
+
+
+class Claim(Frozen):
+    type_of_bill: str
+    condition_codes: tuple[str, ...]
+    patient_status: str
+    from_: date = Field(alias="from")
+    through: date
+    lines: tuple[ClaimLine, ...]
+    day_classes: dict[str, str] = Field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class HoldReason(Frozen):
+    code: str
+    detail: str
+    lines: tuple[str, ...] = ()
+
+
+class PayerDecision(Frozen):
+    """One payer answer in the canonical shape every inbound format is parsed into."""
+
+    trace_number: str = Field(min_length=1, max_length=80)
+    action: ReviewAction
+    authorization_number: str | None = Field(default=None, max_length=64)
+    start: date | None = None
+    end: date | None = None
+    units: int | None = Field(default=None, ge=0)
+    unit_type: UnitType | None = None
+    service_codes: tuple[str, ...] = ()
+    reason_code: str | None = Field(default=None, max_length=32)
+    reason: str | None = Field(default=None, max_length=2000)
+    reference: str | None = Field(default=None, max_length=80)
+    decided_at: datetime | None = None
+
+
+class Deadline(Frozen):
+    kind: str
+    due: datetime

@@ -1,0 +1,97 @@
+"""The episode's state: the fold of its events. Frozen; `evolve` returns a new one."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import Field
+
+from domain.events import EpisodeOpened, RequestPurpose
+from domain.model import Authorization, Claim, EpisodeStateName, Frozen, HoldReason, Service
+from domain.policy import PayerPolicy
+
+
+class PendingRequest(Frozen):
+    """A request to the payer that is waiting for a decision."""
+
+    trace_number: str
+    purpose: RequestPurpose
+    decision_due: datetime
+    escalations: int = 0
+    units: int = 0
+
+
+class ClaimRecord(Frozen):
+    claim_id: str
+    status: Literal["released", "held"]
+    through: date
+    service_ids: tuple[str, ...]
+    claim: Claim | None = None
+    reasons: tuple[HoldReason, ...] = ()
+
+
+class Denial(Frozen):
+    at: datetime
+    purpose: RequestPurpose
+    reason_code: str | None
+    reason: str | None
+    deemed: bool
+    p2p_window_closes: datetime
+    appeal_filing_due: datetime
+
+
+class DischargeInfo(Frozen):
+    date: date
+    patient_status: str
+    disposition: str
+    to_level: str | None = None
+
+
+class Episode(Frozen):
+    episode_id: str = ""
+    status: EpisodeStateName = "referred"
+    opened: EpisodeOpened | None = None
+    version: int = 0
+    request_count: int = 0
+    pending: PendingRequest | None = None
+    trace_numbers: tuple[str, ...] = ()
+    authorizations: tuple[Authorization, ...] = ()
+    ended_authorizations: dict[str, str] = Field(default_factory=dict)
+    denial: Denial | None = None
+    p2p_requested: bool = False
+    p2p_call_at: datetime | None = None
+    p2p_missed_calls: int = 0
+    p2p_outcome: str | None = None
+    appeal_level: str | None = None
+    appeal_outcome: str | None = None
+    services: dict[str, Service] = Field(default_factory=dict)
+    claims: dict[str, ClaimRecord] = Field(default_factory=dict)
+    discharge: DischargeInfo | None = None
+    delivery_ids: frozenset[str] = frozenset()
+    deadlines: dict[str, datetime] = Field(default_factory=dict)
+    notices: tuple[str, ...] = ()
+    closed_reason: str | None = None
+
+    @property
+    def policy(self) -> PayerPolicy:
+        if self.opened is None:
+            raise ValueError("episode is not open")
+        return self.opened.policy
+
+    @property
+    def is_open(self) -> bool:
+        return self.opened is not None
+
+    @property
+    def billed_service_ids(self) -> frozenset[str]:
+        """Services already in a claim, released or held."""
+        return frozenset(sid for c in self.claims.values() for sid in c.service_ids)
+
+    @property
+    def released_claims(self) -> list[ClaimRecord]:
+        return [c for c in self.claims.values() if c.status == "released"]
+
+    @property
+    def held_claims(self) -> list[ClaimRecord]:
+        return [c for c in self.claims.values() if c.status == "held"]
