@@ -96,6 +96,8 @@ class AuthorizationGranted(EventBase):
     authorization: Authorization
     requested_units: int
     purpose: RequestPurpose
+    ends_at: datetime
+    review_due: datetime | None = None
 
 
 class AuthorizationDenied(EventBase):
@@ -174,6 +176,12 @@ class AppealDecided(EventBase):
     authorization_due: datetime | None = None
 
 
+class DenialFinal(EventBase):
+    """The appeal filing window closed with no appeal: the denial stands."""
+
+    type: Literal["denial_final"] = "denial_final"
+
+
 class AuthorizationEnded(EventBase):
     type: Literal["authorization_ended"] = "authorization_ended"
     number: str
@@ -239,6 +247,7 @@ Event = Annotated[
     | AppealFiled
     | AppealDecisionOverdue
     | AppealDecided
+    | DenialFinal
     | AuthorizationEnded
     | ServicesRecorded
     | ClaimReleased

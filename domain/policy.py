@@ -46,6 +46,8 @@ class PayerPolicy(BaseModel):
     # §4: P2P window after a denial (default 14 calendar days); held after two missed calls.
     p2p_window_days: int = 14
     p2p_max_missed_calls: int = 2
+    # How long after a scheduled P2P call its outcome may be recorded before the call counts missed.
+    p2p_outcome_grace_hours: int = 24
     # §4: Medicaid managed care must authorize within 72 hours of a reversal (42 CFR 438.424).
     reversal_authorization_hours: int = 72
     # §4: appeal filing window and decision times.

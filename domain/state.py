@@ -20,6 +20,7 @@ class PendingRequest(Frozen):
     decision_due: datetime
     escalations: int = 0
     units: int = 0
+    awaiting_information: bool = False
 
 
 class ClaimRecord(Frozen):
@@ -95,3 +96,8 @@ class Episode(Frozen):
     @property
     def held_claims(self) -> list[ClaimRecord]:
         return [c for c in self.claims.values() if c.status == "held"]
+
+
+def live_authorizations(state: Episode) -> list[Authorization]:
+    """Authorizations that have not ended by date or by units."""
+    return [a for a in state.authorizations if a.number not in state.ended_authorizations]

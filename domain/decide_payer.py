@@ -1,0 +1,249 @@
+"""Decisions for opening an episode and for applying a payer's answer (§2–§4)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from domain import events as ev
+from domain.claims import Released, regate
+from domain.codes import KNOWN_CODES, REVENUE_CODES
+from domain.commands import ApplyPayerDecision, OpenEpisode, ProvideInformation
+from domain.errors import Rejected
+from domain.evolve import fold
+from domain.guards import require_active
+from domain.intake import intake_problems
+from domain.model import Authorization, PayerDecision
+from domain.policy import default_policy
+from domain.state import Episode, PendingRequest
+from domain.timing import decision_due, ends_at, extension_decision_due, review_due, trace_number
+
+
+def opened_event(cmd: OpenEpisode, at: datetime) -> ev.EpisodeOpened:
+    fields = cmd.model_dump(exclude={"type", "policy"})
+    policy = cmd.policy or default_policy(cmd.payer.plan_type)
+    return ev.EpisodeOpened.model_validate({**fields, "policy": policy, "at": at})
+
+
+def open_episode(state: Episode, cmd: OpenEpisode, now: datetime) -> list[ev.Event]:
+    if state.opened is not None:
+        if opened_event(cmd, state.opened.at) != state.opened:
+            raise Rejected("conflict", f"episode {cmd.episode_id} was opened with other details")
+        return []
+    problems = intake_problems(cmd, now, KNOWN_CODES | set(REVENUE_CODES))
+    if problems:
+        raise Rejected("invalid_input", problems)
+    opened = opened_event(cmd, now)
+    if not opened.policy.requires_authorization:
+        return [opened, *_self_pay_coverage(opened, now)]
+    request = ev.AuthorizationRequested(
+        at=now,
+        trace_number=trace_number(cmd.episode_id, 1),
+        purpose="initial",
+        decision_due=decision_due(opened.policy, cmd.urgency, now),
+        units=cmd.requested.units,
+    )
+    return [opened, request]
+
+
+def _self_pay_coverage(opened: ev.EpisodeOpened, now: datetime) -> list[ev.Event]:
+    """Self-pay needs no payer authorization; the provider's own plan of care covers a year."""
+    req = opened.requested
+    auth = Authorization(
+        number="SELF-PAY",
+        start=req.start,
+        end=req.start + timedelta(days=364),
+        units=req.units,
+        unit_type=req.unit_type,
+        service_codes=req.service_codes,
+    )
+    granted = ev.AuthorizationGranted(
+        at=now,
+        trace_number="",
+        delivery_id="",
+        action="NA",
+        authorization=auth,
+        requested_units=req.units,
+        purpose="initial",
+        ends_at=ends_at(auth),
+    )
+    return [granted]
+
+
+def apply_decision(state: Episode, cmd: ApplyPayerDecision, now: datetime) -> list[ev.Event]:
+    if state.is_open and cmd.delivery_id in state.delivery_ids:
+        return []
+    require_active(state)
+    pending = _pending_for(state, cmd.decision)
+    d, delivery = cmd.decision, cmd.delivery_id
+    trace, purpose = pending.trace_number, pending.purpose
+    policy = state.policy
+    if d.action in ("A1", "A2", "A6"):
+        return _grant(state, pending, cmd, now)
+    if d.action == "A3":
+        return [
+            ev.AuthorizationDenied(
+                at=now,
+                trace_number=trace,
+                delivery_id=delivery,
+                purpose=purpose,
+                reason_code=d.reason_code,
+                reason=d.reason,
+                p2p_window_closes=now + timedelta(days=policy.p2p_window_days),
+                appeal_filing_due=now + timedelta(days=policy.appeal_filing_days),
+            )
+        ]
+    if d.action == "A4":
+        return [
+            ev.InformationRequested(
+                at=now,
+                trace_number=trace,
+                delivery_id=delivery,
+                reference=d.reference,
+                reason=d.reason,
+                respond_by=now + timedelta(days=policy.info_response_days),
+            )
+        ]
+    if d.action == "C":
+        return [
+            ev.RequestCancelledByPayer(
+                at=now, trace_number=trace, delivery_id=delivery, reason=d.reason
+            )
+        ]
+    return [
+        ev.PayerNotice(
+            at=now, trace_number=trace, delivery_id=delivery, action=d.action, reason=d.reason
+        )
+    ]
+
+
+def _pending_for(state: Episode, decision: PayerDecision) -> PendingRequest:
+    if decision.trace_number not in state.trace_numbers:
+        raise Rejected(
+            "unknown_trace", f"trace number {decision.trace_number} is not this episode's"
+        )
+    pending = state.pending
+    if pending is None:
+        raise Rejected(
+            "invalid_state",
+            f"no request is waiting for a payer decision (the episode is {state.status})",
+        )
+    if pending.trace_number != decision.trace_number:
+        raise Rejected(
+            "stale_trace",
+            f"trace number {decision.trace_number} belongs to an earlier request; "
+            f"the open request is {pending.trace_number}",
+        )
+    return pending
+
+
+def _grant(
+    state: Episode, pending: PendingRequest, cmd: ApplyPayerDecision, now: datetime
+) -> list[ev.Event]:
+    auth = _authorization(state, pending, cmd.decision)
+    policy = state.policy
+    review = review_due(policy, auth)
+    granted = ev.AuthorizationGranted(
+        at=now,
+        trace_number=pending.trace_number,
+        delivery_id=cmd.delivery_id,
+        action=cmd.decision.action,
+        authorization=auth,
+        requested_units=pending.units,
+        purpose=pending.purpose,
+        ends_at=ends_at(auth),
+        review_due=review if review > now else None,
+    )
+    events: list[ev.Event] = [granted]
+    after = fold(events, state)
+    if review <= now and ends_at(auth) > now:
+        events.append(
+            extension_request(after, now, "the authorization is inside its review window")
+        )
+        after = fold(events[1:], after)
+    return events + release_held(after, now)
+
+
+def _authorization(state: Episode, pending: PendingRequest, d: PayerDecision) -> Authorization:
+    assert state.opened is not None
+    req = state.opened.requested
+    problems = []
+    if not d.authorization_number:
+        problems.append("authorization_number is required for an approval")
+    if d.end is None:
+        problems.append("end (the last authorized date) is required for an approval")
+    if d.units is None and d.action != "A1":
+        problems.append(f"units are required for {d.action} (authorized quantity)")
+    if problems:
+        raise Rejected("invalid_input", problems)
+    assert d.authorization_number is not None and d.end is not None
+    existing = next((a for a in state.authorizations if a.number == d.authorization_number), None)
+    units = d.units if d.units is not None else pending.units
+    if existing is not None:
+        # §4: an extension moves the end date and adds units to the same authorization.
+        return existing.model_copy(
+            update={
+                "end": max(existing.end, d.end),
+                "units": existing.units + units,
+                "service_codes": tuple(dict.fromkeys((*existing.service_codes, *d.service_codes))),
+            }
+        )
+    start = d.start or req.start
+    if start > d.end:
+        raise Rejected("invalid_input", f"authorization start {start} is after its end {d.end}")
+    return Authorization(
+        number=d.authorization_number,
+        start=start,
+        end=d.end,
+        units=units,
+        unit_type=d.unit_type or req.unit_type,
+        service_codes=d.service_codes or req.service_codes,
+    )
+
+
+def extension_request(state: Episode, now: datetime, reason: str) -> ev.AuthorizationRequested:
+    assert state.opened is not None
+    current = max(state.authorizations, key=lambda a: a.end)
+    return ev.AuthorizationRequested(
+        at=now,
+        trace_number=trace_number(state.episode_id, state.request_count + 1),
+        purpose="extension",
+        decision_due=extension_decision_due(
+            state.policy, state.opened.urgency, now, ends_at(current)
+        ),
+        units=state.opened.requested.units,
+        reason=reason,
+    )
+
+
+def release_held(state: Episode, now: datetime) -> list[ev.Event]:
+    """Held claims go out by themselves once coverage arrives (retro-authorizations included)."""
+    out: list[ev.Event] = []
+    current = state
+    for record in sorted(state.held_claims, key=lambda c: (c.through, c.claim_id)):
+        verdict = regate(current, record)
+        if isinstance(verdict, Released):
+            event = ev.ClaimReleased(
+                at=now,
+                claim_id=record.claim_id,
+                claim=verdict.claim,
+                service_ids=verdict.service_ids,
+                was_held=True,
+            )
+            out.append(event)
+            current = fold([event], current)
+    return out
+
+
+def provide_information(state: Episode, cmd: ProvideInformation, now: datetime) -> list[ev.Event]:
+    require_active(state)
+    if state.pending is None or not state.pending.awaiting_information:
+        raise Rejected(
+            "invalid_state", f"the payer has not asked for information (episode is {state.status})"
+        )
+    assert state.opened is not None
+    due = decision_due(state.policy, state.opened.urgency, now)
+    return [
+        ev.InformationProvided(
+            at=now, trace_number=state.pending.trace_number, note=cmd.note, decision_due=due
+        )
+    ]

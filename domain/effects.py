@@ -1,0 +1,54 @@
+"""Effects: what the world must be told after events, derived from the events alone."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from domain import events as ev
+from domain.model import Frozen
+
+
+class Effect(Frozen):
+    kind: Literal["submit_request", "request_p2p", "deliver_claim", "notify"]
+    key: str
+    detail: dict[str, Any] = {}
+
+
+def _submit(e: ev.AuthorizationRequested) -> Effect:
+    return Effect(
+        kind="submit_request",
+        key=e.trace_number,
+        detail={"trace_number": e.trace_number, "purpose": e.purpose, "units": e.units},
+    )
+
+
+def _notify(kind: str, text: str, key: str) -> Effect:
+    return Effect(kind="notify", key=key, detail={"kind": kind, "detail": text})
+
+
+def effects_of(event: ev.Event, seq: int) -> list[Effect]:
+    """`seq` is the event's sequence number; it keys notifications so a retry sends one."""
+    key = f"{seq}"
+    match event:
+        case ev.AuthorizationRequested():
+            return [_submit(event)]
+        case ev.P2PRequested():
+            return [Effect(kind="request_p2p", key=event.request_key)]
+        case ev.ClaimReleased():
+            claim = event.claim.model_dump(mode="json", by_alias=True)
+            return [Effect(kind="deliver_claim", key=event.claim_id, detail={"claim": claim})]
+        case ev.DecisionOverdue():
+            return [_notify("payer_decision_overdue", f"escalation {event.escalation}", key)]
+        case ev.AuthorizationDenied():
+            return [_notify("denied", event.reason or "denied", key)]
+        case ev.InformationRequested():
+            return [_notify("info_requested", event.reason or "payer asks for information", key)]
+        case ev.ClaimHeld():
+            codes = ", ".join(r.code for r in event.reasons)
+            return [_notify("claims_held", f"claim {event.claim_id} held: {codes}", key)]
+        case ev.AuthorizationEnded():
+            return [_notify("authorization_ended", f"{event.number} {event.status}", key)]
+        case ev.PayerNotice():
+            return [_notify("payer_notice", f"{event.action}: {event.reason or ''}", key)]
+        case _:
+            return []

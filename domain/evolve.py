@@ -1,0 +1,325 @@
+"""`evolve`: apply one event to the episode state; total, pure, one small function per event."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from domain import events as ev
+from domain.state import (
+    ClaimRecord,
+    Denial,
+    DischargeInfo,
+    Episode,
+    PendingRequest,
+    live_authorizations,
+)
+
+Handler = Callable[[Episode, Any], dict[str, Any]]
+
+
+def _without(deadlines: dict[str, datetime], *kinds: str) -> dict[str, datetime]:
+    return {k: v for k, v in deadlines.items() if k not in kinds}
+
+
+def _with(deadlines: dict[str, datetime], **due: datetime | None) -> dict[str, datetime]:
+    out = _without(deadlines, *due)
+    out.update({k: v for k, v in due.items() if v is not None})
+    return out
+
+
+# Deadlines that only make sense while a payer request or a denial is open.
+_REQUEST_DEADLINES = ("payer_decision_due", "info_response_due")
+_DENIAL_DEADLINES = ("p2p_window_closes", "p2p_outcome_due", "appeal_filing_due")
+
+
+def _opened(s: Episode, e: ev.EpisodeOpened) -> dict[str, Any]:
+    return {"episode_id": e.episode_id, "opened": e, "status": "referred"}
+
+
+def _requested(s: Episode, e: ev.AuthorizationRequested) -> dict[str, Any]:
+    pending = PendingRequest(
+        trace_number=e.trace_number, purpose=e.purpose, decision_due=e.decision_due, units=e.units
+    )
+    fields: dict[str, Any] = {
+        "pending": pending,
+        "request_count": s.request_count + 1,
+        "trace_numbers": (*s.trace_numbers, e.trace_number),
+        "deadlines": _with(
+            _without(s.deadlines, "concurrent_review_due"), payer_decision_due=e.decision_due
+        ),
+    }
+    if e.purpose != "extension":
+        fields["status"] = "auth_requested"
+    return fields
+
+
+def _overdue(s: Episode, e: ev.DecisionOverdue) -> dict[str, Any]:
+    assert s.pending is not None
+    pending = s.pending.model_copy(update={"escalations": e.escalation})
+    deadlines = _with(s.deadlines, payer_decision_due=e.next_due)
+    if e.next_due is None:
+        deadlines = _without(deadlines, "payer_decision_due")
+    return {"pending": pending, "deadlines": deadlines}
+
+
+def _info_requested(s: Episode, e: ev.InformationRequested) -> dict[str, Any]:
+    deadlines = _with(_without(s.deadlines, "payer_decision_due"), info_response_due=e.respond_by)
+    assert s.pending is not None
+    fields: dict[str, Any] = {
+        "deadlines": deadlines,
+        "delivery_ids": s.delivery_ids | {e.delivery_id},
+        "pending": s.pending.model_copy(update={"awaiting_information": True}),
+    }
+    if s.pending.purpose != "extension":
+        fields["status"] = "info_requested"
+    return fields
+
+
+def _info_overdue(s: Episode, e: ev.InformationOverdue) -> dict[str, Any]:
+    return {"deadlines": _without(s.deadlines, "info_response_due")}
+
+
+def _info_provided(s: Episode, e: ev.InformationProvided) -> dict[str, Any]:
+    assert s.pending is not None
+    pending = s.pending.model_copy(
+        update={"decision_due": e.decision_due, "escalations": 0, "awaiting_information": False}
+    )
+    deadlines = _with(_without(s.deadlines, "info_response_due"), payer_decision_due=e.decision_due)
+    status = "auth_requested" if pending.purpose != "extension" else s.status
+    return {"pending": pending, "deadlines": deadlines, "status": status}
+
+
+def _granted(s: Episode, e: ev.AuthorizationGranted) -> dict[str, Any]:
+    auth = e.authorization
+    kept = tuple(a for a in s.authorizations if a.number != auth.number)
+    authorizations = tuple(sorted((*kept, auth), key=lambda a: (a.start, a.number)))
+    ended = {k: v for k, v in s.ended_authorizations.items() if k != auth.number}
+    deadlines = _without(
+        s.deadlines, *_REQUEST_DEADLINES, *_DENIAL_DEADLINES, "appeal_decision_due"
+    )
+    ends = max(e.ends_at, s.deadlines.get("authorization_ends", e.ends_at))
+    deadlines = _with(deadlines, authorization_ends=ends, concurrent_review_due=e.review_due)
+    return {
+        "authorizations": authorizations,
+        "ended_authorizations": ended,
+        "pending": None,
+        "denial": None,
+        "status": "authorized",
+        "deadlines": deadlines,
+        "delivery_ids": s.delivery_ids | {e.delivery_id},
+    }
+
+
+def _denied(s: Episode, e: ev.AuthorizationDenied) -> dict[str, Any]:
+    denial = Denial(
+        at=e.at,
+        purpose=e.purpose,
+        reason_code=e.reason_code,
+        reason=e.reason,
+        deemed=e.deemed,
+        p2p_window_closes=e.p2p_window_closes,
+        appeal_filing_due=e.appeal_filing_due,
+    )
+    deadlines = _with(
+        _without(s.deadlines, *_REQUEST_DEADLINES),
+        p2p_window_closes=e.p2p_window_closes,
+        appeal_filing_due=e.appeal_filing_due,
+    )
+    delivery_ids = s.delivery_ids | ({e.delivery_id} if e.delivery_id else set())
+    return {
+        "denial": denial,
+        "pending": None,
+        "status": "denied",
+        "deadlines": deadlines,
+        "delivery_ids": delivery_ids,
+        "p2p_requested": False,
+        "p2p_call_at": None,
+        "p2p_missed_calls": 0,
+        "p2p_outcome": None,
+        "appeal_level": None,
+        "appeal_outcome": None,
+    }
+
+
+def _notice(s: Episode, e: ev.PayerNotice) -> dict[str, Any]:
+    text = f"{e.action}: {e.reason or 'no reason given'}"
+    return {"delivery_ids": s.delivery_ids | {e.delivery_id}, "notices": (*s.notices, text)}
+
+
+def _payer_cancelled(s: Episode, e: ev.RequestCancelledByPayer) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "pending": None,
+        "delivery_ids": s.delivery_ids | {e.delivery_id},
+        "deadlines": _without(s.deadlines, *_REQUEST_DEADLINES),
+    }
+    if s.pending is not None and s.pending.purpose == "extension":
+        return fields
+    return {
+        **fields,
+        "status": "cancelled",
+        "closed_reason": e.reason or "cancelled by payer",
+        "deadlines": {},
+    }
+
+
+def _p2p_requested(s: Episode, e: ev.P2PRequested) -> dict[str, Any]:
+    return {"p2p_requested": True, "status": "p2p_requested"}
+
+
+def _p2p_scheduled(s: Episode, e: ev.P2PScheduled) -> dict[str, Any]:
+    deadlines = _with(_without(s.deadlines, "p2p_window_closes"), p2p_outcome_due=e.outcome_due)
+    return {"p2p_call_at": e.call_at, "status": "p2p_scheduled", "deadlines": deadlines}
+
+
+def _p2p_missed(s: Episode, e: ev.P2PCallMissed) -> dict[str, Any]:
+    return {
+        "p2p_missed_calls": e.missed_calls,
+        "p2p_call_at": None,
+        "status": "p2p_requested",
+        "deadlines": _without(s.deadlines, "p2p_outcome_due"),
+    }
+
+
+def _p2p_decided(s: Episode, e: ev.P2PDecided) -> dict[str, Any]:
+    deadlines = _without(s.deadlines, "p2p_outcome_due", "p2p_window_closes")
+    fields: dict[str, Any] = {"p2p_outcome": e.outcome, "p2p_call_at": None}
+    if e.outcome == "overturned":
+        assert e.authorization_due is not None
+        return {**fields, **_awaiting_reversal(s, e.authorization_due, deadlines)}
+    deadlines = _with(deadlines, appeal_filing_due=e.appeal_filing_due)
+    return {**fields, "status": "denied", "deadlines": deadlines}
+
+
+def _awaiting_reversal(s: Episode, due: datetime, deadlines: dict[str, datetime]) -> dict[str, Any]:
+    """After an overturn the payer owes the authorization on the same trace number."""
+    trace = s.trace_numbers[-1]
+    purpose = s.denial.purpose if s.denial is not None else "initial"
+    pending = PendingRequest(trace_number=trace, purpose=purpose, decision_due=due)
+    deadlines = _with(_without(deadlines, "appeal_filing_due"), payer_decision_due=due)
+    return {"pending": pending, "status": "auth_requested", "deadlines": deadlines}
+
+
+def _p2p_window_closed(s: Episode, e: ev.P2PWindowClosed) -> dict[str, Any]:
+    return {"deadlines": _without(s.deadlines, "p2p_window_closes")}
+
+
+def _appeal_filed(s: Episode, e: ev.AppealFiled) -> dict[str, Any]:
+    deadlines = _with(_without(s.deadlines, *_DENIAL_DEADLINES), appeal_decision_due=e.decision_due)
+    return {"appeal_level": e.level, "status": "appeal", "deadlines": deadlines}
+
+
+def _appeal_overdue(s: Episode, e: ev.AppealDecisionOverdue) -> dict[str, Any]:
+    return {"deadlines": _without(s.deadlines, "appeal_decision_due")}
+
+
+def _appeal_decided(s: Episode, e: ev.AppealDecided) -> dict[str, Any]:
+    deadlines = _without(s.deadlines, "appeal_decision_due")
+    if e.outcome == "overturned":
+        assert e.authorization_due is not None
+        fields = _awaiting_reversal(s, e.authorization_due, deadlines)
+        return {"appeal_outcome": e.outcome, **fields}
+    return {"appeal_outcome": e.outcome, "deadlines": deadlines}
+
+
+def _denial_final(s: Episode, e: ev.DenialFinal) -> dict[str, Any]:
+    deadlines = _without(s.deadlines, *_DENIAL_DEADLINES)
+    if live_authorizations(s):
+        # An extension was denied but the current authorization still runs to its end.
+        return {"status": "authorized", "deadlines": deadlines}
+    return {"status": "closed", "closed_reason": "denial final: no appeal filed", "deadlines": {}}
+
+
+def _auth_ended(s: Episode, e: ev.AuthorizationEnded) -> dict[str, Any]:
+    ended = {**s.ended_authorizations, e.number: e.status}
+    fields: dict[str, Any] = {"ended_authorizations": ended}
+    if not [a for a in s.authorizations if a.number not in ended]:
+        fields["deadlines"] = _without(s.deadlines, "authorization_ends", "concurrent_review_due")
+        if s.status == "authorized":
+            fields["status"] = "expired"
+    return fields
+
+
+def _services(s: Episode, e: ev.ServicesRecorded) -> dict[str, Any]:
+    return {"services": {**s.services, **{x.service_id: x for x in e.services}}}
+
+
+def _released(s: Episode, e: ev.ClaimReleased) -> dict[str, Any]:
+    record = ClaimRecord(
+        claim_id=e.claim_id,
+        status="released",
+        through=e.claim.through,
+        service_ids=e.service_ids,
+        claim=e.claim,
+    )
+    return {"claims": {**s.claims, e.claim_id: record}}
+
+
+def _held(s: Episode, e: ev.ClaimHeld) -> dict[str, Any]:
+    record = ClaimRecord(
+        claim_id=e.claim_id,
+        status="held",
+        through=e.through,
+        service_ids=e.service_ids,
+        reasons=e.reasons,
+    )
+    return {"claims": {**s.claims, e.claim_id: record}}
+
+
+def _discharged(s: Episode, e: ev.Discharged) -> dict[str, Any]:
+    info = DischargeInfo(
+        date=e.date, patient_status=e.patient_status, disposition=e.disposition, to_level=e.to_level
+    )
+    return {"discharge": info, "status": "discharged", "deadlines": {}, "pending": None}
+
+
+def _closed(s: Episode, e: ev.EpisodeClosed) -> dict[str, Any]:
+    return {"status": "closed", "closed_reason": e.reason, "deadlines": {}, "pending": None}
+
+
+def _cancelled(s: Episode, e: ev.EpisodeCancelled) -> dict[str, Any]:
+    return {"status": "cancelled", "closed_reason": e.reason, "deadlines": {}, "pending": None}
+
+
+_HANDLERS: dict[type[Any], Handler] = {
+    ev.EpisodeOpened: _opened,
+    ev.AuthorizationRequested: _requested,
+    ev.DecisionOverdue: _overdue,
+    ev.InformationRequested: _info_requested,
+    ev.InformationOverdue: _info_overdue,
+    ev.InformationProvided: _info_provided,
+    ev.AuthorizationGranted: _granted,
+    ev.AuthorizationDenied: _denied,
+    ev.PayerNotice: _notice,
+    ev.RequestCancelledByPayer: _payer_cancelled,
+    ev.P2PRequested: _p2p_requested,
+    ev.P2PScheduled: _p2p_scheduled,
+    ev.P2PCallMissed: _p2p_missed,
+    ev.P2PDecided: _p2p_decided,
+    ev.P2PWindowClosed: _p2p_window_closed,
+    ev.AppealFiled: _appeal_filed,
+    ev.AppealDecisionOverdue: _appeal_overdue,
+    ev.AppealDecided: _appeal_decided,
+    ev.DenialFinal: _denial_final,
+    ev.AuthorizationEnded: _auth_ended,
+    ev.ServicesRecorded: _services,
+    ev.ClaimReleased: _released,
+    ev.ClaimHeld: _held,
+    ev.Discharged: _discharged,
+    ev.EpisodeClosed: _closed,
+    ev.EpisodeCancelled: _cancelled,
+}
+
+
+def evolve(state: Episode, event: ev.Event) -> Episode:
+    """The state after `event`; `version` counts every event applied."""
+    fields = _HANDLERS[type(event)](state, event)
+    return state.model_copy(update={**fields, "version": state.version + 1})
+
+
+def fold(events: Iterable[ev.Event], state: Episode | None = None) -> Episode:
+    current = state if state is not None else Episode()
+    for event in events:
+        current = evolve(current, event)
+    return current
