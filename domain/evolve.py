@@ -194,9 +194,13 @@ def _p2p_decided(s: Episode, e: ev.P2PDecided) -> dict[str, Any]:
 
 def _awaiting_reversal(s: Episode, due: datetime, deadlines: dict[str, datetime]) -> dict[str, Any]:
     """After an overturn the payer owes the authorization on the same trace number."""
-    trace = s.trace_numbers[-1]
-    purpose = s.denial.purpose if s.denial is not None else "initial"
-    pending = PendingRequest(trace_number=trace, purpose=purpose, decision_due=due)
+    assert s.opened is not None
+    pending = PendingRequest(
+        trace_number=s.trace_numbers[-1],
+        purpose="reversal",
+        decision_due=due,
+        units=s.opened.requested.units,
+    )
     deadlines = _with(_without(deadlines, "appeal_filing_due"), payer_decision_due=due)
     return {"pending": pending, "status": "auth_requested", "deadlines": deadlines}
 

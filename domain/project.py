@@ -39,7 +39,7 @@ def authorization_view(state: Episode, now: datetime) -> AuthorizationView | Non
         units=auth.units,
         unit_type=auth.unit_type,
         service_codes=list(auth.service_codes),
-        status=ended or "active",  # type: ignore[arg-type]
+        status=ended or "active",
     )
 
 
@@ -103,7 +103,7 @@ def worklist_items(state: Episode, now: datetime) -> list[WorklistItem]:
 
 
 def _item(state: Episode, kind: str, due: datetime | None, detail: str) -> WorklistItem:
-    return WorklistItem(episode_id=state.episode_id, kind=kind, due=due, detail=detail)  # type: ignore[arg-type]
+    return WorklistItem(episode_id=state.episode_id, kind=kind, due=due, detail=detail)
 
 
 def _request_items(state: Episode) -> list[WorklistItem]:
