@@ -31,9 +31,12 @@ __all__ = [
     "LineProblem",
     "Released",
     "ServiceCheck",
+    "build_claim",
     "check_services",
+    "day_classes",
     "gate",
     "ledger",
+    "pair_warning",
     "regate",
     "units_summary",
 ]
@@ -83,6 +86,8 @@ def check_services(state: Episode, services: Sequence[Service], now: datetime) -
     accepted: list[Service] = []
     duplicates: list[str] = []
     rejected: list[LineProblem] = []
+    # Idempotent on service_id: a repeat of a recorded service, or of a line earlier in this
+    # batch, is a duplicate when identical (whatever became of the first) and refused if not.
     seen = dict(state.services)
     for service in services:
         earlier = seen.get(service.service_id)

@@ -1,0 +1,84 @@
+"""The units ledger (§5): what each service uses of which authorization, never beyond it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from domain.claims import ledger, units_summary
+from tests.domain.factories import authorization, claim_record, episode, service
+
+DAY = date(2026, 11, 24)
+
+
+def used_by(unit_type: str, *services: object, **auth: object) -> int:
+    state = episode(
+        services=list(services), authorizations=(authorization(unit_type=unit_type, **auth),)
+    )
+    return ledger(state).used["AUTH-1"]
+
+
+def test_days_count_once_per_distinct_date_however_many_services():
+    same_day = [service(date=DAY) for _ in range(3)]
+    assert used_by("days", *same_day, service(date=date(2026, 11, 25))) == 2
+
+
+def test_sessions_count_one_per_service():
+    assert used_by("sessions", service(date=DAY), service(date=DAY)) == 2
+
+
+def test_fifteen_minute_units_count_the_service_units():
+    assert used_by("units_15min", service(units=4), service(units=3)) == 7
+
+
+@pytest.mark.parametrize(("minutes", "units", "hours"), [(60, 1, 1), (61, 1, 2), (None, 3, 3)])
+def test_hours_round_minutes_up_or_count_units_without_minutes(minutes, units, hours):
+    assert used_by("hours", service(minutes=minutes, units=units)) == hours
+
+
+def test_service_goes_to_the_first_covering_authorization_by_start():
+    later = authorization(number="AUTH-2", start=date(2026, 11, 24))
+    earlier = authorization(number="AUTH-1", start=date(2026, 11, 23))
+    one = service(date=DAY)
+    book = ledger(episode(services=[one], authorizations=(later, earlier)))
+    assert book.allocation == {one.service_id: "AUTH-1"}
+    assert book.used == {"AUTH-1": 1, "AUTH-2": 0}
+
+
+def test_service_goes_to_an_authorization_that_covers_its_code_or_revenue_code():
+    groups = authorization(number="AUTH-G", service_codes=("0915",))
+    first = authorization(service_codes=("S9480",))
+    group = service(code="G0410", revenue_code="0915")
+    book = ledger(episode(services=[group], authorizations=(first, groups)))
+    assert book.allocation == {group.service_id: "AUTH-G"}
+
+
+def test_service_overflows_to_the_next_authorization_with_room():
+    full = authorization(units=1)
+    spare = authorization(number="AUTH-2", units=5)
+    one, two = service(date=DAY), service(date=date(2026, 11, 25))
+    book = ledger(episode(services=[two, one], authorizations=(full, spare)))
+    assert book.allocation == {one.service_id: "AUTH-1", two.service_id: "AUTH-2"}
+
+
+def test_service_beyond_every_authorization_is_left_unallocated():
+    one, two = service(date=DAY), service(date=date(2026, 11, 25))
+    book = ledger(episode(services=[one, two], authorizations=(authorization(units=1),)))
+    assert book.allocation == {one.service_id: "AUTH-1"} and book.used == {"AUTH-1": 1}
+
+
+def test_released_services_are_allocated_before_unbilled_ones():
+    billed, unbilled = service(date=date(2026, 11, 25)), service(date=DAY)
+    state = episode(
+        services=[billed, unbilled],
+        authorizations=(authorization(units=1),),
+        claims=[claim_record(service_ids=(billed.service_id,))],
+    )
+    assert ledger(state).allocation == {billed.service_id: "AUTH-1"}
+
+
+def test_units_summary_adds_every_authorization():
+    auths = (authorization(units=3), authorization(number="AUTH-2", units=4))
+    state = episode(services=[service(date=DAY)], authorizations=auths)
+    assert units_summary(state) == (7, 1, 6)
