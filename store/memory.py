@@ -1,0 +1,226 @@
+"""In-memory fakes of the store's ports for tests and the embedded dev stack."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from domain.views import ClaimView, EpisodeSummary, StoredEvent, WorklistItem
+from store.ports import (
+    PENDING_STATUSES,
+    AuditEntry,
+    InboxEntry,
+    InboxStatus,
+    UnknownDelivery,
+    decode_cursor,
+    encode_cursor,
+    unmatched_item,
+    urgency,
+)
+
+
+class InMemoryReadModel:
+    """Keeps JSON copies, as the database does, so callers never share mutable models."""
+
+    def __init__(self, inbox: InMemoryWebhookInbox | None = None) -> None:
+        self._lock = threading.Lock()
+        self._summaries: dict[str, dict[str, Any]] = {}
+        self._events: dict[str, dict[int, dict[str, Any]]] = {}
+        self._claims: dict[str, list[dict[str, Any]]] = {}
+        # The worklist shows unmatched deliveries, which live in the inbox.
+        self._inbox = inbox or InMemoryWebhookInbox()
+
+    def apply(
+        self,
+        summary: EpisodeSummary,
+        events: Sequence[StoredEvent],
+        claims: Sequence[ClaimView],
+    ) -> int:
+        episode_id = summary.episode_id
+        with self._lock:
+            stored = self._summaries.get(episode_id)
+            if stored is None or stored["version"] <= summary.version:
+                self._summaries[episode_id] = summary.model_dump(mode="json")
+                self._claims[episode_id] = [
+                    c.model_dump(mode="json", by_alias=True) for c in claims
+                ]
+            known = self._events.setdefault(episode_id, {})
+            new = 0
+            for event in events:
+                if event.seq not in known:
+                    known[event.seq] = event.model_dump(mode="json")
+                    new += 1
+            return new
+
+    def summary(self, episode_id: str) -> EpisodeSummary | None:
+        with self._lock:
+            stored = self._summaries.get(episode_id)
+        return None if stored is None else EpisodeSummary.model_validate(stored)
+
+    def list_episodes(
+        self,
+        state: str | None = None,
+        payer_id: str | None = None,
+        due_before: datetime | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> tuple[list[EpisodeSummary], str | None]:
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, not {limit}")
+        after = decode_cursor(cursor) if cursor is not None else None
+        with self._lock:
+            summaries = [EpisodeSummary.model_validate(s) for s in self._summaries.values()]
+        found = sorted(
+            (s for s in summaries if _matches(s, state, payer_id, due_before, after)),
+            key=lambda s: (s.opened_at, s.episode_id),
+            reverse=True,
+        )
+        page = found[:limit]
+        more = len(found) > limit
+        return page, encode_cursor(page[-1].opened_at, page[-1].episode_id) if more else None
+
+    def events(self, episode_id: str, after: int = 0) -> list[StoredEvent]:
+        with self._lock:
+            known = dict(self._events.get(episode_id, {}))
+        return [StoredEvent.model_validate(known[seq]) for seq in sorted(known) if seq > after]
+
+    def claims(self, episode_id: str) -> list[ClaimView]:
+        with self._lock:
+            stored = list(self._claims.get(episode_id, []))
+        views = [ClaimView.model_validate(claim) for claim in stored]
+        return sorted(views, key=lambda view: (view.through, view.claim_id))
+
+    def worklist(self, kind: str | None = None, payer_id: str | None = None) -> list[WorklistItem]:
+        with self._lock:
+            summaries = [EpisodeSummary.model_validate(s) for s in self._summaries.values()]
+        found = [
+            item
+            for summary in summaries
+            if payer_id is None or summary.payer_id == payer_id
+            for item in summary.worklist
+            if kind is None or item.kind == kind
+        ]
+        if kind in (None, "webhook_unmatched"):
+            found += [unmatched_item(entry) for entry in self._inbox.unmatched(payer_id)]
+        return sorted(found, key=urgency)
+
+    def last_seq(self, episode_id: str) -> int:
+        with self._lock:
+            return max(self._events.get(episode_id, {}), default=0)
+
+    def delete_episode(self, episode_id: str) -> None:
+        with self._lock:
+            for table in (self._summaries, self._events, self._claims):
+                table.pop(episode_id, None)
+
+
+def _matches(
+    summary: EpisodeSummary,
+    state: str | None,
+    payer_id: str | None,
+    due_before: datetime | None,
+    after: tuple[datetime, str] | None,
+) -> bool:
+    if state is not None and summary.state != state:
+        return False
+    if payer_id is not None and summary.payer_id != payer_id:
+        return False
+    if due_before is not None and (
+        summary.next_deadline is None or summary.next_deadline > due_before
+    ):
+        return False
+    return after is None or (summary.opened_at, summary.episode_id) < after
+
+
+class InMemoryWebhookInbox:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, InboxEntry] = {}
+
+    def receive(
+        self,
+        delivery_id: str,
+        payer_id: str,
+        content_type: str,
+        headers: dict[str, str],
+        body: bytes,
+        received_at: datetime,
+    ) -> tuple[InboxEntry, bool]:
+        with self._lock:
+            if delivery_id in self._entries:
+                return self._entries[delivery_id], False
+            entry = InboxEntry(
+                delivery_id=delivery_id,
+                payer_id=payer_id,
+                content_type=content_type,
+                headers=dict(headers),
+                body=bytes(body),
+                received_at=received_at,
+                status="received",
+                updated_at=received_at,
+            )
+            self._entries[delivery_id] = entry
+            return entry, True
+
+    def mark(
+        self,
+        delivery_id: str,
+        status: InboxStatus,
+        *,
+        episode_id: str | None = None,
+        error: str | None = None,
+        response: dict[str, Any] | None = None,
+    ) -> InboxEntry:
+        with self._lock:
+            entry = self._entries.get(delivery_id)
+            if entry is None:
+                raise UnknownDelivery(delivery_id)
+            entry = entry.model_copy(
+                update={
+                    "status": status,
+                    "updated_at": datetime.now(UTC),
+                    "attempts": entry.attempts + (status == "queued"),
+                    "episode_id": entry.episode_id if episode_id is None else episode_id,
+                    "last_error": entry.last_error if error is None else error,
+                    "response": response if entry.response is None else entry.response,
+                },
+                deep=True,
+            )
+            self._entries[delivery_id] = entry
+            return entry
+
+    def get(self, delivery_id: str) -> InboxEntry | None:
+        with self._lock:
+            return self._entries.get(delivery_id)
+
+    def due_for_redelivery(self, limit: int = 100) -> list[InboxEntry]:
+        with self._lock:
+            pending = [e for e in self._entries.values() if e.status in PENDING_STATUSES]
+        # dicts keep insertion order, so a stable sort breaks received_at ties by arrival.
+        return sorted(pending, key=lambda e: e.received_at)[:limit]
+
+    def unmatched(self, payer_id: str | None = None) -> list[InboxEntry]:
+        with self._lock:
+            return [
+                entry
+                for entry in self._entries.values()
+                if entry.status == "unmatched" and (payer_id is None or entry.payer_id == payer_id)
+            ]
+
+
+class InMemoryAuditLog:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: list[AuditEntry] = []
+
+    def append(self, entry: AuditEntry) -> None:
+        with self._lock:
+            self._entries.append(entry)
+
+    def entries(self, episode_id: str | None = None, limit: int = 100) -> list[AuditEntry]:
+        with self._lock:
+            matching = [e for e in self._entries if episode_id in (None, e.episode_id)]
+        # Newest first; reversing before the stable sort puts later appends first on ties.
+        return sorted(reversed(matching), key=lambda e: e.at, reverse=True)[:limit]

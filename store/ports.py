@@ -1,0 +1,182 @@
+"""The store's ports: the read-model projection, the webhook inbox and the audit log."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.views import ClaimView, EpisodeSummary, StoredEvent, WorklistItem
+
+InboxStatus = Literal["received", "applied", "queued", "duplicate", "unmatched", "rejected"]
+# Deliveries the redelivery loop still owes to the workflow service.
+PENDING_STATUSES: tuple[InboxStatus, ...] = ("received", "queued")
+
+
+class InvalidCursor(ValueError):
+    """A list cursor that this store did not hand out."""
+
+
+class UnknownDelivery(LookupError):
+    """A webhook delivery id the inbox has never received."""
+
+
+class InboxEntry(BaseModel):
+    """One payer webhook delivery exactly as received, with what became of it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    delivery_id: str
+    payer_id: str
+    content_type: str
+    headers: dict[str, str]
+    body: bytes
+    received_at: datetime
+    status: InboxStatus
+    episode_id: str | None = None
+    attempts: int = 0
+    last_error: str | None = None
+    # The first answer given to the payer, repeated verbatim to any redelivery.
+    response: dict[str, Any] | None = None
+    updated_at: datetime
+
+
+class AuditEntry(BaseModel):
+    """Who did what to which episode, and how it ended."""
+
+    model_config = ConfigDict(frozen=True)
+
+    actor: str
+    role: str
+    action: str
+    route: str
+    episode_id: str | None = None
+    outcome: str
+    status_code: int
+    request_id: str
+    at: datetime
+
+
+class ReadModel(Protocol):
+    """The SQL projection of episodes: summaries, events, claims and the worklist."""
+
+    def apply(
+        self,
+        summary: EpisodeSummary,
+        events: Sequence[StoredEvent],
+        claims: Sequence[ClaimView],
+    ) -> int:
+        """Stores events once per (episode_id, seq) and returns how many were new.
+
+        The summary, its worklist and the claims replace the stored ones only when
+        `summary.version` is at least the stored version: a late, older projection never
+        moves an episode backwards.
+        """
+        ...
+
+    def summary(self, episode_id: str) -> EpisodeSummary | None: ...
+
+    def list_episodes(
+        self,
+        state: str | None = None,
+        payer_id: str | None = None,
+        due_before: datetime | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> tuple[list[EpisodeSummary], str | None]:
+        """A page newest first (opened_at, then episode_id, descending) and the next cursor.
+
+        `due_before` keeps episodes whose next deadline is at or before it; the cursor is
+        None on the last page; a cursor not handed out here raises InvalidCursor.
+        """
+        ...
+
+    def events(self, episode_id: str, after: int = 0) -> list[StoredEvent]: ...
+
+    def claims(self, episode_id: str) -> list[ClaimView]: ...
+
+    def worklist(self, kind: str | None = None, payer_id: str | None = None) -> list[WorklistItem]:
+        """Earliest due first, undated last; unmatched webhook deliveries included."""
+        ...
+
+    def last_seq(self, episode_id: str) -> int: ...
+
+    def delete_episode(self, episode_id: str) -> None: ...
+
+
+class WebhookInbox(Protocol):
+    """Payer deliveries kept before they are answered, so none is lost or applied twice."""
+
+    def receive(
+        self,
+        delivery_id: str,
+        payer_id: str,
+        content_type: str,
+        headers: dict[str, str],
+        body: bytes,
+        received_at: datetime,
+    ) -> tuple[InboxEntry, bool]:
+        """The stored entry and whether this call stored it; a repeat never adds a row."""
+        ...
+
+    def mark(
+        self,
+        delivery_id: str,
+        status: InboxStatus,
+        *,
+        episode_id: str | None = None,
+        error: str | None = None,
+        response: dict[str, Any] | None = None,
+    ) -> InboxEntry:
+        """Sets the status; `queued` counts an attempt; only the first response is kept."""
+        ...
+
+    def get(self, delivery_id: str) -> InboxEntry | None: ...
+
+    def due_for_redelivery(self, limit: int = 100) -> list[InboxEntry]: ...
+
+
+class AuditLog(Protocol):
+    """An append-only record of authenticated actions."""
+
+    def append(self, entry: AuditEntry) -> None: ...
+
+    def entries(self, episode_id: str | None = None, limit: int = 100) -> list[AuditEntry]:
+        """Newest first; entries appended at the same instant, the later one first."""
+        ...
+
+
+def encode_cursor(opened_at: datetime, episode_id: str) -> str:
+    raw = json.dumps([opened_at.isoformat(), episode_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        opened_at, episode_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        at = datetime.fromisoformat(opened_at)
+    except (binascii.Error, ValueError, TypeError) as exc:
+        raise InvalidCursor(f"not a cursor from this list: {cursor!r}") from exc
+    if at.tzinfo is None or not isinstance(episode_id, str):
+        raise InvalidCursor(f"not a cursor from this list: {cursor!r}")
+    return at, episode_id
+
+
+def urgency(item: WorklistItem) -> tuple[bool, datetime | None, str, str, str]:
+    """Most urgent first: earliest due, undated last; ties broken so every backend agrees."""
+    return (item.due is None, item.due, item.episode_id, item.kind, item.detail)
+
+
+def unmatched_item(entry: InboxEntry) -> WorklistItem:
+    # No episode matched, so episode_id is empty; the delivery has waited since it arrived.
+    return WorklistItem(
+        episode_id=entry.episode_id or "",
+        kind="webhook_unmatched",
+        due=entry.received_at,
+        detail=f"delivery {entry.delivery_id} from payer {entry.payer_id} matched no episode",
+    )

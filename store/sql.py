@@ -1,0 +1,211 @@
+"""SQL adapters of the store's ports, one short transaction per call, on SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, and_, delete, func, or_, select
+from sqlalchemy.orm import Session
+
+from domain.views import ClaimView, EpisodeSummary, StoredEvent, WorklistItem
+from store.db import dialect_insert, session_factory
+from store.ports import decode_cursor, encode_cursor, unmatched_item, urgency
+from store.schema import ClaimRow, EpisodeRow, EventRow, InboxRow, WorklistRow
+from store.sql_audit import SqlAuditLog
+from store.sql_inbox import SqlWebhookInbox, inbox_entry
+
+__all__ = ["SqlAuditLog", "SqlReadModel", "SqlWebhookInbox"]
+
+# Five parameters an event; PostgreSQL allows 65535 parameters in one statement.
+EVENTS_PER_INSERT = 1000
+
+
+class SqlReadModel:
+    def __init__(self, engine: Engine) -> None:
+        self._sessions = session_factory(engine)
+        self._insert = dialect_insert(engine)
+
+    def apply(
+        self,
+        summary: EpisodeSummary,
+        events: Sequence[StoredEvent],
+        claims: Sequence[ClaimView],
+    ) -> int:
+        with self._sessions.begin() as session:
+            if self._upsert_summary(session, summary):
+                self._replace_claims_and_worklist(session, summary, claims)
+            return self._insert_events(session, summary.episode_id, events)
+
+    def _upsert_summary(self, session: Session, summary: EpisodeSummary) -> bool:
+        """Writes the summary unless a newer one is stored; True when it was written."""
+        values = _episode_values(summary)
+        stmt = self._insert(EpisodeRow).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[EpisodeRow.episode_id],
+            set_={key: stmt.excluded[key] for key in values if key != "episode_id"},
+            where=EpisodeRow.version <= stmt.excluded.version,
+        ).returning(EpisodeRow.episode_id)
+        return session.execute(stmt).first() is not None
+
+    def _replace_claims_and_worklist(
+        self, session: Session, summary: EpisodeSummary, claims: Sequence[ClaimView]
+    ) -> None:
+        episode_id = summary.episode_id
+        session.execute(delete(ClaimRow).where(ClaimRow.episode_id == episode_id))
+        session.execute(delete(WorklistRow).where(WorklistRow.episode_id == episode_id))
+        session.add_all(_claim_row(episode_id, claim) for claim in claims)
+        session.add_all(
+            WorklistRow(
+                episode_id=episode_id,
+                kind=item.kind,
+                due=item.due,
+                detail=item.detail,
+                payer_id=summary.payer_id,
+            )
+            for item in summary.worklist
+        )
+
+    def _insert_events(
+        self, session: Session, episode_id: str, events: Sequence[StoredEvent]
+    ) -> int:
+        new = 0
+        for start in range(0, len(events), EVENTS_PER_INSERT):
+            rows = [
+                {
+                    "episode_id": episode_id,
+                    "seq": event.seq,
+                    "type": event.type,
+                    "at": event.at,
+                    "data": event.model_dump(mode="json")["data"],
+                }
+                for event in events[start : start + EVENTS_PER_INSERT]
+            ]
+            stmt = (
+                self._insert(EventRow)
+                .values(rows)
+                .on_conflict_do_nothing(index_elements=[EventRow.episode_id, EventRow.seq])
+                .returning(EventRow.seq)
+            )
+            new += len(session.execute(stmt).all())
+        return new
+
+    def summary(self, episode_id: str) -> EpisodeSummary | None:
+        with self._sessions.begin() as session:
+            stored = session.get(EpisodeRow, episode_id)
+            return None if stored is None else EpisodeSummary.model_validate(stored.summary_json)
+
+    def list_episodes(
+        self,
+        state: str | None = None,
+        payer_id: str | None = None,
+        due_before: datetime | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> tuple[list[EpisodeSummary], str | None]:
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, not {limit}")
+        query = select(EpisodeRow.summary_json)
+        if state is not None:
+            query = query.where(EpisodeRow.state == state)
+        if payer_id is not None:
+            query = query.where(EpisodeRow.payer_id == payer_id)
+        if due_before is not None:
+            query = query.where(EpisodeRow.next_deadline <= due_before)
+        if cursor is not None:
+            query = query.where(_older_than(*decode_cursor(cursor)))
+        query = query.order_by(EpisodeRow.opened_at.desc(), EpisodeRow.episode_id.desc())
+        with self._sessions.begin() as session:
+            found = session.scalars(query.limit(limit + 1)).all()
+        page = [EpisodeSummary.model_validate(row) for row in found[:limit]]
+        more = len(found) > limit
+        return page, encode_cursor(page[-1].opened_at, page[-1].episode_id) if more else None
+
+    def events(self, episode_id: str, after: int = 0) -> list[StoredEvent]:
+        query = (
+            select(EventRow)
+            .where(EventRow.episode_id == episode_id, EventRow.seq > after)
+            .order_by(EventRow.seq)
+        )
+        with self._sessions.begin() as session:
+            return [
+                StoredEvent(seq=row.seq, type=row.type, at=row.at, data=row.data)
+                for row in session.scalars(query)
+            ]
+
+    def claims(self, episode_id: str) -> list[ClaimView]:
+        query = (
+            select(ClaimRow)
+            .where(ClaimRow.episode_id == episode_id)
+            .order_by(ClaimRow.through, ClaimRow.claim_id)
+        )
+        with self._sessions.begin() as session:
+            return [_claim_view(row) for row in session.scalars(query)]
+
+    def worklist(self, kind: str | None = None, payer_id: str | None = None) -> list[WorklistItem]:
+        items = select(WorklistRow)
+        unmatched = select(InboxRow).where(InboxRow.status == "unmatched")
+        if kind is not None:
+            items = items.where(WorklistRow.kind == kind)
+        if payer_id is not None:
+            items = items.where(WorklistRow.payer_id == payer_id)
+            unmatched = unmatched.where(InboxRow.payer_id == payer_id)
+        with self._sessions.begin() as session:
+            found = [
+                WorklistItem.model_validate(row, from_attributes=True)
+                for row in session.scalars(items)
+            ]
+            if kind in (None, "webhook_unmatched"):
+                found += [unmatched_item(inbox_entry(row)) for row in session.scalars(unmatched)]
+        return sorted(found, key=urgency)
+
+    def last_seq(self, episode_id: str) -> int:
+        query = select(func.max(EventRow.seq)).where(EventRow.episode_id == episode_id)
+        with self._sessions.begin() as session:
+            return session.scalar(query) or 0
+
+    def delete_episode(self, episode_id: str) -> None:
+        with self._sessions.begin() as session:
+            # Children first, so a rebuild never depends on the database enforcing the cascade.
+            for table in (EventRow, ClaimRow, WorklistRow):
+                session.execute(delete(table).where(table.episode_id == episode_id))
+            session.execute(delete(EpisodeRow).where(EpisodeRow.episode_id == episode_id))
+
+
+def _episode_values(summary: EpisodeSummary) -> dict[str, Any]:
+    fields = summary.model_dump()
+    # A summary field without a column (added later, not yet filtered on) lives in summary_json.
+    columns = {c.key: fields[c.key] for c in EpisodeRow.__table__.columns if c.key in fields}
+    return {**columns, "summary_json": summary.model_dump(mode="json")}
+
+
+def _older_than(opened_at: datetime, episode_id: str) -> Any:
+    return or_(
+        EpisodeRow.opened_at < opened_at,
+        and_(EpisodeRow.opened_at == opened_at, EpisodeRow.episode_id < episode_id),
+    )
+
+
+def _claim_row(episode_id: str, view: ClaimView) -> ClaimRow:
+    stored = view.model_dump(mode="json", by_alias=True)
+    return ClaimRow(
+        episode_id=episode_id,
+        claim_id=view.claim_id,
+        status=view.status,
+        through=view.through,
+        claim=stored["claim"],
+        reasons=stored["reasons"],
+    )
+
+
+def _claim_view(row: ClaimRow) -> ClaimView:
+    return ClaimView.model_validate(
+        {
+            "claim_id": row.claim_id,
+            "status": row.status,
+            "through": row.through,
+            "claim": row.claim,
+            "reasons": row.reasons,
+        }
+    )
