@@ -1,0 +1,3 @@
+"""Fixtures shared by every suite: Temporal servers and databases."""
+
+pytest_plugins = ["tests.support.temporal", "tests.support.db"]

@@ -1,0 +1,113 @@
+"""Shared pieces of the workflow tests: commands dated from today, activities with fakes."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from temporalio.client import Client, WorkflowHandle
+
+from activities.episode import EpisodeActivities
+from activities.fakes import (
+    RecordingClaimsOutbox,
+    RecordingNotifier,
+    RecordingPayerGateway,
+    RecordingReadModel,
+)
+from domain import commands as c
+from domain.model import PayerDecision
+from domain.views import EpisodeView
+from tests.domain.scenario import open_command
+from workflows.episode import EpisodeWorkflow
+from workflows.models import EpisodeInput
+
+
+@dataclass
+class World:
+    """The fakes behind one worker's activities, for assertions on what reached the world."""
+
+    gateway: RecordingPayerGateway
+    read_model: RecordingReadModel
+    notifier: RecordingNotifier
+    outbox: RecordingClaimsOutbox
+    activities: EpisodeActivities
+
+
+def world() -> World:
+    gateway, read_model = RecordingPayerGateway(), RecordingReadModel()
+    notifier, outbox = RecordingNotifier(), RecordingClaimsOutbox()
+    acts = EpisodeActivities(gateway, read_model, notifier, outbox)
+    return World(gateway, read_model, notifier, outbox, acts)
+
+
+def dated_command(today: date, **overrides: Any) -> c.OpenEpisode:
+    fields: dict[str, Any] = {
+        "episode_id": f"ep-{uuid.uuid4().hex[:12]}",
+        "requested": {
+            "start": today.isoformat(),
+            "units": 20,
+            "unit_type": "days",
+            "service_codes": ["S9480", "90853", "0905"],
+        },
+        "prior_authorization": {
+            "number": "PHP-1",
+            "level": "2.5",
+            "start": (today - timedelta(days=30)).isoformat(),
+            "end": (today - timedelta(days=10)).isoformat(),
+        },
+        "php_last_claim_through": (today - timedelta(days=10)).isoformat(),
+    }
+    fields.update(overrides)
+    return open_command(**fields)
+
+
+async def start_episode(
+    client: Client, task_queue: str, *, upsert: bool = True, can_after: int = 500, **overrides: Any
+) -> WorkflowHandle[Any, Any]:
+    today = datetime.now(UTC).date()
+    cmd = dated_command(today, **overrides)
+    return await client.start_workflow(
+        EpisodeWorkflow.run,
+        EpisodeInput(
+            open=cmd, upsert_search_attributes=upsert, continue_as_new_after_events=can_after
+        ),
+        id=f"episode-{cmd.episode_id}",
+        task_queue=task_queue,
+    )
+
+
+async def view(handle: WorkflowHandle[Any, Any]) -> EpisodeView:
+    result: EpisodeView = await handle.query(EpisodeWorkflow.view)
+    return result
+
+
+async def decide(
+    handle: WorkflowHandle[Any, Any], action: str, *, delivery_id: str | None = None, **fields: Any
+) -> Any:
+    current = await view(handle)
+    decision = PayerDecision.model_validate(
+        {"trace_number": current.trace_number, "action": action, **fields}
+    )
+    delivery = delivery_id or uuid.uuid4().hex
+    cmd = c.ApplyPayerDecision(delivery_id=delivery, decision=decision)
+    return await handle.execute_update(EpisodeWorkflow.apply_payer_decision, cmd, id=delivery)
+
+
+def approval(
+    today: date, days: int = 40, units: int = 20, number: str = "AUTH-1"
+) -> dict[str, Any]:
+    return {
+        "authorization_number": number,
+        "start": today,
+        "end": today + timedelta(days=days),
+        "units": units,
+    }
+
+
+async def event_types(handle: WorkflowHandle[Any, Any]) -> list[str]:
+    from workflows.models import EventsQuery
+
+    events = await handle.query(EpisodeWorkflow.events, EventsQuery(after=0))
+    return [e.type for e in events]

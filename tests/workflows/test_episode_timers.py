@@ -1,0 +1,200 @@
+"""Every timer path of EpisodeWorkflow, on the time-skipping test server."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from domain import commands as c
+from domain.model import Service
+from tests.support.temporal import find_binary, running_worker
+from tests.workflows.helpers import World, approval, decide, event_types, start_episode, view, world
+from workflows.episode import EpisodeWorkflow
+from workflows.models import AppealAction, P2PAction
+from workflows.temporal import DATA_CONVERTER, register_search_attributes
+
+MA = {"payer": {"id": "ma-plan", "plan_type": "medicare_advantage"}}
+
+
+@pytest.fixture
+async def episode_env():
+    """A time-skipping server of its own per test: a clock shared across tests can stay
+    locked after an update (seen with the Java test server), stalling the next test's sleep."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=DATA_CONVERTER, test_server_existing_path=find_binary("temporal-test-server")
+    )
+    async with env:
+        await register_search_attributes(env.client, env.client.namespace)
+        w = world()
+        queue = f"tq-{uuid.uuid4().hex}"
+        started: list[Any] = []
+        async with running_worker(env.client, w.activities, [EpisodeWorkflow], queue):
+            yield env, w, queue, started
+
+
+async def today(env: WorkflowEnvironment) -> date:
+    return (await env.get_current_time()).date()
+
+
+async def open_episode(episode_env: Any, **overrides: Any) -> Any:
+    env, _, queue, started = episode_env
+    handle = await start_episode(env.client, queue, **overrides)
+    started.append(handle)
+    return handle
+
+
+def notified(w: World) -> list[str]:
+    return [n.kind for n in w.notifier.sent]
+
+
+async def test_standard_request_escalates_after_seven_days_and_again_later(episode_env):
+    env, w, *_ = episode_env
+    handle = await open_episode(episode_env, **MA)
+    await env.sleep(timedelta(days=7, minutes=5))
+    assert (await event_types(handle))[-1] == "decision_overdue"
+    assert (await view(handle)).state == "auth_requested"
+    await env.sleep(timedelta(hours=48))
+    assert (await event_types(handle)).count("decision_overdue") == 2
+    assert notified(w).count("payer_decision_overdue") == 2
+
+
+async def test_expedited_request_escalates_after_72_hours(episode_env):
+    env, *_ = episode_env
+    handle = await open_episode(episode_env, urgency="expedited", **MA)
+    await env.sleep(timedelta(hours=71))
+    assert "decision_overdue" not in await event_types(handle)
+    await env.sleep(timedelta(hours=2))
+    assert "decision_overdue" in await event_types(handle)
+
+
+async def test_medicaid_managed_care_missed_deadline_becomes_a_denial(episode_env):
+    env, *_ = episode_env
+    handle = await open_episode(episode_env)
+    await env.sleep(timedelta(days=7, minutes=5))
+    current = await view(handle)
+    assert current.state == "denied"
+    assert {d.kind for d in current.deadlines} == {"p2p_window_closes", "appeal_filing_due"}
+
+
+async def test_information_deadline_passing_is_escalated(episode_env):
+    env, *_ = episode_env
+    handle = await open_episode(episode_env, **MA)
+    await decide(handle, "A4", reason="send the updated ASAM assessment")
+    assert (await view(handle)).state == "info_requested"
+    await env.sleep(timedelta(days=14, minutes=5))
+    assert (await event_types(handle))[-1] == "information_overdue"
+    await handle.execute_update(
+        EpisodeWorkflow.provide_information, c.ProvideInformation(note="assessment sent")
+    )
+    assert (await view(handle)).state == "auth_requested"
+
+
+async def test_p2p_window_closes_then_the_unappealed_denial_closes_the_episode(episode_env):
+    env, *_ = episode_env
+    handle = await open_episode(episode_env, **MA)
+    await decide(handle, "A3", reason_code="CO-197")
+    await env.sleep(timedelta(days=14, minutes=5))
+    assert "p2p_window_closed" in await event_types(handle)
+    with pytest.raises(Exception, match="update failed"):
+        await handle.execute_update(EpisodeWorkflow.p2p, P2PAction(action="request"))
+    await env.sleep(timedelta(days=47))
+    result = await handle.result()
+    assert result.state == "closed"
+
+
+async def test_missed_p2p_calls_count_as_upheld(episode_env):
+    env, *_ = episode_env
+    handle = await open_episode(episode_env, **MA)
+    await decide(handle, "A3")
+    await handle.execute_update(EpisodeWorkflow.p2p, P2PAction(action="request"))
+    for _ in range(2):
+        now = await env.get_current_time()
+        await handle.execute_update(
+            EpisodeWorkflow.p2p, P2PAction(action="schedule", at=now + timedelta(hours=2))
+        )
+        await env.sleep(timedelta(hours=27))
+    types = await event_types(handle)
+    assert types[-2:] == ["p2p_call_missed", "p2p_scheduled"] or types[-1] == "p2p_decided"
+    assert (await view(handle)).state == "denied"
+
+
+async def test_appeal_decision_deadline_escalates(episode_env):
+    env, *_ = episode_env
+    handle = await open_episode(episode_env, **MA)
+    await decide(handle, "A3")
+    await handle.execute_update(
+        EpisodeWorkflow.appeal, AppealAction(action="file", level="expedited")
+    )
+    await env.sleep(timedelta(hours=73))
+    assert (await event_types(handle))[-1] == "appeal_decision_overdue"
+    assert (await view(handle)).state == "appeal"
+
+
+async def test_concurrent_review_is_requested_before_the_authorization_ends(episode_env):
+    env, w, *_ = episode_env
+    handle = await open_episode(episode_env, **MA)
+    start = await today(env)
+    await decide(handle, "A1", **approval(start, days=20))
+    review = next(d for d in (await view(handle)).deadlines if d.kind == "concurrent_review_due")
+    await env.sleep(review.due - await env.get_current_time() + timedelta(minutes=1))
+    purposes = [r.purpose for r in w.gateway.accepted]
+    assert purposes == ["initial", "extension"]
+    assert (await view(handle)).state == "authorized"
+
+
+async def test_claims_after_the_authorization_expired_are_held(episode_env):
+    env, *_ = episode_env
+    handle = await open_episode(episode_env, **MA)
+    start = await today(env)
+    await decide(handle, "A1", **approval(start, days=3))
+    await env.sleep(timedelta(days=6))
+    assert (await view(handle)).authorization.status == "expired"  # type: ignore[union-attr]
+    day = await today(env)
+    await handle.execute_update(EpisodeWorkflow.record_services, services_on(day))
+    result = await handle.execute_update(
+        EpisodeWorkflow.release_claim, c.ReleaseClaim(claim_id="C-1", through=day)
+    )
+    assert result.status == "held"
+    assert [r.code for r in result.reasons] == ["outside_authorization_dates"]
+
+
+async def test_discharge_in_one_month_releases_an_admit_through_discharge_claim(episode_env):
+    env, w, *_ = episode_env
+    handle = await open_episode(episode_env, **MA)
+    start = await today(env)
+    await decide(handle, "A1", **approval(start, days=30))
+    await env.sleep(timedelta(hours=1))
+    day = await today(env)
+    await handle.execute_update(EpisodeWorkflow.record_services, services_on(day))
+    await handle.execute_update(
+        EpisodeWorkflow.discharge,
+        c.Discharge(date=day, patient_status="01", disposition="completed"),
+    )
+    released = await handle.execute_update(
+        EpisodeWorkflow.release_claim, c.ReleaseClaim(claim_id="C-1", through=day)
+    )
+    assert released.status == "released" and released.claim.type_of_bill == "0761"
+    assert (await handle.result()).state == "closed"
+    assert [claim.claim_id for claim in w.outbox.delivered] == ["C-1"]
+
+
+def services_on(day: date, count: int = 1) -> c.RecordServices:
+    return c.RecordServices(
+        services=tuple(
+            Service(
+                service_id=f"S-{uuid.uuid4().hex[:8]}",
+                date=day,
+                code="S9480",
+                revenue_code="0905",
+                minutes=180,
+                rendering_npi="1234567893",
+                charge=Decimal("150.00"),
+            )
+            for _ in range(count)
+        )
+    )

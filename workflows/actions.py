@@ -1,0 +1,33 @@
+"""Turns the ops actions of the HTTP contract into domain commands (pure; no Temporal)."""
+
+from __future__ import annotations
+
+from domain import commands as c
+from domain.errors import Rejected
+from workflows.models import AppealAction, P2PAction
+
+
+def p2p_command(action: P2PAction) -> c.RequestP2P | c.ScheduleP2P | c.RecordP2POutcome:
+    if action.action == "request":
+        return c.RequestP2P()
+    if action.action == "schedule":
+        if action.at is None:
+            raise Rejected(
+                "invalid_input", "`at` (the call's date and time) is required to schedule"
+            )
+        if action.at.tzinfo is None:
+            raise Rejected(
+                "invalid_input", "`at` needs a UTC offset, e.g. 2026-11-25T15:00:00+00:00"
+            )
+        return c.ScheduleP2P(at=action.at, reviewer=action.reviewer)
+    if action.outcome is None:
+        raise Rejected("invalid_input", "`outcome` (overturned or upheld) is required")
+    return c.RecordP2POutcome(outcome=action.outcome, reviewer=action.reviewer, notes=action.notes)
+
+
+def appeal_command(action: AppealAction) -> c.FileAppeal | c.RecordAppealOutcome:
+    if action.action == "file":
+        return c.FileAppeal(level=action.level)
+    if action.outcome is None:
+        raise Rejected("invalid_input", "`outcome` (overturned or upheld) is required")
+    return c.RecordAppealOutcome(outcome=action.outcome)

@@ -1,0 +1,144 @@
+"""Runs the effects of new events as activities, projects them, and keeps search attributes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import SearchAttributeUpdate
+
+with workflow.unsafe.imports_passed_through():
+    from activities.episode import (
+        AuthorizationSubmission,
+        EpisodeActivities,
+        ExtensionSubmission,
+        PeerToPeerRequest,
+    )
+    from activities.options import OPTIONS
+    from activities.ports import Notification, OutboundClaim, ProjectionBatch
+    from domain.effects import Effect, effects_of
+    from domain.events import Event
+    from domain.project import claim_views, summarize
+    from domain.state import Episode
+    from domain.timing import ends_at
+    from domain.views import StoredEvent
+    from workflows.temporal import AuthorizationEnd, EpisodeState, NextDeadline, PayerId
+
+
+class EffectRunner:
+    """Effects run in event order, each exactly once per episode (activities are idempotent)."""
+
+    def __init__(self, upsert_search_attributes: bool, projected_upto: int) -> None:
+        self._upsert = upsert_search_attributes
+        self._queue: list[tuple[int, Effect]] = []
+        self._projected_upto = projected_upto
+        self._attributes: tuple[Any, ...] | None = None
+
+    def enqueue(self, event: Event, seq: int) -> None:
+        self._queue.extend((seq, effect) for effect in effects_of(event, seq))
+
+    async def drain(self, state: Episode, events: list[StoredEvent]) -> None:
+        while self._queue or (events and events[-1].seq > self._projected_upto):
+            while self._queue:
+                _, effect = self._queue.pop(0)
+                await self._run(state, effect)
+            await self._project(state, events)
+        self._search_attributes(state)
+
+    async def _run(self, state: Episode, effect: Effect) -> None:
+        ids = {"episode_id": state.episode_id, "payer_id": _payer_id(state)}
+        if effect.kind == "submit_request" and effect.detail["purpose"] == "extension":
+            extension = ExtensionSubmission(
+                **ids, trace_number=effect.key, payload=_request_payload(state, effect)
+            )
+            await _call(EpisodeActivities.submit_extension_request, extension)
+        elif effect.kind == "submit_request":
+            initial = AuthorizationSubmission(
+                **ids,
+                trace_number=effect.key,
+                purpose=effect.detail["purpose"],
+                payload=_request_payload(state, effect),
+            )
+            await _call(EpisodeActivities.submit_authorization_request, initial)
+        elif effect.kind == "request_p2p":
+            trace = state.trace_numbers[-1]
+            p2p = PeerToPeerRequest(**ids, trace_number=trace, payload={"key": effect.key})
+            await _call(EpisodeActivities.request_peer_to_peer, p2p)
+        elif effect.kind == "deliver_claim":
+            claim = OutboundClaim(
+                episode_id=state.episode_id, claim_id=effect.key, claim=effect.detail["claim"]
+            )
+            await _call(EpisodeActivities.deliver_claim, claim)
+        else:
+            note = Notification(
+                episode_id=state.episode_id,
+                kind=effect.detail["kind"],
+                detail=effect.detail["detail"],
+                key=effect.key,
+            )
+            await _call(EpisodeActivities.notify_staff, note)
+
+    async def _project(self, state: Episode, events: list[StoredEvent]) -> None:
+        fresh = [e for e in events if e.seq > self._projected_upto]
+        if not fresh:
+            return
+        now = workflow.now()
+        batch = ProjectionBatch(
+            summary=summarize(state, now), events=fresh, claims=claim_views(state)
+        )
+        await _call(EpisodeActivities.project_events, batch)
+        self._projected_upto = fresh[-1].seq
+
+    def _search_attributes(self, state: Episode) -> None:
+        if not self._upsert or state.opened is None:
+            return
+        summary = summarize(state, workflow.now())
+        end = _end_instant(state)
+        values = (state.status, summary.payer_id, summary.next_deadline, end)
+        if values == self._attributes:
+            return
+        self._attributes = values
+        updates: list[SearchAttributeUpdate[Any]] = [
+            EpisodeState.value_set(state.status),
+            PayerId.value_set(summary.payer_id),
+            NextDeadline.value_set(summary.next_deadline)
+            if summary.next_deadline
+            else NextDeadline.value_unset(),
+            AuthorizationEnd.value_set(end) if end else AuthorizationEnd.value_unset(),
+        ]
+        workflow.upsert_search_attributes(updates)
+
+
+def _payer_id(state: Episode) -> str:
+    assert state.opened is not None
+    return state.opened.payer.id
+
+
+def _end_instant(state: Episode) -> datetime | None:
+    if not state.authorizations:
+        return None
+    return max(ends_at(a) for a in state.authorizations)
+
+
+def _request_payload(state: Episode, effect: Effect) -> dict[str, Any]:
+    """What the payer needs to decide; the gateway maps it onto the payer's format."""
+    assert state.opened is not None
+    o = state.opened
+    return {
+        "purpose": effect.detail["purpose"],
+        "units": effect.detail["units"],
+        "requested": o.requested.model_dump(mode="json"),
+        "from_level": o.from_level,
+        "to_level": o.to_level,
+        "asam_edition": o.asam_edition,
+        "dimensions": o.dimensions,
+        "diagnoses": list(o.diagnoses),
+        "urgency": o.urgency,
+        "member_id": o.patient.member_id,
+        "authorizations": [a.model_dump(mode="json") for a in state.authorizations],
+    }
+
+
+async def _call(fn: Any, arg: Any) -> Any:
+    return await workflow.execute_activity_method(fn, arg, **OPTIONS[fn.__name__].as_kwargs())

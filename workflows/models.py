@@ -1,0 +1,72 @@
+"""Inputs and results of the episode workflow's run, updates and queries (one model each)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from domain.commands import OpenEpisode
+from domain.model import Claim, HoldReason, Urgency
+from domain.state import Episode
+from domain.views import EpisodeView
+
+
+class EpisodeInput(BaseModel):
+    """Start input; on continue-as-new `snapshot` carries the state (its version is the seq)."""
+
+    open: OpenEpisode
+    snapshot: Episode | None = None
+    upsert_search_attributes: bool = True
+    continue_as_new_after_events: int = 500
+
+
+class EpisodeResult(BaseModel):
+    episode_id: str
+    state: str
+    version: int
+
+
+class DecisionResult(BaseModel):
+    status: Literal["applied", "duplicate"]
+    view: EpisodeView
+
+
+class LineOutcome(BaseModel):
+    service_id: str
+    code: str = ""
+    detail: str = ""
+
+
+class ServicesResult(BaseModel):
+    accepted: list[str]
+    duplicates: list[str]
+    rejected: list[LineOutcome]
+    warnings: list[LineOutcome]
+    view: EpisodeView
+
+
+class ClaimResult(BaseModel):
+    claim_id: str
+    status: Literal["released", "held"]
+    claim: Claim | None = None
+    reasons: list[HoldReason] = []
+
+
+class P2PAction(BaseModel):
+    action: Literal["request", "schedule", "outcome"]
+    at: datetime | None = None
+    outcome: Literal["overturned", "upheld"] | None = None
+    reviewer: str | None = Field(default=None, max_length=200)
+    notes: str | None = Field(default=None, max_length=2000)
+
+
+class AppealAction(BaseModel):
+    action: Literal["file", "outcome"]
+    level: Urgency = "standard"
+    outcome: Literal["overturned", "upheld"] | None = None
+
+
+class EventsQuery(BaseModel):
+    after: int = 0
