@@ -40,10 +40,12 @@ class EffectRunner:
 
     async def drain(self, state: Episode, events: list[StoredEvent]) -> None:
         while self._queue or (events and events[-1].seq > self._projected_upto):
+            # Project first: a payer may answer a request before its activity returns, and
+            # the webhook finds the episode by the trace number in the read model.
+            await self._project(state, events)
             while self._queue:
                 _, effect = self._queue.pop(0)
                 await self._run(state, effect)
-            await self._project(state, events)
         self._search_attributes(state)
 
     async def _run(self, state: Episode, effect: Effect) -> None:
