@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from collections.abc import Callable
 from typing import Any
 
 from temporalio import workflow
@@ -38,15 +39,16 @@ class EffectRunner:
     def enqueue(self, event: Event, seq: int) -> None:
         self._queue.extend((seq, effect) for effect in effects_of(event, seq))
 
-    async def drain(self, state: Episode, events: list[StoredEvent]) -> None:
+    async def drain(self, current: Callable[[], Episode], events: list[StoredEvent]) -> None:
+        """`current` gives the live state: handlers may add events while activities run."""
         while self._queue or (events and events[-1].seq > self._projected_upto):
             # Project first: a payer may answer a request before its activity returns, and
             # the webhook finds the episode by the trace number in the read model.
-            await self._project(state, events)
+            await self._project(current(), events)
             while self._queue:
                 _, effect = self._queue.pop(0)
-                await self._run(state, effect)
-        self._search_attributes(state)
+                await self._run(current(), effect)
+        self._search_attributes(current())
 
     async def _run(self, state: Episode, effect: Effect) -> None:
         ids = {"episode_id": state.episode_id, "payer_id": _payer_id(state)}

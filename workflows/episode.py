@@ -63,10 +63,10 @@ class EpisodeWorkflow:
         if self._refused is not None:
             raise rejection(self._refused)
         while True:
-            await self._effects.drain(self._state, self._events)
+            await self._effects.drain(lambda: self._state, self._events)
             if self._state.status in TERMINAL_STATES or self._should_continue_as_new():
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                await self._effects.drain(self._state, self._events)
+                await self._effects.drain(lambda: self._state, self._events)
                 if self._state.status in TERMINAL_STATES:
                     return self._result()
                 workflow.continue_as_new(self._next_input())

@@ -1,0 +1,88 @@
+"""Shared Temporal wiring: data converter, typed search attributes, task queue, client."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import temporalio.api.operatorservice.v1 as operator
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.client import Client
+from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKey
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter, PayloadCodec
+from temporalio.service import RPCError, RPCStatusCode
+
+if TYPE_CHECKING:
+    from settings import Settings
+
+TASK_QUEUE = "stepdown-episodes"
+
+# The single place PHI encryption plugs in: every client, worker and test environment
+# takes DATA_CONVERTER, so setting the codec here covers history, queries and updates.
+PAYLOAD_CODEC: PayloadCodec | None = None
+DATA_CONVERTER: DataConverter = dataclasses.replace(
+    pydantic_data_converter, payload_codec=PAYLOAD_CODEC
+)
+
+EpisodeState = SearchAttributeKey.for_keyword("EpisodeState")
+PayerId = SearchAttributeKey.for_keyword("PayerId")
+NextDeadline = SearchAttributeKey.for_datetime("NextDeadline")
+AuthorizationEnd = SearchAttributeKey.for_datetime("AuthorizationEnd")
+SEARCH_ATTRIBUTES: tuple[SearchAttributeKey[Any], ...] = (
+    EpisodeState,
+    PayerId,
+    NextDeadline,
+    AuthorizationEnd,
+)
+
+
+class SearchAttributeMismatch(RuntimeError):
+    """A search attribute exists on the server with another type than ours."""
+
+
+async def connect(settings: Settings) -> Client:
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=DATA_CONVERTER,
+    )
+
+
+async def register_search_attributes(
+    client: Client, namespace: str, keys: Sequence[SearchAttributeKey[Any]] = SEARCH_ATTRIBUTES
+) -> None:
+    """Register `keys` in `namespace`; safe to call on every start."""
+    wanted = {key.name: key.indexed_value_type for key in keys}
+    request = operator.AddSearchAttributesRequest(
+        namespace=namespace,
+        search_attributes={n: IndexedValueType.ValueType(k) for n, k in wanted.items()},
+    )
+    try:
+        await client.operator_service.add_search_attributes(request)
+    except RPCError as err:
+        # Older servers and the time-skipping server answer ALREADY_EXISTS on a re-run.
+        if err.status != RPCStatusCode.ALREADY_EXISTS:
+            raise
+    await _check_types(client, namespace, wanted)
+
+
+async def _check_types(
+    client: Client, namespace: str, wanted: dict[str, SearchAttributeIndexedValueType]
+) -> None:
+    # The dev server only logs a warning when a name exists with another type, so a
+    # mismatch would otherwise surface later as failing workflow tasks.
+    try:
+        listed = await client.operator_service.list_search_attributes(
+            operator.ListSearchAttributesRequest(namespace=namespace)
+        )
+    except RPCError as err:
+        # The time-skipping server cannot list search attributes; there we cannot check.
+        if err.status == RPCStatusCode.UNIMPLEMENTED:
+            return
+        raise
+    for name, kind in wanted.items():
+        found = listed.custom_attributes.get(name)
+        if found != int(kind):
+            raise SearchAttributeMismatch(f"{name}: server has {found}, expected {int(kind)}")
