@@ -1,0 +1,174 @@
+"""EpisodeWorkflow on the real dev server: updates, dedupe, visibility, continue-as-new."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.testing import WorkflowEnvironment
+
+from domain import commands as c
+from tests.support.temporal import running_worker
+from tests.workflows.helpers import approval, decide, event_types, start_episode, view, world
+from tests.workflows.test_episode_timers import services_on
+from workflows.episode import EpisodeWorkflow
+
+
+@pytest.fixture
+async def dev(dev_env: WorkflowEnvironment):
+    w = world()
+    queue = f"tq-{uuid.uuid4().hex}"
+    async with running_worker(dev_env.client, w.activities, [EpisodeWorkflow], queue):
+        yield dev_env, w, queue
+
+
+def today() -> Any:
+    return datetime.now(UTC).date()
+
+
+async def test_the_same_delivery_twice_applies_once(dev):
+    env, w, queue = dev
+    handle = await start_episode(env.client, queue)
+    first = await decide(handle, "A1", delivery_id="dlv-1", **approval(today()))
+    again = await decide(handle, "A1", delivery_id="dlv-1", **approval(today()))
+    assert first.status == "applied"
+    assert again.view.version == first.view.version
+    assert (await event_types(handle)).count("authorization_granted") == 1
+
+
+async def test_a_redelivery_under_a_new_update_id_is_still_applied_once(dev):
+    env, _, queue = dev
+    handle = await start_episode(env.client, queue)
+    await decide(handle, "A1", delivery_id="dlv-1", **approval(today()))
+    current = await view(handle)
+    cmd = c.ApplyPayerDecision.model_validate(
+        {
+            "delivery_id": "dlv-1",
+            "decision": {"trace_number": current.trace_number, "action": "A1", **approval(today())},
+        }
+    )
+    result = await handle.execute_update(EpisodeWorkflow.apply_payer_decision, cmd, id="other-id")
+    assert result.status == "duplicate"
+
+
+async def test_the_same_claim_id_twice_releases_once(dev):
+    env, w, queue = dev
+    handle = await start_episode(env.client, queue)
+    await decide(handle, "A1", **approval(today()))
+    await handle.execute_update(EpisodeWorkflow.record_services, services_on(today(), 3))
+    claim = c.ReleaseClaim(claim_id="C-1", through=today())
+    first = await handle.execute_update(EpisodeWorkflow.release_claim, claim, id="claim-C-1")
+    second = await handle.execute_update(EpisodeWorkflow.release_claim, claim, id="claim-C-1-retry")
+    assert first.status == second.status == "released"
+    assert first.claim == second.claim
+    await _eventually(lambda: len(w.outbox.delivered) == 1)
+    assert (await event_types(handle)).count("claim_released") == 1
+
+
+async def test_a_retro_authorization_releases_held_claims(dev):
+    env, w, queue = dev
+    handle = await start_episode(env.client, queue)
+    await handle.execute_update(EpisodeWorkflow.record_services, services_on(today(), 2))
+    held = await handle.execute_update(
+        EpisodeWorkflow.release_claim, c.ReleaseClaim(claim_id="C-1", through=today())
+    )
+    assert held.status == "held" and held.reasons[0].code == "no_authorization"
+    await decide(handle, "A1", **approval(today() - timedelta(days=1)))
+    current = await view(handle)
+    assert [(x.claim_id, x.status) for x in current.claims] == [("C-1", "released")]
+    await _eventually(lambda: [x.claim_id for x in w.outbox.delivered] == ["C-1"])
+
+
+async def test_a_refused_decision_never_reaches_history(dev):
+    env, _, queue = dev
+    handle = await start_episode(env.client, queue)
+    before = await view(handle)
+    cmd = c.ApplyPayerDecision.model_validate(
+        {"delivery_id": "x", "decision": {"trace_number": "SD-NOT-OURS-1", "action": "A1"}}
+    )
+    with pytest.raises(WorkflowUpdateFailedError) as err:
+        await handle.execute_update(EpisodeWorkflow.apply_payer_decision, cmd)
+    assert err.value.cause.type == "unknown_trace"  # type: ignore[attr-defined]
+    history = await handle.fetch_history()
+    assert not any(
+        e.HasField("workflow_execution_update_accepted_event_attributes") for e in history.events
+    )
+    assert (await view(handle)).version == before.version
+
+
+async def test_happy_path_from_referral_to_closed(dev):
+    env, w, queue = dev
+    handle = await start_episode(env.client, queue)
+    await decide(handle, "A1", **approval(today()))
+    await handle.execute_update(EpisodeWorkflow.record_services, services_on(today(), 3))
+    await handle.execute_update(
+        EpisodeWorkflow.discharge,
+        c.Discharge(date=today(), patient_status="01", disposition="step_down", to_level="1"),
+    )
+    claim = await handle.execute_update(
+        EpisodeWorkflow.release_claim, c.ReleaseClaim(claim_id="C-final", through=today())
+    )
+    assert claim.claim.type_of_bill == "0761" and claim.claim.patient_status == "01"
+    result = await handle.result()
+    assert result.state == "closed"
+    summary = w.read_model.summaries[result.episode_id]
+    assert summary.state == "closed"
+    seqs = sorted(seq for (ep, seq) in w.read_model.events if ep == result.episode_id)
+    assert seqs == list(range(1, result.version + 1))
+    assert [r.purpose for r in w.gateway.accepted] == ["initial"]
+
+
+async def test_episodes_are_listed_by_search_attribute(dev):
+    env, _, queue = dev
+    payer = f"payer-{uuid.uuid4().hex[:8]}"
+    handle = await start_episode(env.client, queue, payer={"id": payer, "plan_type": "commercial"})
+    await decide(handle, "A1", **approval(today()))
+    query = f"EpisodeState = 'authorized' AND PayerId = '{payer}'"
+
+    async def listed() -> list[str]:
+        return [wf.id async for wf in env.client.list_workflows(query)]
+
+    for _ in range(50):
+        if await listed() == [handle.id]:
+            break
+        await asyncio.sleep(0.2)
+    assert await listed() == [handle.id]
+
+
+async def test_long_episodes_continue_as_new_without_restarting_seq(dev):
+    env, w, queue = dev
+    handle = await start_episode(env.client, queue, can_after=6)
+    await decide(handle, "A1", **approval(today()))
+    for _ in range(4):
+        await handle.execute_update(EpisodeWorkflow.record_services, services_on(today()))
+    await _eventually_async(lambda: _runs(env, handle.id), lambda n: n >= 2)
+    current = await view(handle)
+    assert current.version == 7
+    episode_id = current.episode_id
+    await _eventually(
+        lambda: sorted(s for (e, s) in w.read_model.events if e == episode_id) == list(range(1, 8))
+    )
+
+
+async def _runs(env: WorkflowEnvironment, workflow_id: str) -> int:
+    return len([x async for x in env.client.list_workflows(f"WorkflowId = '{workflow_id}'")])
+
+
+async def _eventually(check: Any, tries: int = 50) -> None:
+    for _ in range(tries):
+        if check():
+            return
+        await asyncio.sleep(0.1)
+    assert check()
+
+
+async def _eventually_async(probe: Any, ok: Any, tries: int = 50) -> None:
+    for _ in range(tries):
+        if ok(await probe()):
+            return
+        await asyncio.sleep(0.2)
+    assert ok(await probe())
