@@ -31,7 +31,7 @@ def today() -> Any:
 
 
 async def test_the_same_delivery_twice_applies_once(dev):
-    env, w, queue = dev
+    env, _, queue = dev
     handle = await start_episode(env.client, queue)
     first = await decide(handle, "A1", delivery_id="dlv-1", **approval(today()))
     again = await decide(handle, "A1", delivery_id="dlv-1", **approval(today()))
