@@ -1,0 +1,139 @@
+"""Records the workflow histories replayed by the suite (`make histories`): four episodes."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from domain import commands as c
+from tests.support.temporal import find_binary, running_worker
+from tests.workflows.helpers import approval, decide, start_episode, view, world
+from tests.workflows.test_episode_timers import services_on
+from workflows.episode import EpisodeWorkflow
+from workflows.models import P2PAction
+from workflows.temporal import DATA_CONVERTER, register_search_attributes
+
+HISTORIES = Path(__file__).resolve().parents[1] / "histories"
+Scenario = Callable[[WorkflowEnvironment, WorkflowHandle[Any, Any]], Awaitable[None]]
+
+
+async def approved(env: WorkflowEnvironment, h: WorkflowHandle[Any, Any]) -> None:
+    today = (await env.get_current_time()).date()
+    await decide(h, "A1", **approval(today))
+    await h.execute_update(EpisodeWorkflow.record_services, services_on(today, 3))
+    await h.execute_update(
+        EpisodeWorkflow.release_claim, c.ReleaseClaim(claim_id="C-1", through=today)
+    )
+    await h.execute_update(
+        EpisodeWorkflow.discharge,
+        c.Discharge(date=today, patient_status="01", disposition="completed"),
+    )
+
+
+async def denied_p2p_overturned(env: WorkflowEnvironment, h: WorkflowHandle[Any, Any]) -> None:
+    await decide(h, "A3", reason_code="CO-197", reason="not medically necessary")
+    await h.execute_update(EpisodeWorkflow.p2p, P2PAction(action="request"))
+    call = await env.get_current_time() + timedelta(days=1)
+    await h.execute_update(EpisodeWorkflow.p2p, P2PAction(action="schedule", at=call))
+    await env.sleep(timedelta(days=1, hours=1))
+    await h.execute_update(EpisodeWorkflow.p2p, P2PAction(action="outcome", outcome="overturned"))
+    today = (await env.get_current_time()).date()
+    await decide(h, "A1", **approval(today))
+
+
+async def pended_approved_extension(env: WorkflowEnvironment, h: WorkflowHandle[Any, Any]) -> None:
+    await decide(h, "A4", reason="send the updated ASAM assessment")
+    await h.execute_update(EpisodeWorkflow.provide_information, c.ProvideInformation(note="sent"))
+    today = (await env.get_current_time()).date()
+    await decide(h, "A1", **approval(today, days=14, units=10))
+    await env.sleep(timedelta(days=12))
+    await decide(h, "A1", **approval(today, days=40, units=10))
+
+
+async def discharge_two_months(env: WorkflowEnvironment, h: WorkflowHandle[Any, Any]) -> None:
+    start = (await env.get_current_time()).date()
+    await decide(h, "A1", **approval(start, days=70, units=60))
+    for week in range(6):
+        day = (await env.get_current_time()).date()
+        await h.execute_update(EpisodeWorkflow.record_services, services_on(day, 3))
+        if week == 2:
+            claim = c.ReleaseClaim(claim_id=f"C-{day:%Y-%m}", through=day)
+            await h.execute_update(EpisodeWorkflow.release_claim, claim)
+        await env.sleep(timedelta(days=7))
+    day = (await env.get_current_time()).date() - timedelta(days=1)
+    await h.execute_update(
+        EpisodeWorkflow.discharge,
+        c.Discharge(date=day, patient_status="01", disposition="completed"),
+    )
+    for n in range(3):
+        await h.execute_update(
+            EpisodeWorkflow.release_claim, c.ReleaseClaim(claim_id=f"C-final-{n}", through=day)
+        )
+        if (await view(h)).state == "closed":
+            break
+
+
+SCENARIOS: dict[str, tuple[Scenario, dict[str, Any]]] = {
+    "approved": (approved, {}),
+    "denied_p2p_overturned": (denied_p2p_overturned, {}),
+    "pended_approved_extension": (pended_approved_extension, {}),
+    "discharge_two_months_continue_as_new": (discharge_two_months, {"can_after": 8}),
+}
+
+
+async def run_histories(client: Client, handle: WorkflowHandle[Any, Any]) -> list[str]:
+    """Every run of the workflow, first to last, as history JSON."""
+    out, run_id = [], handle.first_execution_run_id or handle.result_run_id
+    while run_id:
+        history = await client.get_workflow_handle(handle.id, run_id=run_id).fetch_history()
+        out.append(history.to_json())
+        last = history.events[-1]
+        attrs = last.workflow_execution_continued_as_new_event_attributes
+        run_id = (
+            attrs.new_execution_run_id
+            if last.HasField("workflow_execution_continued_as_new_event_attributes")
+            else None
+        )
+    return out
+
+
+async def record(name: str, scenario: Scenario, options: dict[str, Any]) -> list[Path]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=DATA_CONVERTER, test_server_existing_path=find_binary("temporal-test-server")
+    )
+    async with env:
+        await register_search_attributes(env.client, env.client.namespace)
+        queue = f"record-{uuid.uuid4().hex}"
+        async with running_worker(env.client, world().activities, [EpisodeWorkflow], queue):
+            handle = await start_episode(env.client, queue, **options)
+            await scenario(env, handle)
+            await env.sleep(timedelta(seconds=1))
+            if (await view(handle)).state not in ("closed", "cancelled"):
+                await handle.terminate("recorded")
+            histories = await run_histories(env.client, handle)
+    paths = []
+    for n, text in enumerate(histories, 1):
+        path = HISTORIES / f"{name}.run{n}.json"
+        path.write_text(text)
+        paths.append(path)
+    return paths
+
+
+async def main() -> None:
+    HISTORIES.mkdir(exist_ok=True)
+    for old in HISTORIES.glob("*.json"):
+        old.unlink()
+    for name, (scenario, options) in SCENARIOS.items():
+        for path in await record(name, scenario, options):
+            print(f"recorded {path.relative_to(HISTORIES.parent.parent)}")  # noqa: T201
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
