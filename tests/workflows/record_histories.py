@@ -132,7 +132,7 @@ async def main() -> None:
         old.unlink()
     for name, (scenario, options) in SCENARIOS.items():
         for path in await record(name, scenario, options):
-            print(f"recorded {path.relative_to(HISTORIES.parent.parent)}")  # noqa: T201
+            print(f"recorded {path.relative_to(HISTORIES.parent.parent)}")
 
 
 if __name__ == "__main__":
