@@ -198,3 +198,30 @@ def services_on(day: date, count: int = 1) -> c.RecordServices:
             for _ in range(count)
         )
     )
+
+
+async def test_discharge_in_the_second_month_makes_the_last_claim_interim_last(episode_env):
+    env, w, *_ = episode_env
+    handle = await open_episode(episode_env, **MA)
+    start = await today(env)
+    await decide(handle, "A1", **approval(start, days=90, units=60))
+    await handle.execute_update(EpisodeWorkflow.record_services, services_on(start))
+    first = await handle.execute_update(
+        EpisodeWorkflow.release_claim, c.ReleaseClaim(claim_id="C-1", through=start)
+    )
+    assert first.claim.type_of_bill == "0762"
+    await env.sleep(timedelta(days=35))
+    day = await today(env)
+    assert (day.year, day.month) != (start.year, start.month)
+    await handle.execute_update(EpisodeWorkflow.record_services, services_on(day))
+    await handle.execute_update(
+        EpisodeWorkflow.discharge,
+        c.Discharge(date=day, patient_status="01", disposition="completed"),
+    )
+    last = await handle.execute_update(
+        EpisodeWorkflow.release_claim, c.ReleaseClaim(claim_id="C-2", through=day)
+    )
+    assert last.claim.type_of_bill == "0764" and last.claim.patient_status == "01"
+    assert first.claim.patient_status == "30"
+    assert (await handle.result()).state == "closed"
+    assert [x.claim_id for x in w.outbox.delivered] == ["C-1", "C-2"]
