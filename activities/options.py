@@ -1,0 +1,54 @@
+"""How the workflow calls each activity: timeouts and retry policies, by activity name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from temporalio.common import RetryPolicy
+
+from activities.episode import PAYER_REJECTED
+
+START_TO_CLOSE = timedelta(seconds=30)
+
+
+def _retry(*, maximum_attempts: int = 0, non_retryable: tuple[str, ...] = ()) -> RetryPolicy:
+    return RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(minutes=1),
+        maximum_attempts=maximum_attempts,
+        non_retryable_error_types=list(non_retryable),
+    )
+
+
+@dataclass(frozen=True)
+class ActivityOptions:
+    start_to_close_timeout: timedelta
+    retry_policy: RetryPolicy
+
+    def as_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for `workflow.execute_activity_method`."""
+        return {
+            "start_to_close_timeout": self.start_to_close_timeout,
+            "retry_policy": self.retry_policy,
+        }
+
+
+# Payer calls retry without limit: the gateway is idempotent and the episode's own
+# deadlines escalate a payer that stays silent; only a request the payer calls invalid stops.
+PAYER = ActivityOptions(START_TO_CLOSE, _retry(non_retryable=(PAYER_REJECTED,)))
+# The read model and the outbox must catch up eventually; both are idempotent.
+UNTIL_DONE = ActivityOptions(START_TO_CLOSE, _retry())
+# A lost notification must not hold up the episode: the worklist shows the same facts.
+BEST_EFFORT = ActivityOptions(START_TO_CLOSE, _retry(maximum_attempts=10))
+
+OPTIONS: dict[str, ActivityOptions] = {
+    "submit_authorization_request": PAYER,
+    "submit_extension_request": PAYER,
+    "request_peer_to_peer": PAYER,
+    "project_events": UNTIL_DONE,
+    "deliver_claim": UNTIL_DONE,
+    "notify_staff": BEST_EFFORT,
+}

@@ -1,0 +1,73 @@
+"""Ports the activities talk to (payer gateway, notifier, claims outbox) and their messages."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.views import ClaimView, EpisodeSummary, StoredEvent
+
+Purpose = Literal["initial", "extension", "reversal", "p2p"]
+
+
+class Message(BaseModel):
+    # Frozen so a message cannot change between a retry and the next; extra fields are
+    # ignored so an older worker can still read a newer sender's payload.
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class PayerRequest(Message):
+    episode_id: str
+    trace_number: str
+    purpose: Purpose
+    payer_id: str
+    idempotency_key: str
+    payload: dict[str, Any] = {}
+
+
+class PayerReceipt(Message):
+    trace_number: str
+    accepted: bool
+    duplicate: bool = False
+
+
+class Notification(Message):
+    episode_id: str
+    kind: str
+    detail: str
+    # When set, the notifier sends one notification per (episode_id, key), so an
+    # activity retry does not page staff twice.
+    key: str | None = None
+
+
+class OutboundClaim(Message):
+    episode_id: str
+    claim_id: str
+    claim: dict[str, Any]
+
+
+class ProjectionBatch(Message):
+    summary: EpisodeSummary
+    events: list[StoredEvent]
+    claims: list[ClaimView] = []
+
+
+class InvalidRequest(Exception):
+    """The payer refused the request as malformed; sending it again cannot succeed."""
+
+
+class PayerGateway(Protocol):
+    async def submit(self, request: PayerRequest) -> PayerReceipt:
+        """Send `request`; a repeat of the same `idempotency_key` is answered, not resent."""
+        ...
+
+
+class Notifier(Protocol):
+    async def notify(self, notification: Notification) -> None: ...
+
+
+class ClaimsOutbox(Protocol):
+    async def deliver(self, claim: OutboundClaim) -> None:
+        """Hand `claim` on; idempotent on (episode_id, claim_id)."""
+        ...

@@ -1,0 +1,74 @@
+"""Runs a Temporal worker with the episode workflow and its activities until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Sequence
+from datetime import timedelta
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.episode import EpisodeActivities
+from activities.fakes import FakePorts
+from settings import Settings, get_settings
+from workflows.temporal import connect, register_search_attributes
+
+log = logging.getLogger("stepdown.worker")
+
+# Matches the activities' start-to-close timeout, so a shutdown lets running calls finish.
+GRACEFUL_SHUTDOWN = timedelta(seconds=30)
+
+
+def build_worker(
+    client: Client,
+    activities: EpisodeActivities,
+    workflows: Sequence[type],
+    task_queue: str,
+) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=list(workflows),
+        activities=activities.all(),
+        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+    )
+
+
+def default_activities(settings: Settings) -> EpisodeActivities:
+    """The ports this process talks to; the one place to swap fakes for real adapters."""
+    return FakePorts().activities()
+
+
+async def run_until_stopped(worker: Worker) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    # Leaving the block shuts the worker down gracefully: no new tasks are polled and
+    # running activities get GRACEFUL_SHUTDOWN to finish.
+    async with worker:
+        log.info("worker polling task queue %s", worker.task_queue)
+        await stop.wait()
+        log.info("stopping worker")
+
+
+async def main() -> None:
+    logging.basicConfig(level=logging.INFO)
+    # Imported here so this module loads before the workflow exists and so the
+    # workflow module is only imported by the process that runs it.
+    from workflows.episode import EpisodeWorkflow
+
+    settings = get_settings()
+    client = await connect(settings)
+    await register_search_attributes(client, settings.temporal_namespace)
+    worker = build_worker(
+        client, default_activities(settings), [EpisodeWorkflow], settings.task_queue
+    )
+    await run_until_stopped(worker)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
