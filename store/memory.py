@@ -115,6 +115,16 @@ class InMemoryReadModel:
             for table in (self._summaries, self._events, self._claims):
                 table.pop(episode_id, None)
 
+    def episode_for_trace(self, trace_number: str) -> str | None:
+        with self._lock:
+            for episode_id, stored in self._summaries.items():
+                if stored["trace_number"] == trace_number:
+                    return episode_id
+            for episode_id, known in self._events.items():
+                if any(_requested(event, trace_number) for event in known.values()):
+                    return episode_id
+        return None
+
 
 def _matches(
     summary: EpisodeSummary,
@@ -132,6 +142,12 @@ def _matches(
     ):
         return False
     return after is None or (summary.opened_at, summary.episode_id) < after
+
+
+def _requested(event: dict[str, Any], trace_number: str) -> bool:
+    return event["type"] == "authorization_requested" and (
+        event["data"].get("trace_number") == trace_number
+    )
 
 
 class InMemoryWebhookInbox:

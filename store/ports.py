@@ -108,6 +108,15 @@ class ReadModel(Protocol):
 
     def delete_episode(self, episode_id: str) -> None: ...
 
+    def episode_for_trace(self, trace_number: str) -> str | None:
+        """The episode a payer's trace number belongs to, or None when no episode sent it.
+
+        The latest request's trace number is found on the summary (an indexed column);
+        an earlier request's, which a late payer may still answer, in its projected
+        `authorization_requested` event.
+        """
+        ...
+
 
 class WebhookInbox(Protocol):
     """Payer deliveries kept before they are answered, so none is lost or applied twice."""

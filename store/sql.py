@@ -18,6 +18,8 @@ from store.sql_inbox import SqlWebhookInbox, inbox_entry
 
 __all__ = ["SqlAuditLog", "SqlReadModel", "SqlWebhookInbox"]
 
+# The event that carries each request's trace number (domain.events.AuthorizationRequested).
+REQUEST_EVENT = "authorization_requested"
 # Five parameters an event; PostgreSQL allows 65535 parameters in one statement.
 EVENTS_PER_INSERT = 1000
 
@@ -171,6 +173,16 @@ class SqlReadModel:
             for table in (EventRow, ClaimRow, WorklistRow):
                 session.execute(delete(table).where(table.episode_id == episode_id))
             session.execute(delete(EpisodeRow).where(EpisodeRow.episode_id == episode_id))
+
+    def episode_for_trace(self, trace_number: str) -> str | None:
+        latest = select(EpisodeRow.episode_id).where(EpisodeRow.trace_number == trace_number)
+        earlier = select(EventRow.episode_id).where(
+            EventRow.type == REQUEST_EVENT,
+            EventRow.data["trace_number"].as_string() == trace_number,
+        )
+        with self._sessions.begin() as session:
+            found = session.scalars(latest.limit(1)).first()
+            return found or session.scalars(earlier.limit(1)).first()
 
 
 def _episode_values(summary: EpisodeSummary) -> dict[str, Any]:
