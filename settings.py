@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_TOKENS = {
@@ -16,6 +16,10 @@ DEV_TOKENS = {
 }
 DEV_WEBHOOK_SECRET = "dev-webhook-secret"
 DATA_DIR = Path(".stepdown")
+SIM_ACTIONS = ("A1", "A2", "A3", "A4", "A6", "none")
+SIM_FORMATS = ("json", "fhir", "x12")
+DEFAULT_SIM_MIX = {"A1": 0.55, "A2": 0.1, "A3": 0.15, "A4": 0.1, "A6": 0.05, "none": 0.05}
+DEFAULT_SIM_FORMATS = {"json": 0.5, "fhir": 0.25, "x12": 0.25}
 
 
 class Settings(BaseSettings):
@@ -37,6 +41,27 @@ class Settings(BaseSettings):
     api_host: str = Field(default="127.0.0.1", alias="STEPDOWN_API_HOST")
     api_port: int = Field(default=8000, alias="STEPDOWN_API_PORT")
     temporal_ui_port: int = Field(default=8233, alias="STEPDOWN_TEMPORAL_UI_PORT")
+    # The dev stack (`stepdown dev`): where it keeps its files and where its processes listen.
+    data_dir: Path = Field(default=DATA_DIR, alias="STEPDOWN_DATA_DIR")
+    # None: <data_dir>/temporal.db, the dev server's persistent SQLite file.
+    temporal_db_path: Path | None = Field(default=None, alias="STEPDOWN_TEMPORAL_DB")
+    # The API as callers reach it (CLI, simulator); None: http://<api_host>:<api_port>.
+    api_url: str | None = Field(default=None, alias="STEPDOWN_API_URL")
+    # The payer simulator of the dev stack (payers/simulator.py).
+    simulator_host: str = Field(default="127.0.0.1", alias="STEPDOWN_SIM_HOST")
+    simulator_port: int = Field(default=8100, alias="STEPDOWN_SIM_PORT")
+    # None: http://<simulator_host>:<simulator_port>.
+    simulator_url: str | None = Field(default=None, alias="STEPDOWN_SIM_URL")
+    # Weights of the simulator's answers (X12 306 actions, or "none" for silence); JSON.
+    simulator_mix: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_SIM_MIX), alias="STEPDOWN_SIM_MIX"
+    )
+    # Weights of the webhook formats it answers in: "json", "fhir", "x12"; JSON.
+    simulator_formats: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_SIM_FORMATS), alias="STEPDOWN_SIM_FORMATS"
+    )
+    simulator_delay_seconds: float = Field(default=4.0, ge=0, alias="STEPDOWN_SIM_DELAY")
+    simulator_seed: int = Field(default=0, alias="STEPDOWN_SIM_SEED")
 
     @model_validator(mode="after")
     def _dev_values_only_in_dev(self) -> Settings:
@@ -54,6 +79,27 @@ class Settings(BaseSettings):
 
     def secrets_for(self, payer_id: str) -> list[str]:
         return self.webhook_secrets.get(payer_id) or self.webhook_secrets.get("*", [])
+
+    @field_validator("simulator_mix", "simulator_formats")
+    @classmethod
+    def _weights(cls, weights: dict[str, float], info: ValidationInfo) -> dict[str, float]:
+        known = SIM_ACTIONS if info.field_name == "simulator_mix" else SIM_FORMATS
+        unknown = sorted(set(weights) - set(known))
+        if unknown:
+            raise ValueError(f"unknown keys {unknown}; use some of {list(known)}")
+        if any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
+            raise ValueError("weights must be non-negative and add up to more than 0")
+        return weights
+
+    def public_api_url(self) -> str:
+        return (self.api_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
+
+    def simulator_base_url(self) -> str:
+        url = self.simulator_url or f"http://{self.simulator_host}:{self.simulator_port}"
+        return url.rstrip("/")
+
+    def temporal_db(self) -> Path:
+        return self.temporal_db_path or self.data_dir / "temporal.db"
 
 
 @lru_cache(maxsize=1)

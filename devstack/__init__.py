@@ -1,0 +1,1 @@
+"""The developer tooling behind `stepdown`: the dev-stack supervisor, demo data, API client."""
