@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_TOKENS = {
@@ -20,10 +22,32 @@ SIM_ACTIONS = ("A1", "A2", "A3", "A4", "A6", "none")
 SIM_FORMATS = ("json", "fhir", "x12")
 DEFAULT_SIM_MIX = {"A1": 0.55, "A2": 0.1, "A3": 0.15, "A4": 0.1, "A6": 0.05, "none": 0.05}
 DEFAULT_SIM_FORMATS = {"json": 0.5, "fhir": 0.25, "x12": 0.25}
+# The payload-encryption key of dev mode and the tests. It is public on purpose (its bytes
+# spell b"stepdown-dev-payload-key-32bytes"), so dev histories are encrypted exactly like
+# production ones yet anyone can read them; outside dev mode it is refused.
+DEV_PAYLOAD_KEY_ID = "dev-1"
+DEV_PAYLOAD_KEY = "c3RlcGRvd24tZGV2LXBheWxvYWQta2V5LTMyYnl0ZXM="
+PAYLOAD_KEY_BYTES = 32
+
+
+def decode_payload_key(text: str) -> bytes:
+    """A payload key from its base64 text; AES-256 needs exactly 32 bytes."""
+    try:
+        key = base64.b64decode(text, validate=True)
+    except binascii.Error:
+        raise ValueError("the payload key is not valid base64") from None
+    if len(key) != PAYLOAD_KEY_BYTES:
+        raise ValueError(
+            f"the payload key must decode to {PAYLOAD_KEY_BYTES} bytes, not {len(key)}"
+        )
+    return key
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="", env_file=None, extra="ignore")
+    # Errors never echo input: a bad key or token would otherwise end up in startup logs.
+    model_config = SettingsConfigDict(
+        env_prefix="", env_file=None, extra="ignore", hide_input_in_errors=True
+    )
 
     dev_mode: bool = Field(default=False, alias="STEPDOWN_DEV")
     database_url: str = Field(default=f"sqlite:///{DATA_DIR}/stepdown.db", alias="DATABASE_URL")
@@ -41,6 +65,12 @@ class Settings(BaseSettings):
     api_host: str = Field(default="127.0.0.1", alias="STEPDOWN_API_HOST")
     api_port: int = Field(default=8000, alias="STEPDOWN_API_PORT")
     temporal_ui_port: int = Field(default=8233, alias="STEPDOWN_TEMPORAL_UI_PORT")
+    # The Temporal UI's origin, allowed to call the codec endpoints (CORS); see ui_origin().
+    temporal_ui_origin: str | None = Field(default=None, alias="STEPDOWN_TEMPORAL_UI_ORIGIN")
+    # key id -> base64 of a 32-byte AES key; several during a rotation. JSON in the environment.
+    payload_keys: dict[str, SecretStr] = Field(default_factory=dict, alias="STEPDOWN_PAYLOAD_KEYS")
+    # The key new payloads are encrypted with; may be left out when there is only one key.
+    payload_active_key: str | None = Field(default=None, alias="STEPDOWN_PAYLOAD_ACTIVE_KEY")
     # The dev stack (`stepdown dev`): where it keeps its files and where its processes listen.
     data_dir: Path = Field(default=DATA_DIR, alias="STEPDOWN_DATA_DIR")
     # None: <data_dir>/temporal.db, the dev server's persistent SQLite file.
@@ -63,6 +93,16 @@ class Settings(BaseSettings):
     simulator_delay_seconds: float = Field(default=4.0, ge=0, alias="STEPDOWN_SIM_DELAY")
     simulator_seed: int = Field(default=0, alias="STEPDOWN_SIM_SEED")
 
+    @field_validator("payload_keys")
+    @classmethod
+    def _keys_are_aes_256(cls, keys: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for key_id, key in keys.items():
+            try:
+                decode_payload_key(key.get_secret_value())
+            except ValueError as err:
+                raise ValueError(f"STEPDOWN_PAYLOAD_KEYS[{key_id!r}]: {err}") from None
+        return keys
+
     @model_validator(mode="after")
     def _dev_values_only_in_dev(self) -> Settings:
         if self.dev_mode:
@@ -76,6 +116,30 @@ class Settings(BaseSettings):
         if dev_tokens or dev_secret:
             raise ValueError("dev tokens or the dev webhook secret are configured outside dev mode")
         return self
+
+    @model_validator(mode="after")
+    def _payload_keys_in_dev_and_prod(self) -> Settings:
+        # A missing key outside dev is reported by build_data_converter, not here, so that
+        # Settings() stays constructible for tests and tools that never touch Temporal.
+        if self.dev_mode and not self.payload_keys:
+            self.payload_keys = {DEV_PAYLOAD_KEY_ID: SecretStr(DEV_PAYLOAD_KEY)}
+        keyring = self.payload_keyring()
+        if not self.dev_mode and decode_payload_key(DEV_PAYLOAD_KEY) in keyring.values():
+            raise ValueError("the dev payload key is configured outside dev mode")
+        if self.payload_active_key is None and len(keyring) == 1:
+            self.payload_active_key = next(iter(keyring))
+        if self.payload_active_key is not None and self.payload_active_key not in keyring:
+            raise ValueError(
+                f"STEPDOWN_PAYLOAD_ACTIVE_KEY {self.payload_active_key!r} "
+                "is not a key id of STEPDOWN_PAYLOAD_KEYS"
+            )
+        return self
+
+    def payload_keyring(self) -> dict[str, bytes]:
+        return {k: decode_payload_key(v.get_secret_value()) for k, v in self.payload_keys.items()}
+
+    def ui_origin(self) -> str:
+        return self.temporal_ui_origin or f"http://127.0.0.1:{self.temporal_ui_port}"
 
     def secrets_for(self, payer_id: str) -> list[str]:
         return self.webhook_secrets.get(payer_id) or self.webhook_secrets.get("*", [])

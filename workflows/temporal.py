@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -10,21 +9,30 @@ import temporalio.api.operatorservice.v1 as operator
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.client import Client
 from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKey
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, PayloadCodec
 from temporalio.service import RPCError, RPCStatusCode
+
+from settings import DEV_PAYLOAD_KEY, DEV_PAYLOAD_KEY_ID, decode_payload_key
+from workflows.codec import EncryptionCodec, build_data_converter, converter_with
 
 if TYPE_CHECKING:
     from settings import Settings
 
 TASK_QUEUE = "stepdown-episodes"
 
-# The single place PHI encryption plugs in: every client, worker and test environment
-# takes DATA_CONVERTER, so setting the codec here covers history, queries and updates.
-PAYLOAD_CODEC: PayloadCodec | None = None
-DATA_CONVERTER: DataConverter = dataclasses.replace(
-    pydantic_data_converter, payload_codec=PAYLOAD_CODEC
+# The single place PHI encryption plugs in. DATA_CONVERTER encrypts with the public dev key,
+# so tests and the dev stack run exactly the production code path; processes that serve
+# real patients build theirs from settings with data_converter(settings).
+PAYLOAD_CODEC: PayloadCodec = EncryptionCodec(
+    {DEV_PAYLOAD_KEY_ID: decode_payload_key(DEV_PAYLOAD_KEY)}, DEV_PAYLOAD_KEY_ID
 )
+DATA_CONVERTER: DataConverter = converter_with(PAYLOAD_CODEC)
+
+
+def data_converter(settings: Settings) -> DataConverter:
+    """The converter of `settings`' payload keys; raises PayloadKeyError if there are none."""
+    return build_data_converter(settings)
+
 
 EpisodeState = SearchAttributeKey.for_keyword("EpisodeState")
 PayerId = SearchAttributeKey.for_keyword("PayerId")
@@ -46,7 +54,7 @@ async def connect(settings: Settings) -> Client:
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=DATA_CONVERTER,
+        data_converter=data_converter(settings),
     )
 
 
