@@ -46,7 +46,7 @@ Format = Literal["json", "fhir", "x12"]
 
 
 def fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(1)
 
 
@@ -212,15 +212,17 @@ def episodes_list(
     state: str | None = None,
     payer: str | None = None,
     limit: int | None = None,
+    cursor: str | None = None,
     api_url: ApiUrl = None,
     token: Token = None,
     json_: AsJson = False,
 ):
     """Episode summaries from the read model, newest first."""
     with api(api_url, token) as client:
-        page = client.get("/episodes", state=state, payer_id=payer, limit=limit)
-    items = page if isinstance(page, list) else page.get("items", [])
-    emit(page, json_, render.summaries_table(items))
+        page = client.get("/episodes", state=state, payer_id=payer, limit=limit, cursor=cursor)
+    emit(page, json_, render.summaries_table(page["episodes"]))
+    if page.get("next_cursor") and not json_:
+        console.print(f"more: --cursor {page['next_cursor']}", highlight=False)
 
 
 @app.command()

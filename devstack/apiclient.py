@@ -50,11 +50,15 @@ class ApiError(Exception):
 
 
 def _problem_line(error: Any) -> str:
-    if isinstance(error, dict):
-        where = ".".join(str(part) for part in error.get("loc", error.get("field", ())) or ())
-        text = error.get("msg") or error.get("detail") or error.get("message") or str(error)
-        return f"{where}: {text}" if where else str(text)
-    return str(error)
+    """`{"detail", "pointer"|"parameter"}` (the API's items) or FastAPI's `{"loc", "msg"}`."""
+    if not isinstance(error, dict):
+        return str(error)
+    loc = error.get("loc")
+    where = error.get("pointer") or error.get("parameter") or error.get("field")
+    if where is None and isinstance(loc, list | tuple):
+        where = ".".join(str(part) for part in loc)
+    text = error.get("detail") or error.get("msg") or str(error)
+    return f"{where}: {text}" if where else str(text)
 
 
 class ApiClient:
