@@ -24,8 +24,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy domain
 
+# The whole stack on this machine (Temporal dev server, worker, API, payer simulator, demo
+# data); Ctrl-C stops it. Ports and paths are settings: see `$(BIN)/stepdown dev --help`.
 run: $(STAMP)
-	@echo "make run: not yet — the dev stack lands with the 'main job' issue."
+	$(BIN)/stepdown dev
 
 histories: $(STAMP)
 	$(BIN)/python -m tests.workflows.record_histories
