@@ -29,6 +29,10 @@ lint: $(STAMP)
 run: $(STAMP)
 	$(BIN)/stepdown dev
 
+# Benchmarks against the Temporal dev server's own limits; BENCH_ARGS=--quick for a short run.
+bench: $(STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
 histories: $(STAMP)
 	$(BIN)/python -m tests.workflows.record_histories
 

@@ -1,0 +1,1 @@
+"""Benchmarks of stepdown against its own Temporal server's limits (`make bench`)."""

@@ -1,0 +1,95 @@
+"""`make bench`: runs every figure against its same-run baseline, prints and saves the table."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from bench.figures import server_figures
+from bench.growth import growth
+from bench.phases import QUICK, Phases, Sizes
+from bench.procs import ROOT, start_dev_server, stop_server
+from bench.report import Results, Row, table
+from workflows.models import EpisodeInput
+
+DEFAULT_OUT = ROOT / "bench" / "results" / "latest.json"
+SERVERS = ("memory", "sqlite")
+
+
+async def run(sizes: Sizes, servers: tuple[str, ...], phases: Phases) -> Results:
+    results = Results()
+    with tempfile.TemporaryDirectory(prefix="stepdown-bench-") as tmp:
+        for mode in servers:
+            with phases.phase(f"[{mode}] start dev server", 1) as tick:
+                server = await start_dev_server(Path(tmp), sqlite=mode == "sqlite")
+                tick()
+            try:
+                await server_figures(server, mode, sizes, Path(tmp), phases, results)
+            finally:
+                stop_server(server)
+    await growth_figures(sizes, phases, results)
+    return results
+
+
+async def growth_figures(sizes: Sizes, phases: Phases, results: Results) -> None:
+    can_after = EpisodeInput.model_fields["continue_as_new_after_events"].default
+    label = "6 growth: record and replay (time-skipping server)"
+    with phases.phase(label, len(sizes.months)) as tick:
+        found = await growth(sizes.months, can_after, sizes.replays, tick)
+    results.details["growth"] = {"continue_as_new_after_events": can_after, "episodes": found}
+    first = found[f"{sizes.months[0]}mo"]
+    for m in sizes.months[1:]:
+        now = found[f"{m}mo"]
+        results.add(
+            Row("6", f"history events per run, {m} mo", "time-skipping",
+                now["events_per_run_max"], "events", first["events_per_run_max"],
+                f"{sizes.months[0]} mo", "flat", 0.2),
+            Row("6", f"replay ms per run, {m} mo", "time-skipping",
+                now["replay_ms_per_run_max"], "ms", first["replay_ms_per_run_max"],
+                f"{sizes.months[0]} mo", "flat", 0.2),
+        )  # fmt: skip
+
+
+def meta(quick: bool, began: float) -> dict[str, object]:
+    return {
+        "quick": quick,
+        "finished": datetime.now(UTC).isoformat(),
+        "seconds": round(time.monotonic() - began, 1),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "load_average": list(os.getloadavg()),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small counts, for smoke tests")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--servers", nargs="+", choices=SERVERS, default=list(SERVERS))
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args()
+    sizes, began = QUICK if args.quick else Sizes(), time.monotonic()
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=150)  # a log file keeps each row on one line
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    progress = Progress(*columns, TimeElapsedColumn(), console=console, disable=args.no_progress)
+    with progress:
+        results = asyncio.run(run(sizes, tuple(args.servers), Phases(progress)))
+    results.meta = meta(args.quick, began)
+    results.write(args.out)
+    console.print(table(results))
+    console.print(f"wrote {args.out} in {results.meta['seconds']} s")
+
+
+if __name__ == "__main__":
+    main()
