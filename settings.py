@@ -61,6 +61,12 @@ class Settings(BaseSettings):
         default_factory=dict, alias="STEPDOWN_WEBHOOK_SECRETS"
     )
     webhook_tolerance_seconds: int = Field(default=300, alias="STEPDOWN_WEBHOOK_TOLERANCE")
+    # How often the API's redelivery loop hands queued webhook deliveries to the workflows.
+    redelivery_interval_seconds: float = Field(
+        default=5.0, gt=0, alias="STEPDOWN_REDELIVERY_INTERVAL"
+    )
+    # How long the API waits on Temporal for one call before answering 503 (webhooks: queued).
+    temporal_timeout_seconds: float = Field(default=20.0, gt=0, alias="STEPDOWN_TEMPORAL_TIMEOUT")
     continue_as_new_after_events: int = Field(default=500, alias="STEPDOWN_CAN_AFTER_EVENTS")
     api_host: str = Field(default="127.0.0.1", alias="STEPDOWN_API_HOST")
     api_port: int = Field(default=8000, alias="STEPDOWN_API_PORT")

@@ -1,0 +1,86 @@
+"""The FastAPI application: routes, problem handlers, middleware and the redelivery loop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import timedelta
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from temporalio.api.common.v1 import Payload
+from temporalio.converter import PayloadCodec
+
+from api import auth
+from api.codec import codec_cors_middleware, make_codec_router
+from api.deps import ApiDeps, production_deps
+from api.middleware import BodyLimitMiddleware, ObserveMiddleware
+from api.problems import install_problem_handlers
+from api.redelivery import Redelivery
+from api.routes import actions, billing, episodes, ops, webhooks
+from settings import Settings, get_settings
+
+DESCRIPTION = """\
+ASAM step-down episodes: intake, payer decisions (signed webhooks), services and claims,
+and the ops views. `Authorization: Bearer <token>`; each token has one role (intake,
+billing, ops, admin). Every error is `application/problem+json` (RFC 9457); bodies over
+1 MiB get 413. Every response carries `X-Request-ID` (yours, if you sent a valid one).
+"""
+
+
+def create_app(settings: Settings | None = None, *, deps: ApiDeps | None = None) -> FastAPI:
+    """The app; without `deps` its lifespan connects to Temporal and the database."""
+    app = FastAPI(title="stepdown", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings or get_settings()
+    app.state.deps = deps
+    install_problem_handlers(app)
+    app.add_exception_handler(RequestValidationError, auth.on_validation)
+    for module in (episodes, actions, billing, webhooks, ops):
+        app.include_router(module.router)
+    app.include_router(make_codec_router(auth.allow, ClientCodec(app)))
+    # The last added runs first: every answer, a 413 included, gets an id and is counted.
+    app.add_middleware(BodyLimitMiddleware)
+    codec_cors_middleware(app, app.state.settings.ui_origin())
+    app.add_middleware(ObserveMiddleware)
+    return app
+
+
+class ClientCodec(PayloadCodec):
+    """The payload codec of the Temporal client this app reads histories through.
+
+    Resolved per call: the client exists only once the lifespan (or a test) provided it.
+    """
+
+    def __init__(self, app: FastAPI) -> None:
+        self._app = app
+
+    def _codec(self) -> PayloadCodec | None:
+        deps: ApiDeps = self._app.state.deps
+        return deps.episodes.client.data_converter.payload_codec
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        codec = self._codec()
+        return await codec.encode(payloads) if codec else list(payloads)
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        codec = self._codec()
+        return await codec.decode(payloads) if codec else list(payloads)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    async with AsyncExitStack() as stack:
+        if app.state.deps is None:
+            app.state.deps = await stack.enter_async_context(production_deps(settings))
+        timeout = settings.temporal_timeout_seconds
+        # A request still answering its own delivery is left alone for twice its timeout.
+        redelivery = Redelivery(app.state.deps, timeout, timedelta(seconds=2 * timeout))
+        stop = asyncio.Event()
+        loop = asyncio.create_task(redelivery.run(settings.redelivery_interval_seconds, stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            await loop

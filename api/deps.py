@@ -1,0 +1,122 @@
+"""What routes depend on (workflow client, stores, health checks, clock), as Annotated aliases."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, ParamSpec, TypeVar
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine, text
+from temporalio.client import Client
+
+from api.gateway import EpisodeGateway
+from api.metrics import Metrics
+from settings import Settings
+from store.db import make_engine
+from store.ports import AuditLog, ReadModel, WebhookInbox
+from store.sql import SqlAuditLog, SqlReadModel, SqlWebhookInbox
+from workflows.client import EpisodeClient
+from workflows.temporal import data_converter
+
+P = ParamSpec("P")
+T = TypeVar("T")
+HealthCheck = Callable[[], Awaitable[None]]
+HEALTH_TIMEOUT = timedelta(seconds=3)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class ApiDeps:
+    """Everything outside the API process the routes talk to; tests inject real ones."""
+
+    episodes: EpisodeClient
+    read_model: ReadModel
+    inbox: WebhookInbox
+    audit_log: AuditLog
+    temporal_health: HealthCheck
+    database_health: HealthCheck
+    clock: Callable[[], datetime] = utc_now
+    metrics: Metrics = field(default_factory=Metrics)
+
+
+def temporal_health(client: Client) -> HealthCheck:
+    async def check() -> None:
+        if not await client.service_client.check_health(timeout=HEALTH_TIMEOUT):
+            raise RuntimeError("Temporal reports itself unhealthy")
+
+    return check
+
+
+def database_health(engine: Engine) -> HealthCheck:
+    def ping() -> None:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    async def check() -> None:
+        await asyncio.wait_for(asyncio.to_thread(ping), HEALTH_TIMEOUT.total_seconds())
+
+    return check
+
+
+def sql_deps(engine: Engine, client: Client, settings: Settings) -> ApiDeps:
+    """The production wiring over one engine and one Temporal client."""
+    return ApiDeps(
+        episodes=EpisodeClient(
+            client,
+            settings.task_queue,
+            continue_as_new_after_events=settings.continue_as_new_after_events,
+        ),
+        read_model=SqlReadModel(engine),
+        inbox=SqlWebhookInbox(engine),
+        audit_log=SqlAuditLog(engine),
+        temporal_health=temporal_health(client),
+        database_health=database_health(engine),
+    )
+
+
+@asynccontextmanager
+async def production_deps(settings: Settings) -> AsyncIterator[ApiDeps]:
+    engine = make_engine(settings.database_url)
+    # Lazy: the API starts, and keeps webhooks in its inbox, while Temporal is down.
+    client = await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=data_converter(settings),
+        lazy=True,
+    )
+    try:
+        yield sql_deps(engine, client, settings)
+    finally:
+        engine.dispose()
+
+
+async def blocking(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """A synchronous store call, off the event loop."""
+    return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+def get_deps(request: Request) -> ApiDeps:
+    deps: ApiDeps = request.app.state.deps
+    return deps
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_gateway(request: Request) -> EpisodeGateway:
+    deps, settings = get_deps(request), get_settings(request)
+    return EpisodeGateway(deps.episodes, settings.temporal_timeout_seconds)
+
+
+Deps = Annotated[ApiDeps, Depends(get_deps)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+Workflows = Annotated[EpisodeGateway, Depends(get_gateway)]

@@ -1,0 +1,69 @@
+"""The API's one door to the episode workflows: every call bounded in time, failures typed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+from api.problems import ApiProblem, rejected_problem, status_for
+from domain import commands as c
+from domain.errors import Rejected
+from domain.views import EpisodeView
+from workflows.client import EpisodeClient, HistoryEntry, WorkflowServiceUnavailable
+
+T = TypeVar("T")
+# What a lazily connected Temporal client raises when its first connection fails.
+CONNECT_FAILURE = "Failed client connect"
+
+
+class EpisodeGateway:
+    def __init__(self, client: EpisodeClient, timeout: float) -> None:
+        self._client = client
+        self._timeout = timeout
+
+    async def open(self, command: c.OpenEpisode) -> tuple[EpisodeView, bool]:
+        return await self._call(self._client.open(command))
+
+    async def view(self, episode_id: str) -> EpisodeView:
+        return await self._call(self._client.view(episode_id))
+
+    async def history(self, episode_id: str) -> list[HistoryEntry]:
+        return await self._call(self._client.history(episode_id))
+
+    async def update(
+        self, episode_id: str, update: Any, arg: Any, *, update_id: str | None = None
+    ) -> Any:
+        """Raises Rejected as the workflow refused, or WorkflowServiceUnavailable."""
+        return await self._call(self._client.update(episode_id, update, arg, update_id=update_id))
+
+    async def act(
+        self, episode_id: str, update: Any, arg: Any, *, update_id: str | None = None
+    ) -> Any:
+        """An update for a person: a refusal because of the state says which state it is."""
+        try:
+            return await self.update(episode_id, update, arg, update_id=update_id)
+        except Rejected as err:
+            if status_for(err.code) != 409:
+                raise
+            raise await self._state_problem(episode_id, err) from None
+
+    async def _state_problem(self, episode_id: str, err: Rejected) -> ApiProblem:
+        try:
+            state: str | None = (await self.view(episode_id)).state
+        except (Rejected, WorkflowServiceUnavailable):
+            state = None
+        problem = rejected_problem(err, state=state)
+        if state and state not in problem.detail:
+            problem.detail += f" (the episode is {state})"
+        return problem
+
+    async def _call(self, call: Awaitable[T]) -> T:
+        try:
+            return await asyncio.wait_for(call, self._timeout)
+        except TimeoutError:
+            raise WorkflowServiceUnavailable(f"no answer within {self._timeout:g} s") from None
+        except RuntimeError as err:
+            if str(err).startswith(CONNECT_FAILURE):
+                raise WorkflowServiceUnavailable(str(err)) from None
+            raise

@@ -1,0 +1,60 @@
+"""The inbox redelivery loop: queued payer decisions go to the workflows once Temporal is back."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+
+from api.deps import ApiDeps, blocking
+from api.gateway import EpisodeGateway
+from api.inbox import DeliveryProcessor
+from store.ports import InboxEntry
+
+log = logging.getLogger("stepdown.api.redelivery")
+
+
+class Redelivery:
+    """Each round sends every pending delivery again under its delivery id (so at most once).
+
+    `received` entries younger than `grace` are left to the request still answering them.
+    Several API replicas may run this loop at once: Temporal's update id and the episode's
+    own delivery-id check keep a decision from being applied twice.
+    """
+
+    def __init__(self, deps: ApiDeps, timeout: float, grace: timedelta) -> None:
+        self._deps = deps
+        self._timeout = timeout
+        self._grace = grace
+
+    async def run_once(self) -> int:
+        """One pass over the inbox; returns how many deliveries reached a final status."""
+        deps = self._deps
+        pending = await blocking(deps.inbox.due_for_redelivery)
+        processor = DeliveryProcessor(deps, EpisodeGateway(deps.episodes, self._timeout))
+        settled = 0
+        for entry in pending:
+            if self._in_flight(entry):
+                continue
+            answer = await processor.process(entry)
+            deps.metrics.inc("stepdown_webhook_redeliveries_total", status=answer.outcome)
+            if answer.outcome == "queued":
+                break  # Temporal is still away; the rest wait for the next round
+            settled += 1
+        return settled
+
+    def _in_flight(self, entry: InboxEntry) -> bool:
+        return entry.status == "received" and self._deps.clock() - entry.received_at < self._grace
+
+    async def run(self, interval: float, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                settled = await self.run_once()
+                if settled:
+                    log.info("redelivered %d webhook deliveries", settled)
+            except Exception:
+                # The database or Temporal failing must not end the loop; the next round retries.
+                log.exception("webhook redelivery round failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval)

@@ -1,0 +1,116 @@
+"""Episode routes: open (intake), read the view, list, events and Temporal history (ops)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import AwareDatetime
+
+from api.auth import IntakeUser, OpsUser, ReaderUser
+from api.deps import Deps, Workflows, blocking
+from api.problems import ApiProblem, problem_responses
+from api.schemas import EpisodePage, IntakeRequest
+from domain.commands import EPISODE_ID_PATTERN
+from domain.model import EpisodeStateName
+from domain.views import EpisodeView, StoredEvent
+from workflows.client import HistoryEntry
+
+router = APIRouter(tags=["episodes"])
+
+EpisodeId = Annotated[str, Path(pattern=EPISODE_ID_PATTERN, examples=["ep-2026-0001"])]
+READ_ERRORS = problem_responses(401, 403, 404, 422, 503)
+
+
+@router.post(
+    "/episodes",
+    status_code=201,
+    name="episode.open",
+    summary="Open an episode (intake)",
+    description=(
+        "201 with the view when opened; 200 with the current view when this episode_id was "
+        "opened with the same body; 409 when it was opened with another body; 422 listing "
+        "every problem (levels for the edition, step-down, ratings, codes, dates)."
+    ),
+    responses=problem_responses(401, 403, 409, 422, 503)
+    | {200: {"model": EpisodeView, "description": "Already open with the same body"}},
+)
+async def open_episode(
+    body: IntakeRequest,
+    user: IntakeUser,
+    workflows: Workflows,
+    request: Request,
+    response: Response,
+) -> EpisodeView:
+    request.state.episode_id = body.episode_id
+    view, created = await workflows.open(body.command())
+    response.status_code = 201 if created else 200
+    response.headers["Location"] = f"/episodes/{view.episode_id}"
+    request.state.outcome = "created" if created else "unchanged"
+    return view
+
+
+@router.get(
+    "/episodes/{episode_id}",
+    name="episode.view",
+    summary="The episode view (intake, billing, ops)",
+    responses=READ_ERRORS,
+)
+async def get_episode(episode_id: EpisodeId, user: ReaderUser, workflows: Workflows) -> EpisodeView:
+    return await workflows.view(episode_id)
+
+
+@router.get(
+    "/episodes",
+    name="episode.list",
+    summary="Episode summaries from the read model, newest first (ops)",
+    responses=problem_responses(401, 403, 422, 503),
+)
+async def list_episodes(
+    user: OpsUser,
+    deps: Deps,
+    state: EpisodeStateName | None = None,
+    payer_id: Annotated[str | None, Query(max_length=64)] = None,
+    due_before: Annotated[
+        AwareDatetime | None, Query(description="next deadline at or before this instant")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=512, description="a next_cursor")] = None,
+) -> EpisodePage:
+    due: datetime | None = due_before
+    page, after = await blocking(deps.read_model.list_episodes, state, payer_id, due, limit, cursor)
+    return EpisodePage(episodes=page, next_cursor=after)
+
+
+@router.get(
+    "/episodes/{episode_id}/events",
+    name="episode.events",
+    summary="The episode's domain events after `after`, from the read model (ops)",
+    responses=READ_ERRORS,
+)
+async def list_events(
+    episode_id: EpisodeId,
+    user: OpsUser,
+    deps: Deps,
+    after: Annotated[int, Query(ge=0, description="the last seq already seen")] = 0,
+) -> list[StoredEvent]:
+    if await blocking(deps.read_model.summary, episode_id) is None:
+        detail = (
+            f"the read model has no episode {episode_id}; an episode shows here once its "
+            "first events are projected, so retry shortly after opening it"
+        )
+        raise ApiProblem(404, "not_found", detail)
+    return await blocking(deps.read_model.events, episode_id, after)
+
+
+@router.get(
+    "/episodes/{episode_id}/history",
+    name="episode.history",
+    summary="The Temporal history of every run, payloads decoded (ops; audited)",
+    responses=READ_ERRORS,
+)
+async def get_history(
+    episode_id: EpisodeId, user: OpsUser, workflows: Workflows
+) -> list[HistoryEntry]:
+    return await workflows.history(episode_id)

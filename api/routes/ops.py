@@ -1,0 +1,87 @@
+"""Operations routes: the worklist and the audit trail (ops), health and metrics (open)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from api.auth import OpsUser
+from api.deps import Deps, HealthCheck, blocking
+from api.problems import PROBLEM_JSON, problem_body, problem_responses
+from api.schemas import Health
+from domain.commands import EPISODE_ID_PATTERN
+from domain.views import WorklistItem, WorklistKind
+from store.ports import AuditEntry
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get(
+    "/worklist",
+    name="worklist",
+    summary="What needs a person, most urgent first (ops)",
+    responses=problem_responses(401, 403, 422, 503),
+)
+async def worklist(
+    user: OpsUser,
+    deps: Deps,
+    kind: WorklistKind | None = None,
+    payer_id: Annotated[str | None, Query(max_length=64)] = None,
+) -> list[WorklistItem]:
+    return await blocking(deps.read_model.worklist, kind, payer_id)
+
+
+@router.get(
+    "/audit",
+    name="audit",
+    summary="The audit trail, newest first (ops)",
+    responses=problem_responses(401, 403, 422, 503),
+)
+async def audit(
+    user: OpsUser,
+    deps: Deps,
+    episode_id: Annotated[str | None, Query(pattern=EPISODE_ID_PATTERN)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[AuditEntry]:
+    return await blocking(deps.audit_log.entries, episode_id, limit)
+
+
+@router.get(
+    "/healthz",
+    name="healthz",
+    summary="200 when the API, the database and Temporal answer; 503 naming which does not",
+    responses=problem_responses(503),
+)
+async def healthz(deps: Deps) -> Health:
+    names = ("database", "temporal")
+    results = await asyncio.gather(
+        *(_check(check) for check in (deps.database_health, deps.temporal_health))
+    )
+    checks = {"api": "ok", **dict(zip(names, results, strict=True))}
+    down = [name for name, result in checks.items() if result != "ok"]
+    if down:
+        detail = f"not answering: {', '.join(down)}"
+        body = problem_body(503, "unavailable", detail, checks=checks)
+        return JSONResponse(body, 503, media_type=PROBLEM_JSON)  # type: ignore[return-value]
+    return Health(checks=checks)
+
+
+async def _check(check: HealthCheck) -> str:
+    try:
+        await check()
+    except Exception as err:
+        return f"unavailable: {type(err).__name__}"
+    return "ok"
+
+
+@router.get(
+    "/metrics",
+    name="metrics",
+    summary="Prometheus text format: requests, webhook outcomes, claim outcomes",
+    response_class=PlainTextResponse,
+)
+async def metrics(deps: Deps) -> PlainTextResponse:
+    return PlainTextResponse(deps.metrics.render(), media_type="text/plain; version=0.0.4")

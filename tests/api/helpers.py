@@ -1,0 +1,179 @@
+"""Builders for the API tests: intake and service bodies, signed webhooks, bounded polling."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from activities.fakes import FakePorts
+from api.deps import ApiDeps
+from domain.model import PayerDecision
+from payers.formats.examples import canonical_body, pas_body, x12_body
+from payers.signature import sign
+from settings import Settings
+from tests.workflows.helpers import dated_command
+
+T = TypeVar("T")
+TOKENS = {"t-intake": "intake", "t-billing": "billing", "t-ops": "ops", "t-admin": "admin"}
+DEFAULT_SECRET = "whsec-default"
+SECRETS = {"*": [DEFAULT_SECRET], "rotating-payer": ["whsec-old", "whsec-new"]}
+RENDER = {
+    "json": ("application/json", canonical_body),
+    "fhir": ("application/fhir+json", pas_body),
+    "x12": ("application/edi-x12", x12_body),
+}
+
+
+def api_settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "STEPDOWN_API_TOKENS": TOKENS,
+        "STEPDOWN_WEBHOOK_SECRETS": SECRETS,
+        "STEPDOWN_TEMPORAL_TIMEOUT": 15,
+        "STEPDOWN_REDELIVERY_INTERVAL": 0.2,
+    }
+    return Settings.model_validate(values | overrides)
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+def new_id(prefix: str = "ep") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def intake_body(**overrides: Any) -> dict[str, Any]:
+    body = dated_command(today(), **overrides).model_dump(mode="json", exclude={"type", "policy"})
+    return body
+
+
+def service_line(day: date | None = None, **overrides: Any) -> dict[str, Any]:
+    line: dict[str, Any] = {
+        "service_id": new_id("S"),
+        "date": (day or today()).isoformat(),
+        "code": "S9480",
+        "revenue_code": "0905",
+        "minutes": 180,
+        "units": 1,
+        "modifiers": [],
+        "rendering_npi": "1234567893",
+        "roster_signed": True,
+        "charge": "150.00",
+    }
+    return line | overrides
+
+
+def approval(days: int = 40, units: int = 20, number: str = "AUTH-1") -> dict[str, Any]:
+    start = today()
+    return {
+        "authorization_number": number,
+        "start": start,
+        "end": start + timedelta(days=days),
+        "units": units,
+        "service_codes": ("S9480", "90853", "0905"),
+    }
+
+
+def decision_body(trace: str, action: str, fmt: str = "json", **fields: Any) -> tuple[bytes, str]:
+    decision = PayerDecision.model_validate({"trace_number": trace, "action": action, **fields})
+    content_type, render = RENDER[fmt]
+    return render(decision), content_type
+
+
+def signature(body: bytes, secret: str = DEFAULT_SECRET, at: float | None = None) -> str:
+    return sign(secret, body, int(time.time() if at is None else at))
+
+
+@dataclass
+class Stack:
+    app: FastAPI
+    deps: ApiDeps
+    settings: Settings
+    engine: Engine
+    ports: FakePorts
+
+
+class Api:
+    """An HTTP client of the app with the shortcuts most tests repeat."""
+
+    def __init__(self, http: httpx.AsyncClient, stack: Stack) -> None:
+        self.http = http
+        self.stack = stack
+        self.deps = stack.deps
+
+    @staticmethod
+    def auth(role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer t-{role}"}
+
+    async def call(
+        self, method: str, url: str, role: str | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        headers = kwargs.pop("headers", {}) | (self.auth(role) if role else {})
+        return await self.http.request(method, url, headers=headers, **kwargs)
+
+    async def open(self, **overrides: Any) -> dict[str, Any]:
+        """A new episode, opened through POST /episodes; returns its view."""
+        response = await self.call("POST", "/episodes", "intake", json=intake_body(**overrides))
+        assert response.status_code == 201, response.text
+        view: dict[str, Any] = response.json()
+        return view
+
+    async def view(self, episode_id: str) -> dict[str, Any]:
+        response = await self.call("GET", f"/episodes/{episode_id}", "ops")
+        assert response.status_code == 200, response.text
+        view: dict[str, Any] = response.json()
+        return view
+
+    async def webhook(
+        self,
+        payer_id: str,
+        body: bytes,
+        content_type: str = "application/json",
+        *,
+        delivery: str | None = None,
+        secret: str = DEFAULT_SECRET,
+        signed: str | None = None,
+    ) -> httpx.Response:
+        headers = {
+            "Content-Type": content_type,
+            "Stepdown-Signature": signed or signature(body, secret),
+            "Stepdown-Delivery": delivery or new_id("dlv"),
+        }
+        return await self.http.post(f"/webhooks/payers/{payer_id}", content=body, headers=headers)
+
+    async def decide(
+        self, view: dict[str, Any], action: str, fmt: str = "json", **fields: Any
+    ) -> httpx.Response:
+        """The episode's payer answers its latest request, signed, in format `fmt`."""
+        body, content_type = decision_body(view["trace_number"], action, fmt, **fields)
+        return await self.webhook(view["payer"]["id"], body, content_type)
+
+    async def projected(self, episode_id: str, version: int) -> None:
+        """Waits until the read model holds the episode at `version` or later."""
+
+        async def caught_up() -> bool:
+            found = await asyncio.to_thread(self.deps.read_model.summary, episode_id)
+            return found is not None and found.version >= version
+
+        await eventually(caught_up)
+
+
+async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 10.0) -> T:
+    """Polls `check` until it returns something truthy; the read model is eventually consistent."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still {result!r} after {timeout} s")
+        await asyncio.sleep(0.05)
