@@ -35,7 +35,18 @@ class EpisodeGateway:
         self, episode_id: str, update: Any, arg: Any, *, update_id: str | None = None
     ) -> Any:
         """Raises Rejected as the workflow refused, or WorkflowServiceUnavailable."""
-        return await self._call(self._client.update(episode_id, update, arg, update_id=update_id))
+        try:
+            call = self._client.update(episode_id, update, arg, update_id=update_id)
+            return await self._call(call)
+        except Rejected as err:
+            if err.code != "not_found":
+                raise
+            # Temporal says NOT_FOUND also for an update its closing workflow aborted.
+            finished = await self._state(episode_id)
+            if finished is None:
+                raise
+            detail = f"the episode is {finished}; it accepts no more changes"
+            raise Rejected("invalid_state", detail) from None
 
     async def act(
         self, episode_id: str, update: Any, arg: Any, *, update_id: str | None = None
@@ -48,11 +59,14 @@ class EpisodeGateway:
                 raise
             raise await self._state_problem(episode_id, err) from None
 
-    async def _state_problem(self, episode_id: str, err: Rejected) -> ApiProblem:
+    async def _state(self, episode_id: str) -> str | None:
         try:
-            state: str | None = (await self.view(episode_id)).state
+            return (await self.view(episode_id)).state
         except (Rejected, WorkflowServiceUnavailable):
-            state = None
+            return None
+
+    async def _state_problem(self, episode_id: str, err: Rejected) -> ApiProblem:
+        state = await self._state(episode_id)
         problem = rejected_problem(err, state=state)
         if state and state not in problem.detail:
             problem.detail += f" (the episode is {state})"

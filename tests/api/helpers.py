@@ -153,9 +153,22 @@ class Api:
     async def decide(
         self, view: dict[str, Any], action: str, fmt: str = "json", **fields: Any
     ) -> httpx.Response:
-        """The episode's payer answers its latest request, signed, in format `fmt`."""
+        """The episode's payer answers its latest request, signed, in format `fmt`.
+
+        As a real payer, it answers only once the request was sent, which is after the read
+        model learnt the trace number.
+        """
+        await self.traced(view["trace_number"])
         body, content_type = decision_body(view["trace_number"], action, fmt, **fields)
         return await self.webhook(view["payer"]["id"], body, content_type)
+
+    async def traced(self, trace_number: str) -> str:
+        """Waits until the read model finds an episode by `trace_number`; returns its id."""
+
+        async def found() -> str | None:
+            return await asyncio.to_thread(self.deps.read_model.episode_for_trace, trace_number)
+
+        return await eventually(found)
 
     async def projected(self, episode_id: str, version: int) -> None:
         """Waits until the read model holds the episode at `version` or later."""

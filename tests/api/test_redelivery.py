@@ -1,0 +1,141 @@
+"""Temporal away: webhooks are answered `queued`, then applied by the redelivery loop, once each."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest_asyncio
+from temporalio.client import Client
+
+from api.app import create_app
+from api.deps import ApiDeps, temporal_health
+from api.redelivery import Redelivery
+from tests.api.helpers import Api, approval, decision_body, eventually, new_id, signature
+from workflows.client import EpisodeClient
+from workflows.temporal import DATA_CONVERTER
+
+
+@dataclasses.dataclass
+class Outage:
+    """The same stores as the stack, but a Temporal client whose server never answers."""
+
+    deps: ApiDeps
+    http: httpx.AsyncClient
+
+    def temporal_is_back(self, api: Api) -> None:
+        self.deps.episodes = api.deps.episodes
+        self.deps.temporal_health = api.deps.temporal_health
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def outage(api: Api) -> AsyncIterator[Outage]:
+    # Nothing listens on port 1: every call fails to connect, as with Temporal stopped.
+    nowhere = await Client.connect("127.0.0.1:1", data_converter=DATA_CONVERTER, lazy=True)
+    queue = api.stack.settings.task_queue
+    deps = dataclasses.replace(
+        api.deps, episodes=EpisodeClient(nowhere, queue), temporal_health=temporal_health(nowhere)
+    )
+    app = create_app(api.stack.settings, deps=deps)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://stepdown.test") as http:
+        yield Outage(deps, http)
+
+
+async def send(http: httpx.AsyncClient, api: Api, view: dict[str, Any], delivery: str) -> Any:
+    await api.traced(view["trace_number"])
+    body, content_type = decision_body(view["trace_number"], "A1", **approval())
+    headers = {
+        "Content-Type": content_type,
+        "Stepdown-Signature": signature(body),
+        "Stepdown-Delivery": delivery,
+    }
+    return await http.post(f"/webhooks/payers/{view['payer']['id']}", content=body, headers=headers)
+
+
+async def statuses(api: Api, deliveries: list[str]) -> list[str]:
+    entries = [await asyncio.to_thread(api.deps.inbox.get, d) for d in deliveries]
+    return [e.status if e else "missing" for e in entries]
+
+
+async def test_decisions_during_an_outage_are_queued_then_applied_once(
+    api: Api, outage: Outage
+) -> None:
+    views = [await api.open() for _ in range(3)]
+    deliveries = [new_id("dlv") for _ in views]
+
+    answers = [await send(outage.http, api, v, d) for v, d in zip(views, deliveries, strict=True)]
+    repeat = await send(outage.http, api, views[0], deliveries[0])
+
+    assert [a.status_code for a in answers] == [202, 202, 202]
+    assert [a.json()["status"] for a in answers] == ["queued"] * 3
+    assert repeat.json() == answers[0].json() | {"status": "duplicate"}
+    assert await statuses(api, deliveries) == ["queued"] * 3
+    assert [(await api.view(v["episode_id"]))["state"] for v in views] == ["auth_requested"] * 3
+
+    outage.temporal_is_back(api)
+    loop = Redelivery(outage.deps, timeout=10, grace=timedelta(seconds=60))
+    await loop.run_once()
+    await loop.run_once()
+
+    assert await statuses(api, deliveries) == ["applied"] * 3
+    for view in views:
+        after = await api.view(view["episode_id"])
+        assert (after["state"], after["version"]) == ("authorized", view["version"] + 1)
+    late = await send(api.http, api, views[1], deliveries[1])
+    assert late.json() == answers[1].json() | {"status": "duplicate"}
+    assert (await api.view(views[1]["episode_id"]))["version"] == views[1]["version"] + 1
+
+
+async def test_a_delivery_kept_before_a_crash_is_applied_by_the_loop(api: Api) -> None:
+    view = await api.open()
+    await api.traced(view["trace_number"])
+    body, content_type = decision_body(view["trace_number"], "A3", reason="no")
+    delivery = new_id("dlv")
+    long_ago = api.deps.clock() - timedelta(minutes=5)
+    # The row committed, then the process died before answering.
+    await asyncio.to_thread(
+        api.deps.inbox.receive, delivery, "acme-medicaid", content_type, {}, body, long_ago
+    )
+
+    await Redelivery(api.deps, timeout=10, grace=timedelta(seconds=60)).run_once()
+
+    assert await statuses(api, [delivery]) == ["applied"]
+    assert (await api.view(view["episode_id"]))["state"] == "denied"
+
+
+async def test_the_lifespan_runs_the_loop_and_stops_it_on_shutdown(
+    api: Api, outage: Outage
+) -> None:
+    view = await api.open()
+    delivery = new_id("dlv")
+    app = create_app(api.stack.settings, deps=outage.deps)
+
+    async with app.router.lifespan_context(app):
+        queued = await send(outage.http, api, view, delivery)
+        assert queued.json()["status"] == "queued"
+        outage.temporal_is_back(api)
+
+        async def applied() -> bool:
+            return await statuses(api, [delivery]) == ["applied"]
+
+        await eventually(applied)
+
+    assert (await api.view(view["episode_id"]))["state"] == "authorized"
+
+
+async def test_health_names_temporal_when_it_does_not_answer(api: Api, outage: Outage) -> None:
+    up = await api.http.get("/healthz")
+    down = await outage.http.get("/healthz")
+
+    assert (up.status_code, up.json()["checks"]) == (
+        200,
+        {"api": "ok", "database": "ok", "temporal": "ok"},
+    )
+    assert down.status_code == 503
+    assert down.json()["checks"]["temporal"].startswith("unavailable")
+    assert down.json()["detail"] == "not answering: temporal"
