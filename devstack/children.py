@@ -35,9 +35,13 @@ class PortInUse(StackError):
 class ChildDied(StackError):
     def __init__(self, child: Child) -> None:
         tail = "\n".join(f"    {line}" for line in child.log_tail())
-        super().__init__(
-            f"{child.name} exited with code {child.returncode}; last lines of {child.log}:\n{tail}"
+        code = child.returncode or 0
+        how = (
+            f"was killed by {signal.Signals(-code).name}"
+            if code < 0
+            else f"exited with code {code}"
         )
+        super().__init__(f"{child.name} {how}; last lines of {child.log}:\n{tail}")
         self.child = child
 
 
@@ -72,7 +76,7 @@ class Child:
 
     def start(self) -> None:
         self.log.parent.mkdir(parents=True, exist_ok=True)
-        with self.log.open("ab") as out:
+        with self.log.open("wb") as out:  # one log per run, so its tail is this run's
             self.process = subprocess.Popen(
                 list(self.argv),
                 stdin=subprocess.DEVNULL,

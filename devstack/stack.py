@@ -149,16 +149,22 @@ class DevStack:
     def _banner(self, seconds: float) -> None:
         s = self.settings
         host, _ = split_address(s.temporal_address)
-        sim = s.simulator_base_url()
+        api, sim = s.public_api_url(), s.simulator_base_url()
         urls = Table(title=f"stepdown dev stack — ready in {seconds:.1f} s", show_header=False)
-        urls.add_row("API", s.public_api_url(), f"{s.public_api_url()}/docs")
-        urls.add_row("ops console", f"{s.public_api_url()}/console", "")
-        urls.add_row("Temporal UI", f"http://{host}:{s.temporal_ui_port}", "")
-        urls.add_row("Temporal frontend", s.temporal_address, f"namespace {s.temporal_namespace}")
-        urls.add_row("payer simulator", sim, f"{sim}/requests")
-        urls.add_row("logs", str(self.logs), "")
+        urls.add_column(style="bold")
+        urls.add_column(overflow="fold")
+        for name, where in (
+            ("API", api),
+            ("API docs", f"{api}/docs"),
+            ("ops console", f"{api}/console"),
+            ("Temporal UI", f"http://{host}:{s.temporal_ui_port}"),
+            ("Temporal frontend", f"{s.temporal_address} (namespace {s.temporal_namespace})"),
+            ("payer simulator", f"{sim} (what it answered: {sim}/requests)"),
+            ("logs", str(self.logs)),
+        ):
+            urls.add_row(name, where)
         self.console.print(urls)
-        tokens = Table("role", "dev token", title="Authorization: Bearer <token>")
+        tokens = Table("role", "token (Authorization: Bearer <token>)")
         for token, role in sorted(s.api_tokens.items(), key=lambda item: item[1]):
             tokens.add_row(role, token)
         self.console.print(tokens)

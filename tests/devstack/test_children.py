@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import sys
 import time
@@ -79,3 +80,14 @@ def test_a_child_runs_in_its_own_process_group(tmp_path: Path):
         assert os.getpgid(child.pid) == child.pid != os.getpgid(0)
     finally:
         stop_all([child], grace=1.0)
+
+
+def test_a_killed_child_is_reported_with_the_signal(tmp_path: Path):
+    child = Child("api", ["sleep", "30"], tmp_path / "api.log")
+    child.start()
+    child.signal_group(signal.SIGKILL)
+    assert child.process is not None
+    child.process.wait()
+
+    with pytest.raises(ChildDied, match="api was killed by SIGKILL"):
+        child.check()
