@@ -14,8 +14,8 @@ from rich.text import Text
 from devstack.statechart import Transition
 
 
-def relative(instant: str | None, now: datetime | None = None) -> str:
-    """`2026-11-30T14:00:00+00:00` -> `in 2 d 3 h` or `5 h ago` (plus the instant itself)."""
+def relative(instant: str | None, now: datetime | None = None, *, exact: bool = False) -> str:
+    """`2026-11-30T14:00:00+00:00` -> `in 2 d 3 h` or `5 h ago`; `exact` adds the instant."""
     if not instant:
         return ""
     try:
@@ -26,7 +26,8 @@ def relative(instant: str | None, now: datetime | None = None) -> str:
         return instant
     seconds = int((when - (now or datetime.now(UTC))).total_seconds())
     span = _span(abs(seconds))
-    return f"{'in ' + span if seconds >= 0 else span + ' ago'} ({instant})"
+    text = f"in {span}" if seconds >= 0 else f"{span} ago"
+    return f"{text} ({instant})" if exact else text
 
 
 def _span(seconds: int) -> str:
@@ -69,7 +70,7 @@ def episode_view(view: Mapping[str, Any]) -> RenderableType:
 
 
 def _deadlines(deadlines: Iterable[Mapping[str, Any]]) -> list[list[str]]:
-    return [[d["kind"], relative(d.get("due"))] for d in deadlines]
+    return [[d["kind"], relative(d.get("due"), exact=True)] for d in deadlines]
 
 
 def _claims(claims: Iterable[Mapping[str, Any]]) -> list[list[str]]:
