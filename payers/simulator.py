@@ -36,7 +36,6 @@ CONTENT_TYPES = {
 }
 RENDERERS = {"json": canonical_body, "fhir": pas_body, "x12": x12_body}
 AUTHORIZED_DAYS = 28
-P2P_OVERTURN_RATE = 0.6
 
 
 @dataclass
@@ -50,6 +49,7 @@ class SimulatorConfig:
     ops_token: str | None = None
     attempts: int = 6
     backoff: float = 0.5
+    p2p_overturn_rate: float = 0.6
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SimulatorConfig:
@@ -102,7 +102,7 @@ def plan(request: PayerRequest, config: SimulatorConfig) -> Answer:
         # A payer whose denial was overturned owes the authorization.
         action = "A1"
     elif request.purpose == "p2p":
-        action = "overturned" if rng.random() < P2P_OVERTURN_RATE else "upheld"
+        action = "overturned" if rng.random() < config.p2p_overturn_rate else "upheld"
     return Answer(action=action, format=fmt)
 
 
@@ -126,25 +126,32 @@ def build_decision(request: PayerRequest, action: str, now: datetime) -> PayerDe
 def _grant_fields(request: PayerRequest, action: str, suffix: str) -> dict[str, Any]:
     payload = request.payload
     requested = payload.get("requested", {})
-    units = int(payload.get("units") or requested.get("units") or 10)
+    # A P2P request carries no request details: the payer grants what was requested (None).
+    units: int | None = payload.get("units") or requested.get("units")
     current = payload.get("authorizations") or []
+    start: date | None = None
     if request.purpose == "extension" and current:
         latest = max(current, key=lambda a: a["end"])
         number, start = latest["number"], date.fromisoformat(latest["end"]) + timedelta(days=1)
     else:
         number = f"SIM-{suffix}"
-        start = date.fromisoformat(requested.get("start") or date.today().isoformat())
+        start = date.fromisoformat(requested["start"]) if requested.get("start") else None
     days = AUTHORIZED_DAYS
-    fields: dict[str, Any] = {"authorization_number": number, "start": start}
     if action == "A2":
-        units, days = max(1, units * 6 // 10), AUTHORIZED_DAYS // 2
+        units, days = max(1, (units or 10) * 6 // 10), AUTHORIZED_DAYS // 2
     elif action == "A6":
-        units = max(1, units - 2)
+        units = max(1, (units or 10) - 2)
+    first = start or date.today()
+    fields: dict[str, Any] = {
+        "authorization_number": number,
+        "start": first,  # X12 carries the end only inside a start-end range
+        "end": first + timedelta(days=days - 1),
+        "units": units,
+        "unit_type": requested.get("unit_type"),
+        "service_codes": tuple(requested.get("service_codes") or ()),
+    }
+    if action == "A6":
         fields["reason"] = "Simulated modification, certified at a reduced frequency."
-    fields |= {"end": start + timedelta(days=days - 1), "units": units}
-    if requested.get("unit_type"):
-        fields["unit_type"] = requested["unit_type"]
-    fields["service_codes"] = tuple(requested.get("service_codes") or ())
     return fields
 
 
@@ -197,8 +204,8 @@ class PayerSimulator:
         finally:
             answer.done = True
 
-    async def _decide(self, request: PayerRequest, answer: Answer) -> None:
-        decision = build_decision(request, answer.action, datetime.now(UTC))
+    async def _decide(self, request: PayerRequest, answer: Answer, action: str = "") -> None:
+        decision = build_decision(request, action or answer.action, datetime.now(UTC))
         body, content_type = render(decision, answer.format)
         answer.delivery_id = f"sim-{uuid.uuid4().hex}"
         secret = self.config.secret_for(request.payer_id)
@@ -229,6 +236,10 @@ class PayerSimulator:
             return
         await asyncio.sleep(max(0.0, (call_at - datetime.now(UTC)).total_seconds()))
         await self._post(url, _json(outcome), lambda: _bearer(token), answer)
+        if answer.status_code == 200 and answer.action == "overturned":
+            # The payer owes the authorization on the denied request's trace number.
+            await asyncio.sleep(self.config.delay)
+            await self._decide(request, answer, "A1")
 
     async def _post(self, url: str, body: bytes, headers: Any, answer: Answer) -> None:
         """POST with bounded retries and exponential backoff on 5xx and connection errors."""

@@ -6,6 +6,7 @@ import time
 import uuid
 from collections import Counter
 from typing import Any
+from unittest.mock import ANY
 
 import httpx
 import pytest
@@ -187,17 +188,34 @@ async def test_a_non_sim_payer_is_refused():
     assert simulator(app).requests == {}
 
 
-async def test_a_p2p_request_is_booked_then_decided_through_the_ops_api():
+async def test_an_overturned_p2p_is_booked_decided_and_then_authorized_by_webhook():
     receiver = Receiver()
-    app = create_app(config=config(), transport=httpx.ASGITransport(app=receiver.app))
-    await post(app, payer_request(purpose="p2p"))
+    cfg = config(p2p_overturn_rate=1.0)
+    app = create_app(config=cfg, transport=httpx.ASGITransport(app=receiver.app))
+    request = payer_request(purpose="p2p")
+    await post(app, request)
     await simulator(app).idle()
 
     schedule, outcome = receiver.calls
     assert schedule["auth"] == outcome["auth"] == "Bearer ops-token"
     assert schedule["body"]["action"] == "schedule"
-    assert outcome["body"]["action"] == "outcome"
-    assert outcome["body"]["outcome"] in ("overturned", "upheld")
+    assert outcome["body"] == {"action": "outcome", "outcome": "overturned", "reviewer": ANY}
+    [delivery] = receiver.deliveries
+    assert (delivery["decision"].trace_number, delivery["decision"].action) == (
+        request.trace_number,
+        "A1",
+    )
+
+
+async def test_an_upheld_p2p_sends_no_authorization():
+    receiver = Receiver()
+    cfg = config(p2p_overturn_rate=0.0)
+    app = create_app(config=cfg, transport=httpx.ASGITransport(app=receiver.app))
+    await post(app, payer_request(purpose="p2p"))
+    await simulator(app).idle()
+
+    assert [call["body"].get("outcome") for call in receiver.calls] == [None, "upheld"]
+    assert receiver.deliveries == []
 
 
 def test_the_mix_of_actions_follows_the_weights():
