@@ -69,7 +69,10 @@ def api(api_url: str | None, token: str | None) -> Iterator[ApiClient]:
         with ApiClient(url, token) as client:
             yield client
     except ApiError as problem:
-        raise fail(problem.message) from None
+        hint = "\npass --token or set STEPDOWN_TOKEN (`stepdown dev` prints its dev tokens)"
+        raise fail(
+            problem.message + (hint if problem.status == 401 and not token else "")
+        ) from None
     except httpx.ConnectError:
         raise fail(f"cannot reach the API at {url}; is `stepdown dev` running?") from None
     except httpx.HTTPError as exc:

@@ -75,6 +75,7 @@ class DevStack:
                         status.update("seeding demo episodes through the API…")
                         self._seed()
                 self.console.print("[bold]Running.[/] Ctrl-C stops everything.")
+                self._hint()
                 self._supervise()
             except Stop:
                 self.console.print("stopping…")
@@ -170,6 +171,13 @@ class DevStack:
         self.console.print(tokens)
         secrets = ", ".join(s.secrets_for("*")) or "(per payer, see STEPDOWN_WEBHOOK_SECRETS)"
         self.console.print(f"webhook secret for every payer: [bold]{secrets}[/]")
+
+    def _hint(self) -> None:
+        ops = [t for t, role in self.settings.api_tokens.items() if role in ("ops", "admin")]
+        command = sys.argv[0] if Path(sys.argv[0]).name == "stepdown" else "stepdown"
+        if ops:
+            relative = os.path.relpath(command) if os.path.isabs(command) else command
+            self.console.print(f"Try: STEPDOWN_TOKEN={ops[0]} {relative} worklist", style="dim")
 
     def _seed(self) -> None:
         tokens = [t for t, role in self.settings.api_tokens.items() if role in ("intake", "admin")]
