@@ -77,7 +77,7 @@ async def _transform(request: Request, transform: Transform) -> dict[str, Any]:
     payloads = Payloads()
     try:
         json_format.Parse(await request.body(), payloads)
-    except json_format.ParseError as err:
+    except (json_format.ParseError, UnicodeDecodeError) as err:
         raise HTTPException(
             400, f'the body is not {{"payloads": [...]}} protobuf JSON: {err}'
         ) from None

@@ -12,7 +12,6 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
-from starlette.routing import Match
 
 from domain.errors import Rejected
 from store.ports import InvalidCursor
@@ -109,7 +108,8 @@ def problem_body(
 
 
 def rejected_problem(err: Rejected, **extra: Any) -> ApiProblem:
-    items = [ProblemItem(detail=p) for p in err.problems] if len(err.problems) > 1 else None
+    listed = len(err.problems) > 1 or status_for(err.code) == 422
+    items = [ProblemItem(detail=p) for p in err.problems] if listed else None
     return ApiProblem(status_for(err.code), err.code, str(err), errors=items, **extra)
 
 
@@ -169,13 +169,21 @@ async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def allowed_methods(request: Request) -> str:
-    """Every method of every route on this path (Starlette names only the first route's)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match != Match.NONE:
-            methods |= getattr(route, "methods", None) or set()
+    """Every method documented on this path (Starlette names only the first route's)."""
+    paths: dict[str, dict[str, Any]] = request.app.openapi()["paths"]
+    methods = {
+        method.upper()
+        for template, operations in paths.items()
+        if _fits(template, request.url.path)
+        for method in operations
+    }
     return ", ".join(sorted(methods))
+
+
+def _fits(template: str, path: str) -> bool:
+    want, got = template.strip("/").split("/"), path.strip("/").split("/")
+    same_length = len(want) == len(got)
+    return same_length and all(w.startswith("{") or w == g for w, g in zip(want, got, strict=False))
 
 
 async def on_workflow_unavailable(request: Request, exc: Exception) -> JSONResponse:
