@@ -153,7 +153,9 @@ def simulator(host: str | None = None, port: int | None = None) -> None:
 
 
 @db_app.command("upgrade")
-def db_upgrade(url: Annotated[str | None, typer.Option(help="Default: DATABASE_URL.")] = None):
+def db_upgrade(
+    url: Annotated[str | None, typer.Option(help="Default: DATABASE_URL.")] = None,
+) -> None:
     """Migrate the read model to the newest schema."""
     from store.db import upgrade
 
@@ -164,7 +166,9 @@ def db_upgrade(url: Annotated[str | None, typer.Option(help="Default: DATABASE_U
 
 
 @episode_app.command("open")
-def episode_open(file: Path, api_url: ApiUrl = None, token: Token = None, json_: AsJson = False):
+def episode_open(
+    file: Path, api_url: ApiUrl = None, token: Token = None, json_: AsJson = False
+) -> None:
     """Open an episode from a JSON file shaped like `POST /episodes`."""
     body = read_json(file)
     with api(api_url, token) as client, console.status("opening the episode…"):
@@ -179,7 +183,7 @@ def episode_open(file: Path, api_url: ApiUrl = None, token: Token = None, json_:
 @episode_app.command("show")
 def episode_show(
     episode_id: str, api_url: ApiUrl = None, token: Token = None, json_: AsJson = False
-):
+) -> None:
     """The episode view: state, authorization, units, deadlines, claims."""
     with api(api_url, token) as client:
         view = client.get(f"/episodes/{episode_id}")
@@ -193,7 +197,7 @@ def episode_events(
     api_url: ApiUrl = None,
     token: Token = None,
     json_: AsJson = False,
-):
+) -> None:
     """The episode's domain events, in order."""
     with api(api_url, token) as client:
         events = client.get(f"/episodes/{episode_id}/events", after=after or None)
@@ -203,7 +207,7 @@ def episode_events(
 @episode_app.command("history")
 def episode_history(
     episode_id: str, api_url: ApiUrl = None, token: Token = None, json_: AsJson = False
-):
+) -> None:
     """The Temporal history of the episode's workflow runs."""
     with api(api_url, token) as client:
         history = client.get(f"/episodes/{episode_id}/history")
@@ -219,7 +223,7 @@ def episodes_list(
     api_url: ApiUrl = None,
     token: Token = None,
     json_: AsJson = False,
-):
+) -> None:
     """Episode summaries from the read model, newest first."""
     with api(api_url, token) as client:
         page = client.get("/episodes", state=state, payer_id=payer, limit=limit, cursor=cursor)

@@ -24,7 +24,9 @@ class NotReady(StackError):
     pass
 
 
-def wait_until(what: str, ready: Callable[[], bool], alive: Callable[[], None], timeout: float):
+def wait_until(
+    what: str, ready: Callable[[], bool], alive: Callable[[], None], timeout: float
+) -> None:
     """Call `ready` until it is true; `alive` raises when the process behind it died."""
     deadline = time.monotonic() + timeout
     while True:
