@@ -13,7 +13,10 @@ from temporalio.worker import Worker
 
 from activities.episode import EpisodeActivities
 from activities.fakes import FakePorts
+from payers.gateways import payer_gateway
 from settings import Settings, get_settings
+from store.db import make_engine
+from store.sql import SqlReadModel
 from workflows.temporal import connect, register_search_attributes
 
 log = logging.getLogger("stepdown.worker")
@@ -38,8 +41,15 @@ def build_worker(
 
 
 def default_activities(settings: Settings) -> EpisodeActivities:
-    """The ports this process talks to; the one place to swap fakes for real adapters."""
-    return FakePorts().activities()
+    """The ports this process talks to; the one place to swap fakes for real adapters.
+
+    Events project into the SQL read model at DATABASE_URL (the API lists episodes and
+    matches webhooks from it); payer requests go through the settings' gateway; staff
+    notifications and the claims outbox are still in-memory recorders.
+    """
+    fakes = FakePorts()
+    read_model = SqlReadModel(make_engine(settings.database_url))
+    return EpisodeActivities(payer_gateway(settings), read_model, fakes.notifier, fakes.outbox)
 
 
 async def run_until_stopped(worker: Worker) -> None:
