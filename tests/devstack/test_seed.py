@@ -1,0 +1,62 @@
+"""Seeding opens the demo episodes once; a second run, even on another day, reuses them."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import httpx
+
+from devstack.apiclient import ApiClient
+from devstack.demo import DEMO_EPISODES
+from devstack.seed import seed
+
+
+class FakeApi:
+    """Answers POST /episodes like the API: 201 new, 200 same body, 409 other body."""
+
+    def __init__(self) -> None:
+        self.bodies: dict[str, dict[str, object]] = {}
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        assert request.headers["Authorization"] == "Bearer dev-intake"
+        body = json.loads(request.content)
+        known = self.bodies.setdefault(body["episode_id"], body)
+        if known is body:
+            return httpx.Response(201, json={"episode_id": body["episode_id"]})
+        if known == body:
+            return httpx.Response(200, json={"episode_id": body["episode_id"]})
+        problem = {"title": "Conflict", "status": 409, "detail": "opened with other details"}
+        return httpx.Response(409, json=problem)
+
+
+def client(api: FakeApi) -> ApiClient:
+    return ApiClient("http://api", "dev-intake", transport=httpx.MockTransport(api))
+
+
+def test_the_first_run_opens_every_demo_episode():
+    outcomes = {s.outcome for s in seed(client(FakeApi()), date(2026, 11, 23))}
+
+    assert outcomes == {"opened"}
+
+
+def test_a_second_run_the_same_day_or_later_reuses_them():
+    api = FakeApi()
+    seed(client(api), date(2026, 11, 23))
+
+    same_day = seed(client(api), date(2026, 11, 23))
+    next_day = seed(client(api), date(2026, 11, 24))
+
+    assert {s.outcome for s in same_day + next_day} == {"existing"}
+    assert len(api.bodies) == len(DEMO_EPISODES)
+
+
+def test_a_refused_episode_is_reported_with_the_problem():
+    def refuse(request: httpx.Request) -> httpx.Response:
+        problem = {"title": "Invalid input", "status": 422, "detail": "bad level"}
+        return httpx.Response(422, json=problem)
+
+    api = ApiClient("http://api", "dev-intake", transport=httpx.MockTransport(refuse))
+    [first, *_] = seed(api, date(2026, 11, 23))
+
+    assert first.outcome == "422 Invalid input: bad level"
