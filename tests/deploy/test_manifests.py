@@ -238,3 +238,12 @@ def test_the_kustomization_lists_every_manifest():
     manifests = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
 
     assert set(kustomization["resources"]) == manifests
+
+
+def test_env_example_names_every_variable_compose_needs():
+    text = (DEPLOY / "docker-compose.yml").read_text()
+    needed = set(re.findall(r"\$\{([A-Z_]+)", text))
+    example = (DEPLOY / ".env.example").read_text()
+    documented = {line.split("=", 1)[0] for line in example.splitlines() if "=" in line}
+
+    assert needed <= documented, needed - documented
