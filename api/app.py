@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
@@ -20,6 +21,9 @@ from api.problems import install_problem_handlers
 from api.redelivery import Redelivery
 from api.routes import actions, billing, episodes, ops, webhooks
 from settings import Settings, get_settings
+
+log = logging.getLogger("stepdown.api")
+SHUTDOWN_GRACE_SECONDS = 5.0
 
 DESCRIPTION = """\
 ASAM step-down episodes: intake, payer decisions (signed webhooks), services and claims,
@@ -82,5 +86,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
             yield
         finally:
-            stop.set()
-            await loop
+            await _stop(loop, stop)
+
+
+async def _stop(loop: asyncio.Task[None], stop: asyncio.Event) -> None:
+    """Lets a round in progress finish briefly, then cancels it: redelivery is idempotent."""
+    stop.set()
+    try:
+        await asyncio.wait_for(loop, SHUTDOWN_GRACE_SECONDS)
+    except TimeoutError:
+        log.warning("redelivery loop cancelled at shutdown; its deliveries stay queued")

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.audit import audit_entry
 from api.deps import ApiDeps, blocking
-from api.problems import PROBLEM_JSON, problem_body
+from api.problems import PROBLEM_JSON, problem_body, traceback_only
 
 log = logging.getLogger("stepdown.api")
 
@@ -106,6 +106,6 @@ async def _record(deps: ApiDeps, scope: Scope, status: int) -> None:
         return
     try:
         await blocking(deps.audit_log.append, entry)
-    except Exception:
+    except Exception as err:
         # The answer is already sent; losing the row must at least be loud.
-        log.exception("audit append failed for request %s", entry.request_id)
+        log.error("audit append failed for request %s: %s", entry.request_id, traceback_only(err))

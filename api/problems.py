@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from http import HTTPStatus
 from typing import Any
 
@@ -207,8 +208,14 @@ async def on_invalid_cursor(request: Request, exc: Exception) -> JSONResponse:
     return render(request, ApiProblem(422, "invalid_input", detail, errors=[item]))
 
 
+def traceback_only(exc: BaseException) -> str:
+    """Where it failed, without the exception's message: that may quote input, PHI included."""
+    return type(exc).__name__ + "\n" + "".join(traceback.format_tb(exc.__traceback__))
+
+
 async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    where = f"{request.method} {request.url.path}"
+    log.error("unexpected error on %s: %s", where, traceback_only(exc))
     detail = "the server failed on this request; it is logged, retry or report the request id"
     return render(request, ApiProblem(500, "internal_error", detail))
 

@@ -9,7 +9,8 @@ from datetime import timedelta
 
 from api.deps import ApiDeps, blocking
 from api.gateway import EpisodeGateway
-from api.inbox import DeliveryProcessor
+from api.inbox import Answer, DeliveryProcessor
+from api.problems import traceback_only
 from store.ports import InboxEntry
 
 log = logging.getLogger("stepdown.api.redelivery")
@@ -41,6 +42,8 @@ class Redelivery:
             deps.metrics.inc("stepdown_webhook_redeliveries_total", status=answer.outcome)
             if answer.outcome == "queued":
                 break  # Temporal is still away; the rest wait for the next round
+            if answer.outcome in ("rejected", "unmatched"):
+                _report(entry, answer)
             settled += 1
         return settled
 
@@ -53,8 +56,14 @@ class Redelivery:
                 settled = await self.run_once()
                 if settled:
                     log.info("redelivered %d webhook deliveries", settled)
-            except Exception:
+            except Exception as err:
                 # The database or Temporal failing must not end the loop; the next round retries.
-                log.exception("webhook redelivery round failed")
+                log.error("webhook redelivery round failed: %s", traceback_only(err))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), interval)
+
+
+def _report(entry: InboxEntry, answer: Answer) -> None:
+    # The payer already heard `queued`; the inbox row keeps the reason (no body text here).
+    code = answer.body.get("code")
+    log.warning("queued delivery %s ended %s (%s)", entry.delivery_id, answer.outcome, code)

@@ -5,69 +5,67 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import httpx
+
 from tests.api.helpers import Api, eventually, new_id, service_line, today
 
 
-async def post(api: Api, role: str, path: str, body: dict[str, Any]) -> Any:
-    return await api.call("POST", path, role, json=body)
+async def short_authorization(api: Api, view: dict[str, Any]) -> dict[str, Any]:
+    """90853 for three days: inside the review window at once, so an extension is asked."""
+    short = {"authorization_number": "AUTH-7", "start": today(), "end": today() + timedelta(2)}
+    granted = await api.decide(view, "A1", units=3, service_codes=("90853",), **short)
+    assert granted.json()["status"] == "applied"
+    return await api.view(view["episode_id"])
+
+
+async def bill(api: Api, view: dict[str, Any], code: str) -> httpx.Response:
+    """Records one service with `code` today and asks for a claim up to today."""
+    episode = f"/episodes/{view['episode_id']}"
+    line = service_line(code=code)
+    recorded = await api.call("POST", f"{episode}/services", "billing", json={"services": [line]})
+    assert recorded.json()["accepted"] == [line["service_id"]]
+    claim = {"claim_id": new_id("C"), "through": today().isoformat()}
+    return await api.call("POST", f"{episode}/claims", "billing", json=claim)
+
+
+async def delivered_claims(api: Api, episode_id: str, count: int) -> list[str]:
+    async def delivered() -> list[str]:
+        outbox = api.stack.ports.outbox.delivered
+        ids = [c.claim_id for c in outbox if c.episode_id == episode_id]
+        return ids if len(ids) == count else []
+
+    return sorted(await eventually(delivered))
 
 
 async def test_intake_to_discharge_with_a_held_claim_released_by_an_extension(api: Api) -> None:
     view = await api.open()
-    episode = f"/episodes/{view['episode_id']}"
-
-    # The payer authorizes 90853 for three days: inside the review window at once, so the
-    # episode asks for an extension straight away.
-    short = {"authorization_number": "AUTH-7", "start": today(), "end": today() + timedelta(2)}
-    granted = await api.decide(view, "A1", units=3, service_codes=("90853",), **short)
-    assert granted.json()["status"] == "applied"
-    authorized = await api.view(view["episode_id"])
+    authorized = await short_authorization(api, view)
     assert authorized["state"] == "authorized"
     assert authorized["trace_number"] != view["trace_number"]
 
-    covered = service_line(code="90853")
-    recorded = await post(api, "billing", f"{episode}/services", {"services": [covered]})
-    assert recorded.json()["accepted"] == [covered["service_id"]]
-    first = await post(
-        api,
-        "billing",
-        f"{episode}/claims",
-        {"claim_id": new_id("C"), "through": today().isoformat()},
-    )
-    assert first.status_code == 201
-
-    outside = service_line(code="G0410")
-    await post(api, "billing", f"{episode}/services", {"services": [outside]})
-    held_id = new_id("C")
-    held = await post(
-        api, "billing", f"{episode}/claims", {"claim_id": held_id, "through": today().isoformat()}
-    )
+    released = await bill(api, view, "90853")
+    held = await bill(api, view, "G0410")
+    assert released.status_code == 201
     assert held.status_code == 202
     assert [r["code"] for r in held.json()["reasons"]] == ["code_not_authorized"]
 
     extension = {"authorization_number": "AUTH-7", "end": today() + timedelta(30), "units": 10}
     extended = await api.decide(authorized, "A1", service_codes=("G0410",), **extension)
     assert extended.json()["status"] == "applied"
-
     after = await api.view(view["episode_id"])
-    assert {c["claim_id"]: c["status"] for c in after["claims"]}[held_id] == "released"
-    assert after["authorization"]["end"] == (today() + timedelta(30)).isoformat()
+    assert {c["claim_id"]: c["status"] for c in after["claims"]}[held.json()["claim_id"]] == (
+        "released"
+    )
 
     discharge = {"date": today().isoformat(), "patient_status": "01", "disposition": "completed"}
-    closed = await post(api, "intake", f"{episode}/discharge", discharge)
+    path = f"/episodes/{view['episode_id']}/discharge"
+    closed = await api.call("POST", path, "intake", json=discharge)
     assert (closed.status_code, closed.json()["state"]) == (200, "closed")
 
-    async def delivered() -> list[str]:
-        ids = [
-            c.claim_id
-            for c in api.stack.ports.outbox.delivered
-            if c.episode_id == view["episode_id"]
-        ]
-        return ids if len(ids) == 2 else []
-
-    assert sorted(await eventually(delivered)) == sorted([first.json()["claim_id"], held_id])
+    claim_ids = sorted([released.json()["claim_id"], held.json()["claim_id"]])
+    assert await delivered_claims(api, view["episode_id"], 2) == claim_ids
     await api.projected(view["episode_id"], closed.json()["version"])
-    events = (await api.call("GET", f"{episode}/events", "ops")).json()
+    events = (await api.call("GET", f"/episodes/{view['episode_id']}/events", "ops")).json()
     types = [e["type"] for e in events]
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     assert types.count("claim_released") == 2 and types.count("claim_held") == 1

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 import pytest_asyncio
 from temporalio.client import Client
 
@@ -89,6 +91,24 @@ async def test_decisions_during_an_outage_are_queued_then_applied_once(
     late = await send(api.http, api, views[1], deliveries[1])
     assert late.json() == answers[1].json() | {"status": "duplicate"}
     assert (await api.view(views[1]["episode_id"]))["version"] == views[1]["version"] + 1
+
+
+async def test_a_queued_decision_the_episode_no_longer_takes_is_kept_rejected(
+    api: Api, outage: Outage, caplog: pytest.LogCaptureFixture
+) -> None:
+    view = await api.open()
+    delivery = new_id("dlv")
+    assert (await send(outage.http, api, view, delivery)).json()["status"] == "queued"
+    path = f"/episodes/{view['episode_id']}/cancel"
+    cancelled = await api.call("POST", path, "ops", json={"reason": "patient moved"})
+    outage.temporal_is_back(api)
+
+    with caplog.at_level(logging.WARNING, logger="stepdown.api.redelivery"):
+        await Redelivery(outage.deps, timeout=10, grace=timedelta(seconds=60)).run_once()
+
+    assert await statuses(api, [delivery]) == ["rejected"]
+    assert (await api.view(view["episode_id"]))["version"] == cancelled.json()["version"]
+    assert any(delivery in r.getMessage() for r in caplog.records)
 
 
 async def test_a_delivery_kept_before_a_crash_is_applied_by_the_loop(api: Api) -> None:
