@@ -57,6 +57,12 @@ async def growth_figures(sizes: Sizes, phases: Phases, results: Results) -> None
                 now["replay_ms_per_run_max"], "ms", first["replay_ms_per_run_max"],
                 f"{sizes.months[0]} mo", "flat", 0.2),
         )  # fmt: skip
+    last = sizes.months[-1]
+    results.add(
+        Row("6", f"history bytes per run, {last} mo", "time-skipping",
+            found[f"{last}mo"]["bytes_per_run_max"], "B", first["bytes_per_run_max"],
+            f"{sizes.months[0]} mo"),
+    )  # fmt: skip
 
 
 def meta(quick: bool, began: float) -> dict[str, object]:

@@ -17,7 +17,7 @@ import httpx
 from bench.api_setup import authorized_with_services, opened_and_projected
 from bench.drive import LoopRun, in_sequence, open_loop
 from bench.episodes import LIFECYCLE_DAYS
-from bench.phases import Phases, Sizes
+from bench.phases import MIN_SAMPLES, Phases, Sizes
 from bench.procs import DevServer, Process, free_port, spawn
 from bench.report import Results, Row
 from bench.stats import latency_ms
@@ -113,7 +113,9 @@ async def run(
     api, url = await start_api(server, queue, database_url, workdir)
     database = Path(database_url.removeprefix("sqlite:///"))
     try:
-        async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+        # An open loop past what the stack sustains queues requests; let them queue here.
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=200)
+        async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as http:
             decided = await _decisions(server, mode, queue, database, sizes, phases, out, http)
             await _claims(server, mode, queue, decided, sizes, phases, out, http)
     finally:
@@ -130,7 +132,7 @@ async def _decisions(
     out: Results,
     http: httpx.AsyncClient,
 ) -> list[str]:
-    counts = [int(rate * sizes.rate_seconds) for rate in sizes.rates]
+    counts = [max(MIN_SAMPLES, int(rate * sizes.rate_seconds)) for rate in sizes.rates]
     with phases.phase(f"[{mode}] 3 open episodes for decisions", sum(counts)) as tick:
         ids = await opened_and_projected(server.client, queue, database, sum(counts), tick)
     start = datetime.now(UTC) - timedelta(days=LIFECYCLE_DAYS)
@@ -153,9 +155,10 @@ async def _decisions(
 
 
 def _checked(run: LoopRun) -> dict[str, float]:
-    if run.errors:
-        raise RuntimeError(f"{len(run.errors)} requests failed, first: {run.errors[0]}")
-    return latency_ms(run.latencies)
+    """Latencies of the answered requests; failures (an overloaded stack) are counted."""
+    found = latency_ms(run.latencies)
+    found.update(errors=float(len(run.errors)), achieved_per_s=run.per_second)
+    return found
 
 
 async def _claims(
@@ -168,7 +171,7 @@ async def _claims(
     out: Results,
     http: httpx.AsyncClient,
 ) -> None:
-    episodes = decided[: max(1, sizes.lag_episodes * 2)]
+    episodes = decided[: max(1, sizes.lag_episodes * 2 + 2)]
     per = sizes.claims_per_episode
     with phases.phase(f"[{mode}] 4 record services for claims", len(episodes)) as tick:
         pending = await authorized_with_services(server.client, episodes, per, tick)

@@ -13,7 +13,7 @@ from bench.drive import Tick
 from bench.episodes import LIFECYCLE_DAYS, open_command, services_on, start_episode
 from workflows.episode import EpisodeWorkflow
 
-CONCURRENCY = 10
+CONCURRENCY = 20
 
 
 async def opened_and_projected(

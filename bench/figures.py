@@ -8,7 +8,7 @@ from pathlib import Path
 from bench import api_figures
 from bench.latency import Holders, projection_lags, update_at_rate, update_round_trips
 from bench.memory import memory_per_cached
-from bench.phases import Phases, Sizes
+from bench.phases import MIN_SAMPLES, Phases, Sizes
 from bench.procs import DevServer, start_worker
 from bench.report import Results, Row
 from bench.stats import latency_ms
@@ -55,7 +55,7 @@ async def _noop_figures(
                 await update_round_trips(holders, sizes.updates, tick)
             )
         for rate in sizes.rates:
-            count = int(rate * sizes.rate_seconds)
+            count = max(MIN_SAMPLES, int(rate * sizes.rate_seconds))
             with phases.phase(f"[{mode}] 1 no-op updates at {rate:g}/s", count) as tick:
                 run = await update_at_rate(holders, rate, count, tick)
             updates[f"{rate:g}/s"] = latency_ms(run.latencies)
