@@ -49,7 +49,8 @@ async def verified_webhook(
     _check_ids(payer_id, delivery)
     assert delivery is not None
     headers = {name: request.headers[name] for name in KEPT_HEADERS if name in request.headers}
-    content_type = request.headers.get("content-type", "")
+    # The inbox keeps 200 characters; the media type comes first, parameters after.
+    content_type = request.headers.get("content-type", "")[:200]
     return SignedDelivery(payer_id, delivery, content_type, headers, body)
 
 

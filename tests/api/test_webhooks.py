@@ -211,6 +211,17 @@ async def test_an_unreadable_body_is_refused_and_kept_as_rejected(
     assert entry.last_error in response.json()["detail"]
 
 
+async def test_a_very_long_content_type_is_kept_and_still_understood(api: Api) -> None:
+    view = await api.open()
+    await api.traced(view["trace_number"])
+    body, _ = decision_body(view["trace_number"], "A3", reason="no")
+    content_type = "application/json; " + "; ".join(f"p{n}=v" for n in range(100))
+
+    response = await api.webhook("acme-medicaid", body, content_type)
+
+    assert response.status_code == 202, response.text
+
+
 async def test_a_decision_the_episode_refuses_is_409_and_kept_as_rejected(api: Api) -> None:
     view = await api.open()
     await approve(api, view)
