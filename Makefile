@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint run bench histories clean
+.PHONY: install test lint run bench histories browser clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -35,6 +35,12 @@ bench: $(STAMP)
 
 histories: $(STAMP)
 	$(BIN)/python -m tests.workflows.record_histories
+
+# Debian's Chromium for the console's browser tests; Playwright drives it, nothing is downloaded.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser: $(STAMP)
+	@test -x /usr/bin/chromium || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
+	@/usr/bin/chromium --version
 
 clean:
 	rm -rf $(VENV) .stepdown .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,249 @@
+"""The episode actions people take (P2P, appeal, information, discharge, cancel) as forms."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from api.console import action_fields as af
+from api.console.page import alert, csrf_input, esc
+from api.console.session import Session
+from domain import commands as c
+from domain.model import TERMINAL_STATES
+from workflows.episode import EpisodeWorkflow
+from workflows.models import AppealAction, P2PAction
+
+Form = dict[str, str]
+Errors = dict[str, list[str]]
+
+
+class FieldProblem(ValueError):
+    """One input the form cannot use; shown under that input."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
+@dataclass
+class Failure:
+    """What went wrong with one submitted action form, to render it again in place."""
+
+    form: Form
+    errors: Errors = dataclass_field(default_factory=dict)
+    problems: list[str] = dataclass_field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    title: str
+    roles: tuple[str, ...]
+    allowed: Callable[[str], bool]
+    update: Any
+    build: Callable[[Form], Any]
+    fields: Callable[[Form, Errors, str], str]
+    button: str
+    danger: bool = False
+
+
+def scheduled_at(form: Form) -> datetime:
+    """The call time from a datetime-local input, shifted by the browser's UTC offset."""
+    raw = form.get("at", "").strip()
+    if not raw:
+        raise FieldProblem("at", "enter the date and time of the call")
+    try:
+        at = datetime.fromisoformat(raw)
+    except ValueError:
+        raise FieldProblem("at", "use the form YYYY-MM-DD HH:MM") from None
+    if at.tzinfo is not None:
+        return at
+    offset = form.get("tz_offset", "0").strip() or "0"
+    minutes = int(offset) if offset.lstrip("-").isdigit() else 0
+    # getTimezoneOffset() is UTC minus local time, in minutes.
+    return (at + timedelta(minutes=minutes)).replace(tzinfo=UTC)
+
+
+def _optional(form: Form, name: str) -> str | None:
+    return form.get(name, "").strip() or None
+
+
+def _build_schedule(form: Form) -> P2PAction:
+    return P2PAction(action="schedule", at=scheduled_at(form), reviewer=_optional(form, "reviewer"))
+
+
+def _build_outcome(form: Form) -> P2PAction:
+    return P2PAction.model_validate(
+        {
+            "action": "outcome",
+            "outcome": form.get("outcome"),
+            "reviewer": _optional(form, "reviewer"),
+            "notes": _optional(form, "notes"),
+        }
+    )
+
+
+def _build_discharge(form: Form) -> c.Discharge:
+    values = {k: form.get(k, "").strip() for k in ("date", "patient_status", "disposition")}
+    return c.Discharge.model_validate(values | {"to_level": _optional(form, "to_level")})
+
+
+def _in(*states: str) -> Callable[[str], bool]:
+    return lambda state: state in states
+
+
+def _active(state: str) -> bool:
+    return state not in TERMINAL_STATES and state != "discharged"
+
+
+OPS = ("ops",)
+INTAKE_OPS = ("intake", "ops")
+ACTIONS: dict[str, Action] = {
+    a.name: a
+    for a in (
+        Action(
+            "p2p-request",
+            "Request a peer-to-peer review",
+            OPS,
+            _in("denied"),
+            EpisodeWorkflow.p2p,
+            lambda f: P2PAction(action="request"),
+            af.no_fields,
+            "Request P2P",
+        ),
+        Action(
+            "p2p-schedule",
+            "Schedule the peer-to-peer call",
+            OPS,
+            _in("p2p_requested", "p2p_scheduled"),
+            EpisodeWorkflow.p2p,
+            _build_schedule,
+            af.schedule_fields,
+            "Schedule call",
+        ),
+        Action(
+            "p2p-outcome",
+            "Record the peer-to-peer outcome",
+            OPS,
+            _in("p2p_scheduled"),
+            EpisodeWorkflow.p2p,
+            _build_outcome,
+            af.p2p_outcome_fields,
+            "Record outcome",
+        ),
+        Action(
+            "appeal-file",
+            "File an appeal",
+            OPS,
+            _in("denied"),
+            EpisodeWorkflow.appeal,
+            lambda f: AppealAction(action="file", level=f.get("level", "standard")),
+            af.appeal_fields,
+            "File appeal",
+        ),
+        Action(
+            "appeal-outcome",
+            "Record the appeal outcome",
+            OPS,
+            _in("appeal"),
+            EpisodeWorkflow.appeal,
+            lambda f: AppealAction.model_validate(
+                {"action": "outcome", "outcome": f.get("outcome")}
+            ),
+            af.appeal_outcome_fields,
+            "Record outcome",
+        ),
+        Action(
+            "information",
+            "Send the information the payer asked for",
+            INTAKE_OPS,
+            _in("info_requested"),
+            EpisodeWorkflow.provide_information,
+            lambda f: c.ProvideInformation(note=f.get("note", "").strip()),
+            af.information_fields,
+            "Record information sent",
+        ),
+        Action(
+            "discharge",
+            "Discharge from IOP",
+            INTAKE_OPS,
+            _active,
+            EpisodeWorkflow.discharge,
+            _build_discharge,
+            af.discharge_fields,
+            "Discharge",
+        ),
+        Action(
+            "cancel",
+            "Cancel the episode",
+            INTAKE_OPS,
+            _active,
+            EpisodeWorkflow.cancel,
+            lambda f: c.Cancel(reason=f.get("reason", "").strip()),
+            af.cancel_fields,
+            "Cancel episode",
+            danger=True,
+        ),
+    )
+}
+
+
+def build(action: Action, form: Form) -> tuple[Any, Errors]:
+    """The update's argument, or the errors of each input that could not be used."""
+    try:
+        return action.build(form), {}
+    except FieldProblem as err:
+        return None, {err.name: [str(err)]}
+    except ValidationError as err:
+        errors: Errors = {}
+        for item in err.errors():
+            name = str(item["loc"][0]) if item.get("loc") else "form"
+            errors.setdefault(name, []).append(item["msg"])
+        return None, errors
+
+
+def available(state: str, session: Session) -> list[Action]:
+    return [a for a in ACTIONS.values() if a.allowed(state) and session.may(*a.roles)]
+
+
+def action_form(episode_id: str, action: Action, session: Session, failure: Failure | None) -> str:
+    form, errors = (failure.form, failure.errors) if failure else ({}, {})
+    problems = failure.problems if failure else []
+    unplaced = [p for name, ps in errors.items() for p in ps if name == "form"]
+    css = "danger" if action.danger else ""
+    return (
+        f'<form method="post" action="/console/episodes/{esc(episode_id)}/actions/{action.name}"'
+        f' aria-labelledby="act-{action.name}" data-action="{action.name}">'
+        f'<h2 id="act-{action.name}">{esc(action.title)}</h2>'
+        f"{alert(problems + unplaced)}{csrf_input(session)}"
+        f"{action.fields(form, errors, action.name)}"
+        f'<button type="submit" class="{css}">{esc(action.button)}</button></form>'
+    )
+
+
+def stale_failure(state: str, session: Session, failed: tuple[str, Failure] | None) -> str:
+    """A refusal for a form this state no longer offers (the page was out of date)."""
+    if failed is None or failed[0] in {a.name for a in available(state, session)}:
+        return ""
+    action, failure = ACTIONS[failed[0]], failed[1]
+    problems = failure.problems or [p for ps in failure.errors.values() for p in ps]
+    return alert(problems, title=f"Could not {action.title.lower()}")
+
+
+def actions_html(
+    episode_id: str, state: str, session: Session, failed: tuple[str, Failure] | None = None
+) -> str:
+    forms = [
+        action_form(episode_id, a, session, failed[1] if failed and failed[0] == a.name else None)
+        for a in available(state, session)
+    ]
+    stale = stale_failure(state, session, failed)
+    if not forms:
+        note = f"No actions are open to you while the episode is {esc(state.replace('_', ' '))}."
+        return f'{stale}<p class="muted">{note}</p>'
+    return f'{stale}<div class="actions">{"".join(forms)}</div>'

@@ -1,0 +1,86 @@
+"""The page shell of the console: escaping, the header with logout, and safe HTML responses."""
+
+from __future__ import annotations
+
+import secrets
+from html import escape
+
+from fastapi.responses import HTMLResponse
+
+from api.console.session import CSRF_FIELD, Session
+from api.console.style import CSS
+
+# Pages show PHI behind a login: never cached, never framed, no referrer to other sites.
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def esc(value: object) -> str:
+    return escape("" if value is None else str(value), quote=True)
+
+
+def csrf_input(session: Session) -> str:
+    return f'<input type="hidden" name="{CSRF_FIELD}" value="{esc(session.csrf)}">'
+
+
+def header(session: Session | None) -> str:
+    if session is None:
+        return '<header class="top"><a href="/console">stepdown · ops console</a></header>'
+    links = ['<a href="/console">Worklist</a>']
+    if session.may("intake", "ops"):
+        links.append('<a href="/console/episodes/new">New episode</a>')
+    return (
+        '<header class="top"><a href="/console">stepdown</a>'
+        f'<nav aria-label="Console">{"".join(links)}</nav>'
+        f'<span class="who">signed in as {esc(session.role)}</span>'
+        f'<form method="post" action="/console/logout">{csrf_input(session)}'
+        '<button type="submit">Log out</button></form></header>'
+    )
+
+
+def render(
+    title: str,
+    body: str,
+    session: Session | None,
+    *,
+    status: int = 200,
+    script: str = "",
+) -> HTMLResponse:
+    """A whole page; `script` (trusted, ours) runs under a per-response CSP nonce."""
+    nonce = secrets.token_urlsafe(16)
+    script_tag = f'<script nonce="{nonce}">{script}</script>' if script else ""
+    html = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{esc(title)} · stepdown</title><style>{CSS}</style></head>"
+        f"<body>{header(session)}<main>{body}</main>{script_tag}</body></html>"
+    )
+    csp = (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
+        f"script-src 'nonce-{nonce}'; form-action 'self'; base-uri 'none'; "
+        "frame-ancestors 'none'"
+    )
+    headers = SECURITY_HEADERS | {"Content-Security-Policy": csp}
+    return HTMLResponse(html, status_code=status, headers=headers)
+
+
+def message_page(
+    title: str, detail: str, session: Session | None, status: int, link: str = ""
+) -> HTMLResponse:
+    """A plain page that explains a refusal or failure and what to do next."""
+    body = f'<div class="card"><h1>{esc(title)}</h1><p>{esc(detail)}</p>{link}</div>'
+    return render(title, body, session, status=status)
+
+
+def alert(problems: list[str], kind: str = "error", title: str = "") -> str:
+    if not problems:
+        return ""
+    heading = f"<strong>{esc(title)}</strong>" if title else ""
+    if len(problems) == 1 and not title:
+        return f'<div class="alert {kind}" role="alert">{esc(problems[0])}</div>'
+    items = "".join(f"<li>{esc(p)}</li>" for p in problems)
+    return f'<div class="alert {kind}" role="alert">{heading}<ul>{items}</ul></div>'

@@ -1,0 +1,144 @@
+"""The console's pages: worklist, episode (with its action forms) and the intake form."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import RedirectResponse
+
+from api.console import login
+from api.console.actions import ACTIONS, Failure, build
+from api.console.episode_data import fetch_worklist, load_episode
+from api.console.episode_page import EPISODE_SCRIPT, episode_body
+from api.console.gate import enter, forbidden, submitted
+from api.console.intake import FORM_LEVEL, command_from, problem_errors
+from api.console.intake_form import defaults, intake_body
+from api.console.page import message_page, render
+from api.console.session import Session
+from api.console.worklist_page import clean_kind, clean_payer, worklist_body
+from api.deps import get_deps, get_gateway
+from api.problems import status_for
+from domain.commands import EPISODE_ID_PATTERN
+from domain.errors import Rejected
+from workflows.client import WorkflowServiceUnavailable
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+router.include_router(login.router)
+INTAKE_ROLES = ("intake", "ops")
+UNAVAILABLE = (
+    "The workflow service (Temporal) did not answer in time. "
+    "Check whether the change was made, then retry in a few seconds."
+)
+
+
+def unavailable(session: Session) -> Response:
+    return message_page("Workflow service unavailable", UNAVAILABLE, session, 503)
+
+
+@router.get("", name="console.worklist")
+async def worklist(request: Request, kind: str | None = None, payer: str | None = None) -> Response:
+    gate = enter(request)
+    if isinstance(gate, Response):
+        return gate
+    kind, payer = clean_kind(kind), clean_payer(payer)
+    data = await fetch_worklist(get_deps(request), kind, payer)
+    return render("Worklist", worklist_body(*data, kind, payer, get_deps(request).clock()), gate)
+
+
+@router.get("/episodes/new", name="console.intake_form")
+async def intake_form(request: Request) -> Response:
+    gate = enter(request, INTAKE_ROLES)
+    if isinstance(gate, Response):
+        return gate
+    return render("Open an episode", intake_body(gate, defaults(), {}), gate)
+
+
+@router.post("/episodes/new", name="console.intake")
+async def intake(request: Request) -> Response:
+    posted = await submitted(request, INTAKE_ROLES)
+    if isinstance(posted, Response):
+        return posted
+    session, form = posted
+    command, errors = command_from(form)
+    status = 422
+    if command is not None:
+        request.state.episode_id = command.episode_id
+        try:
+            view, created = await get_gateway(request).open(command)
+        except Rejected as err:
+            errors, status = problem_errors(err.problems, err.code), status_for(err.code)
+        except WorkflowServiceUnavailable:
+            errors, status = {FORM_LEVEL: [UNAVAILABLE]}, 503
+        else:
+            request.state.outcome = "created" if created else "unchanged"
+            done = "opened" if created else "already-open"
+            return RedirectResponse(f"/console/episodes/{view.episode_id}?done={done}", 303)
+    request.state.outcome = "invalid"
+    body = intake_body(session, form, errors)
+    return render("Open an episode", body, session, status=status)
+
+
+def valid_id(episode_id: str) -> bool:
+    return re.fullmatch(EPISODE_ID_PATTERN, episode_id) is not None
+
+
+async def show_episode(
+    request: Request,
+    session: Session,
+    episode_id: str,
+    *,
+    done: str | None = None,
+    failed: tuple[str, Failure] | None = None,
+    status: int = 200,
+) -> Response:
+    try:
+        page = await load_episode(request, episode_id, done=done, failed=failed)
+    except Rejected:
+        detail = f"There is no episode {episode_id}."
+        return message_page("No such episode", detail, session, 404)
+    except WorkflowServiceUnavailable:
+        return unavailable(session)
+    body = episode_body(page, session)
+    return render(f"Episode {episode_id}", body, session, status=status, script=EPISODE_SCRIPT)
+
+
+@router.get("/episodes/{episode_id}", name="console.episode")
+async def episode(request: Request, episode_id: str, done: str | None = None) -> Response:
+    gate = enter(request)
+    if isinstance(gate, Response):
+        return gate
+    if not valid_id(episode_id):
+        return message_page("No such episode", "That is not an episode id.", gate, 404)
+    return await show_episode(request, gate, episode_id, done=done)
+
+
+@router.post("/episodes/{episode_id}/actions/{name}", name="console.action")
+async def act(request: Request, episode_id: str, name: str) -> Response:
+    posted = await submitted(request)
+    if isinstance(posted, Response):
+        return posted
+    session, form = posted
+    action = ACTIONS.get(name)
+    if action is None or not valid_id(episode_id):
+        return message_page("Not found", "No such action or episode.", session, 404)
+    if not session.may(*action.roles):
+        return forbidden(session.role, session, action.roles)
+    request.state.episode_id = episode_id
+    arg, errors = build(action, form)
+    if errors:
+        request.state.outcome = "invalid"
+        failure = Failure(form, errors)
+        return await show_episode(request, session, episode_id, failed=(name, failure), status=422)
+    try:
+        await get_gateway(request).update(episode_id, action.update, arg)
+    except Rejected as err:
+        request.state.outcome = err.code
+        failure = Failure(form, problems=err.problems)
+        status = status_for(err.code)
+        return await show_episode(
+            request, session, episode_id, failed=(name, failure), status=status
+        )
+    except WorkflowServiceUnavailable:
+        return unavailable(session)
+    return RedirectResponse(f"/console/episodes/{episode_id}?done={name}", status_code=303)

@@ -1,0 +1,79 @@
+"""The console's one stylesheet, inlined in every page: readable, calm, print-friendly."""
+
+CSS = """
+:root { --ink:#1d2433; --muted:#5b6476; --line:#d9dee8; --bg:#f5f7fb; --card:#fff;
+  --accent:#2456c7; --bad:#b42318; --bad-bg:#fdecea; --warn:#8a5a00; --warn-bg:#fff4d6;
+  --ok:#1e7a46; --ok-bg:#e5f5ec; }
+* { box-sizing: border-box; }
+body { margin:0; font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;
+  color:var(--ink); background:var(--bg); }
+a { color:var(--accent); }
+header.top { display:flex; align-items:center; gap:1.5rem; padding:.6rem 1.5rem;
+  background:#16233f; color:#fff; }
+header.top a { color:#fff; text-decoration:none; font-weight:600; }
+header.top nav { display:flex; gap:1.2rem; flex:1; }
+header.top .who { font-size:.85rem; opacity:.85; }
+header.top form { margin:0; }
+header.top button { background:transparent; color:#fff; border:1px solid #fff6;
+  padding:.2rem .7rem; border-radius:4px; cursor:pointer; }
+main { max-width:1180px; margin:1.5rem auto; padding:0 1.5rem; }
+h1 { font-size:1.5rem; margin:.2rem 0 1rem; }
+h2 { font-size:1.05rem; margin:0 0 .6rem; }
+.card { background:var(--card); border:1px solid var(--line); border-radius:8px;
+  padding:1rem 1.2rem; margin-bottom:1rem; }
+.grid { display:grid; grid-template-columns:repeat(auto-fit,minmax(320px,1fr)); gap:1rem; }
+.grid > .card { margin-bottom:0; }
+table { width:100%; border-collapse:collapse; }
+th, td { text-align:left; padding:.45rem .6rem; border-bottom:1px solid var(--line);
+  vertical-align:top; }
+th { font-size:.78rem; text-transform:uppercase; letter-spacing:.04em; color:var(--muted); }
+tr.overdue td { background:var(--bad-bg); }
+table.worklist td:not(:last-child) { white-space:nowrap; }
+.overdue-text { color:var(--bad); font-weight:700; }
+.soon-text { color:var(--warn); font-weight:600; }
+.muted { color:var(--muted); }
+.small { font-size:.85rem; }
+.badge { display:inline-block; padding:.05rem .55rem; border-radius:999px; font-size:.8rem;
+  font-weight:600; background:#e8edf7; color:#24365f; }
+.badge.bad { background:var(--bad-bg); color:var(--bad); }
+.badge.ok { background:var(--ok-bg); color:var(--ok); }
+.badge.warn { background:var(--warn-bg); color:var(--warn); }
+dl.facts { display:grid; grid-template-columns:max-content 1fr; gap:.25rem 1rem; margin:0; }
+dl.facts dt { color:var(--muted); }
+dl.facts dd { margin:0; }
+.bar { display:flex; height:14px; border-radius:7px; overflow:hidden; background:#e6e9f0;
+  margin:.4rem 0 .3rem; }
+.bar .used { background:var(--accent); }
+.bar .left { background:#9fc0ff; }
+.legend { display:flex; gap:1.2rem; font-size:.85rem; color:var(--muted); }
+form.filters { display:flex; gap:.8rem; align-items:end; flex-wrap:wrap; margin-bottom:1rem; }
+label { display:block; font-weight:600; font-size:.85rem; margin-bottom:.2rem; }
+input, select, textarea { font:inherit; padding:.35rem .5rem; border:1px solid #b8c0cf;
+  border-radius:5px; background:#fff; width:100%; }
+input[aria-invalid=true], select[aria-invalid=true] { border-color:var(--bad);
+  box-shadow:0 0 0 1px var(--bad); }
+.field { margin-bottom:.7rem; }
+.field .error { color:var(--bad); font-size:.83rem; margin-top:.15rem; }
+.hint { color:var(--muted); font-size:.8rem; }
+fieldset { border:1px solid var(--line); border-radius:8px; padding:.8rem 1rem;
+  margin:0 0 1rem; background:#fff; }
+legend { font-weight:700; padding:0 .3rem; }
+.row { display:grid; grid-template-columns:repeat(auto-fit,minmax(150px,1fr)); gap:.8rem; }
+button, .button { font:inherit; font-weight:600; background:var(--accent); color:#fff;
+  border:0; border-radius:5px; padding:.45rem 1rem; cursor:pointer; text-decoration:none; }
+button.secondary { background:#e8edf7; color:#24365f; }
+button.danger { background:var(--bad); }
+.alert { border-radius:6px; padding:.6rem .9rem; margin-bottom:1rem; }
+.alert.error { background:var(--bad-bg); color:var(--bad); border:1px solid #f4b8b2; }
+.alert.ok { background:var(--ok-bg); color:var(--ok); border:1px solid #b5e0c6; }
+.alert ul { margin:.3rem 0 0; padding-left:1.2rem; }
+.actions { display:grid; grid-template-columns:repeat(auto-fit,minmax(250px,1fr)); gap:1rem;
+  align-items:start; }
+.actions form { border:1px solid var(--line); border-radius:8px; padding:.8rem; }
+.login { max-width:420px; margin:4rem auto; }
+ol.timeline { list-style:none; margin:0; padding:0; }
+ol.timeline li { display:grid; grid-template-columns:11rem 6rem 1fr; gap:.8rem;
+  padding:.45rem 0; border-bottom:1px solid var(--line); }
+.who-tag { font-size:.78rem; font-weight:700; text-transform:uppercase; color:var(--muted); }
+@media print { header.top, .actions, form { display:none; } }
+"""
