@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
-from api import auth
+from api import auth, console
 from api.codec import codec_cors_middleware, make_codec_router
 from api.deps import ApiDeps, production_deps
 from api.middleware import BodyLimitMiddleware, ObserveMiddleware
@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None, *, deps: ApiDeps | None = None)
     app.add_exception_handler(RequestValidationError, auth.on_validation)
     for module in (episodes, actions, billing, webhooks, ops):
         app.include_router(module.router)
+    app.include_router(console.router)
     app.include_router(make_codec_router(auth.allow, ClientCodec(app)))
     # The last added runs first: every answer, a 413 included, gets an id and is counted.
     app.add_middleware(BodyLimitMiddleware)
