@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/pytest --cov=domain --cov-report=term --cov-fail-under=95 $(PYTEST_ARGS)
 
 lint: $(STAMP)
