@@ -56,7 +56,7 @@ async def mapped_errors(episode_id: str) -> AsyncIterator[None]:
         raise
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
-            if "already completed" in err.message or "closed" in err.message:
+            if any(w in err.message for w in ("already completed", "closed", "closing")):
                 raise Rejected("invalid_state", f"episode {episode_id} is finished") from None
             raise Rejected("not_found", f"no episode {episode_id}") from None
         if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
