@@ -123,6 +123,8 @@ class DevStack:
         argv = [temporal_binary(), "server", "start-dev", "--db-filename", str(s.temporal_db())]
         argv += ["--ip", host, "--port", str(port), "--ui-port", str(s.temporal_ui_port)]
         argv += ["--log-level", "error", "--ui-disable-news-fetch"]
+        # The UI decodes histories through the API's codec endpoint (dev key only).
+        argv += ["--ui-codec-endpoint", f"{s.public_api_url()}/codec"]
         for key in SEARCH_ATTRIBUTES:
             kind = key.indexed_value_type.name.title().replace("_", "")
             argv += ["--search-attribute", f"{key.name}={kind}"]
