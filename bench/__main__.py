@@ -25,7 +25,7 @@ DEFAULT_OUT = ROOT / "bench" / "results" / "latest.json"
 SERVERS = ("memory", "sqlite")
 
 
-async def run(sizes: Sizes, servers: tuple[str, ...], phases: Phases) -> Results:
+async def run(sizes: Sizes, servers: tuple[str, ...], can_after: int, phases: Phases) -> Results:
     results = Results()
     with tempfile.TemporaryDirectory(prefix="stepdown-bench-") as tmp:
         for mode in servers:
@@ -36,12 +36,11 @@ async def run(sizes: Sizes, servers: tuple[str, ...], phases: Phases) -> Results
                 await server_figures(server, mode, sizes, Path(tmp), phases, results)
             finally:
                 stop_server(server)
-    await growth_figures(sizes, phases, results)
+    await growth_figures(sizes, can_after, phases, results)
     return results
 
 
-async def growth_figures(sizes: Sizes, phases: Phases, results: Results) -> None:
-    can_after = EpisodeInput.model_fields["continue_as_new_after_events"].default
+async def growth_figures(sizes: Sizes, can_after: int, phases: Phases, results: Results) -> None:
     label = "6 growth: record and replay (time-skipping server)"
     with phases.phase(label, len(sizes.months)) as tick:
         found = await growth(sizes.months, can_after, sizes.replays, tick)
@@ -82,6 +81,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--servers", nargs="+", choices=SERVERS, default=list(SERVERS))
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument(
+        "--can-after",
+        type=int,
+        default=EpisodeInput.model_fields["continue_as_new_after_events"].default,
+        help="domain events per run before continue-as-new, for the growth figure",
+    )
     args = parser.parse_args()
     sizes, began = QUICK if args.quick else Sizes(), time.monotonic()
     console = Console()
@@ -90,7 +95,7 @@ def main() -> None:
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     progress = Progress(*columns, TimeElapsedColumn(), console=console, disable=args.no_progress)
     with progress:
-        results = asyncio.run(run(sizes, tuple(args.servers), Phases(progress)))
+        results = asyncio.run(run(sizes, tuple(args.servers), args.can_after, Phases(progress)))
     results.meta = meta(args.quick, began)
     results.write(args.out)
     console.print(table(results))
