@@ -58,6 +58,7 @@ async def start_api(
         while True:
             try:
                 if (await http.get("/healthz")).status_code == 200:
+                    server.workers.append(process)  # stopped with the server, whatever happens
                     return process, url
             except httpx.TransportError:
                 pass
@@ -120,6 +121,7 @@ async def run(
             await _claims(server, mode, queue, decided, sizes, phases, out, http)
     finally:
         api.stop()
+        server.workers.remove(api)
 
 
 async def _decisions(
