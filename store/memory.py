@@ -43,9 +43,9 @@ class InMemoryReadModel:
             stored = self._summaries.get(episode_id)
             if stored is None or stored["version"] <= summary.version:
                 self._summaries[episode_id] = summary.model_dump(mode="json")
-                self._claims[episode_id] = [
-                    c.model_dump(mode="json", by_alias=True) for c in claims
-                ]
+                changed = {c.claim_id: c.model_dump(mode="json", by_alias=True) for c in claims}
+                kept = [c for c in self._claims.get(episode_id, []) if c["claim_id"] not in changed]
+                self._claims[episode_id] = kept + list(changed.values())
             known = self._events.setdefault(episode_id, {})
             new = 0
             for event in events:

@@ -73,7 +73,8 @@ class ReadModel(Protocol):
     ) -> int:
         """Stores events once per (episode_id, seq) and returns how many were new.
 
-        The summary, its worklist and the claims replace the stored ones only when
+        `claims` are the claims the batch's events touched, upserted by `claim_id` (a claim
+        never disappears). The summary, its worklist and the claims are written only when
         `summary.version` is at least the stored version: a late, older projection never
         moves an episode backwards.
         """

@@ -55,7 +55,13 @@ class SqlReadModel:
         self, session: Session, summary: EpisodeSummary, claims: Sequence[ClaimView]
     ) -> None:
         episode_id = summary.episode_id
-        session.execute(delete(ClaimRow).where(ClaimRow.episode_id == episode_id))
+        # Claims are upserted by id: a batch carries only the claims its events touched.
+        changed = [claim.claim_id for claim in claims]
+        session.execute(
+            delete(ClaimRow).where(
+                ClaimRow.episode_id == episode_id, ClaimRow.claim_id.in_(changed)
+            )
+        )
         session.execute(delete(WorklistRow).where(WorklistRow.episode_id == episode_id))
         session.add_all(_claim_row(episode_id, claim) for claim in claims)
         session.add_all(

@@ -27,6 +27,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.temporal import AuthorizationEnd, EpisodeState, NextDeadline, PayerId
 
 
+# Events that create or change a claim; a projection batch carries only those claims.
+CLAIM_EVENTS = frozenset({"claim_released", "claim_held"})
+
+
 class EffectRunner:
     """Effects run in event order, each exactly once per episode (activities are idempotent)."""
 
@@ -88,9 +92,9 @@ class EffectRunner:
         if not fresh:
             return
         now = workflow.now()
-        batch = ProjectionBatch(
-            summary=summarize(state, now), events=fresh, claims=claim_views(state)
-        )
+        touched = {e.data["claim_id"] for e in fresh if e.type in CLAIM_EVENTS}
+        claims = [view for view in claim_views(state) if view.claim_id in touched]
+        batch = ProjectionBatch(summary=summarize(state, now), events=fresh, claims=claims)
         await _call(EpisodeActivities.project_events, batch)
         self._projected_upto = fresh[-1].seq
 

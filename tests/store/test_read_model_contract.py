@@ -113,16 +113,22 @@ def test_summary_of_the_same_version_replaces_the_stored_one(read_model: ReadMod
     assert read_model.claims(episode_id) == [held_claim()]
 
 
-def test_claims_round_trip_and_are_replaced_with_the_summary(read_model: ReadModel) -> None:
+def test_claims_round_trip_and_are_upserted_by_claim_id(read_model: ReadModel) -> None:
     episode_id = new_id()
     read_model.apply(summary(episode_id, version=1), events(1), [held_claim("C-1")])
 
-    later = [released_claim("C-2", through=T0.date()), held_claim("C-1")]
-    read_model.apply(summary(episode_id, version=2), events(2), later)
-
+    # A later batch carries only the claims its events touched; C-1 stays as it was.
+    read_model.apply(
+        summary(episode_id, version=2), events(2), [released_claim("C-2", through=T0.date())]
+    )
     assert read_model.claims(episode_id) == [
         released_claim("C-2", through=T0.date()),
         held_claim("C-1"),
+    ]
+    read_model.apply(summary(episode_id, version=3), events(3), [released_claim("C-1")])
+    assert read_model.claims(episode_id) == [
+        released_claim("C-2", through=T0.date()),
+        released_claim("C-1"),
     ]
     assert read_model.claims(new_id()) == []
 
