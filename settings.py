@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import re
+import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,6 +20,10 @@ DEV_TOKENS = {
     "dev-admin": "admin",
 }
 DEV_WEBHOOK_SECRET = "dev-webhook-secret"
+ROLES = ("intake", "billing", "ops", "admin")
+# How STEPDOWN_API_TOKENS stores a token outside dev mode: the SHA-256 of it, never the token.
+TOKEN_HASH_PREFIX = "sha256:"
+TOKEN_HASH = re.compile(r"sha256:[0-9a-f]{64}")
 DATA_DIR = Path(".stepdown")
 SIM_ACTIONS = ("A1", "A2", "A3", "A4", "A6", "none")
 SIM_FORMATS = ("json", "fhir", "x12")
@@ -43,6 +50,26 @@ def decode_payload_key(text: str) -> bytes:
     return key
 
 
+def hash_token(token: str) -> str:
+    """The form STEPDOWN_API_TOKENS keeps a token in: `sha256:<hex of SHA-256(token)>`."""
+    return TOKEN_HASH_PREFIX + hashlib.sha256(token.encode()).hexdigest()
+
+
+def _token_problems(tokens: dict[str, str], dev_mode: bool) -> list[str]:
+    """What is wrong with STEPDOWN_API_TOKENS, without ever quoting a token."""
+    problems = []
+    unknown = sorted({role for role in tokens.values() if role not in ROLES})
+    if unknown:
+        problems.append(f"unknown roles {unknown}; use some of {list(ROLES)}")
+    plain = [known for known in tokens if not TOKEN_HASH.fullmatch(known)]
+    if plain and not dev_mode:
+        problems.append(
+            f"{len(plain)} plain token(s) outside dev mode; store each token as "
+            '"sha256:<hex of its SHA-256>" (`python -m settings hash-token` prints it)'
+        )
+    return problems
+
+
 class Settings(BaseSettings):
     # Errors never echo input: a bad key or token would otherwise end up in startup logs.
     model_config = SettingsConfigDict(
@@ -54,7 +81,8 @@ class Settings(BaseSettings):
     temporal_address: str = Field(default="127.0.0.1:7233", alias="TEMPORAL_ADDRESS")
     temporal_namespace: str = Field(default="default", alias="TEMPORAL_NAMESPACE")
     task_queue: str = Field(default="stepdown-episodes", alias="STEPDOWN_TASK_QUEUE")
-    # token -> role; JSON in the environment, e.g. {"<token>": "ops"}.
+    # token hash -> role; JSON in the environment, e.g. {"sha256:<hex>": "ops"}; see
+    # hash_token(). Plain tokens as keys are accepted only in dev mode.
     api_tokens: dict[str, str] = Field(default_factory=dict, alias="STEPDOWN_API_TOKENS")
     # payer id -> list of secrets (several during a rotation); "*" applies to every payer.
     webhook_secrets: dict[str, list[str]] = Field(
@@ -68,6 +96,9 @@ class Settings(BaseSettings):
     # How long the API waits on Temporal for one call before answering 503 (webhooks: queued).
     temporal_timeout_seconds: float = Field(default=20.0, gt=0, alias="STEPDOWN_TEMPORAL_TIMEOUT")
     continue_as_new_after_events: int = Field(default=500, alias="STEPDOWN_CAN_AFTER_EVENTS")
+    continue_as_new_after_history_events: int = Field(
+        default=200, ge=50, alias="STEPDOWN_CAN_AFTER_HISTORY_EVENTS"
+    )
     api_host: str = Field(default="127.0.0.1", alias="STEPDOWN_API_HOST")
     api_port: int = Field(default=8000, alias="STEPDOWN_API_PORT")
     temporal_ui_port: int = Field(default=8233, alias="STEPDOWN_TEMPORAL_UI_PORT")
@@ -119,10 +150,18 @@ class Settings(BaseSettings):
             if not self.webhook_secrets:
                 self.webhook_secrets = {"*": [DEV_WEBHOOK_SECRET]}
             return self
-        dev_tokens = set(DEV_TOKENS) & set(self.api_tokens)
+        dev_hashes = {hash_token(token) for token in DEV_TOKENS}
+        dev_tokens = (set(DEV_TOKENS) | dev_hashes) & set(self.api_tokens)
         dev_secret = any(DEV_WEBHOOK_SECRET in s for s in self.webhook_secrets.values())
         if dev_tokens or dev_secret:
             raise ValueError("dev tokens or the dev webhook secret are configured outside dev mode")
+        return self
+
+    @model_validator(mode="after")
+    def _tokens_hashed_outside_dev(self) -> Settings:
+        problems = _token_problems(self.api_tokens, self.dev_mode)
+        if problems:
+            raise ValueError(f"STEPDOWN_API_TOKENS: {'; '.join(problems)}")
         return self
 
     @model_validator(mode="after")
@@ -177,3 +216,23 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+def main(argv: list[str]) -> int:
+    """`python -m settings hash-token [TOKEN]`: the STEPDOWN_API_TOKENS key of a token.
+
+    Without TOKEN the token is read from standard input, which keeps it out of shell history.
+    """
+    if not argv or argv[0] != "hash-token" or len(argv) > 2:
+        sys.stderr.write("usage: python -m settings hash-token [TOKEN]  (TOKEN from stdin)\n")
+        return 2
+    token = argv[1] if len(argv) == 2 else sys.stdin.readline().strip()
+    if not token:
+        sys.stderr.write("no token given\n")
+        return 2
+    sys.stdout.write(hash_token(token) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

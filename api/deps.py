@@ -72,6 +72,7 @@ def sql_deps(engine: Engine, client: Client, settings: Settings) -> ApiDeps:
             client,
             settings.task_queue,
             continue_as_new_after_events=settings.continue_as_new_after_events,
+            continue_as_new_after_history_events=settings.continue_as_new_after_history_events,
         ),
         read_model=SqlReadModel(engine),
         inbox=SqlWebhookInbox(engine),

@@ -71,11 +71,13 @@ class EpisodeClient:
         task_queue: str,
         *,
         continue_as_new_after_events: int = 500,
+        continue_as_new_after_history_events: int | None = 200,
         upsert_search_attributes: bool = True,
     ) -> None:
         self.client = client
         self.task_queue = task_queue
         self._can_after = continue_as_new_after_events
+        self._can_after_history = continue_as_new_after_history_events
         self._upsert = upsert_search_attributes
 
     def handle(self, episode_id: str) -> WorkflowHandle[Any, Any]:
@@ -98,6 +100,7 @@ class EpisodeClient:
                     open=command,
                     upsert_search_attributes=self._upsert,
                     continue_as_new_after_events=self._can_after,
+                    continue_as_new_after_history_events=self._can_after_history,
                 ),
                 id=workflow_id(command.episode_id),
                 task_queue=self.task_queue,

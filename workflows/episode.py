@@ -49,6 +49,7 @@ class EpisodeWorkflow:
         self._ignored: set[tuple[str, Any]] = set()
         self._effects = EffectRunner(input.upsert_search_attributes, self._state.version)
         self._refused: Rejected | None = None
+        self._history_budget: int | None = None
         if input.snapshot is None:
             try:
                 self._apply(input.open)
@@ -62,6 +63,12 @@ class EpisodeWorkflow:
     async def run(self, input: EpisodeInput) -> EpisodeResult:
         if self._refused is not None:
             raise rejection(self._refused)
+        # Runs recorded before this rule replay without it.
+        self._history_budget = (
+            input.continue_as_new_after_history_events
+            if workflow.patched("continue-as-new-on-history-length")
+            else None
+        )
         while True:
             await self._effects.drain(lambda: self._state, self._events)
             if self._state.status in TERMINAL_STATES or self._should_continue_as_new():
@@ -107,8 +114,13 @@ class EpisodeWorkflow:
     def _should_continue_as_new(self) -> bool:
         if self._state.status in TERMINAL_STATES:
             return False
-        limit = self._input.continue_as_new_after_events
-        return len(self._events) >= limit or workflow.info().is_continue_as_new_suggested()
+        info = workflow.info()
+        if len(self._events) >= self._input.continue_as_new_after_events:
+            return True
+        budget = self._history_budget
+        if budget is not None and info.get_current_history_length() >= budget:
+            return True
+        return info.is_continue_as_new_suggested()
 
     def _next_input(self) -> EpisodeInput:
         return self._input.model_copy(update={"snapshot": self._state})

@@ -20,6 +20,9 @@ class EpisodeInput(BaseModel):
     snapshot: Episode | None = None
     upsert_search_attributes: bool = True
     continue_as_new_after_events: int = 500
+    # Also continue as new once a run's history holds this many Temporal events, so per-run
+    # history and replay time stay flat however long the episode runs (None: off).
+    continue_as_new_after_history_events: int | None = 200
 
 
 class EpisodeResult(BaseModel):

@@ -64,14 +64,23 @@ def dated_command(today: date, **overrides: Any) -> c.OpenEpisode:
 
 
 async def start_episode(
-    client: Client, task_queue: str, *, upsert: bool = True, can_after: int = 500, **overrides: Any
+    client: Client,
+    task_queue: str,
+    *,
+    upsert: bool = True,
+    can_after: int = 500,
+    history_budget: int | None = 200,
+    **overrides: Any,
 ) -> WorkflowHandle[Any, Any]:
     today = datetime.now(UTC).date()
     cmd = dated_command(today, **overrides)
     return await client.start_workflow(
         EpisodeWorkflow.run,
         EpisodeInput(
-            open=cmd, upsert_search_attributes=upsert, continue_as_new_after_events=can_after
+            open=cmd,
+            upsert_search_attributes=upsert,
+            continue_as_new_after_events=can_after,
+            continue_as_new_after_history_events=history_budget,
         ),
         id=f"episode-{cmd.episode_id}",
         task_queue=task_queue,

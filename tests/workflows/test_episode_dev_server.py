@@ -154,6 +154,23 @@ async def test_long_episodes_continue_as_new_without_restarting_seq(dev):
     )
 
 
+async def test_long_histories_continue_as_new_before_the_history_budget(dev):
+    env, w, queue = dev
+    handle = await start_episode(env.client, queue, history_budget=60)
+    await decide(handle, "A1", **approval(today()))
+    for _ in range(8):
+        await handle.execute_update(EpisodeWorkflow.record_services, services_on(today()))
+    await _eventually_async(lambda: _runs(env, handle.id), lambda n: n >= 2)
+    history = await handle.fetch_history()
+    assert len(history.events) < 60
+    current = await view(handle)
+    assert current.version == 11 and current.units.used == 1
+    episode_id = current.episode_id
+    await _eventually(
+        lambda: sorted(s for (e, s) in w.read_model.events if e == episode_id) == list(range(1, 12))
+    )
+
+
 async def _runs(env: WorkflowEnvironment, workflow_id: str) -> int:
     return len([x async for x in env.client.list_workflows(f"WorkflowId = '{workflow_id}'")])
 
