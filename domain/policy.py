@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
@@ -16,15 +16,7 @@ PlanType = Literal[
     "self_pay",
 ]
 
-PLAN_TYPES: tuple[PlanType, ...] = (
-    "medicare_advantage",
-    "medicaid_ffs",
-    "medicaid_managed_care",
-    "chip",
-    "commercial",
-    "qhp_exchange",
-    "self_pay",
-)
+PLAN_TYPES: tuple[PlanType, ...] = get_args(PlanType)
 
 
 class PayerPolicy(BaseModel):
