@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -15,8 +15,8 @@ from fastapi.responses import JSONResponse
 from api import problems
 from api.deps import get_settings
 from api.problems import ApiProblem
+from settings import TOKEN_HASH, hash_token
 
-ROLES = ("intake", "billing", "ops", "admin")
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="stepdown"'}
 
 
@@ -28,19 +28,36 @@ class User:
     role: str
 
 
+def role_of(tokens: Mapping[str, str], token: str) -> str | None:
+    """The role `token` was issued for, by its SHA-256 against every configured hash.
+
+    Every entry is compared, equal-length digests with `hmac.compare_digest`, so neither
+    timing nor an early exit tells which entry matched; plain entries (dev mode only) are
+    hashed first and compared the same way.
+    """
+    presented = hash_token(token).encode()
+    role = None
+    for known, known_role in tokens.items():
+        expected = known if TOKEN_HASH.fullmatch(known) else hash_token(known)
+        if hmac.compare_digest(expected.encode(), presented):
+            role = known_role
+    return role
+
+
+def actor_of(token: str) -> str:
+    """How the audit log names a caller: a short fingerprint, never the token."""
+    return f"token:{hashlib.sha256(token.encode()).hexdigest()[:12]}"
+
+
 def authenticate(request: Request) -> User | None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         return None
-    role = None
-    # Every configured token is compared, so timing does not reveal which one matched.
-    for known, known_role in get_settings(request).api_tokens.items():
-        if hmac.compare_digest(known.encode(), token.encode()):
-            role = known_role
+    role = role_of(get_settings(request).api_tokens, token)
     if role is None:
         return None
-    return User(actor=f"token:{hashlib.sha256(token.encode()).hexdigest()[:12]}", role=role)
+    return User(actor=actor_of(token), role=role)
 
 
 def current_user(request: Request) -> User:

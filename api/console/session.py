@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 
-from api.auth import User
+from api.auth import User, actor_of, role_of
 from api.deps import get_settings
 
 COOKIE = "stepdown_console"
@@ -40,12 +40,8 @@ class Session:
 
 
 def role_for(request: Request, token: str) -> str | None:
-    """The role of `token`; every configured token is compared, as in api.auth."""
-    role = None
-    for known, known_role in get_settings(request).api_tokens.items():
-        if hmac.compare_digest(known.encode(), token.encode()):
-            role = known_role
-    return role
+    """The role of `token`, checked exactly as api.auth checks a bearer token."""
+    return role_of(get_settings(request).api_tokens, token)
 
 
 def csrf_token(token: str) -> str:
@@ -56,8 +52,7 @@ def session_for(request: Request, token: str) -> Session | None:
     role = role_for(request, token) if token else None
     if role is None:
         return None
-    actor = f"token:{hashlib.sha256(token.encode()).hexdigest()[:12]}"
-    return Session(User(actor=actor, role=role), csrf_token(token))
+    return Session(User(actor=actor_of(token), role=role), csrf_token(token))
 
 
 def client_of(request: Request) -> str:

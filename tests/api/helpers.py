@@ -19,7 +19,7 @@ from api.deps import ApiDeps
 from domain.model import PayerDecision
 from payers.formats.examples import canonical_body, pas_body, x12_body
 from payers.signature import sign
-from settings import Settings
+from settings import Settings, hash_token
 from tests.workflows.helpers import dated_command
 
 T = TypeVar("T")
@@ -35,7 +35,8 @@ RENDER = {
 
 def api_settings(**overrides: Any) -> Settings:
     values: dict[str, Any] = {
-        "STEPDOWN_API_TOKENS": TOKENS,
+        # Stored as production stores them: hashes; callers still send the plain tokens.
+        "STEPDOWN_API_TOKENS": {hash_token(token): role for token, role in TOKENS.items()},
         "STEPDOWN_WEBHOOK_SECRETS": SECRETS,
         "STEPDOWN_TEMPORAL_TIMEOUT": 15,
         "STEPDOWN_REDELIVERY_INTERVAL": 0.2,

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from settings import hash_token
 from tests.api.helpers import Api, intake_body, new_id, service_line
 
 EP = "ep-auth-probe"
@@ -51,7 +52,16 @@ def body_for(method: str, path: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize(("method", "path", "allowed"), ROUTES)
 @pytest.mark.parametrize(
-    "authorization", [None, "Bearer not-a-token", "Basic dC1vcHM6", "Bearer ", "t-ops"]
+    "authorization",
+    # The last: the hash settings keep for t-ops is not itself a token.
+    [
+        None,
+        "Bearer not-a-token",
+        "Basic dC1vcHM6",
+        "Bearer ",
+        "t-ops",
+        f"Bearer {hash_token('t-ops')}",
+    ],
 )
 async def test_a_missing_or_unknown_token_is_a_401(
     api: Api, method: str, path: str, allowed: set[str], authorization: str | None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from cli import app
-from settings import Settings
+from settings import Settings, hash_token
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 K8S = DEPLOY / "k8s"
@@ -38,7 +39,8 @@ KEY = base64.b64encode(b"k" * 32).decode()
 SAMPLE_ENV = {
     "READ_MODEL_PASSWORD": "pw",
     "TEMPORAL_DB_PASSWORD": "pw",
-    "STEPDOWN_API_TOKENS": '{"a-long-random-token": "ops"}',
+    # Production keeps the hashes of tokens only.
+    "STEPDOWN_API_TOKENS": json.dumps({hash_token("a-long-random-token"): "ops"}),
     "STEPDOWN_WEBHOOK_SECRETS": '{"*": ["a-long-random-secret"]}',
     "STEPDOWN_PAYLOAD_KEYS": f'{{"k1": "{KEY}"}}',
     "STEPDOWN_PAYLOAD_ACTIVE_KEY": "k1",
