@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,30 @@ def normalize_url(url: str | URL) -> URL:
     return parsed
 
 
+class HideRows(logging.Filter):
+    """Drops the lines SQLAlchemy logs at DEBUG for each fetched row: rows hold PHI."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.msg != "Row %r"
+
+
+def _hide_rows(engine: Engine) -> None:
+    # With echo set, SQLAlchemy wraps the logger in an adapter that keeps it as `.logger`.
+    wrapped: Any = engine.logger
+    logger: logging.Logger = getattr(wrapped, "logger", wrapped)
+    if not any(isinstance(f, HideRows) for f in logger.filters):
+        logger.addFilter(HideRows())
+
+
 def make_engine(url: str | URL, **kwargs: Any) -> Engine:
-    parsed = normalize_url(url)
+    """An engine whose logs and errors never show values: parameters and rows hold PHI."""
+    kwargs.setdefault("hide_parameters", True)
+    engine = _make_engine(normalize_url(url), **kwargs)
+    _hide_rows(engine)
+    return engine
+
+
+def _make_engine(parsed: URL, **kwargs: Any) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed, **kwargs)
     return create_engine(parsed, pool_pre_ping=True, **kwargs)

@@ -1,0 +1,129 @@
+"""The audit log: every change and every signed webhook is recorded, append-only, read by ops."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from api.auth import actor_of
+from store.memory import InMemoryAuditLog
+from store.ports import AuditLog
+from store.sql import SqlAuditLog
+from tests.api.helpers import Api, decision_body, intake_body, new_id, service_line, today
+from tests.security.walk import CHANGING_ROUTES, Walk, console_client
+
+NOT_CHANGING = {"POST /codec/encode", "POST /codec/decode"}
+
+
+async def walk_an_episode(w: Walk) -> str:
+    """Intake to discharge through every route that changes an episode, refusals included."""
+    body = intake_body(episode_id=new_id())
+    ep, route = body["episode_id"], "POST /episodes/{episode_id}/"
+    view = await w.call("intake", "POST /episodes", "/episodes", body, ep, ok="created")
+    await w.call("billing", "POST /episodes", "/episodes", intake_body(), None)
+    await w.call("intake", route + "information", f"/episodes/{ep}/information", {"note": "x"}, ep)
+    await w.api.traced(view["trace_number"])
+    payer, trace = view["payer"]["id"], view["trace_number"]
+    deny = new_id("dlv")
+    await w.webhook(payer, *decision_body(trace, "A4", reason="notes"), new_id("dlv"))
+    await w.call("ops", route + "information", f"/episodes/{ep}/information", {"note": "y"}, ep)
+    await w.webhook(payer, *decision_body(trace, "A3", reason="criteria"), deny)
+    await w.webhook(payer, *decision_body(trace, "A3", reason="criteria"), deny)
+    await w.webhook(payer, *decision_body(trace, "A1"), new_id("dlv"))
+    await w.webhook(payer, b"{not json", "application/json", new_id("dlv"))
+    await w.webhook(payer, *decision_body(new_id("SD"), "A3"), new_id("dlv"))
+    await w.call("ops", route + "p2p", f"/episodes/{ep}/p2p", {"action": "request"}, ep)
+    await w.call("ops", route + "appeal", f"/episodes/{ep}/appeal", {"action": "file"}, ep)
+    lines = {"services": [service_line()]}
+    await w.call("billing", route + "services", f"/episodes/{ep}/services", lines, ep, "recorded")
+    claim = {"claim_id": new_id("C"), "through": today().isoformat()}
+    await w.call("billing", route + "claims", f"/episodes/{ep}/claims", claim, ep, "held")
+    await w.call("billing", route + "cancel", f"/episodes/{ep}/cancel", {"reason": "no"}, ep)
+    discharge = {"date": today().isoformat(), "patient_status": "01", "disposition": "completed"}
+    await w.call("intake", route + "discharge", f"/episodes/{ep}/discharge", discharge, ep)
+    await w.call("ops", route + "cancel", f"/episodes/{ep}/cancel", {"reason": "late"}, ep)
+    return ep
+
+
+async def test_every_change_and_every_signed_webhook_leaves_one_complete_entry(api: Api) -> None:
+    async with console_client(api) as console:
+        walk = Walk(api, console)
+        await walk_an_episode(walk)
+        await walk.console_episode()
+    now = api.deps.clock()
+    entries = await asyncio.to_thread(api.deps.audit_log.entries, None, 500)
+    by_request = {e.request_id: e for e in entries}
+
+    for sent in walk.sent:
+        entry = by_request[sent.request_id]
+        assert [e.request_id for e in entries].count(sent.request_id) == 1
+        seen = (entry.actor, entry.role, entry.route, entry.episode_id, entry.outcome)
+        assert seen == (sent.actor, sent.role, sent.route, sent.episode_id, sent.outcome)
+        assert entry.status_code == sent.status
+        assert now - timedelta(minutes=2) < entry.at <= now
+    assert {s.route for s in walk.sent} == CHANGING_ROUTES
+    assert {200, 201, 202, 303, 403, 404, 409, 422} <= {s.status for s in walk.sent}
+    assert {"applied", "duplicate", "rejected", "unmatched"} <= {s.outcome for s in walk.sent}
+
+
+def test_every_changing_route_of_the_api_is_walked(api: Api) -> None:
+    spec = api.stack.app.openapi()
+    posted = {f"{m.upper()} {p}" for p, ops in spec["paths"].items() for m in ops if m != "get"}
+
+    assert posted - NOT_CHANGING <= CHANGING_ROUTES, posted - NOT_CHANGING - CHANGING_ROUTES
+
+
+async def test_a_webhook_whose_signature_fails_is_not_an_entry_but_a_security_line(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    payer, rid = new_id("payer"), uuid.uuid4().hex
+    body, ctype = decision_body(new_id("SD"), "A1")
+    headers = {
+        "Content-Type": ctype,
+        "Stepdown-Signature": "t=1,v1=00",
+        "Stepdown-Delivery": new_id("dlv"),
+        "X-Request-ID": rid,
+    }
+
+    with caplog.at_level(logging.WARNING, logger="stepdown.security"):
+        refused = await api.http.post(f"/webhooks/payers/{payer}", content=body, headers=headers)
+
+    assert refused.status_code == 401
+    entries = await asyncio.to_thread(api.deps.audit_log.entries, None, 500)
+    assert rid not in {e.request_id for e in entries}
+    assert any(payer in r.getMessage() for r in caplog.records if r.name == "stepdown.security")
+
+
+@pytest.mark.parametrize("port", [AuditLog, SqlAuditLog, InMemoryAuditLog])
+def test_the_audit_port_and_its_adapters_can_only_append_and_read(port: type) -> None:
+    public = {name for name in dir(port) if not name.startswith("_")}
+
+    assert public == {"append", "entries"}
+
+
+async def test_the_trail_of_one_episode_is_for_ops_and_admin_only(api: Api) -> None:
+    mine = await api.open()
+    other = await api.open()
+    url = f"/audit?episode_id={mine['episode_id']}"
+
+    refused = {
+        role: (await api.call("GET", url, role)).status_code for role in ("intake", "billing")
+    }
+    anonymous = await api.call("GET", url)
+    readers = {role: await api.call("GET", url, role) for role in ("ops", "admin")}
+
+    assert refused == {"intake": 403, "billing": 403}
+    assert anonymous.status_code == 401
+    for response in readers.values():
+        assert response.status_code == 200
+        trail: list[dict[str, Any]] = response.json()
+        assert [(e["episode_id"], e["route"], e["role"]) for e in trail] == [
+            (mine["episode_id"], "POST /episodes", "intake")
+        ]
+        assert trail[0]["actor"] == actor_of("t-intake")
+    assert other["episode_id"] not in str(readers["ops"].json())
