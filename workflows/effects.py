@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -34,8 +34,14 @@ CLAIM_EVENTS = frozenset({"claim_released", "claim_held"})
 class EffectRunner:
     """Effects run in event order, each exactly once per episode (activities are idempotent)."""
 
-    def __init__(self, upsert_search_attributes: bool, projected_upto: int) -> None:
+    def __init__(
+        self,
+        upsert_search_attributes: bool,
+        projected_upto: int,
+        activity_timeout: float | None = None,
+    ) -> None:
         self._upsert = upsert_search_attributes
+        self._timeout = activity_timeout
         self._queue: list[tuple[int, Effect]] = []
         self._projected_upto = projected_upto
         self._attributes: tuple[Any, ...] | None = None
@@ -60,7 +66,7 @@ class EffectRunner:
             extension = ExtensionSubmission(
                 **ids, trace_number=effect.key, payload=_request_payload(state, effect)
             )
-            await _call(EpisodeActivities.submit_extension_request, extension)
+            await self._call(EpisodeActivities.submit_extension_request, extension)
         elif effect.kind == "submit_request":
             initial = AuthorizationSubmission(
                 **ids,
@@ -68,16 +74,16 @@ class EffectRunner:
                 purpose=effect.detail["purpose"],
                 payload=_request_payload(state, effect),
             )
-            await _call(EpisodeActivities.submit_authorization_request, initial)
+            await self._call(EpisodeActivities.submit_authorization_request, initial)
         elif effect.kind == "request_p2p":
             trace = state.trace_numbers[-1]
             p2p = PeerToPeerRequest(**ids, trace_number=trace, payload={"key": effect.key})
-            await _call(EpisodeActivities.request_peer_to_peer, p2p)
+            await self._call(EpisodeActivities.request_peer_to_peer, p2p)
         elif effect.kind == "deliver_claim":
             claim = OutboundClaim(
                 episode_id=state.episode_id, claim_id=effect.key, claim=effect.detail["claim"]
             )
-            await _call(EpisodeActivities.deliver_claim, claim)
+            await self._call(EpisodeActivities.deliver_claim, claim)
         else:
             note = Notification(
                 episode_id=state.episode_id,
@@ -85,7 +91,7 @@ class EffectRunner:
                 detail=effect.detail["detail"],
                 key=effect.key,
             )
-            await _call(EpisodeActivities.notify_staff, note)
+            await self._call(EpisodeActivities.notify_staff, note)
 
     async def _project(self, state: Episode, events: list[StoredEvent]) -> None:
         fresh = [e for e in events if e.seq > self._projected_upto]
@@ -95,8 +101,15 @@ class EffectRunner:
         touched = {e.data["claim_id"] for e in fresh if e.type in CLAIM_EVENTS}
         claims = [view for view in claim_views(state) if view.claim_id in touched]
         batch = ProjectionBatch(summary=summarize(state, now), events=fresh, claims=claims)
-        await _call(EpisodeActivities.project_events, batch)
+        await self._call(EpisodeActivities.project_events, batch)
         self._projected_upto = fresh[-1].seq
+
+    async def _call(self, fn: Any, arg: Any) -> Any:
+        """The activity with its options; the episode's own timeout overrides start-to-close."""
+        options = OPTIONS[fn.__name__].as_kwargs()
+        if self._timeout is not None:
+            options["start_to_close_timeout"] = timedelta(seconds=self._timeout)
+        return await workflow.execute_activity_method(fn, arg, **options)
 
     def _search_attributes(self, state: Episode) -> None:
         if not self._upsert or state.opened is None:
@@ -146,7 +159,3 @@ def _request_payload(state: Episode, effect: Effect) -> dict[str, Any]:
         "member_id": o.patient.member_id,
         "authorizations": [a.model_dump(mode="json") for a in state.authorizations],
     }
-
-
-async def _call(fn: Any, arg: Any) -> Any:
-    return await workflow.execute_activity_method(fn, arg, **OPTIONS[fn.__name__].as_kwargs())

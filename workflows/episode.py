@@ -47,7 +47,9 @@ class EpisodeWorkflow:
         self._first_seq = self._state.version + 1
         self._events: list[StoredEvent] = []
         self._ignored: set[tuple[str, Any]] = set()
-        self._effects = EffectRunner(input.upsert_search_attributes, self._state.version)
+        self._effects = EffectRunner(
+            input.upsert_search_attributes, self._state.version, input.activity_timeout_seconds
+        )
         self._refused: Rejected | None = None
         self._history_budget: int | None = None
         if input.snapshot is None:

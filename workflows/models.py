@@ -23,6 +23,10 @@ class EpisodeInput(BaseModel):
     # Also continue as new once a run's history holds this many Temporal events, so per-run
     # history and replay time stay flat however long the episode runs (None: off).
     continue_as_new_after_history_events: int | None = 200
+    # Start-to-close of every activity in seconds, instead of the defaults in
+    # activities/options.py (None); the fault tests shorten it so a killed worker's
+    # activity is retried within seconds.
+    activity_timeout_seconds: float | None = None
 
 
 class EpisodeResult(BaseModel):
