@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
+from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
+
 from api.problems import ApiProblem, rejected_problem, status_for
 from domain import commands as c
 from domain.errors import Rejected
@@ -75,7 +77,8 @@ class EpisodeGateway:
     async def _call(self, call: Awaitable[T]) -> T:
         try:
             return await asyncio.wait_for(call, self._timeout)
-        except TimeoutError:
+        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+            # An update our timeout cancelled reports itself as the client's own error.
             raise WorkflowServiceUnavailable(f"no answer within {self._timeout:g} s") from None
         except RuntimeError as err:
             if str(err).startswith(CONNECT_FAILURE):
