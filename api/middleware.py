@@ -107,5 +107,6 @@ async def _record(deps: ApiDeps, scope: Scope, status: int) -> None:
     try:
         await blocking(deps.audit_log.append, entry)
     except Exception as err:
-        # The answer is already sent; losing the row must at least be loud.
-        log.error("audit append failed for request %s: %s", entry.request_id, traceback_only(err))
+        # The answer is already sent: the entry (ids, never PHI) goes to the log instead, so a
+        # database outage leaves the trail recoverable rather than silently shorter.
+        log.error("audit append failed; entry %s: %s", entry.model_dump_json(), traceback_only(err))

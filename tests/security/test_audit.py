@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import uuid
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
+from sqlalchemy.exc import OperationalError
 
+from api.app import create_app
 from api.auth import actor_of
 from store.memory import InMemoryAuditLog
-from store.ports import AuditLog
+from store.ports import AuditEntry, AuditLog
 from store.sql import SqlAuditLog
 from tests.api.helpers import Api, decision_body, intake_body, new_id, service_line, today
 from tests.security.walk import CHANGING_ROUTES, Walk, console_client
@@ -127,3 +131,33 @@ async def test_the_trail_of_one_episode_is_for_ops_and_admin_only(api: Api) -> N
         ]
         assert trail[0]["actor"] == actor_of("t-intake")
     assert other["episode_id"] not in str(readers["ops"].json())
+
+
+class UnreachableAuditLog:
+    def append(self, entry: AuditEntry) -> None:
+        raise OperationalError("INSERT INTO audit_log", {}, ConnectionRefusedError())
+
+    def entries(self, episode_id: str | None = None, limit: int = 100) -> list[AuditEntry]:
+        return []
+
+
+async def test_an_entry_the_database_cannot_take_is_written_whole_to_the_error_log(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    deps = dataclasses.replace(api.deps, audit_log=UnreachableAuditLog())
+    transport = httpx.ASGITransport(app=create_app(api.stack.settings, deps=deps))
+    rid = uuid.uuid4().hex
+    async with httpx.AsyncClient(transport=transport, base_url="http://stepdown.test") as http:
+        with caplog.at_level(logging.ERROR, logger="stepdown.api"):
+            opened = await http.post(
+                "/episodes", json=intake_body(), headers=Api.auth("intake") | {"X-Request-ID": rid}
+            )
+
+    assert opened.status_code == 201
+    [spilled] = [r for r in caplog.records if str(r.msg).startswith("audit append failed")]
+    entry = AuditEntry.model_validate_json(str(spilled.args[0]))  # type: ignore[index]
+    assert (entry.request_id, entry.episode_id, entry.outcome) == (
+        rid,
+        opened.json()["episode_id"],
+        "created",
+    )
