@@ -36,6 +36,12 @@ bench: $(STAMP)
 histories: $(STAMP)
 	$(BIN)/python -m tests.workflows.record_histories
 
+# The fault scenarios of tests/faults (worker killed, Temporal and PostgreSQL away, a webhook
+# storm, fuzzed input) run once more outside pytest; writes the table in docs/reliability.md.
+.PHONY: reliability-report
+reliability-report: $(STAMP)
+	$(BIN)/python -m tests.faults.report
+
 # Debian's Chromium for the console's browser tests; Playwright drives it, nothing is downloaded.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 browser: $(STAMP)

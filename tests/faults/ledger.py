@@ -29,9 +29,18 @@ class FaultResult:
     problems: list[str] = field(default_factory=list)
     # Histories written during the fault that the workflow code no longer replays.
     unreplayable: int = 0
+    # Why the scenario did not run (e.g. no PostgreSQL); empty when it ran.
+    skipped: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return not self.skipped and bool(self.lost or self.doubled or self.problems)
 
     def describe_load(self) -> str:
-        return ", ".join(f"{value} {name}" for name, value in self.load.items())
+        def one(name: str, value: int) -> str:
+            return name[:-1] if value == 1 and name.endswith("s") else name
+
+        return ", ".join(f"{value:,} {one(name, value)}" for name, value in self.load.items())
 
 
 @dataclass

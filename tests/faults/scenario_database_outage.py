@@ -25,7 +25,7 @@ from tests.faults.stack import Delivery, api_stack, open_episodes, signed
 from tests.support.db import postgres_database
 
 RETRY_EVERY = 0.3
-API_SETTINGS = {"STEPDOWN_TEMPORAL_TIMEOUT": 10}
+API_SETTINGS: dict[str, Any] = {"STEPDOWN_TEMPORAL_TIMEOUT": 10}
 
 
 class AuditSpill(logging.Handler):
@@ -36,7 +36,8 @@ class AuditSpill(logging.Handler):
         self.entries: list[dict[str, Any]] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        if str(record.msg).startswith("audit append failed; entry") and record.args:
+        if str(record.msg).startswith("audit append failed; entry"):
+            assert isinstance(record.args, tuple)
             self.entries.append(json.loads(str(record.args[0])))
 
     def changes(self) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ from tests.faults.stack import Delivery, api_stack, open_episodes, signed
 from tests.support.db import migrated_database
 
 # Short, so a webhook that cannot reach Temporal is answered `queued` at once.
-API_SETTINGS = {"STEPDOWN_TEMPORAL_TIMEOUT": 3, "STEPDOWN_REDELIVERY_INTERVAL": 0.3}
+API_SETTINGS: dict[str, Any] = {"STEPDOWN_TEMPORAL_TIMEOUT": 3, "STEPDOWN_REDELIVERY_INTERVAL": 0.3}
 
 
 async def send(api: Api, ledger: Ledger, delivery: Delivery) -> str:

@@ -51,7 +51,7 @@ async def walk_an_episode(w: Walk) -> str:
     discharge = {"date": today().isoformat(), "patient_status": "01", "disposition": "completed"}
     await w.call("intake", route + "discharge", f"/episodes/{ep}/discharge", discharge, ep)
     await w.call("ops", route + "cancel", f"/episodes/{ep}/cancel", {"reason": "late"}, ep)
-    return ep
+    return str(ep)
 
 
 async def test_every_change_and_every_signed_webhook_leaves_one_complete_entry(api: Api) -> None:

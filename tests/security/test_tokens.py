@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from api import auth
 from api.auth import role_of
 from settings import DEV_TOKENS, Settings, hash_token
 from tests.api.helpers import Api
@@ -109,7 +108,7 @@ def test_every_configured_hash_is_compared_whatever_matches(
         compared.append((len(a), len(b)))
         return compare(a, b)
 
-    monkeypatch.setattr(auth.hmac, "compare_digest", counting)
+    monkeypatch.setattr(hmac, "compare_digest", counting)
     role = role_of(tokens, presented)
 
     assert role == (None if presented == "nobody" else "ops")

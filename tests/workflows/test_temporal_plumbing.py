@@ -131,7 +131,7 @@ async def test_an_update_sent_twice_with_one_id_is_applied_once(
     assert result.sample == SAMPLE
 
 
-async def test_a_seven_day_timer_is_skipped_in_well_under_a_second(
+async def test_a_seven_day_timer_is_skipped_not_waited_for(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
     client = time_skipping_env.client
@@ -141,7 +141,8 @@ async def test_a_seven_day_timer_is_skipped_in_well_under_a_second(
         result = await handle.result()
         elapsed = time.monotonic() - began
     assert result.finished - result.started >= timedelta(days=7)
-    assert elapsed < 1.0
+    # Functional, not a speed check: without time skipping this would take seven days.
+    assert elapsed < timedelta(minutes=5).total_seconds()
 
 
 async def test_search_attributes_are_upserted(either_env: WorkflowEnvironment) -> None:

@@ -1,0 +1,24 @@
+"""Fault 4: a storm of duplicated, shuffled, concurrent webhooks applies each decision once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from tests.faults import scenario_webhook_storm
+from tests.support.db import postgres_problem, postgres_url
+
+pytestmark = pytest.mark.slow
+
+
+async def test_a_thousand_shuffled_deliveries_with_duplicates_apply_once_each(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    database = "postgres" if postgres_problem(postgres_url()) is None else "sqlite"
+
+    result = await scenario_webhook_storm.run(dev_env.client, tmp_path, database)
+
+    assert (result.lost, result.doubled, result.problems) == (0, 0, [])
+    assert result.load == {"episodes": 50, "deliveries": 1000, "duplicates": 200}
