@@ -83,7 +83,7 @@ async def projection_lags(
                     EpisodeWorkflow.record_services, services_on(start)
                 )
                 appended = time.perf_counter()
-                await _row_visible(db, command.episode_id, result.view.version)
+                await _row_visible(db, command.episode_id, result.version)
                 lags.append(time.perf_counter() - appended)
                 tick()
 

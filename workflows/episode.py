@@ -210,7 +210,7 @@ class EpisodeWorkflow:
             duplicates=list(check.duplicates),
             rejected=[LineOutcome.model_validate(p, from_attributes=True) for p in check.rejected],
             warnings=[LineOutcome.model_validate(p, from_attributes=True) for p in check.warnings],
-            view=self._view(),
+            version=self._state.version,
         )
 
     @record_services.validator

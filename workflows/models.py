@@ -47,11 +47,14 @@ class LineOutcome(BaseModel):
 
 
 class ServicesResult(BaseModel):
+    """No episode view: services are recorded weekly for months, and a view (every claim with
+    its lines) in each result made history bytes per run grow with the episode (bench §6)."""
+
     accepted: list[str]
     duplicates: list[str]
     rejected: list[LineOutcome]
     warnings: list[LineOutcome]
-    view: EpisodeView
+    version: int
 
 
 class ClaimResult(BaseModel):

@@ -45,7 +45,7 @@ async def record_services(
         duplicates=result.duplicates,
         rejected=result.rejected,
         warnings=result.warnings,
-        episode=result.view,
+        episode=await workflows.view(episode_id),
     )
 
 
