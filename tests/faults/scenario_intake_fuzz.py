@@ -141,7 +141,7 @@ async def account(
 
 async def run(client: Client, workdir: Path, examples: int | None = None) -> FaultResult:
     began = time.monotonic()
-    bodies = generate(examples or max(fuzz_examples() // 3, 1))
+    bodies = generate(examples or fuzz_examples())
     with migrated_database("sqlite", workdir) as url:
         engine = make_engine(url)
         try:

@@ -32,7 +32,7 @@ Case = tuple[bytes, PayerDecision | None]
 
 
 def fuzz_examples() -> int:
-    """FUZZ_EXAMPLES: cases per parser (intake gets a third of it); 3,000 by default."""
+    """FUZZ_EXAMPLES: cases per parser and for intake; 3,000 by default."""
     return int(os.environ.get("FUZZ_EXAMPLES", "3000"))
 
 

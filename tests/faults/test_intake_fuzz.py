@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 async def test_broken_intake_bodies_are_refused_clearly_and_leave_nothing_behind(
     dev_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
-    examples = max(fuzz_examples() // 3, 1)
+    examples = fuzz_examples()
 
     result = await scenario_intake_fuzz.run(dev_env.client, tmp_path, examples)
 
