@@ -158,6 +158,13 @@ def episode_body(page: EpisodePage, session: Session) -> str:
         f'<div style="height:1rem"></div>{claims_card(view.claims)}'
         '<section class="card" aria-labelledby="act-h"><h2 id="act-h">Actions</h2>'
         f"{actions_html(view.episode_id, view.state, session, page.failed)}</section>"
+        f"{timeline_card(page) if session.may('ops') else ''}"
+    )
+
+
+def timeline_card(page: EpisodePage) -> str:
+    """Ops only, as GET /episodes/{id}/events and /history are: the whole record, who did what."""
+    return (
         '<section class="card" aria-labelledby="tl-h"><h2 id="tl-h">Timeline</h2>'
         f'<p class="small"><a href="{esc(page.history_url)}" target="_blank" rel="noopener">'
         "Open the workflow history in the Temporal UI</a></p>"

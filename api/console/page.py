@@ -30,7 +30,7 @@ def csrf_input(session: Session) -> str:
 def header(session: Session | None) -> str:
     if session is None:
         return '<header class="top"><a href="/console">stepdown · ops console</a></header>'
-    links = ['<a href="/console">Worklist</a>']
+    links = ['<a href="/console">Worklist</a>'] if session.may("ops") else []
     if session.may("intake", "ops"):
         links.append('<a href="/console/episodes/new">New episode</a>')
     return (

@@ -26,6 +26,7 @@ from workflows.client import WorkflowServiceUnavailable
 router = APIRouter(prefix="/console", include_in_schema=False)
 router.include_router(login.router)
 INTAKE_ROLES = ("intake", "ops")
+WORKLIST_ROLES = ("ops",)
 UNAVAILABLE = (
     "The workflow service (Temporal) did not answer in time. "
     "Check whether the change was made, then retry in a few seconds."
@@ -41,6 +42,9 @@ async def worklist(request: Request, kind: str | None = None, payer: str | None 
     gate = enter(request)
     if isinstance(gate, Response):
         return gate
+    if not gate.may(*WORKLIST_ROLES):
+        # The worklist is ops work (GET /worklist is ops only); intake's page is the form.
+        return RedirectResponse(request.url_for("console.intake_form").path, status_code=303)
     kind, payer = clean_kind(kind), clean_payer(payer)
     data = await fetch_worklist(get_deps(request), kind, payer)
     return render("Worklist", worklist_body(*data, kind, payer, get_deps(request).clock()), gate)

@@ -49,7 +49,7 @@ class Console:
         return await self.web.post("/console/login", data={"token": f"t-{role}"})
 
     async def csrf(self, path: str = "/console") -> str:
-        page = await self.web.get(path)
+        page = await self.web.get(path, follow_redirects=True)  # intake lands on its form
         found = CSRF.search(page.text)
         assert found, f"no CSRF token on {path}: {page.status_code}"
         return found.group(1)

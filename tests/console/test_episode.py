@@ -61,6 +61,17 @@ async def test_intake_sees_only_the_actions_of_its_role(console: Console) -> Non
     assert re.findall(r'data-action="([a-z0-9-]+)"', page) == ["discharge", "cancel"]
 
 
+async def test_the_timeline_and_history_link_are_for_ops_only(console: Console) -> None:
+    view = await denied(console)
+    await console.login("intake")
+    for_intake = await page_of(console, view["episode_id"])
+    await console.login("ops")
+    for_ops = await page_of(console, view["episode_id"])
+
+    assert "Timeline" not in visible_text(for_intake) and "Temporal UI" not in for_intake
+    assert "Timeline" in visible_text(for_ops) and "Temporal UI" in for_ops
+
+
 async def test_a_p2p_request_then_schedule_moves_the_episode_and_says_so(
     console: Console,
 ) -> None:

@@ -29,9 +29,21 @@ async def test_ops_intake_and_admin_sign_in_with_an_httponly_strict_cookie(
     cookie = response.headers["set-cookie"]
     assert cookie.startswith(f"{COOKIE}=")
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/console" in cookie
-    page = await console.web.get("/console")
+    page = await console.web.get("/console", follow_redirects=True)
     assert page.status_code == 200
     assert f"signed in as {role}" in visible_text(page.text)
+
+
+async def test_intake_lands_on_the_intake_form_not_the_ops_worklist(console: Console) -> None:
+    await console.login("intake")
+
+    worklist = await console.web.get("/console")
+    form = await console.web.get(worklist.headers["location"])
+
+    assert worklist.status_code == 303
+    assert worklist.headers["location"] == "/console/episodes/new"
+    assert ">Worklist<" not in form.text
+    assert 'href="/console/episodes/new"' in form.text
 
 
 async def test_billing_gets_a_403_page_and_no_cookie(console: Console) -> None:
@@ -98,7 +110,7 @@ async def test_a_post_from_another_origin_is_refused(console: Console) -> None:
 
 async def test_another_sessions_csrf_token_is_refused(console: Console) -> None:
     await console.login("intake")
-    intake_token = await console.csrf()
+    intake_token = await console.csrf("/console/episodes/new")
     await console.login("ops")
 
     response = await console.submit("/console/episodes/new", intake_form(), csrf=intake_token)

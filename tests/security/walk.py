@@ -101,7 +101,7 @@ class Walk:
     async def _form(
         self, path: str, form: dict[str, str], route: str, episode_id: str, ok: str = "ok"
     ) -> None:
-        page = await self.console.web.get("/console")
+        page = await self.console.web.get("/console", follow_redirects=True)
         found = CSRF.search(page.text)
         assert found is not None
         rid = uuid.uuid4().hex
