@@ -100,6 +100,36 @@ async def test_a_refused_decision_never_reaches_history(dev):
     assert (await view(handle)).version == before.version
 
 
+@pytest.mark.parametrize(
+    ("update", "arg"),
+    [
+        ("apply_payer_decision", {"delivery_id": "d-1", "decision": {"action": "A1"}}),
+        ("apply_payer_decision", {"delivery_id": "d-2", "decision": "A1"}),
+        ("release_claim", {"claim_id": "C-1", "through": "not a date"}),
+        ("record_services", {"services": [{"service_id": "S-1"}]}),
+        ("discharge", ["2026-01-01"]),
+    ],
+)
+async def test_a_malformed_update_is_refused_and_leaves_no_trace(dev, update: str, arg: Any):
+    """Sent by name with a raw payload, as a client without our models might: the payload does
+    not convert, the update is refused before acceptance and the episode serves on."""
+    env, _, queue = dev
+    handle = await start_episode(env.client, queue)
+    before = await view(handle)
+
+    with pytest.raises(WorkflowUpdateFailedError) as err:
+        await handle.execute_update(update, arg)
+
+    assert "Failed decoding arguments" in str(err.value.cause), err.value.cause
+    history = await handle.fetch_history()
+    assert not any(
+        e.HasField("workflow_execution_update_accepted_event_attributes") for e in history.events
+    )
+    assert (await view(handle)).version == before.version
+    decided = await decide(handle, "A1", delivery_id="after-junk", **approval(today()))
+    assert decided.view.state == "authorized"
+
+
 async def test_happy_path_from_referral_to_closed(dev):
     env, w, queue = dev
     handle = await start_episode(env.client, queue)
