@@ -10,41 +10,24 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest_asyncio
-import uvicorn
 from click.testing import Result
 from typer.testing import CliRunner
 
 from cli import app
 from tests.api.helpers import DEFAULT_SECRET, Api, Stack, approval, intake_body, new_id
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.support.http import served
 
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def url(stack: Stack) -> AsyncIterator[str]:
     """The test stack's app on a real port, served from the session's event loop."""
-    port = free_port()
-    config = uvicorn.Config(stack.app, host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not serving.done(), "uvicorn stopped before it started"
-        await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await serving
+    async with served(stack.app, log_level="warning") as address:
+        yield address
 
 
 async def cli(*args: str, token: str | None = None, server: str) -> Result:

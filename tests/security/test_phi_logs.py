@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import socket
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
@@ -27,6 +23,7 @@ from tests.api.helpers import (
     signature,
     today,
 )
+from tests.support.http import served
 
 PATIENT = {
     "id": "PT-QZ-77190",
@@ -62,25 +59,6 @@ def every_logger_at_debug(handler: logging.Handler) -> Iterator[None]:
             lg.setLevel(level)
         for lg in attached:
             lg.removeHandler(handler)
-
-
-@asynccontextmanager
-async def served(app: FastAPI) -> AsyncIterator[str]:
-    """The app under uvicorn on a free port; no logging config of its own, so records propagate."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, log_config=None, log_level="debug", lifespan="off")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        assert not task.done(), "uvicorn did not start"
-        await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
 
 
 async def full_episode(http: httpx.AsyncClient, api: Api) -> None:
@@ -122,7 +100,10 @@ async def test_a_full_episode_leaves_no_phi_in_any_log_record(
     api: Api, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
 ) -> None:
     with every_logger_at_debug(caplog.handler):
-        async with served(api.stack.app) as url, httpx.AsyncClient(base_url=url) as http:
+        async with (
+            served(api.stack.app, log_config=None, log_level="debug") as url,
+            httpx.AsyncClient(base_url=url) as http,
+        ):
             await full_episode(http, api)
     records = caplog.records
     printed = capfd.readouterr()
