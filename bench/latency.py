@@ -83,6 +83,7 @@ async def projection_lags(
                     EpisodeWorkflow.record_services, services_on(start)
                 )
                 appended = time.perf_counter()
+                assert result.version is not None
                 await _row_visible(db, command.episode_id, result.version)
                 lags.append(time.perf_counter() - appended)
                 tick()

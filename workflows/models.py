@@ -54,7 +54,8 @@ class ServicesResult(BaseModel):
     duplicates: list[str]
     rejected: list[LineOutcome]
     warnings: list[LineOutcome]
-    version: int
+    # None only from a worker older than this field (during a rolling upgrade).
+    version: int | None = None
 
 
 class ClaimResult(BaseModel):
