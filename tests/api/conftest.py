@@ -7,7 +7,6 @@ touches another test's inbox rows; the tests that need the loop run it themselve
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -17,16 +16,9 @@ import pytest_asyncio
 from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
-from activities.episode import EpisodeActivities
-from activities.fakes import FakePorts
-from api.app import create_app
-from api.deps import sql_deps
 from store.db import make_engine
-from store.sql import SqlReadModel
-from tests.api.helpers import Api, Stack, api_settings
+from tests.api.helpers import Api, Stack, running_stack
 from tests.support.db import DATABASES, migrated_database
-from tests.support.temporal import running_worker
-from workflows.episode import EpisodeWorkflow
 
 
 @pytest.fixture(scope="session", params=DATABASES)
@@ -44,16 +36,8 @@ def api_engine(
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def stack(dev_env: WorkflowEnvironment, api_engine: Engine) -> AsyncIterator[Stack]:
-    settings = api_settings()
-    queue = f"tq-api-{uuid.uuid4().hex}"
-    settings = settings.model_copy(update={"task_queue": queue})
-    ports = FakePorts()
-    activities = EpisodeActivities(
-        ports.payer_gateway, SqlReadModel(api_engine), ports.notifier, ports.outbox
-    )
-    async with running_worker(dev_env.client, activities, [EpisodeWorkflow], queue):
-        deps = sql_deps(api_engine, dev_env.client, settings)
-        yield Stack(create_app(settings, deps=deps), deps, settings, api_engine, ports)
+    async with running_stack(dev_env.client, api_engine, "api") as running:
+        yield running
 
 
 @pytest_asyncio.fixture(loop_scope="session")

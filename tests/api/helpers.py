@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
@@ -13,14 +14,20 @@ from typing import Any, TypeVar
 import httpx
 from fastapi import FastAPI
 from sqlalchemy import Engine
+from temporalio.client import Client
 
+from activities.episode import EpisodeActivities
 from activities.fakes import FakePorts
-from api.deps import ApiDeps
+from api.app import create_app
+from api.deps import ApiDeps, sql_deps
 from domain.model import PayerDecision
 from payers.formats.examples import canonical_body, pas_body, x12_body
 from payers.signature import sign
 from settings import Settings, hash_token
+from store.sql import SqlReadModel
+from tests.support.temporal import running_worker
 from tests.workflows.helpers import dated_command
+from workflows.episode import EpisodeWorkflow
 
 T = TypeVar("T")
 TOKENS = {"t-intake": "intake", "t-billing": "billing", "t-ops": "ops", "t-admin": "admin"}
@@ -101,6 +108,23 @@ class Stack:
     settings: Settings
     engine: Engine
     ports: FakePorts
+
+
+@asynccontextmanager
+async def running_stack(
+    client: Client, engine: Engine, name: str, **settings: Any
+) -> AsyncIterator[Stack]:
+    """The app over real parts: a worker on a fresh task queue projecting into `engine`'s SQL
+    read model, fake payer ports, and the API wired to both (no lifespan is run)."""
+    queue = f"tq-{name}-{uuid.uuid4().hex}"
+    config = api_settings(STEPDOWN_TASK_QUEUE=queue, **settings)
+    ports = FakePorts()
+    activities = EpisodeActivities(
+        ports.payer_gateway, SqlReadModel(engine), ports.notifier, ports.outbox
+    )
+    async with running_worker(client, activities, [EpisodeWorkflow], queue):
+        deps = sql_deps(engine, client, config)
+        yield Stack(create_app(config, deps=deps), deps, config, engine, ports)
 
 
 class Api:

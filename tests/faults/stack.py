@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -12,14 +11,7 @@ import httpx
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from activities.episode import EpisodeActivities
-from activities.fakes import FakePorts
-from api.app import create_app
-from api.deps import sql_deps
-from store.sql import SqlReadModel
-from tests.api.helpers import Api, Stack, api_settings, decision_body, new_id, signature
-from tests.support.temporal import running_worker
-from workflows.episode import EpisodeWorkflow
+from tests.api.helpers import Api, decision_body, new_id, running_stack, signature
 
 BASE_URL = "http://stepdown.test"
 
@@ -30,25 +22,17 @@ async def api_stack(
 ) -> AsyncIterator[Api]:
     """A worker on a fresh task queue and the app over ASGI; `redelivery` runs the lifespan
     (and so the inbox redelivery loop) as a deployed API does."""
-    queue = f"tq-faults-{uuid.uuid4().hex}"
-    config = api_settings(STEPDOWN_TASK_QUEUE=queue, **settings)
-    ports = FakePorts()
-    activities = EpisodeActivities(
-        ports.payer_gateway, SqlReadModel(engine), ports.notifier, ports.outbox
-    )
     async with AsyncExitStack() as stack:
-        await stack.enter_async_context(
-            running_worker(client, activities, [EpisodeWorkflow], queue)
+        running = await stack.enter_async_context(
+            running_stack(client, engine, "faults", **settings)
         )
-        deps = sql_deps(engine, client, config)
-        app = create_app(config, deps=deps)
         if redelivery:
-            await stack.enter_async_context(app.router.lifespan_context(app))
-        transport = httpx.ASGITransport(app=app)
+            await stack.enter_async_context(running.app.router.lifespan_context(running.app))
+        transport = httpx.ASGITransport(app=running.app)
         http = await stack.enter_async_context(
             httpx.AsyncClient(transport=transport, base_url=BASE_URL, timeout=60)
         )
-        yield Api(http, Stack(app, deps, config, engine, ports))
+        yield Api(http, running)
 
 
 async def open_episodes(api: Api, count: int, concurrency: int = 8) -> list[dict[str, Any]]:
