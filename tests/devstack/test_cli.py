@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from typer.testing import CliRunner
 from cli import app
 from payers.formats import parse_decision
 from payers.signature import verify
+from tests.support.procs import free_port
 
 SECRET = "cli-test-secret"
 VIEW = {
@@ -87,12 +87,6 @@ def contract_app(seen: list[dict[str, Any]]) -> FastAPI:
         return JSONResponse(body_out, status_code=202)
 
     return api
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

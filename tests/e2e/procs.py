@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _stat(pid: int) -> list[str] | None:

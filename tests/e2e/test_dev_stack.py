@@ -20,7 +20,8 @@ import pytest
 
 from devstack.children import ensure_free
 from devstack.demo import DEMO_EPISODES, DemoEpisode, episode_body
-from tests.e2e.procs import alive, descendants, free_port
+from tests.e2e.procs import alive, descendants
+from tests.support.procs import free_port
 
 pytestmark = [
     pytest.mark.slow,

@@ -10,7 +10,7 @@ from concurrent.futures import Future
 from contextlib import contextmanager
 from typing import Any
 
-from tests.faults.servers import free_port
+from tests.support.procs import free_port
 
 CHUNK = 64 * 1024
 

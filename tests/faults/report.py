@@ -25,8 +25,9 @@ from tests.faults import (
     scenario_worker_kill,
 )
 from tests.faults.ledger import FaultResult
-from tests.faults.servers import ROOT, temporal_server
+from tests.faults.servers import temporal_server
 from tests.support.db import postgres_problem, postgres_url
+from tests.support.procs import ROOT
 
 OUTPUT = ROOT / "docs" / "reliability.md"
 HOW = {

@@ -17,7 +17,7 @@ from activities.episode import idempotency_key
 from domain import commands as c
 from tests.faults.ledger import FaultResult
 from tests.faults.payer_worker import BlockingPayer
-from tests.faults.servers import spawn, stop_process
+from tests.support.procs import spawn, stop_process
 from tests.workflows.helpers import approval, dated_command, decide
 from tests.workflows.test_episode_timers import services_on
 from workflows.episode import EpisodeWorkflow

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,29 +11,11 @@ from pathlib import Path
 
 from temporalio.client import Client
 
+from tests.support.procs import free_port, stop_process
 from tests.support.temporal import find_binary
 from workflows.temporal import DATA_CONVERTER, SEARCH_ATTRIBUTES, register_search_attributes
 
-ROOT = Path(__file__).resolve().parents[2]
 ATTRIBUTE_TYPES = {"KEYWORD": "Keyword", "DATETIME": "Datetime"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def stop_process(proc: subprocess.Popen[bytes] | subprocess.Popen[str], grace: float) -> None:
-    """SIGTERM, then SIGKILL after `grace` seconds; always reaped."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 class TemporalServer:
@@ -93,26 +71,3 @@ async def temporal_server(directory: Path) -> AsyncIterator[TemporalServer]:
         yield server
     finally:
         server.stop()
-
-
-async def spawn(module: str, *args: str, ready: str = "ready") -> subprocess.Popen[str]:
-    """`python -m module args` from the repository root, once it printed its `ready` line."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", module, *args],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert proc.stdout is not None
-    try:
-        line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), timeout=60)
-    except TimeoutError:
-        proc.kill()
-        proc.wait()
-        raise
-    if line.strip() != ready:
-        stop_process(proc, grace=5)
-        raise RuntimeError(f"{module} did not start: {line!r}")
-    return proc

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -14,28 +11,13 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from domain import commands as c
+from tests.support.procs import spawn
 from tests.workflows.crash_worker import FileState
 from tests.workflows.helpers import approval, start_episode, view
 from tests.workflows.test_episode_timers import services_on
 from workflows.episode import EpisodeWorkflow
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
-
-
-async def spawn_worker(address: str, queue: str, state: Path) -> subprocess.Popen[str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.workflows.crash_worker", address, queue, str(state)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert proc.stdout is not None
-    line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), timeout=60)
-    assert line.strip() == "ready"
-    return proc
 
 
 async def wait_for(check, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
@@ -51,7 +33,7 @@ async def test_killed_worker_is_replaced_and_the_episode_finishes(
     address = dev_env.client.service_client.config.target_host
     queue, state_file = f"crash-{uuid.uuid4().hex}", tmp_path / "state.db"
     state = FileState(state_file)
-    first = await spawn_worker(address, queue, state_file)
+    first = await spawn("tests.workflows.crash_worker", address, queue, str(state_file))
     handle = await start_episode(dev_env.client, queue)
     await wait_for(lambda: len(state.report()["submissions"]) == 1)  # type: ignore[arg-type]
     current = await view(handle)  # queries need a worker: read the trace number first
@@ -68,7 +50,7 @@ async def test_killed_worker_is_replaced_and_the_episode_finishes(
     pending = asyncio.create_task(
         handle.execute_update(EpisodeWorkflow.apply_payer_decision, decision, id="dlv-crash")
     )
-    second = await spawn_worker(address, queue, state_file)
+    second = await spawn("tests.workflows.crash_worker", address, queue, str(state_file))
     try:
         assert (await asyncio.wait_for(pending, timeout=60)).status == "applied"
         await handle.execute_update(EpisodeWorkflow.record_services, services_on(today, 3))
