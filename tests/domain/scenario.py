@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from domain import commands as c
@@ -12,6 +11,7 @@ from domain.decider import decide, fold
 from domain.events import Event
 from domain.model import PayerDecision, Service
 from domain.state import Episode
+from tests.domain import factories
 
 T0 = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
 
@@ -52,19 +52,8 @@ def open_command(**overrides: Any) -> c.OpenEpisode:
 
 
 def service(day: date, **overrides: Any) -> Service:
-    fields: dict[str, Any] = {
-        "service_id": f"S-{uuid.uuid4().hex[:8]}",
-        "date": day,
-        "code": "90853",
-        "revenue_code": "0905",
-        "minutes": 60,
-        "units": 1,
-        "rendering_npi": "1234567893",
-        "roster_signed": True,
-        "charge": Decimal("80.00"),
-    }
-    fields.update(overrides)
-    return Service.model_validate(fields)
+    """A group-therapy hour on `day` (factories.service with its date)."""
+    return factories.service(date=day, **overrides)
 
 
 class Scenario:
