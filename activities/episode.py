@@ -42,6 +42,8 @@ class AuthorizationSubmission(Message):
     # "reversal": the authorization a payer owes after a P2P or appeal overturned a denial.
     purpose: Literal["initial", "reversal"] = "initial"
     payload: dict[str, Any] = {}
+    # 0 the first time; a retry ops asked for sends the request again under a new key.
+    attempt: int = 0
 
 
 class ExtensionSubmission(Message):
@@ -49,6 +51,7 @@ class ExtensionSubmission(Message):
     payer_id: str
     trace_number: str
     payload: dict[str, Any] = {}
+    attempt: int = 0
 
 
 class PeerToPeerRequest(Message):
@@ -57,6 +60,7 @@ class PeerToPeerRequest(Message):
     # The trace number of the denied request the review is about.
     trace_number: str
     payload: dict[str, Any] = {}
+    attempt: int = 0
 
 
 class NotificationSent(Message):
@@ -69,8 +73,10 @@ class ClaimDelivered(Message):
     claim_id: str
 
 
-def idempotency_key(episode_id: str, trace_number: str, purpose: Purpose) -> str:
-    return f"{episode_id}:{trace_number}:{purpose}"
+def idempotency_key(episode_id: str, trace_number: str, purpose: Purpose, attempt: int = 0) -> str:
+    """One key per submission; a retry ops asked for after a failure is a new submission."""
+    key = f"{episode_id}:{trace_number}:{purpose}"
+    return f"{key}:retry-{attempt}" if attempt else key
 
 
 class EpisodeActivities:
@@ -136,7 +142,7 @@ class EpisodeActivities:
             trace_number=req.trace_number,
             purpose=purpose,
             payer_id=req.payer_id,
-            idempotency_key=idempotency_key(req.episode_id, req.trace_number, purpose),
+            idempotency_key=idempotency_key(req.episode_id, req.trace_number, purpose, req.attempt),
             payload=req.payload,
         )
         try:

@@ -27,13 +27,18 @@ def _retry(*, maximum_attempts: int = 0, non_retryable: tuple[str, ...] = ()) ->
 class ActivityOptions:
     start_to_close_timeout: timedelta
     retry_policy: RetryPolicy
+    # How long an effect may keep retrying before it is given up as failed (None: forever).
+    schedule_to_close_timeout: timedelta | None = None
 
     def as_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for `workflow.execute_activity_method`."""
-        return {
+        kwargs: dict[str, Any] = {
             "start_to_close_timeout": self.start_to_close_timeout,
             "retry_policy": self.retry_policy,
         }
+        if self.schedule_to_close_timeout is not None:
+            kwargs["schedule_to_close_timeout"] = self.schedule_to_close_timeout
+        return kwargs
 
 
 # Payer calls retry without limit: the gateway is idempotent and the episode's own
@@ -52,3 +57,29 @@ OPTIONS: dict[str, ActivityOptions] = {
     "deliver_claim": UNTIL_DONE,
     "notify_staff": BEST_EFFORT,
 }
+
+
+# Runs whose effects run beside the main loop (workflows/lanes.py). A payer submission that
+# cannot be delivered within PAYER_GIVE_UP becomes a `submission_failed` event with a
+# worklist item ops can retry; until then it retries with backoff capped at 5 minutes.
+# Projections and the claims outbox are our own database: they retry until done.
+PAYER_GIVE_UP = timedelta(hours=4)
+CLAIM_REJECTED = "ClaimRejected"
+
+LANE_OPTIONS: dict[str, ActivityOptions] = {
+    "submit_authorization_request": ActivityOptions(
+        START_TO_CLOSE,
+        RetryPolicy(
+            initial_interval=timedelta(seconds=1),
+            backoff_coefficient=2.0,
+            maximum_interval=timedelta(minutes=5),
+            non_retryable_error_types=[PAYER_REJECTED],
+        ),
+        PAYER_GIVE_UP,
+    ),
+    "project_events": UNTIL_DONE,
+    "deliver_claim": ActivityOptions(START_TO_CLOSE, _retry(non_retryable=(CLAIM_REJECTED,))),
+    "notify_staff": BEST_EFFORT,
+}
+LANE_OPTIONS["submit_extension_request"] = LANE_OPTIONS["submit_authorization_request"]
+LANE_OPTIONS["request_peer_to_peer"] = LANE_OPTIONS["submit_authorization_request"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, TypeAdapter
 
@@ -113,6 +113,25 @@ class DeadlineReached(Frozen):
     due: datetime
 
 
+class RecordEffectFailure(Frozen):
+    """From the workflow: an effect refused, or exhausted its retries; never from a person."""
+
+    type: Literal["record_effect_failure"] = "record_effect_failure"
+    kind: Literal["submit_request", "request_p2p", "deliver_claim", "notify"]
+    key: str
+    attempt: int = 0
+    reason: str = Field(min_length=1, max_length=2000)
+    detail: dict[str, Any] = {}
+
+
+class RetryFailedEffects(Frozen):
+    """Ops: carry out again one failed effect (`failure_id`) or every open one (None)."""
+
+    type: Literal["retry_failed_effects"] = "retry_failed_effects"
+    failure_id: str | None = Field(default=None, min_length=1, max_length=200)
+    by: str = Field(default="", max_length=200)
+
+
 Command = Annotated[
     OpenEpisode
     | ApplyPayerDecision
@@ -126,7 +145,9 @@ Command = Annotated[
     | ReleaseClaim
     | Discharge
     | Cancel
-    | DeadlineReached,
+    | DeadlineReached
+    | RecordEffectFailure
+    | RetryFailedEffects,
     Field(discriminator="type"),
 ]
 

@@ -9,6 +9,7 @@ from typing import Any
 from domain import commands as c
 from domain import decide_billing as billing
 from domain import decide_clock as clock
+from domain import decide_effects as failures
 from domain import decide_payer as payer
 from domain import decide_review as review
 from domain.errors import Rejected
@@ -31,6 +32,8 @@ _DECIDERS: dict[type[Any], Callable[[Episode, Any, datetime], list[Event]]] = {
     c.Discharge: billing.discharge,
     c.Cancel: billing.cancel,
     c.DeadlineReached: clock.deadline_reached,
+    c.RecordEffectFailure: failures.record_effect_failure,
+    c.RetryFailedEffects: failures.retry_failed_effects,
 }
 
 

@@ -12,6 +12,9 @@ class Effect(Frozen):
     kind: Literal["submit_request", "request_p2p", "deliver_claim", "notify"]
     key: str
     detail: dict[str, Any] = {}
+    # 0 for the first try; a retry ops asked for counts up, so the payer sees a new
+    # idempotency key and the notifier a new message.
+    attempt: int = 0
 
 
 def _submit(e: ev.AuthorizationRequested) -> Effect:
@@ -50,5 +53,17 @@ def effects_of(event: ev.Event, seq: int) -> list[Effect]:
             return [_notify("authorization_ended", f"{event.number} {event.status}", key)]
         case ev.PayerNotice():
             return [_notify("payer_notice", f"{event.action}: {event.reason or ''}", key)]
+        case ev.SubmissionFailed():
+            text = f"{event.purpose} submission {event.key} failed: {event.reason}"
+            return [_notify("submission_failed", text, key)]
+        case ev.ClaimDeliveryFailed():
+            return [_notify("claim_delivery_failed", f"claim {event.key}: {event.reason}", key)]
+        case ev.EffectRetried():
+            # A dropped notification is not sent again: the worklist already showed it.
+            if event.kind == "notify":
+                return []
+            return [
+                Effect(kind=event.kind, key=event.key, detail=event.detail, attempt=event.attempt)
+            ]
         case _:
             return []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, TypeAdapter
 
@@ -228,6 +228,60 @@ class EpisodeCancelled(EventBase):
     reason: str
 
 
+# -- effects that could not be carried out (issue: effects never stop an episode) ----------
+
+EffectKind = Literal["submit_request", "request_p2p", "deliver_claim", "notify"]
+
+
+class SubmissionFailed(EventBase):
+    """A payer submission (request or P2P) refused by the payer or undeliverable after retries."""
+
+    type: Literal["submission_failed"] = "submission_failed"
+    failure_id: str
+    kind: EffectKind
+    key: str
+    purpose: str
+    reason: str
+    attempt: int = 0
+    detail: dict[str, Any] = {}
+
+
+class ClaimDeliveryFailed(EventBase):
+    type: Literal["claim_delivery_failed"] = "claim_delivery_failed"
+    failure_id: str
+    kind: EffectKind = "deliver_claim"
+    key: str
+    reason: str
+    attempt: int = 0
+    detail: dict[str, Any] = {}
+
+
+class NotificationDropped(EventBase):
+    type: Literal["notification_dropped"] = "notification_dropped"
+    failure_id: str
+    kind: EffectKind = "notify"
+    key: str
+    reason: str
+    attempt: int = 0
+    detail: dict[str, Any] = {}
+
+
+class EffectRetried(EventBase):
+    """Ops asked for a failed effect to be carried out again; `attempt` keys the new try."""
+
+    type: Literal["effect_retried"] = "effect_retried"
+    failure_id: str
+    kind: EffectKind
+    key: str
+    attempt: int
+    detail: dict[str, Any] = {}
+    by: str = ""
+    # A resent payer request starts the payer's clock again (it never reached the payer).
+    decision_due: datetime | None = None
+
+
+EffectFailed = SubmissionFailed | ClaimDeliveryFailed | NotificationDropped
+
 Event = Annotated[
     EpisodeOpened
     | AuthorizationRequested
@@ -254,7 +308,11 @@ Event = Annotated[
     | ClaimHeld
     | Discharged
     | EpisodeClosed
-    | EpisodeCancelled,
+    | EpisodeCancelled
+    | SubmissionFailed
+    | ClaimDeliveryFailed
+    | NotificationDropped
+    | EffectRetried,
     Field(discriminator="type"),
 ]
 

@@ -11,6 +11,7 @@ from domain.state import (
     ClaimRecord,
     Denial,
     DischargeInfo,
+    EffectFailure,
     Episode,
     PendingRequest,
     live_authorizations,
@@ -286,6 +287,40 @@ def _cancelled(s: Episode, e: ev.EpisodeCancelled) -> dict[str, Any]:
     return {"status": "cancelled", "closed_reason": e.reason, "deadlines": {}, "pending": None}
 
 
+def _failure_of(e: ev.EffectFailed) -> EffectFailure:
+    return EffectFailure(
+        failure_id=e.failure_id,
+        kind=e.kind,
+        key=e.key,
+        reason=e.reason,
+        at=e.at,
+        attempt=e.attempt,
+        detail=e.detail,
+    )
+
+
+def _effect_failed(s: Episode, e: ev.EffectFailed) -> dict[str, Any]:
+    fields: dict[str, Any] = {"failures": {**s.failures, e.failure_id: _failure_of(e)}}
+    p = s.pending
+    if e.kind == "submit_request" and p is not None and p.trace_number == e.key:
+        # The payer never got the request: its decision clock is not running.
+        fields["pending"] = p.model_copy(update={"undelivered": e.reason})
+        fields["deadlines"] = _without(s.deadlines, "payer_decision_due")
+    return fields
+
+
+def _effect_retried(s: Episode, e: ev.EffectRetried) -> dict[str, Any]:
+    failure = s.failures[e.failure_id].model_copy(update={"open": False})
+    fields: dict[str, Any] = {"failures": {**s.failures, e.failure_id: failure}}
+    p = s.pending
+    if e.decision_due is not None and p is not None and p.trace_number == e.key:
+        fields["pending"] = p.model_copy(
+            update={"undelivered": None, "decision_due": e.decision_due}
+        )
+        fields["deadlines"] = _with(s.deadlines, payer_decision_due=e.decision_due)
+    return fields
+
+
 _HANDLERS: dict[type[Any], Handler] = {
     ev.EpisodeOpened: _opened,
     ev.AuthorizationRequested: _requested,
@@ -313,6 +348,10 @@ _HANDLERS: dict[type[Any], Handler] = {
     ev.Discharged: _discharged,
     ev.EpisodeClosed: _closed,
     ev.EpisodeCancelled: _cancelled,
+    ev.SubmissionFailed: _effect_failed,
+    ev.ClaimDeliveryFailed: _effect_failed,
+    ev.NotificationDropped: _effect_failed,
+    ev.EffectRetried: _effect_retried,
 }
 
 

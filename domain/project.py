@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from domain.claims import units_summary
 from domain.decider import deadlines
 from domain.model import Authorization
-from domain.state import Episode, live_authorizations
+from domain.state import Episode, live_authorizations, open_failures
 from domain.timing import ends_at
 from domain.views import (
     AuthorizationView,
@@ -94,6 +94,7 @@ def summarize(state: Episode, now: datetime) -> EpisodeSummary:
 
 def worklist_items(state: Episode, now: datetime) -> list[WorklistItem]:
     items = _request_items(state) + _denial_items(state) + _coverage_items(state, now)
+    items += _failure_items(state)
     held = state.held_claims
     if held:
         codes = sorted({r.code for c in held for r in c.reasons})
@@ -124,6 +125,26 @@ def _request_items(state: Episode) -> list[WorklistItem]:
     if p.purpose == "extension" and not p.escalations:
         detail = f"concurrent review {p.trace_number} sent; send updated ASAM documentation"
         items.append(_item(state, "concurrent_review_due", p.decision_due, detail))
+    return items
+
+
+# What ops should do about each kind of failed effect, shown on the worklist item.
+_FAILURE_ADVICE = {
+    "submit_request": "the payer never got request {key}: check the payer's channel, then retry",
+    "request_p2p": "the payer never got the peer-to-peer request: call the payer, or retry",
+    "deliver_claim": "claim {key} did not reach the claims outbox: retry",
+    "notify": "a staff notification ({kind}) could not be sent; this item replaces it",
+}
+
+
+def _failure_items(state: Episode) -> list[WorklistItem]:
+    items = []
+    for failure in open_failures(state):
+        advice = _FAILURE_ADVICE[failure.kind].format(
+            key=failure.key, kind=failure.detail.get("kind", "")
+        )
+        detail = f"{advice} ({failure.reason}) [{failure.failure_id}]"
+        items.append(_item(state, f"{failure.kind}_failed", None, detail))
     return items
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -21,6 +21,8 @@ class PendingRequest(Frozen):
     escalations: int = 0
     units: int = 0
     awaiting_information: bool = False
+    # Set when the submission never reached the payer: no payer clock runs meanwhile.
+    undelivered: str | None = None
 
 
 class ClaimRecord(Frozen):
@@ -49,6 +51,19 @@ class DischargeInfo(Frozen):
     to_level: str | None = None
 
 
+class EffectFailure(Frozen):
+    """An effect that was refused or ran out of retries; open until ops retries it."""
+
+    failure_id: str
+    kind: Literal["submit_request", "request_p2p", "deliver_claim", "notify"]
+    key: str
+    reason: str
+    at: datetime
+    attempt: int = 0
+    detail: dict[str, Any] = Field(default_factory=dict)
+    open: bool = True
+
+
 class Episode(Frozen):
     episode_id: str = ""
     status: EpisodeStateName = "referred"
@@ -73,6 +88,7 @@ class Episode(Frozen):
     deadlines: dict[str, datetime] = Field(default_factory=dict)
     notices: tuple[str, ...] = ()
     closed_reason: str | None = None
+    failures: dict[str, EffectFailure] = Field(default_factory=dict)
 
     @property
     def policy(self) -> PayerPolicy:
@@ -101,3 +117,7 @@ class Episode(Frozen):
 def live_authorizations(state: Episode) -> list[Authorization]:
     """Authorizations that have not ended by date or by units."""
     return [a for a in state.authorizations if a.number not in state.ended_authorizations]
+
+
+def open_failures(state: Episode) -> list[EffectFailure]:
+    return [f for f in state.failures.values() if f.open]

@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
         PeerToPeerRequest,
     )
     from activities.options import OPTIONS
-    from activities.ports import Notification, OutboundClaim, ProjectionBatch
+    from activities.ports import Message, Notification, OutboundClaim, ProjectionBatch
     from domain.effects import Effect, effects_of
     from domain.events import Event
     from domain.project import claim_views, summarize
@@ -32,7 +32,12 @@ CLAIM_EVENTS = frozenset({"claim_released", "claim_held"})
 
 
 class EffectRunner:
-    """Effects run in event order, each exactly once per episode (activities are idempotent)."""
+    """Effects run in event order, each exactly once per episode (activities are idempotent).
+
+    The runner of runs recorded before effects left the main loop (workflows/lanes.py):
+    `drain` awaits every activity from the loop that also waits for deadlines, so a payer
+    outage held up the clock. Kept only so those histories replay unchanged.
+    """
 
     def __init__(
         self,
@@ -49,6 +54,9 @@ class EffectRunner:
     def enqueue(self, event: Event, seq: int) -> None:
         self._queue.extend((seq, effect) for effect in effects_of(event, seq))
 
+    def enqueue_effect(self, seq: int, effect: Effect) -> None:
+        self._queue.append((seq, effect))
+
     async def drain(self, current: Callable[[], Episode], events: list[StoredEvent]) -> None:
         """`current` gives the live state: handlers may add events while activities run."""
         while self._queue or (events and events[-1].seq > self._projected_upto):
@@ -61,37 +69,8 @@ class EffectRunner:
         self._search_attributes(current())
 
     async def _run(self, state: Episode, effect: Effect) -> None:
-        ids = {"episode_id": state.episode_id, "payer_id": _payer_id(state)}
-        if effect.kind == "submit_request" and effect.detail["purpose"] == "extension":
-            extension = ExtensionSubmission(
-                **ids, trace_number=effect.key, payload=_request_payload(state, effect)
-            )
-            await self._call(EpisodeActivities.submit_extension_request, extension)
-        elif effect.kind == "submit_request":
-            initial = AuthorizationSubmission(
-                **ids,
-                trace_number=effect.key,
-                purpose=effect.detail["purpose"],
-                payload=_request_payload(state, effect),
-            )
-            await self._call(EpisodeActivities.submit_authorization_request, initial)
-        elif effect.kind == "request_p2p":
-            trace = state.trace_numbers[-1]
-            p2p = PeerToPeerRequest(**ids, trace_number=trace, payload={"key": effect.key})
-            await self._call(EpisodeActivities.request_peer_to_peer, p2p)
-        elif effect.kind == "deliver_claim":
-            claim = OutboundClaim(
-                episode_id=state.episode_id, claim_id=effect.key, claim=effect.detail["claim"]
-            )
-            await self._call(EpisodeActivities.deliver_claim, claim)
-        else:
-            note = Notification(
-                episode_id=state.episode_id,
-                kind=effect.detail["kind"],
-                detail=effect.detail["detail"],
-                key=effect.key,
-            )
-            await self._call(EpisodeActivities.notify_staff, note)
+        fn, arg = activity_call(state, effect)
+        await self._call(fn, arg)
 
     async def _project(self, state: Episode, events: list[StoredEvent]) -> None:
         fresh = [e for e in events if e.seq > self._projected_upto]
@@ -112,23 +91,72 @@ class EffectRunner:
         return await workflow.execute_activity_method(fn, arg, **options)
 
     def _search_attributes(self, state: Episode) -> None:
-        if not self._upsert or state.opened is None:
+        if not self._upsert:
             return
-        summary = summarize(state, workflow.now())
-        end = _end_instant(state)
-        values = (state.status, summary.payer_id, summary.next_deadline, end)
-        if values == self._attributes:
-            return
-        self._attributes = values
-        updates: list[SearchAttributeUpdate[Any]] = [
-            EpisodeState.value_set(state.status),
-            PayerId.value_set(summary.payer_id),
-            NextDeadline.value_set(summary.next_deadline)
-            if summary.next_deadline
-            else NextDeadline.value_unset(),
-            AuthorizationEnd.value_set(end) if end else AuthorizationEnd.value_unset(),
-        ]
-        workflow.upsert_search_attributes(updates)
+        self._attributes = upsert_search_attributes(state, self._attributes)
+
+
+def activity_call(state: Episode, effect: Effect) -> tuple[Any, Message]:
+    """The activity that carries out `effect` and its argument, built from the state now."""
+    ids = {"episode_id": state.episode_id, "payer_id": _payer_id(state)}
+    if effect.kind == "submit_request" and effect.detail["purpose"] == "extension":
+        extension = ExtensionSubmission(
+            **ids,
+            trace_number=effect.key,
+            payload=_request_payload(state, effect),
+            attempt=effect.attempt,
+        )
+        return EpisodeActivities.submit_extension_request, extension
+    if effect.kind == "submit_request":
+        initial = AuthorizationSubmission(
+            **ids,
+            trace_number=effect.key,
+            purpose=effect.detail["purpose"],
+            payload=_request_payload(state, effect),
+            attempt=effect.attempt,
+        )
+        return EpisodeActivities.submit_authorization_request, initial
+    if effect.kind == "request_p2p":
+        trace = state.trace_numbers[-1]
+        p2p = PeerToPeerRequest(
+            **ids, trace_number=trace, payload={"key": effect.key}, attempt=effect.attempt
+        )
+        return EpisodeActivities.request_peer_to_peer, p2p
+    if effect.kind == "deliver_claim":
+        claim = OutboundClaim(
+            episode_id=state.episode_id, claim_id=effect.key, claim=effect.detail["claim"]
+        )
+        return EpisodeActivities.deliver_claim, claim
+    note = Notification(
+        episode_id=state.episode_id,
+        kind=effect.detail["kind"],
+        detail=effect.detail["detail"],
+        key=effect.key,
+    )
+    return EpisodeActivities.notify_staff, note
+
+
+def upsert_search_attributes(
+    state: Episode, last: tuple[Any, ...] | None
+) -> tuple[Any, ...] | None:
+    """Upserts the episode's search attributes when they changed; returns what is now set."""
+    if state.opened is None:
+        return last
+    summary = summarize(state, workflow.now())
+    end = _end_instant(state)
+    values = (state.status, summary.payer_id, summary.next_deadline, end)
+    if values == last:
+        return last
+    updates: list[SearchAttributeUpdate[Any]] = [
+        EpisodeState.value_set(state.status),
+        PayerId.value_set(summary.payer_id),
+        NextDeadline.value_set(summary.next_deadline)
+        if summary.next_deadline
+        else NextDeadline.value_unset(),
+        AuthorizationEnd.value_set(end) if end else AuthorizationEnd.value_unset(),
+    ]
+    workflow.upsert_search_attributes(updates)
+    return values
 
 
 def _payer_id(state: Episode) -> str:

@@ -12,14 +12,16 @@ with workflow.unsafe.imports_passed_through():
     from domain import commands as c
     from domain.claims import check_services
     from domain.decider import deadlines, decide, evolve
+    from domain.effects import Effect, effects_of
     from domain.errors import Rejected
     from domain.events import Event
     from domain.model import TERMINAL_STATES, Deadline
     from domain.project import episode_view
-    from domain.state import Episode
+    from domain.state import Episode, open_failures
     from domain.views import EpisodeView, StoredEvent
     from workflows.actions import appeal_command, p2p_command
     from workflows.effects import EffectRunner
+    from workflows.lanes import EffectLanes, PendingEffect
     from workflows.models import (
         AppealAction,
         ClaimResult,
@@ -29,8 +31,13 @@ with workflow.unsafe.imports_passed_through():
         EventsQuery,
         LineOutcome,
         P2PAction,
+        RetryResult,
         ServicesResult,
     )
+
+# New runs start their effects beside the main loop (workflows/lanes.py); runs recorded
+# before that replay with the old runner, which awaited them from the loop.
+EFFECT_LANES = "effects-off-the-main-loop"
 
 
 def rejection(err: Rejected) -> ApplicationError:
@@ -47,9 +54,10 @@ class EpisodeWorkflow:
         self._first_seq = self._state.version + 1
         self._events: list[StoredEvent] = []
         self._ignored: set[tuple[str, Any]] = set()
-        self._effects = EffectRunner(
-            input.upsert_search_attributes, self._state.version, input.activity_timeout_seconds
-        )
+        # Chosen by run() (old histories keep the old runner); until then effects wait here.
+        self._effects: EffectRunner | EffectLanes | None = None
+        self._waiting: list[PendingEffect] = list(input.pending_effects)
+        self._events.extend(input.unprojected_events)
         self._refused: Rejected | None = None
         self._history_budget: int | None = None
         if input.snapshot is None:
@@ -65,17 +73,79 @@ class EpisodeWorkflow:
     async def run(self, input: EpisodeInput) -> EpisodeResult:
         if self._refused is not None:
             raise rejection(self._refused)
+        lanes = workflow.patched(EFFECT_LANES)
         # Runs recorded before this rule replay without it.
         self._history_budget = (
             input.continue_as_new_after_history_events
             if workflow.patched("continue-as-new-on-history-length")
             else None
         )
+        if lanes:
+            return await self._run_with_lanes(input)
+        return await self._run_legacy(input)
+
+    async def _run_with_lanes(self, input: EpisodeInput) -> EpisodeResult:
+        carried = input.unprojected_events
+        lanes = EffectLanes(
+            upsert=input.upsert_search_attributes,
+            projected_upto=carried[0].seq - 1 if carried else self._first_seq - 1,
+            on_failure=self._effect_failed,
+            activity_timeout=input.activity_timeout_seconds,
+            payer_give_up=input.payer_give_up_seconds,
+        )
+        self._effects = lanes
+        waiting, self._waiting = self._waiting, []
+        lanes.changed(self._state, self._events, waiting)
         while True:
-            await self._effects.drain(lambda: self._state, self._events)
+            if self._state.status in TERMINAL_STATES:
+                # The episode is over once its effects are done and no claim is stranded.
+                await workflow.wait_condition(lambda: self._settled(lanes))
+                return self._result()
+            if self._should_continue_as_new():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(self._carry(lanes))
+            await self._wait_for_work()
+
+    def _settled(self, lanes: EffectLanes) -> bool:
+        stranded = [f for f in open_failures(self._state) if f.kind == "deliver_claim"]
+        return workflow.all_handlers_finished() and lanes.idle(self._events) and not stranded
+
+    def _carry(self, lanes: EffectLanes) -> EpisodeInput:
+        unprojected = [e for e in self._events if e.seq > lanes.projected_upto]
+        return self._input.model_copy(
+            update={
+                "snapshot": self._state,
+                "pending_effects": lanes.carried(),
+                "unprojected_events": unprojected,
+            }
+        )
+
+    def _effect_failed(self, effect: Effect, reason: str) -> None:
+        command = c.RecordEffectFailure(
+            kind=effect.kind,
+            key=effect.key,
+            attempt=effect.attempt,
+            reason=reason,
+            detail=effect.detail,
+        )
+        try:
+            self._apply(command)
+        except Rejected as err:
+            workflow.logger.warning("effect failure not recorded: %s", err)
+
+    async def _run_legacy(self, input: EpisodeInput) -> EpisodeResult:
+        runner = EffectRunner(
+            input.upsert_search_attributes, self._first_seq - 1, input.activity_timeout_seconds
+        )
+        self._effects = runner
+        for pending in self._waiting:
+            runner.enqueue_effect(pending.seq, pending.effect)
+        self._waiting = []
+        while True:
+            await runner.drain(lambda: self._state, self._events)
             if self._state.status in TERMINAL_STATES or self._should_continue_as_new():
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                await self._effects.drain(lambda: self._state, self._events)
+                await runner.drain(lambda: self._state, self._events)
                 if self._state.status in TERMINAL_STATES:
                     return self._result()
                 workflow.continue_as_new(self._next_input())
@@ -138,12 +208,24 @@ class EpisodeWorkflow:
 
     def _apply(self, command: Any) -> list[Event]:
         new = self._decide(command)
+        effects: list[PendingEffect] = []
         for event in new:
             self._state = evolve(self._state, event)
             data = event.model_dump(mode="json", exclude={"type", "at"})
-            stored = StoredEvent(seq=self._state.version, type=event.type, at=event.at, data=data)
+            seq = self._state.version
+            stored = StoredEvent(seq=seq, type=event.type, at=event.at, data=data)
             self._events.append(stored)
-            self._effects.enqueue(event, stored.seq)
+            effects += [
+                PendingEffect(seq=stored.seq, effect=e) for e in effects_of(event, stored.seq)
+            ]
+        if isinstance(self._effects, EffectLanes):
+            if new:
+                self._effects.changed(self._state, self._events, effects)
+        elif isinstance(self._effects, EffectRunner):
+            for pending in effects:
+                self._effects.enqueue_effect(pending.seq, pending.effect)
+        else:
+            self._waiting += effects
         return new
 
     def _validate(self, command: Any) -> None:
@@ -266,6 +348,15 @@ class EpisodeWorkflow:
 
     @discharge.validator
     def _validate_discharge(self, command: c.Discharge) -> None:
+        self._validate(command)
+
+    @workflow.update
+    def retry_failed_effects(self, command: c.RetryFailedEffects) -> RetryResult:
+        retried = self._apply(command)
+        return RetryResult(retried=[e.failure_id for e in retried if e.type == "effect_retried"])
+
+    @retry_failed_effects.validator
+    def _validate_retry(self, command: c.RetryFailedEffects) -> None:
         self._validate(command)
 
     @workflow.update

@@ -10,7 +10,8 @@ from pydantic import BaseModel, Field
 from domain.commands import OpenEpisode
 from domain.model import Claim, HoldReason, Urgency
 from domain.state import Episode
-from domain.views import EpisodeView
+from domain.views import EpisodeView, StoredEvent
+from workflows.lanes import PendingEffect
 
 
 class EpisodeInput(BaseModel):
@@ -27,6 +28,13 @@ class EpisodeInput(BaseModel):
     # activities/options.py (None); the fault tests shorten it so a killed worker's
     # activity is retried within seconds.
     activity_timeout_seconds: float | None = None
+    # How long a payer submission keeps retrying before it becomes `submission_failed`
+    # (None: activities/options.PAYER_GIVE_UP).
+    payer_give_up_seconds: float | None = None
+    # Carried by continue-as-new: effects whose activities had not finished, and events the
+    # read model had not confirmed; the next run starts both again (they are idempotent).
+    pending_effects: list[PendingEffect] = []
+    unprojected_events: list[StoredEvent] = []
 
 
 class EpisodeResult(BaseModel):
@@ -81,3 +89,9 @@ class AppealAction(BaseModel):
 
 class EventsQuery(BaseModel):
     after: int = 0
+
+
+class RetryResult(BaseModel):
+    """The failures that were started again (their new attempts run as effects)."""
+
+    retried: list[str]
