@@ -11,6 +11,7 @@ from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 from api.problems import ApiProblem, rejected_problem, status_for
 from domain import commands as c
 from domain.errors import Rejected
+from domain.model import TERMINAL_STATES
 from domain.views import EpisodeView
 from workflows.client import EpisodeClient, HistoryEntry, WorkflowServiceUnavailable
 
@@ -45,7 +46,7 @@ class EpisodeGateway:
                 raise
             # Temporal says NOT_FOUND also for an update its closing workflow aborted.
             finished = await self._state(episode_id)
-            if finished is None:
+            if finished not in TERMINAL_STATES:
                 raise
             detail = f"the episode is {finished}; it accepts no more changes"
             raise Rejected("invalid_state", detail) from None

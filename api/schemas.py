@@ -101,6 +101,13 @@ class CancelRequest(Body):
         return c.Cancel(reason=self.reason)
 
 
+class RetryRequest(Body):
+    failure_id: str | None = Field(default=None, min_length=1, max_length=200)
+
+    def command(self, *, by: str) -> c.RetryFailedEffects:
+        return c.RetryFailedEffects(failure_id=self.failure_id, by=by)
+
+
 class InformationRequest(Body):
     """What was sent to the payer that pended the request (X12 A4) asking for information."""
 

@@ -16,6 +16,7 @@ from domain.views import (
     EpisodeView,
     UnitsView,
     WorklistItem,
+    WorklistKind,
 )
 
 EXPIRING_SOON = timedelta(days=7)
@@ -137,6 +138,14 @@ _FAILURE_ADVICE = {
 }
 
 
+_FAILURE_KINDS: dict[str, WorklistKind] = {
+    "submit_request": "submit_request_failed",
+    "request_p2p": "request_p2p_failed",
+    "deliver_claim": "deliver_claim_failed",
+    "notify": "notify_failed",
+}
+
+
 def _failure_items(state: Episode) -> list[WorklistItem]:
     items = []
     for failure in open_failures(state):
@@ -144,7 +153,7 @@ def _failure_items(state: Episode) -> list[WorklistItem]:
             key=failure.key, kind=failure.detail.get("kind", "")
         )
         detail = f"{advice} ({failure.reason}) [{failure.failure_id}]"
-        items.append(_item(state, f"{failure.kind}_failed", None, detail))
+        items.append(_item(state, _FAILURE_KINDS[failure.kind], None, detail))
     return items
 
 

@@ -19,6 +19,11 @@ WorklistKind = Literal[
     "authorization_expiring",
     "claims_held",
     "webhook_unmatched",
+    "submit_request_failed",
+    "request_p2p_failed",
+    "deliver_claim_failed",
+    "notify_failed",
+    "workflow_stuck",
 ]
 
 

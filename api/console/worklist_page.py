@@ -22,6 +22,11 @@ KIND_LABELS = {
     "authorization_expiring": "Authorization expiring",
     "claims_held": "Claims held",
     "webhook_unmatched": "Unmatched payer webhook",
+    "submit_request_failed": "Payer submission failed",
+    "request_p2p_failed": "P2P request failed",
+    "deliver_claim_failed": "Claim delivery failed",
+    "notify_failed": "Notification not sent",
+    "workflow_stuck": "Episode workflow stuck",
 }
 PAYER_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 

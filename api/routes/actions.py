@@ -1,22 +1,48 @@
-"""Episode actions of people: P2P and appeals (ops), discharge, cancel and information."""
+"""Episode actions of people: P2P and appeals (ops), discharge, cancel and information.
+
+Every action takes an optional `Idempotency-Key` header. It becomes the Temporal update id, so
+a client that retries after a timeout with the same key gets the first answer instead of a
+409 (the action already happened). Keys are remembered for the episode's current workflow run
+(continue-as-new starts a new memory); without a key every call is a new action.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Header
 
 from api.auth import IntakeOrOpsUser, OpsUser
 from api.deps import Workflows
 from api.problems import problem_responses
 from api.routes.episodes import EpisodeId
-from api.schemas import CancelRequest, DischargeRequest, InformationRequest
+from api.schemas import CancelRequest, DischargeRequest, InformationRequest, RetryRequest
 from domain.views import EpisodeView
 from workflows.episode import EpisodeWorkflow
-from workflows.models import AppealAction, P2PAction
+from workflows.models import AppealAction, P2PAction, RetryResult
 
 router = APIRouter(tags=["actions"])
 
 ACTION_ERRORS = problem_responses(401, 403, 404, 409, 422, 503)
-STATE_NOTE = "409 when the episode's state does not allow it: the problem names the state."
+STATE_NOTE = (
+    "409 when the episode's state does not allow it: the problem names the state. "
+    "Send an `Idempotency-Key` header to make a retry of the same call answer once."
+)
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9._:-]+$",
+        description="Client-chosen key; a repeat of the call with it returns the first answer.",
+    ),
+]
+
+
+def update_id(action: str, key: str | None) -> str | None:
+    """The update id for `action` under the client's key; None lets Temporal pick one."""
+    return f"{action}:{key}" if key else None
 
 
 @router.post(
@@ -27,9 +53,15 @@ STATE_NOTE = "409 when the episode's state does not allow it: the problem names 
     responses=ACTION_ERRORS,
 )
 async def p2p(
-    episode_id: EpisodeId, body: P2PAction, user: OpsUser, workflows: Workflows
+    episode_id: EpisodeId,
+    body: P2PAction,
+    user: OpsUser,
+    workflows: Workflows,
+    key: IdempotencyKey = None,
 ) -> EpisodeView:
-    view: EpisodeView = await workflows.act(episode_id, EpisodeWorkflow.p2p, body)
+    view: EpisodeView = await workflows.act(
+        episode_id, EpisodeWorkflow.p2p, body, update_id=update_id("p2p", key)
+    )
     return view
 
 
@@ -41,9 +73,15 @@ async def p2p(
     responses=ACTION_ERRORS,
 )
 async def appeal(
-    episode_id: EpisodeId, body: AppealAction, user: OpsUser, workflows: Workflows
+    episode_id: EpisodeId,
+    body: AppealAction,
+    user: OpsUser,
+    workflows: Workflows,
+    key: IdempotencyKey = None,
 ) -> EpisodeView:
-    view: EpisodeView = await workflows.act(episode_id, EpisodeWorkflow.appeal, body)
+    view: EpisodeView = await workflows.act(
+        episode_id, EpisodeWorkflow.appeal, body, update_id=update_id("appeal", key)
+    )
     return view
 
 
@@ -55,10 +93,16 @@ async def appeal(
     responses=ACTION_ERRORS,
 )
 async def discharge(
-    episode_id: EpisodeId, body: DischargeRequest, user: IntakeOrOpsUser, workflows: Workflows
+    episode_id: EpisodeId,
+    body: DischargeRequest,
+    user: IntakeOrOpsUser,
+    workflows: Workflows,
+    key: IdempotencyKey = None,
 ) -> EpisodeView:
     command = body.command()
-    view: EpisodeView = await workflows.act(episode_id, EpisodeWorkflow.discharge, command)
+    view: EpisodeView = await workflows.act(
+        episode_id, EpisodeWorkflow.discharge, command, update_id=update_id("discharge", key)
+    )
     return view
 
 
@@ -70,9 +114,15 @@ async def discharge(
     responses=ACTION_ERRORS,
 )
 async def cancel(
-    episode_id: EpisodeId, body: CancelRequest, user: IntakeOrOpsUser, workflows: Workflows
+    episode_id: EpisodeId,
+    body: CancelRequest,
+    user: IntakeOrOpsUser,
+    workflows: Workflows,
+    key: IdempotencyKey = None,
 ) -> EpisodeView:
-    view: EpisodeView = await workflows.act(episode_id, EpisodeWorkflow.cancel, body.command())
+    view: EpisodeView = await workflows.act(
+        episode_id, EpisodeWorkflow.cancel, body.command(), update_id=update_id("cancel", key)
+    )
     return view
 
 
@@ -87,9 +137,41 @@ async def cancel(
     responses=ACTION_ERRORS,
 )
 async def provide_information(
-    episode_id: EpisodeId, body: InformationRequest, user: IntakeOrOpsUser, workflows: Workflows
+    episode_id: EpisodeId,
+    body: InformationRequest,
+    user: IntakeOrOpsUser,
+    workflows: Workflows,
+    key: IdempotencyKey = None,
 ) -> EpisodeView:
     command = body.command()
     update = EpisodeWorkflow.provide_information
-    view: EpisodeView = await workflows.act(episode_id, update, command)
+    view: EpisodeView = await workflows.act(
+        episode_id, update, command, update_id=update_id("information", key)
+    )
     return view
+
+
+@router.post(
+    "/episodes/{episode_id}/failures/retry",
+    name="episode.retry_failures",
+    summary="Carry out again an effect that failed: a payer submission, a claim delivery (ops)",
+    description=(
+        "Retries the failed effect named by `failure_id` (shown on its worklist item), or every "
+        "open one when the body is empty. A resent payer request starts the payer's decision "
+        "clock again. 409 when nothing failed. " + STATE_NOTE
+    ),
+    responses=ACTION_ERRORS,
+)
+async def retry_failures(
+    episode_id: EpisodeId,
+    user: OpsUser,
+    workflows: Workflows,
+    body: RetryRequest | None = None,
+    key: IdempotencyKey = None,
+) -> RetryResult:
+    command = (body or RetryRequest()).command(by=user.role)
+    update = EpisodeWorkflow.retry_failed_effects
+    result: RetryResult = await workflows.act(
+        episode_id, update, command, update_id=update_id("retry", key)
+    )
+    return result

@@ -23,6 +23,7 @@ BODIES: dict[str, Any] = {
     f"/episodes/{EP}/information": {"note": "sent the PHP discharge summary"},
     f"/episodes/{EP}/services": {"services": [service_line()]},
     f"/episodes/{EP}/claims": {"claim_id": "C-1", "through": "2026-11-30"},
+    f"/episodes/{EP}/failures/retry": {},
 }
 # (method, path, roles allowed besides admin) for every route that needs a token.
 ROUTES = [
@@ -40,6 +41,7 @@ ROUTES = [
     ("POST", f"/episodes/{EP}/information", {"intake", "ops"}),
     ("POST", f"/episodes/{EP}/services", {"billing"}),
     ("POST", f"/episodes/{EP}/claims", {"billing"}),
+    ("POST", f"/episodes/{EP}/failures/retry", {"ops"}),
 ]
 ROLES = ("intake", "billing", "ops")
 

@@ -70,6 +70,7 @@ async def start_episode(
     upsert: bool = True,
     can_after: int = 500,
     history_budget: int | None = 200,
+    payer_give_up: float | None = None,
     **overrides: Any,
 ) -> WorkflowHandle[Any, Any]:
     today = datetime.now(UTC).date()
@@ -81,6 +82,7 @@ async def start_episode(
             upsert_search_attributes=upsert,
             continue_as_new_after_events=can_after,
             continue_as_new_after_history_events=history_budget,
+            payer_give_up_seconds=payer_give_up,
         ),
         id=f"episode-{cmd.episode_id}",
         task_queue=task_queue,
