@@ -1,4 +1,5 @@
-"""Fault 1: the worker is SIGKILLed inside payer submissions; a new worker finishes the episodes."""
+"""Fault 1: the worker is SIGKILLed inside payer submissions and twice while updates are in
+flight; each time a new worker process (cold cache) replays the histories and goes on."""
 
 from __future__ import annotations
 
@@ -45,21 +46,42 @@ async def start(client: Client, queue: str) -> WorkflowHandle[Any, Any]:
     )
 
 
-async def finish(handle: WorkflowHandle[Any, Any]) -> tuple[Any, set[str]]:
-    """Approval, a day of services, discharge and the claim: the episode closes.
-
-    The idempotency keys are read while the episode runs: a query after it closed replays
-    the whole history (see replay_failures).
-    """
+async def decide_all(handles: list[WorkflowHandle[Any, Any]]) -> list[Any]:
     today = datetime.now(UTC).date()
-    assert (await decide(handle, "A1", **approval(today))).status == "applied"
-    keys = await requested_keys(handle)
-    await handle.execute_update(EpisodeWorkflow.record_services, services_on(today, 1))
+    return [await decide(h, "A1", **approval(today)) for h in handles]
+
+
+async def services_all(handles: list[WorkflowHandle[Any, Any]]) -> list[Any]:
+    today = datetime.now(UTC).date()
+    update = EpisodeWorkflow.record_services
+    return [await h.execute_update(update, services_on(today, 1), id="services-1") for h in handles]
+
+
+async def finish(handle: WorkflowHandle[Any, Any]) -> Any:
+    """Discharge and the claim: the episode closes."""
+    today = datetime.now(UTC).date()
     discharge = c.Discharge(date=today, patient_status="01", disposition="completed")
-    await handle.execute_update(EpisodeWorkflow.discharge, discharge)
+    await handle.execute_update(EpisodeWorkflow.discharge, discharge, id="discharge")
     claim = c.ReleaseClaim(claim_id=f"C-{uuid.uuid4().hex[:8]}", through=today)
     await handle.execute_update(EpisodeWorkflow.release_claim, claim)
-    return await asyncio.wait_for(handle.result(), timeout=60), keys
+    return await asyncio.wait_for(handle.result(), timeout=60)
+
+
+async def killed_mid_update(
+    workers: list[Any], start_worker: Any, updates: Any, settle: float
+) -> list[Any]:
+    """Sends `updates`, SIGKILLs the running worker while they are in flight, starts a new
+    one (a cold cache: every history is replayed from the start) and returns the answers."""
+    pending = asyncio.ensure_future(updates)
+    await asyncio.sleep(settle)
+    kill(workers[-1])
+    workers.append(await start_worker())
+    return list(await asyncio.wait_for(pending, timeout=90))
+
+
+def kill(process: Any) -> None:
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
 
 
 async def replay_failures(handles: list[WorkflowHandle[Any, Any]]) -> int:
@@ -87,23 +109,37 @@ async def run(client: Client, address: str, workdir: Path, episodes: int = 3) ->
     began = time.monotonic()
     queue, state_file = f"kill-{uuid.uuid4().hex}", workdir / f"payer-{uuid.uuid4().hex}.db"
     payer = BlockingPayer(state_file)
-    first = await spawn(WORKER, address, queue, str(state_file))
+
+    async def start_worker() -> Any:
+        return await spawn(WORKER, address, queue, str(state_file))
+
+    workers = [await start_worker()]
     try:
         handles = [await start(client, queue) for _ in range(episodes)]
         await until(lambda: len(payer.attempts()) == episodes)  # every submission is open
-        first.send_signal(signal.SIGKILL)
-        first.wait(timeout=10)
+        kill(workers[-1])  # kill 1: inside the payer submissions
         killed_inside = sum(1 for n in payer.attempts().values() if n == 1)
+        workers.append(await start_worker())
+        # At once: the retried submissions and the decisions meet in one workflow task after
+        # the dead worker's sticky task timed out (what broke replay before the lanes).
+        decisions = await decide_all(handles)
+        keys = set().union(*[await requested_keys(h) for h in handles])
+        # Kills 2 and 3: while services, then discharges, are being applied.
+        services = await killed_mid_update(workers, start_worker, services_all(handles), 0.02)
+        results = await killed_mid_update(
+            workers, start_worker, asyncio.gather(*(finish(h) for h in handles)), 0.02
+        )
     finally:
-        stop_process(first, grace=1)
-    second = await spawn(WORKER, address, queue, str(state_file))
-    try:
-        finished = await asyncio.gather(*(finish(h) for h in handles))
-    finally:
-        stop_process(second, grace=40)
-    results = [result for result, _ in finished]
-    keys = set().union(*(keys for _, keys in finished))
+        for process in workers:
+            stop_process(process, grace=40)
     result = account(payer, keys, results, killed_inside, time.monotonic() - began)
+    result.problems += [f"decision answered {d.status}" for d in decisions if d.status != "applied"]
+    result.problems += [f"services lost: {s.accepted}" for s in services if not s.accepted]
+    result.load["worker kills"] = len(workers) - 1
+    result.notes.append(
+        f"{len(workers) - 1} kills (inside submissions, during decisions, during services), "
+        f"each followed by a new worker process that replayed every history from the start"
+    )
     result.unreplayable = await replay_failures(handles)
     return result
 
@@ -124,6 +160,6 @@ def account(
         f"{killed} submissions in flight at the kill; {sum(attempts.values())} attempts, "
         f"{len(accepted)} accepted by the payer; every episode closed",
     ]
-    load = {"episodes": len(results), "submissions": len(keys), "worker kills": 1}
+    load = {"episodes": len(results), "submissions": len(keys), "worker kills": 3}
     fault = "Worker SIGKILLed inside payer submissions"
     return FaultResult(fault, load, lost, doubled, seconds, notes, problems)
