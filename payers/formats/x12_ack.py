@@ -180,9 +180,7 @@ def _parse_999(segments: list[Segment]) -> Acknowledgement:
     if ak9 is None or not element(ak9, 1):
         raise UnparseableDecision("the 999 has no AK9 (functional group response)")
     group_errors = tuple(
-        AckError(code=code, description="functional group error")
-        for code in ak9[5:]
-        if code
+        AckError(code=code, description="functional group error") for code in ak9[5:] if code
     )
     return Acknowledgement(
         kind="999",
@@ -210,7 +208,8 @@ def _transactions(segments: list[Segment]) -> list[TransactionAck]:
         elif kind == "IK4" and current is not None:
             errors.append(_element_error(segment, segment_at))
         elif kind == "IK5" and current is not None:
-            extra = [AckError(code=c, description="transaction set error") for c in segment[2:] if c]
+            codes = [code for code in segment[2:] if code]
+            extra = [AckError(code=c, description="transaction set error") for c in codes]
             found.append(
                 TransactionAck(
                     transaction_set=current["set"],

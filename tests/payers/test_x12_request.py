@@ -132,7 +132,7 @@ def test_an_extension_names_the_authorization_it_extends_and_certification_type_
 
     found = segments(body)
     assert ["REF", "BB", "AUTH-7"] in found
-    assert [s for s in found if s[0] == "UM"][0][:3] == ["UM", "HS", "4"]
+    assert next(s for s in found if s[0] == "UM")[:3] == ["UM", "HS", "4"]
 
 
 def test_professional_codes_go_in_sv1_with_units():
@@ -232,7 +232,9 @@ DAMAGE = {
     "subscriber not a person": (
         replace_segment(9, ["NM1", "IL", "2", "Roe", "", "", "", "", "MI", "M"]), "NM1", "8"
     ),
-    "wrong transaction type": (replace_segment(2, ["ST", "270", "0001", "005010X279A1"]), "ST", "8"),
+    "wrong transaction type": (
+        replace_segment(2, ["ST", "270", "0001", "005010X279A1"]), "ST", "8"
+    ),
 }  # fmt: skip
 
 
