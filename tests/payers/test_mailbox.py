@@ -5,46 +5,17 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import asyncssh
 import pytest
 
-from payers.mailbox import (
-    DirectoryMailbox,
-    InvalidFileName,
-    Mailbox,
-    MailboxLayout,
-    SftpMailbox,
-)
+from payers.mailbox import InvalidFileName, SftpMailbox
+from tests.payers.mailboxes import Box, box
 from tests.support.sftp import sftp_server
 
-
-@dataclass(frozen=True)
-class Box:
-    """A mailbox under test, the directory its files land in, and the clearinghouse's view."""
-
-    mailbox: Mailbox
-    peer: Mailbox
-    root: Path
-
-
-@pytest.fixture(params=["directory", "sftp"])
-async def box(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Box]:
-    layout = MailboxLayout()
-    if request.param == "directory":
-        root = tmp_path / "mailbox"
-        yield Box(DirectoryMailbox(root, layout), DirectoryMailbox(root, layout.peer()), root)
-        return
-    async with sftp_server(tmp_path) as server:
-        endpoint = replace(server.endpoint, root="clearinghouse")
-        yield Box(
-            SftpMailbox(endpoint, layout),
-            SftpMailbox(endpoint, layout.peer()),
-            server.root / "clearinghouse",
-        )
+__all__ = ["box"]
 
 
 def drop(root: Path, folder: str, name: str, data: bytes, age: float = 0.0) -> None:

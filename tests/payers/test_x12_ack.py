@@ -22,7 +22,10 @@ AT = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 ENVELOPE = Envelope("CLEARINGHOUSE", "STEPDOWN", 5001, AT, "FA", "005010X231A1")
 
 # A 999 as a clearinghouse writes it (TR3 X231A1 layout), rejecting the 278 of group 42.
-REJECTION_999 = b"""ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*STEPDOWN       *261123*1500*^*00501*000005001*0*P*:~
+ISA = b"ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*STEPDOWN       *"
+REJECTION_999 = (
+    ISA
+    + b"""261123*1500*^*00501*000005001*0*P*:~
 GS*FA*CLEARINGHOUSE*STEPDOWN*20261123*1500*5001*X*005010X231A1~
 ST*999*0001*005010X231A1~
 AK1*HI*42*005010X217~
@@ -36,6 +39,7 @@ SE*10*0001~
 GE*1*5001~
 IEA*1*000005001~
 """
+)
 
 
 def test_a_999_rejection_names_the_group_and_every_error():
