@@ -19,6 +19,8 @@ from typing import Protocol
 
 import asyncssh
 
+from settings import Settings
+
 # One path component: no separators, no leading dot (dotfiles are partials being written).
 FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 PARTIAL_SUFFIX = ".part"
@@ -115,8 +117,11 @@ class DirectoryMailbox:
         return await asyncio.to_thread(self._list_inbound)
 
     def _list_inbound(self) -> list[str]:
+        folder = self.root / self.layout.inbound
+        if not folder.is_dir():
+            return []  # nothing has arrived yet; polling leaves no trace on disk
         found = []
-        for entry in os.scandir(self._folder(self.layout.inbound)):
+        for entry in os.scandir(folder):
             with contextlib.suppress(FileNotFoundError):
                 if entry.is_file() and is_visible(entry.name):
                     found.append((entry.stat().st_mtime, entry.name))
@@ -266,3 +271,26 @@ async def _replace(sftp: asyncssh.SFTPClient, source: str, target: str) -> None:
         with contextlib.suppress(asyncssh.SFTPNoSuchFile):
             await sftp.remove(target)
         await sftp.rename(source, target)
+
+
+def configured_mailbox(settings: Settings, layout: MailboxLayout | None = None) -> Mailbox:
+    """The settings' mailbox: SFTP when a host is set, else the local directory."""
+    layout = layout or MailboxLayout(
+        outbound=settings.mailbox_outbound,
+        inbound=settings.mailbox_inbound,
+        archive=settings.mailbox_archive,
+    )
+    if settings.mailbox_sftp_host is None:
+        return DirectoryMailbox(settings.mailbox_directory(), layout)
+    # Settings refuse an SFTP host without these three (settings._sftp_mailbox_complete).
+    assert settings.mailbox_sftp_user and settings.mailbox_sftp_key_file
+    assert settings.mailbox_sftp_known_hosts
+    endpoint = SftpEndpoint(
+        host=settings.mailbox_sftp_host,
+        port=settings.mailbox_sftp_port,
+        username=settings.mailbox_sftp_user,
+        key_file=settings.mailbox_sftp_key_file,
+        known_hosts=settings.mailbox_sftp_known_hosts,
+        root=settings.mailbox_sftp_root,
+    )
+    return SftpMailbox(endpoint, layout)

@@ -16,9 +16,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import Engine
 
 from activities.ports import InvalidRequest, PayerReceipt, PayerRequest
-from domain.codes import TYPE_OF_BILL_PREFIX
+from domain.codes import TYPE_OF_BILL_PREFIX, npi_is_valid
 from payers.formats.x12_request import (
     LevelOfCare,
     Party,
@@ -27,8 +28,9 @@ from payers.formats.x12_request import (
     build_278_request,
 )
 from payers.formats.x12_write import Envelope, UnsendableValue
-from payers.mailbox import Mailbox
-from store.x12_ledger import X12Ledger, X12Submission
+from payers.mailbox import Mailbox, configured_mailbox
+from settings import Settings
+from store.x12_ledger import SqlX12Ledger, X12Ledger, X12Submission
 
 log = logging.getLogger("stepdown.payers.x12")
 # Our choice where the request names no end: four weeks, the usual span of an IOP
@@ -190,3 +192,26 @@ def _requested(purpose: str, payload: dict[str, Any]) -> dict[str, Any]:
         "service_codes": tuple(requested["service_codes"]),
         "authorization_number": number,
     }
+
+
+def x12_parties(settings: Settings) -> X12Parties:
+    """Our identity on the 278; refuses to build without a valid requester NPI."""
+    npi, name = settings.provider_npi, settings.provider_name
+    if not npi or not name or not npi_is_valid(npi):
+        raise ValueError(
+            "the X12 channel needs STEPDOWN_PROVIDER_NAME and STEPDOWN_PROVIDER_NPI "
+            "(a 10-digit NPI with a valid check digit) for loop 2010B of the 278"
+        )
+    return X12Parties(
+        sender_id=settings.x12_sender_id,
+        receiver_id=settings.x12_receiver_id,
+        requester_name=name,
+        requester_npi=npi,
+        usage=settings.x12_usage,
+    )
+
+
+def x12_gateway(settings: Settings, engine: Engine) -> X12PayerGateway:
+    """The worker's X12 channel: the settings' mailbox, the ledger in DATABASE_URL."""
+    parties = x12_parties(settings)
+    return X12PayerGateway(configured_mailbox(settings), SqlX12Ledger(engine), parties)

@@ -1,4 +1,4 @@
-"""The X12 ledger on SQLite and PostgreSQL: unique control numbers, submissions, acknowledgements."""
+"""The X12 ledger on SQLite and PostgreSQL: control numbers, submissions, acknowledgements."""
 
 from __future__ import annotations
 
