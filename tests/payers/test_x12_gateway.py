@@ -10,11 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from activities.ports import InvalidRequest, PayerRequest
 from payers.formats.x12_request_read import parse_278_request
 from payers.formats.x217 import check_278_request
-from payers.x12_gateway import X12Parties, X12PayerGateway, file_name
+from payers.mailbox import DirectoryMailbox, SftpMailbox, configured_mailbox
+from payers.x12_gateway import X12Parties, X12PayerGateway, file_name, x12_gateway
+from settings import Settings
 from store.db import make_engine
 from store.x12_ledger import SqlX12Ledger, X12Submission
 from tests.payers.mailboxes import Box, box
@@ -179,3 +182,36 @@ async def test_a_peer_to_peer_request_writes_no_278(box: Box, ledger):
 
     assert not receipt.accepted
     assert outbound(box) == []
+
+
+def test_the_x12_channel_is_built_from_settings_and_refuses_without_a_requester(tmp_path: Path):
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    dev = x12_gateway(Settings(STEPDOWN_DEV=True, STEPDOWN_MAILBOX_DIR=str(tmp_path)), engine)
+
+    assert isinstance(dev._mailbox, DirectoryMailbox) and dev._mailbox.root == tmp_path
+    assert dev._parties.usage == "T" and dev._parties.requester_npi == "1234567893"
+    with pytest.raises(ValueError, match="STEPDOWN_PROVIDER_NPI"):
+        x12_gateway(Settings(), engine)
+    with pytest.raises(ValueError, match="STEPDOWN_PROVIDER_NPI"):
+        x12_gateway(
+            Settings(STEPDOWN_PROVIDER_NAME="X", STEPDOWN_PROVIDER_NPI="1234567890"), engine
+        )
+    engine.dispose()
+
+
+def test_an_sftp_mailbox_needs_user_key_and_known_hosts(tmp_path: Path):
+
+    with pytest.raises(ValidationError, match="STEPDOWN_MAILBOX_SFTP_KNOWN_HOSTS"):
+        Settings(STEPDOWN_MAILBOX_SFTP_HOST="sftp.example", STEPDOWN_MAILBOX_SFTP_USER="u",
+                 STEPDOWN_MAILBOX_SFTP_KEY_FILE=str(tmp_path / "k"))  # fmt: skip
+    complete = Settings(
+        STEPDOWN_MAILBOX_SFTP_HOST="sftp.example",
+        STEPDOWN_MAILBOX_SFTP_USER="u",
+        STEPDOWN_MAILBOX_SFTP_KEY_FILE=str(tmp_path / "k"),
+        STEPDOWN_MAILBOX_SFTP_KNOWN_HOSTS=str(tmp_path / "known_hosts"),
+        STEPDOWN_MAILBOX_SFTP_ROOT="/mailboxes/stepdown",
+    )
+    mailbox = configured_mailbox(complete)
+    assert isinstance(mailbox, SftpMailbox)
+    assert (mailbox.endpoint.host, mailbox.endpoint.root) == ("sftp.example", "/mailboxes/stepdown")
