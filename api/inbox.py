@@ -12,13 +12,16 @@ from api.problems import ApiProblem, rejected_problem
 from domain.commands import ApplyPayerDecision
 from domain.errors import Rejected
 from domain.model import PayerDecision
-from payers.formats import UnparseableDecision, UnsupportedFormat, media_type, parse_decision
+from payers.formats import UnparseableDecision, UnsupportedFormat, parse_decision
 from payers.formats.x12_ack import is_acknowledgement, parse_acknowledgement
 from store.ports import InboxEntry, InboxStatus
 from workflows.client import WorkflowServiceUnavailable
 from workflows.episode import EpisodeWorkflow
 
 log = logging.getLogger("stepdown.api.webhooks")
+# Set only by the mailbox poller: webhook deliveries keep just api.signed.KEPT_HEADERS, so a
+# payer cannot post an acknowledgement that would mark another payer's 278 rejected.
+MAILBOX_FILE_HEADER = "x-stepdown-mailbox-file"
 
 
 @dataclass(frozen=True)
@@ -123,8 +126,9 @@ class DeliveryProcessor:
         return await self._apply(entry, episode_id, decision)
 
     def _is_acknowledgement(self, entry: InboxEntry) -> bool:
-        x12 = media_type(entry.content_type) in ("application/edi-x12", "application/x12")
-        return x12 and self._deps.x12_ledger is not None and is_acknowledgement(entry.body)
+        from_mailbox = MAILBOX_FILE_HEADER in entry.headers
+        ledger = self._deps.x12_ledger is not None
+        return from_mailbox and ledger and is_acknowledgement(entry.body)
 
     async def _acknowledge(self, entry: InboxEntry) -> Answer:
         """A 999/TA1 is recorded in the X12 ledger, matched to the 278 it answers.

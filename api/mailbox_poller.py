@@ -11,16 +11,18 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 from api.deps import ApiDeps, blocking
 from api.gateway import EpisodeGateway
-from api.inbox import DeliveryProcessor, SignedDelivery
+from api.inbox import MAILBOX_FILE_HEADER, DeliveryProcessor, SignedDelivery
 from api.problems import traceback_only
 from payers.formats.errors import UnparseableDecision
 from payers.formats.x12 import parse_x12
 from payers.formats.x12_ack import is_acknowledgement, parse_acknowledgement
 from payers.mailbox import Mailbox
-from store.x12_ledger import X12Ledger
+from store.x12_ledger import SubmissionRejection, X12Ledger
 
 log = logging.getLogger("stepdown.api.mailbox")
 CONTENT_TYPE = "application/edi-x12"
@@ -73,7 +75,7 @@ class MailboxPoller:
                 payer_id=payer_id,
                 delivery_id=delivery_id(body),
                 content_type=CONTENT_TYPE,
-                headers={"x-mailbox-file": name},
+                headers={MAILBOX_FILE_HEADER: name},
                 body=body,
             )
             # Once receive returns, the inbox holds the file: archiving cannot lose it.
@@ -93,3 +95,30 @@ class MailboxPoller:
                 log.error("mailbox poll failed: %s", traceback_only(err))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), interval)
+
+
+async def report_rejected_submissions(
+    ledger: X12Ledger,
+    report: Callable[[SubmissionRejection], Awaitable[None]],
+    clock: Callable[[], datetime],
+) -> int:
+    """Hands every 278 the clearinghouse rejected (999 R, TA1 R) to `report` once.
+
+    `report` is meant to record the episode's `submission_failed` (trace number, purpose,
+    reason); a rejection is marked reported only after it returns, so one that raises is
+    offered again on the next call. Returns how many were reported.
+    """
+    reported = 0
+    for rejection in await blocking(ledger.unreported_rejections):
+        try:
+            await report(rejection)
+        except Exception as err:
+            log.error(
+                "reporting the rejection of trace %s failed: %s",
+                rejection.trace_number,
+                traceback_only(err),
+            )
+            continue
+        await blocking(ledger.mark_rejection_reported, rejection.acknowledgement_id, clock())
+        reported += 1
+    return reported
