@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -11,6 +12,9 @@ from payers.formats.x12_ack import parse_acknowledgement
 from payers.formats.x12_request import build_278_request
 from payers.formats.x12_write import Envelope, interchange, transaction_header
 from payers.mailbox import DirectoryMailbox, MailboxLayout
+from payers.simulator import clearinghouse_peer, create_app
+from settings import Settings
+from tests.payers.test_simulator import config
 from tests.payers.test_x12_request import envelope, request
 
 
@@ -79,3 +83,26 @@ async def test_a_file_that_is_not_x12_is_taken_without_an_answer(tmp_path: Path)
 
     assert await clearinghouse.run_once() == 1
     assert await ours.list_inbound() == []
+
+
+async def test_the_dev_simulator_is_the_clearinghouse_on_the_settings_mailbox(tmp_path: Path):
+    settings = Settings(
+        STEPDOWN_DEV=True,
+        STEPDOWN_MAILBOX_DIR=str(tmp_path),
+        STEPDOWN_MAILBOX_POLL_INTERVAL=0.05,
+        STEPDOWN_SIM_MIX={"A1": 1.0},
+    )
+    ours = DirectoryMailbox(tmp_path)
+    await ours.put("278.x12", build_278_request(request(), envelope(12)))
+    app = create_app(settings)
+
+    async with app.router.lifespan_context(app):
+        for _ in range(200):
+            if len(await ours.list_inbound()) == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert sorted(await ours.list_inbound()) == ["278R-000000012.x12", "999-12.x12"]
+
+
+def test_the_clearinghouse_is_off_when_polling_is_off():
+    assert clearinghouse_peer(Settings(STEPDOWN_MAILBOX_POLL_INTERVAL=0), config()) is None
