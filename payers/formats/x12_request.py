@@ -19,6 +19,7 @@ from payers.formats.common import QUALIFIER_FOR_UNIT, is_revenue_code
 from payers.formats.x12_write import (
     Envelope,
     Segment,
+    UnsendableValue,
     interchange,
     safe,
     text,
@@ -98,7 +99,10 @@ def build_278_request(request: Request278, envelope: Envelope) -> bytes:
 
 def _parties(r: Request278) -> list[Segment]:
     s = r.subscriber
-    subscriber = ["NM1", "IL", "1", text(s.last_name, 60), text(s.first_name, 35)]
+    last_name = text(s.last_name, 60)
+    if not last_name:
+        raise UnsendableValue(f"the last name {s.last_name!r} has no letters X12 can carry")
+    subscriber = ["NM1", "IL", "1", last_name, text(s.first_name, 35)]
     segments = [
         ["HL", "1", "", "20", "1"],
         ["NM1", "X3", "2", text(r.payer.name, 60), "", "", "", "", "PI",
@@ -182,5 +186,5 @@ def _institutional(r: Request278, revenue_code: str, procedure: str | None) -> S
 
 
 def _professional(r: Request278, procedure: str) -> Segment:
-    basis = "DA" if r.unit_type == "days" else "UN"
-    return ["SV1", f"HC:{safe(procedure, 'service code')}", "", basis, str(r.units)]
+    # SV103 knows only MJ (minutes) and UN (units): days are counted as units here.
+    return ["SV1", f"HC:{safe(procedure, 'service code')}", "", "UN", str(r.units)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -19,14 +20,17 @@ def safe(value: str, name: str) -> str:
     """`value` unchanged, or UnsendableValue when a delimiter or line break would split it."""
     if any(ch in value for ch in (*DELIMITERS, "\r", "\n")):
         raise UnsendableValue(f"{name} {value!r} contains an X12 delimiter or line break")
+    if not value.isascii() or not value.isprintable():
+        raise UnsendableValue(f"{name} {value!r} is not printable ASCII (the X12 character set)")
     return value
 
 
 def text(value: str, limit: int) -> str:
-    """Free text (names, messages): delimiters become spaces, then cut to the element's size."""
-    for ch in (*DELIMITERS, "\r", "\n"):
-        value = value.replace(ch, " ")
-    return " ".join(value.split())[:limit]
+    """Free text (names, messages) in X12's character set: accents dropped (José → Jose),
+    delimiters and other characters outside printable ASCII become spaces, cut to size."""
+    plain = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode("ascii")
+    kept = "".join(ch if ch.isprintable() and ch not in DELIMITERS else " " for ch in plain)
+    return " ".join(kept.split())[:limit]
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from payers.formats.errors import UnparseableDecision
 from payers.formats.x12 import read_delimiters, split_segments
@@ -24,7 +26,7 @@ from payers.formats.x12_request import (
     build_278_request,
 )
 from payers.formats.x12_request_read import parse_278_request
-from payers.formats.x12_write import Envelope, UnsendableValue
+from payers.formats.x12_write import Envelope, UnsendableValue, text
 from payers.formats.x217 import check_278_request
 
 AT = datetime(2026, 11, 23, 14, 5, 9, tzinfo=UTC)
@@ -249,3 +251,41 @@ def test_text_that_is_not_x12_is_one_problem_not_a_crash():
     problems = check_278_request(b"\xff\xfe not x12")
 
     assert [p.code for p in problems] == ["1"]
+
+
+NAMES = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=40)
+CODES = st.sampled_from(["S9480", "90853", "H0015", "G0410", "0905", "0906", "0914"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    purpose=st.sampled_from(["initial", "extension", "reversal"]),
+    unit_type=st.sampled_from(["days", "sessions", "units_15min", "hours"]),
+    units=st.integers(1, 10_000),
+    codes=st.lists(CODES, min_size=1, max_size=5, unique=True),
+    diagnoses=st.lists(
+        st.from_regex(r"F[0-9]{2}\.[0-9]{1,2}", fullmatch=True), min_size=1, max_size=14
+    ),
+    last=NAMES,
+    first=NAMES,
+    control=st.integers(1, 999_999_999),
+)
+def test_any_request_we_can_write_conforms_and_reads_back(
+    purpose, unit_type, units, codes, diagnoses, last, first, control
+):
+    subscriber = Subscriber(last_name=last, first_name=first, member_id="M-1")
+    wanted = request(purpose=purpose, unit_type=unit_type, units=units,
+                     service_codes=tuple(codes), diagnoses=tuple(diagnoses),
+                     subscriber=subscriber)  # fmt: skip
+    try:
+        body = build_278_request(wanted, envelope(control))
+    except UnsendableValue:
+        # Only a name with nothing X12 can carry is refused; every other value is written.
+        assert not text(last, 60)
+        return
+
+    assert check_278_request(body) == []
+    read = parse_278_request(body)
+    assert (read.purpose, read.units, read.unit_type) == (purpose, units, unit_type)
+    assert set(read.service_codes) == set(codes)
+    assert int(read.interchange_control_number) == control
