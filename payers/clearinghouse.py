@@ -189,13 +189,10 @@ def payer_request(received: Received278) -> PayerRequest:
             {"number": received.authorization_number, "end": previous_end.isoformat()}
         ]
     start: date | None = received.start
-    purpose = (
-        received.purpose if received.purpose in ("initial", "extension", "reversal") else "initial"
-    )
     return PayerRequest(
         episode_id="",
         trace_number=received.trace_number,
-        purpose=purpose,  # type: ignore[arg-type]
+        purpose=received.purpose,
         payer_id=received.payer_id,
         idempotency_key=f"x12:{received.interchange_control_number}:{received.trace_number}",
         payload={

@@ -166,10 +166,10 @@ def _subscriber(payload: dict[str, Any]) -> Subscriber:
 def _split_name(name: str) -> tuple[str, str]:
     """'Roe, Jane' or 'Jane Roe' → ('Roe', 'Jane'); one word is a last name."""
     if "," in name:
-        last, _, first = name.partition(",")
-        return last.strip(), first.strip()
-    *first, last = name.split() or [""]
-    return last, " ".join(first)
+        last, _, given = name.partition(",")
+        return last.strip(), given.strip()
+    *given_names, last = name.split() or [""]
+    return last, " ".join(given_names)
 
 
 def _requested(purpose: str, payload: dict[str, Any]) -> dict[str, Any]:

@@ -163,7 +163,7 @@ def _number(value: str, where: str) -> int:
 
 def _parse_ta1(ta1: Segment) -> Acknowledgement:
     note = element(ta1, 5)
-    errors = ()
+    errors: tuple[AckError, ...] = ()
     if note and note != "000":
         description = INTERCHANGE_NOTES.get(note, "interchange error")
         errors = (AckError(code=note, description=description),)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -12,7 +13,9 @@ from payers.formats.errors import UnparseableDecision
 from payers.formats.x12 import Segment, element, read_delimiters, split_segments
 from payers.formats.x12_request import CERTIFICATION_TYPE
 
-PURPOSES = {code: purpose for purpose, code in CERTIFICATION_TYPE.items()}
+Purpose = Literal["initial", "extension", "reversal"]
+PURPOSES: dict[str, Purpose] = {"I": "initial", "4": "extension", "S": "reversal"}
+assert set(PURPOSES) == set(CERTIFICATION_TYPE.values())
 
 
 class Received278(BaseModel):
@@ -27,7 +30,7 @@ class Received278(BaseModel):
     transaction_control_number: str
     trace_number: str
     payer_id: str
-    purpose: str
+    purpose: Purpose
     start: date | None = None
     end: date | None = None
     units: int | None = None
@@ -44,7 +47,7 @@ def parse_278_request(body: bytes) -> Received278:
         raise UnparseableDecision("a 278 request is ASCII text") from None
     delimiters = read_delimiters(text)
     segments = split_segments(text, delimiters)
-    first = {}
+    first: dict[str, Segment] = {}
     for segment in segments:
         first.setdefault(segment[0], segment)
     if "ST" not in first or element(first["ST"], 1) != "278":

@@ -12,6 +12,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -24,7 +25,9 @@ from activities.episode import EpisodeActivities
 from activities.fakes import FakePorts
 from api.app import create_app
 from api.deps import sql_deps
+from api.inbox import MAILBOX_FILE_HEADER
 from api.mailbox_poller import MailboxPoller, delivery_id, report_rejected_submissions
+from api.redelivery import Redelivery
 from domain.model import PayerDecision
 from payers.clearinghouse import ClearinghousePeer
 from payers.formats.x12_render import x12_body
@@ -263,3 +266,25 @@ async def test_a_999_posted_to_the_webhook_is_refused_and_not_recorded(x12_dir: 
 
     assert answer.status_code == 422 and answer.json()["code"] == "unparseable"
     assert await asyncio.to_thread(x12.ledger.acknowledgements, view["episode_id"]) == []
+
+
+async def test_a_file_kept_before_a_crash_is_finished_by_the_redelivery_loop(x12_dir: X12Stack):
+    x12 = x12_dir
+    view = await x12.api.open()
+    submission = await x12.sent(view["trace_number"])
+    await x12.clearinghouse.run_once()
+    files = {name: (x12.box.root / "inbound" / name).read_bytes() for name in x12.inbound()}
+    long_ago = x12.api.deps.clock() - timedelta(minutes=5)
+    # The poller stored both rows, then the process died before processing them.
+    for name, body in files.items():
+        await asyncio.to_thread(
+            x12.api.deps.inbox.receive, delivery_id(body), submission.payer_id,
+            "application/edi-x12", {MAILBOX_FILE_HEADER: name}, body, long_ago,
+        )  # fmt: skip
+
+    await Redelivery(x12.api.deps, timeout=10, grace=timedelta(seconds=60)).run_once()
+
+    assert (await x12.api.view(view["episode_id"]))["state"] == "authorized"
+    [ack] = await asyncio.to_thread(x12.ledger.acknowledgements, view["episode_id"])
+    assert ack.accepted
+    assert {await x12.status(delivery_id(body)) for body in files.values()} == {"applied"}

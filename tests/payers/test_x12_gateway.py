@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ from store.db import make_engine
 from store.x12_ledger import SqlX12Ledger, X12Submission
 from tests.payers.mailboxes import Box, box
 from tests.support.db import sqlite_database
+from tests.support.procs import free_port
+from tests.support.sftp import sftp_server
 
 __all__ = ["box"]
 PARTIES = X12Parties("STEPDOWN", "CLEARINGHOUSE", "Stepdown IOP", "1234567893", usage="T")
@@ -215,3 +218,22 @@ def test_an_sftp_mailbox_needs_user_key_and_known_hosts(tmp_path: Path):
     mailbox = configured_mailbox(complete)
     assert isinstance(mailbox, SftpMailbox)
     assert (mailbox.endpoint.host, mailbox.endpoint.root) == ("sftp.example", "/mailboxes/stepdown")
+
+
+async def test_an_unreachable_sftp_server_fails_the_attempt_and_the_retry_writes_it(
+    tmp_path: Path, ledger
+):
+    async with sftp_server(tmp_path) as server:
+        request = x12_request()
+        closed = replace(server.endpoint, port=free_port(), connect_timeout=2)
+
+        with pytest.raises(OSError):
+            await X12PayerGateway(SftpMailbox(closed), ledger, PARTIES).submit(request)
+        reserved = ledger.submission(request.idempotency_key)
+        assert reserved is not None and reserved.written_at is None
+
+        retry = await X12PayerGateway(SftpMailbox(server.endpoint), ledger, PARTIES).submit(request)
+
+        assert (retry.accepted, retry.duplicate) == (True, False)
+        written = server.root / "outbound" / reserved.file_name
+        assert written.read_bytes() == reserved.body
