@@ -91,12 +91,14 @@ class ClearinghousePeer:
             return [(f"TA1-{control}.x12", ta1)]
         group = next((s for s in segments if s[0] == "GS"), [])
         if element(group, 1) == "HI":
-            return self._answer_278(body, receiver, group)
+            header = next((s for s in segments if s[0] == "ST"), [])
+            return self._answer_278(body, receiver, group, element(header, 2))
         return [self._acknowledge(receiver, group, _other_sets(segments, read_delimiters(text)))]
 
-    def _answer_278(self, body: bytes, receiver: str, group: list[str]) -> list[tuple[str, bytes]]:
-        problems = check_278_request(body)
-        verdict = _verdict("0001", problems)
+    def _answer_278(
+        self, body: bytes, receiver: str, group: list[str], transaction: str
+    ) -> list[tuple[str, bytes]]:
+        verdict = _verdict(transaction, check_278_request(body))
         replies = [self._acknowledge(receiver, group, [verdict])]
         if verdict.code != "A":
             return replies
@@ -104,7 +106,8 @@ class ClearinghousePeer:
         request = payer_request(received)
         action = self._decide(request)
         if action != "none":
-            from payers.simulator import build_decision  # the simulator's payer rules
+            # Imported here: the simulator module starts this peer, and owns the payer rules.
+            from payers.simulator import build_decision
 
             decision = build_decision(request, action, datetime.now(UTC))
             replies.append((f"278R-{received.interchange_control_number}.x12", x12_body(decision)))
