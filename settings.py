@@ -9,6 +9,7 @@ import re
 import sys
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,6 +36,9 @@ DEFAULT_SIM_FORMATS = {"json": 0.5, "fhir": 0.25, "x12": 0.25}
 DEV_PAYLOAD_KEY_ID = "dev-1"
 DEV_PAYLOAD_KEY = "c3RlcGRvd24tZGV2LXBheWxvYWQta2V5LTMyYnl0ZXM="
 PAYLOAD_KEY_BYTES = 32
+# The requester dev mode names in its 278s; 1234567893 is the CMS example NPI.
+DEV_PROVIDER_NAME = "STEPDOWN DEV IOP"
+DEV_PROVIDER_NPI = "1234567893"
 
 
 def decode_payload_key(text: str) -> bytes:
@@ -131,6 +135,35 @@ class Settings(BaseSettings):
     # With the default mix this seed answers the demo episodes with approvals, a modified
     # approval, denials, a pend and silence, in all three formats (tests/devstack/test_demo.py).
     simulator_seed: int = Field(default=941, alias="STEPDOWN_SIM_SEED")
+    # The clearinghouse mailbox (payers/mailbox.py): a local directory unless an SFTP host
+    # is set. None: <data_dir>/mailbox.
+    mailbox_dir: Path | None = Field(default=None, alias="STEPDOWN_MAILBOX_DIR")
+    mailbox_sftp_host: str | None = Field(default=None, alias="STEPDOWN_MAILBOX_SFTP_HOST")
+    mailbox_sftp_port: int = Field(default=22, gt=0, lt=65536, alias="STEPDOWN_MAILBOX_SFTP_PORT")
+    mailbox_sftp_user: str | None = Field(default=None, alias="STEPDOWN_MAILBOX_SFTP_USER")
+    # The private key we log in with, and the known_hosts file holding the server's host key.
+    mailbox_sftp_key_file: Path | None = Field(default=None, alias="STEPDOWN_MAILBOX_SFTP_KEY_FILE")
+    mailbox_sftp_known_hosts: Path | None = Field(
+        default=None, alias="STEPDOWN_MAILBOX_SFTP_KNOWN_HOSTS"
+    )
+    # The folder on the server the three mailbox folders live under ("": the login folder).
+    mailbox_sftp_root: str = Field(default="", alias="STEPDOWN_MAILBOX_SFTP_ROOT")
+    mailbox_outbound: str = Field(default="outbound", alias="STEPDOWN_MAILBOX_OUTBOUND")
+    mailbox_inbound: str = Field(default="inbound", alias="STEPDOWN_MAILBOX_INBOUND")
+    mailbox_archive: str = Field(default="archive", alias="STEPDOWN_MAILBOX_ARCHIVE")
+    # Seconds between the API's passes over the inbound folder; 0 turns the poller off.
+    mailbox_poll_interval_seconds: float = Field(
+        default=10.0, ge=0, alias="STEPDOWN_MAILBOX_POLL_INTERVAL"
+    )
+    # The X12 envelope (ISA06/GS02 us, ISA08/GS03 the clearinghouse, ISA15 P or T) and the
+    # requester of loop 2010B. None outside dev mode: the X12 channel refuses to start.
+    x12_sender_id: str = Field(default="STEPDOWN", min_length=1, max_length=15,
+                               alias="STEPDOWN_X12_SENDER_ID")  # fmt: skip
+    x12_receiver_id: str = Field(default="CLEARINGHOUSE", min_length=1, max_length=15,
+                                 alias="STEPDOWN_X12_RECEIVER_ID")  # fmt: skip
+    x12_usage: Literal["P", "T"] = Field(default="P", alias="STEPDOWN_X12_USAGE")
+    provider_name: str | None = Field(default=None, alias="STEPDOWN_PROVIDER_NAME")
+    provider_npi: str | None = Field(default=None, alias="STEPDOWN_PROVIDER_NPI")
 
     @field_validator("payload_keys")
     @classmethod
@@ -181,6 +214,36 @@ class Settings(BaseSettings):
                 "is not a key id of STEPDOWN_PAYLOAD_KEYS"
             )
         return self
+
+    @model_validator(mode="after")
+    def _sftp_mailbox_complete(self) -> Settings:
+        if self.mailbox_sftp_host is None:
+            return self
+        missing = [
+            alias
+            for alias, value in (
+                ("STEPDOWN_MAILBOX_SFTP_USER", self.mailbox_sftp_user),
+                ("STEPDOWN_MAILBOX_SFTP_KEY_FILE", self.mailbox_sftp_key_file),
+                ("STEPDOWN_MAILBOX_SFTP_KNOWN_HOSTS", self.mailbox_sftp_known_hosts),
+            )
+            if not value
+        ]
+        if missing:
+            # No host key check and no password fallback: an SFTP mailbox needs all three.
+            raise ValueError(f"STEPDOWN_MAILBOX_SFTP_HOST is set but {', '.join(missing)} is not")
+        return self
+
+    @model_validator(mode="after")
+    def _dev_provider(self) -> Settings:
+        if self.dev_mode:
+            self.provider_name = self.provider_name or DEV_PROVIDER_NAME
+            self.provider_npi = self.provider_npi or DEV_PROVIDER_NPI
+            if self.x12_usage == "P" and "x12_usage" not in self.model_fields_set:
+                self.x12_usage = "T"
+        return self
+
+    def mailbox_directory(self) -> Path:
+        return self.mailbox_dir or self.data_dir / "mailbox"
 
     def payload_keyring(self) -> dict[str, bytes]:
         return {k: decode_payload_key(v.get_secret_value()) for k, v in self.payload_keys.items()}

@@ -17,10 +17,12 @@ from temporalio.converter import PayloadCodec
 from api import auth, console
 from api.codec import codec_cors_middleware, make_codec_router
 from api.deps import ApiDeps, production_deps
+from api.mailbox_poller import MailboxPoller
 from api.middleware import BodyLimitMiddleware, ObserveMiddleware
 from api.problems import install_problem_handlers
 from api.redelivery import Redelivery
 from api.routes import actions, billing, episodes, ops, webhooks
+from payers.mailbox import configured_mailbox
 from settings import Settings, get_settings
 
 log = logging.getLogger("stepdown.api")
@@ -85,14 +87,29 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         redelivery = Redelivery(app.state.deps, timeout, timedelta(seconds=2 * timeout))
         stop = asyncio.Event()
         loop = asyncio.create_task(redelivery.run(settings.redelivery_interval_seconds, stop))
+        polling = start_mailbox_poller(settings, app.state.deps, stop)
         try:
             yield
         finally:
             await _stop(loop, stop)
+            if polling is not None:
+                await _stop(polling, stop)
+
+
+def start_mailbox_poller(
+    settings: Settings, deps: ApiDeps, stop: asyncio.Event
+) -> asyncio.Task[None] | None:
+    """The clearinghouse mailbox poller, unless its interval is 0 or there is no X12 ledger."""
+    interval = settings.mailbox_poll_interval_seconds
+    if interval <= 0 or deps.x12_ledger is None:
+        return None
+    mailbox = configured_mailbox(settings)
+    poller = MailboxPoller(deps, mailbox, deps.x12_ledger, settings.temporal_timeout_seconds)
+    return asyncio.create_task(poller.run(interval, stop))
 
 
 async def _stop(loop: asyncio.Task[None], stop: asyncio.Event) -> None:
-    """Lets a round in progress finish briefly, then cancels it: redelivery is idempotent."""
+    """Lets a round in progress finish briefly, then cancels it: both loops are idempotent."""
     stop.set()
     try:
         await asyncio.wait_for(loop, SHUTDOWN_GRACE_SECONDS)

@@ -19,6 +19,7 @@ from settings import Settings
 from store.db import make_engine
 from store.ports import AuditLog, ReadModel, WebhookInbox
 from store.sql import SqlAuditLog, SqlReadModel, SqlWebhookInbox
+from store.x12_ledger import SqlX12Ledger, X12Ledger
 from workflows.client import EpisodeClient
 from workflows.temporal import data_converter
 
@@ -44,6 +45,8 @@ class ApiDeps:
     database_health: HealthCheck
     clock: Callable[[], datetime] = utc_now
     metrics: Metrics = field(default_factory=Metrics)
+    # 278 requests written and 999/TA1 acknowledgements received (the X12 channel).
+    x12_ledger: X12Ledger | None = None
 
 
 def temporal_health(client: Client) -> HealthCheck:
@@ -79,6 +82,7 @@ def sql_deps(engine: Engine, client: Client, settings: Settings) -> ApiDeps:
         audit_log=SqlAuditLog(engine),
         temporal_health=temporal_health(client),
         database_health=database_health(engine),
+        x12_ledger=SqlX12Ledger(engine),
     )
 
 

@@ -13,11 +13,15 @@ from domain.commands import ApplyPayerDecision
 from domain.errors import Rejected
 from domain.model import PayerDecision
 from payers.formats import UnparseableDecision, UnsupportedFormat, parse_decision
+from payers.formats.x12_ack import is_acknowledgement, parse_acknowledgement
 from store.ports import InboxEntry, InboxStatus
 from workflows.client import WorkflowServiceUnavailable
 from workflows.episode import EpisodeWorkflow
 
 log = logging.getLogger("stepdown.api.webhooks")
+# Set only by the mailbox poller: webhook deliveries keep just api.signed.KEPT_HEADERS, so a
+# payer cannot post an acknowledgement that would mark another payer's 278 rejected.
+MAILBOX_FILE_HEADER = "x-stepdown-mailbox-file"
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,8 @@ class DeliveryProcessor:
 
     async def process(self, entry: InboxEntry) -> Answer:
         """Parse, match and apply one stored delivery, and record the outcome in the inbox."""
+        if self._is_acknowledgement(entry):
+            return await self._acknowledge(entry)
         try:
             decision = parse_decision(entry.content_type, entry.body)
         except UnsupportedFormat as err:
@@ -118,6 +124,31 @@ class DeliveryProcessor:
             answer = refused(ApiProblem(404, "unmatched", detail), "unmatched")
             return await self._finish(entry, "unmatched", answer, detail)
         return await self._apply(entry, episode_id, decision)
+
+    def _is_acknowledgement(self, entry: InboxEntry) -> bool:
+        from_mailbox = MAILBOX_FILE_HEADER in entry.headers
+        ledger = self._deps.x12_ledger is not None
+        return from_mailbox and ledger and is_acknowledgement(entry.body)
+
+    async def _acknowledge(self, entry: InboxEntry) -> Answer:
+        """A 999/TA1 is recorded in the X12 ledger, matched to the 278 it answers.
+
+        A rejection waits there (`X12Ledger.unreported_rejections`) to become the episode's
+        `submission_failed`; the inbox row keeps its reason as the error.
+        """
+        assert self._deps.x12_ledger is not None
+        try:
+            ack = parse_acknowledgement(entry.body)
+        except UnparseableDecision as err:
+            detail = f"the body is not a usable acknowledgement: {err.detail}"
+            problem = ApiProblem(422, "unparseable", detail)
+            return await self._finish(entry, "rejected", refused(problem, "rejected"), detail)
+        recorded, _ = await blocking(
+            self._deps.x12_ledger.record_acknowledgement, entry.delivery_id, ack, entry.received_at
+        )
+        answer = accepted(entry.delivery_id, recorded.episode_id, "acknowledged")
+        error = None if ack.accepted else recorded.reason
+        return await self._finish(entry, "applied", answer, error, recorded.episode_id)
 
     async def _match(self, payer_id: str, decision: PayerDecision) -> str | None:
         found = await blocking(self._deps.read_model.episode_for_trace, decision.trace_number)

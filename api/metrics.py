@@ -13,6 +13,7 @@ METRICS = {
     "stepdown_webhook_deliveries_total": "Payer webhook deliveries answered, by outcome.",
     "stepdown_webhook_redeliveries_total": "Inbox redeliveries to the workflows, by outcome.",
     "stepdown_claims_total": "Claim release requests answered, by status (released or held).",
+    "stepdown_mailbox_files_total": "Clearinghouse mailbox files taken into the inbox, by outcome.",
 }
 
 

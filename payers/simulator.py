@@ -1,4 +1,8 @@
-"""The dev stack's payer: takes gateway requests and answers later through the signed webhook."""
+"""The dev stack's payer: takes gateway requests and answers later through the signed webhook.
+
+It is also the clearinghouse on the mailbox (payers/clearinghouse.py): 278 requests in,
+999s and 278 responses out.
+"""
 
 from __future__ import annotations
 
@@ -20,10 +24,12 @@ from fastapi import FastAPI, HTTPException
 
 from activities.ports import PayerRequest
 from domain.model import PayerDecision
+from payers.clearinghouse import ClearinghousePeer
 from payers.formats.canonical import canonical_body
 from payers.formats.pas_render import pas_body
 from payers.formats.x12_render import x12_body
 from payers.gateways import SIM_PREFIX
+from payers.mailbox import MailboxLayout, configured_mailbox
 from payers.signature import sign
 from settings import Settings, get_settings
 
@@ -266,6 +272,17 @@ def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
 
+def clearinghouse_peer(settings: Settings, config: SimulatorConfig) -> ClearinghousePeer | None:
+    """The clearinghouse on the settings' mailbox, answering 278s with the simulator's mix."""
+    if settings.mailbox_poll_interval_seconds <= 0:
+        return None
+    ours = MailboxLayout(
+        settings.mailbox_outbound, settings.mailbox_inbound, settings.mailbox_archive
+    )
+    mailbox = configured_mailbox(settings, ours.peer())
+    return ClearinghousePeer(mailbox, decide=lambda request: plan(request, config).action)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -273,12 +290,22 @@ def create_app(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
     """The simulator's ASGI app; `uvicorn payers.simulator:create_app --factory` runs it."""
-    config = config or SimulatorConfig.from_settings(settings or get_settings())
+    # Only an app built from settings (the dev stack's) is also the mailbox's clearinghouse.
+    from_settings = settings is not None or config is None
+    settings = settings or get_settings()
+    config = config or SimulatorConfig.from_settings(settings)
     simulator = PayerSimulator(config, transport=transport)
+    peer = clearinghouse_peer(settings, config) if from_settings else None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        interval = settings.mailbox_poll_interval_seconds
+        answering = asyncio.create_task(peer.run(interval, stop)) if peer else None
         yield
+        stop.set()
+        if answering is not None:
+            await answering
         await simulator.close()
 
     app = FastAPI(title="stepdown payer simulator", lifespan=lifespan)

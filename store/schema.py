@@ -1,4 +1,4 @@
-"""SQLAlchemy tables of the read model, the webhook inbox and the audit log."""
+"""SQLAlchemy tables of the read model, the webhook inbox, the audit log and the X12 ledger."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     DateTime,
     Dialect,
@@ -151,3 +152,52 @@ class AuditRow(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     request_id: Mapped[str] = mapped_column(String(80))
     at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class X12ControlNumberRow(Base):
+    """The last interchange control number handed out (ISA13/GS06), per counter name."""
+
+    __tablename__ = "x12_control_numbers"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
+
+
+class X12SubmissionRow(Base):
+    """Every 278 request written to the clearinghouse mailbox, exactly as written."""
+
+    __tablename__ = "x12_submissions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    file_name: Mapped[str] = mapped_column(String(200), unique=True)
+    control_number: Mapped[int] = mapped_column(Integer, unique=True)
+    episode_id: Mapped[str] = mapped_column(String(80), index=True)
+    payer_id: Mapped[str] = mapped_column(String(80))
+    trace_number: Mapped[str] = mapped_column(String(80), index=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    written_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class X12AcknowledgementRow(Base):
+    """A 999 or TA1 from the mailbox, parsed, with the submission it answers when ours."""
+
+    __tablename__ = "x12_acknowledgements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    functional_id: Mapped[str | None] = mapped_column(String(8))
+    control_number: Mapped[int] = mapped_column(Integer, index=True)
+    code: Mapped[str] = mapped_column(String(4))
+    accepted: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    episode_id: Mapped[str | None] = mapped_column(String(80), index=True)
+    trace_number: Mapped[str | None] = mapped_column(String(80))
+    purpose: Mapped[str | None] = mapped_column(String(20))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Set once a rejection has become the episode's submission_failed event.
+    reported_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -186,4 +186,7 @@ def _request_payload(state: Episode, effect: Effect) -> dict[str, Any]:
         "urgency": o.urgency,
         "member_id": o.patient.member_id,
         "authorizations": [a.model_dump(mode="json") for a in state.authorizations],
+        # The X12 278 names the subscriber (2010C NM1, DMG) and the facility type (UM04).
+        "patient": {"name": o.patient.name, "birth_date": o.patient.birth_date.isoformat()},
+        "setting": o.setting,
     }
