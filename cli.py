@@ -510,6 +510,7 @@ def db_rebuild(url: DbUrl = None, json_: AsJson = False) -> None:
             f"rebuilt {report.episodes} episode(s) from {report.events} events: "
             f"{report.claims} claims, {report.worklist_items} worklist items{created}",
             highlight=False,
+            soft_wrap=True,
         )
         for episode_id, reason in report.failed.items():
             err.print(f"not rebuilt: {episode_id}: {reason}", highlight=False)

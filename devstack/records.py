@@ -57,13 +57,13 @@ async def compare_live(
     while _last_seq(check) < view.version and asyncio.get_running_loop().time() < deadline:
         await asyncio.sleep(0.5)
         check = recheck()
-    if check.problems or check.state is None:
-        return check
     if _last_seq(check) != view.version:
         check.problems.append(
             f"{episode_id}: the event store holds seq 1..{_last_seq(check)} but the workflow "
             f"is at version {view.version}"
         )
+        return check
+    if check.state is None:
         return check
     this_run: list[StoredEvent] = await handle.query(
         EpisodeWorkflow.events, EventsQuery(after=0), rpc_timeout=QUERY_TIMEOUT

@@ -90,9 +90,8 @@ def _rebuild_episode(
     if state.opened is None:
         report.failed[episode_id] = "no episode_opened event"
         return
-    # "now" is the last event's instant: the instant the live projection of that event
-    # summarized the episode at (workflows/effects.py projects in the workflow task that
-    # decided the event).
+    # "now" is the last event's instant, as in the live projection (workflows/effects.py),
+    # so a rebuilt summary is the projected one, updated_at and worklist included.
     summary = summarize(state, events[-1].at)
     claims = claim_views(state)
     writer.write_derived(session, summary, claims)
