@@ -25,10 +25,15 @@ episode_app = typer.Typer(help="One episode: open, show, events, history.", no_a
 episodes_app = typer.Typer(help="Many episodes.", no_args_is_help=True)
 db_app = typer.Typer(help="The read model's database.", no_args_is_help=True)
 webhook_app = typer.Typer(help="Payer webhooks, sent like a payer.", no_args_is_help=True)
+events_app = typer.Typer(
+    help="The event store, the record: verify, legal holds, retention purge.",
+    no_args_is_help=True,
+)
 app.add_typer(episode_app, name="episode")
 app.add_typer(episodes_app, name="episodes")
 app.add_typer(db_app, name="db")
 app.add_typer(webhook_app, name="webhook")
+app.add_typer(events_app, name="events")
 
 console = Console()
 err = Console(stderr=True)
@@ -289,6 +294,263 @@ def states(
         typer.echo(to_mermaid(steps), nl=False)
     else:
         emit([asdict(step) for step in steps], json_, render.transitions_table(steps))
+
+
+# -- the record: commands on the database (DATABASE_URL) and Temporal, not over the API ------
+
+DbUrl = Annotated[str | None, typer.Option("--url", help="Default: DATABASE_URL.")]
+By = Annotated[str, typer.Option("--by", help="Who does this (kept in the audit log).")]
+
+
+def database(url: str | None) -> Any:
+    from store.db import make_engine
+
+    return make_engine(url or load_settings().database_url)
+
+
+def audit(engine: Any, actor: str, action: str, episode_id: str | None, outcome: str) -> None:
+    from datetime import UTC, datetime
+
+    from store.ports import AuditEntry
+    from store.sql import SqlAuditLog
+
+    SqlAuditLog(engine).append(
+        AuditEntry(
+            actor=actor,
+            role="admin",
+            action=action,
+            route="cli",
+            episode_id=episode_id,
+            outcome=outcome,
+            status_code=0,
+            request_id=f"cli-{os.getpid()}",
+            at=datetime.now(UTC),
+        )
+    )
+
+
+async def temporal_client(settings: Settings) -> tuple[Any, str | None]:
+    """A Temporal client, or None and why not when Temporal does not answer in time."""
+    import asyncio
+
+    from workflows.temporal import connect
+
+    try:
+        return await asyncio.wait_for(connect(settings), timeout=5.0), None
+    except (RuntimeError, OSError, TimeoutError) as exc:
+        reason = str(exc).split(":")[0] or "no answer in 5 s"
+        return None, f"Temporal unreachable at {settings.temporal_address} ({reason})"
+
+
+@events_app.command("verify")
+def events_verify(
+    episode_id: Annotated[str | None, typer.Argument(help="One episode.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every episode in the event store.")] = False,
+    live: Annotated[bool, typer.Option(help="Compare with the running workflows.")] = True,
+    url: DbUrl = None,
+    json_: AsJson = False,
+) -> None:
+    """Check each chain, that seq runs 1..n, and that the fold equals the live workflow.
+
+    Exits 1 when anything differs, 2 when nothing was asked.
+    """
+    import asyncio
+
+    from devstack.records import compare_live
+    from store.event_store import SqlEventStore
+    from store.sql import SqlReadModel
+    from store.verify import check_stored
+
+    if (episode_id is None) == (not all_):
+        err.print("give one EPISODE or --all")
+        raise typer.Exit(2)
+    settings = load_settings()
+    engine = database(url)
+    store, read_model = SqlEventStore(engine), SqlReadModel(engine)
+    ids = store.episode_ids() if all_ else [episode_id]
+
+    async def run() -> tuple[list[Any], str | None]:
+        client, skipped = await temporal_client(settings) if live else (None, "--no-live")
+        checks = []
+        for one in ids:
+            check = check_stored(store, read_model, one)
+            if client is not None and check.events:
+                check = await compare_live(
+                    client, check, lambda one=one: check_stored(store, read_model, one)
+                )
+            checks.append(check)
+        return checks, skipped
+
+    checks, skipped = asyncio.run(run())
+    engine.dispose()
+    failed = [c for c in checks if not c.ok]
+    if json_:
+        rows = [
+            {"episode_id": c.episode_id, "events": len(c.events), "ok": c.ok,
+             "problems": c.problems, "notes": c.notes}
+            for c in checks
+        ]  # fmt: skip
+        typer.echo(json.dumps({"live": skipped or "compared", "episodes": rows}, indent=2))
+    else:
+        for c in checks:
+            mark = "[green]ok[/]  " if c.ok else "[bold red]FAIL[/]"
+            notes = f" — {'; '.join(c.notes)}" if c.notes else ""
+            console.print(f"{mark} {c.episode_id}: {len(c.events)} events{notes}", highlight=False)
+            for problem in c.problems:
+                console.print(f"      {problem}", highlight=False, soft_wrap=True)
+        if skipped:
+            console.print(f"live comparison skipped: {skipped}", highlight=False)
+        console.print(f"{len(checks)} episode(s) checked, {len(failed)} with differences")
+    if failed:
+        raise typer.Exit(1)
+
+
+@events_app.command("hold")
+def events_hold(
+    episode_id: str,
+    reason: Annotated[str, typer.Option(help="The matter, request or audit it serves.")],
+    by: By,
+    url: DbUrl = None,
+) -> None:
+    """Place a legal hold: the episode's events cannot be purged until it is released."""
+    from datetime import UTC, datetime
+
+    from store.event_store import SqlEventStore
+
+    engine = database(url)
+    try:
+        SqlEventStore(engine).place_hold(episode_id, reason, by, datetime.now(UTC))
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    audit(engine, by, "events.hold", episode_id, "placed")
+    console.print(f"legal hold placed on {episode_id}", highlight=False)
+
+
+@events_app.command("release")
+def events_release(episode_id: str, by: By, url: DbUrl = None) -> None:
+    """Release the episode's legal holds."""
+    from datetime import UTC, datetime
+
+    from store.event_store import SqlEventStore
+
+    engine = database(url)
+    released = SqlEventStore(engine).release_holds(episode_id, by, datetime.now(UTC))
+    if not released:
+        raise fail(f"{episode_id} has no active legal hold")
+    audit(engine, by, "events.release", episode_id, f"released {released}")
+    console.print(f"{released} legal hold(s) on {episode_id} released", highlight=False)
+
+
+@events_app.command("purge")
+def events_purge(
+    episode_ids: Annotated[list[str] | None, typer.Argument(help="Episodes to purge.")] = None,
+    expired: Annotated[
+        bool, typer.Option("--expired", help="Every episode whose retention ran out.")
+    ] = False,
+    by: By = "",
+    url: DbUrl = None,
+) -> None:
+    """Delete the events of closed episodes past STEPDOWN_EVENT_RETENTION_YEARS.
+
+    Refuses held, open and too-young episodes; a named episode refused exits 1.
+    """
+    from datetime import UTC, datetime
+
+    from store.event_store import PurgeRefused, SqlEventStore
+
+    if not by.strip():
+        raise fail("--by is required: a purge is kept in the audit log with who ran it")
+    if bool(episode_ids) == expired:
+        raise fail("name EPISODE(s) or pass --expired")
+    settings = load_settings()
+    engine = database(url)
+    store = SqlEventStore(engine)
+    names = episode_ids or store.episode_ids()
+    refused = 0
+    for episode_id in names:
+        try:
+            purged = store.purge(episode_id, by, datetime.now(UTC), settings.event_retention_years)
+        except PurgeRefused as exc:
+            refused += 1
+            if episode_ids:
+                err.print(f"refused: {exc}", highlight=False)
+            continue
+        audit(engine, by, "events.purge", episode_id, f"purged {purged.events} events")
+        console.print(f"purged {episode_id}: {purged.events} events", highlight=False)
+    if episode_ids and refused:
+        raise typer.Exit(1)
+    if expired:
+        console.print(f"{len(names) - refused} purged, {refused} kept", highlight=False)
+
+
+@db_app.command("rebuild")
+def db_rebuild(url: DbUrl = None, json_: AsJson = False) -> None:
+    """Rebuild every derived table (summaries, claims, worklist) from the event store.
+
+    One transaction: the API keeps reading the old rows until the commit swaps them.
+    """
+    from rich.progress import Progress
+
+    from store.rebuild import rebuild
+
+    engine = database(url)
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task("rebuilding from the event store", total=None)
+
+        def step(done: int, total: int, episode_id: str) -> None:
+            progress.update(task, completed=done, total=total, description=episode_id)
+
+        report = rebuild(engine, step)
+    engine.dispose()
+    if json_:
+        typer.echo(json.dumps(asdict(report), indent=2))
+    else:
+        created = f"; created {', '.join(report.created_tables)}" if report.created_tables else ""
+        console.print(
+            f"rebuilt {report.episodes} episode(s) from {report.events} events: "
+            f"{report.claims} claims, {report.worklist_items} worklist items{created}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        for episode_id, reason in report.failed.items():
+            err.print(f"not rebuilt: {episode_id}: {reason}", highlight=False)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@episode_app.command("export")
+def episode_export(
+    episode_id: str,
+    by: By,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Default: stdout.")] = None,
+    url: DbUrl = None,
+) -> None:
+    """One JSON document: the episode's events from the event store and every Temporal run
+    still retained, for a records request."""
+    import asyncio
+
+    from devstack.records import export_document
+    from store.event_store import SqlEventStore
+
+    settings = load_settings()
+    engine = database(url)
+    store = SqlEventStore(engine)
+    if not store.recorded(episode_id) and store.purged(episode_id) is None:
+        raise fail(f"no episode {episode_id} in the event store")
+
+    async def run() -> dict[str, Any]:
+        client, _ = await temporal_client(settings)
+        return await export_document(store, client, settings.task_queue, episode_id)
+
+    document = asyncio.run(run())
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    if output is None:
+        typer.echo(text)
+    else:
+        output.write_text(text + "\n")
+        err.print(f"wrote {output}", highlight=False)
+    audit(engine, by, "episode.export", episode_id, f"{len(document['events'])} events")
+    engine.dispose()
 
 
 if __name__ == "__main__":

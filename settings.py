@@ -103,6 +103,16 @@ class Settings(BaseSettings):
     continue_as_new_after_history_events: int = Field(
         default=200, ge=50, alias="STEPDOWN_CAN_AFTER_HISTORY_EVENTS"
     )
+    # How long Temporal keeps a closed workflow run (the namespace's retention), registered
+    # at startup by the worker and `stepdown dev`. Temporal is not the record: the event
+    # store is (README, "The record"); archive histories for longer (deploy/README.md).
+    temporal_retention_days: int = Field(
+        default=30, ge=1, le=3650, alias="STEPDOWN_TEMPORAL_RETENTION_DAYS"
+    )
+    # How long the event store keeps an episode's events after its last one before
+    # `stepdown events purge` may delete them; never below HIPAA's six years
+    # (45 CFR 164.316(b)(2)). The default's reasons are in README, "Retention".
+    event_retention_years: int = Field(default=10, ge=6, alias="STEPDOWN_EVENT_RETENTION_YEARS")
     api_host: str = Field(default="127.0.0.1", alias="STEPDOWN_API_HOST")
     api_port: int = Field(default=8000, alias="STEPDOWN_API_PORT")
     temporal_ui_port: int = Field(default=8233, alias="STEPDOWN_TEMPORAL_UI_PORT")

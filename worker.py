@@ -17,7 +17,7 @@ from payers.gateways import payer_gateway
 from settings import Settings, get_settings
 from store.db import make_engine
 from store.sql import SqlReadModel
-from workflows.temporal import connect, register_search_attributes
+from workflows.temporal import connect, ensure_retention, register_search_attributes
 
 log = logging.getLogger("stepdown.worker")
 
@@ -74,6 +74,11 @@ async def main() -> None:
     settings = get_settings()
     client = await connect(settings)
     await register_search_attributes(client, settings.temporal_namespace)
+    log.info(
+        await ensure_retention(
+            client, settings.temporal_namespace, settings.temporal_retention_days
+        )
+    )
     worker = build_worker(
         client, default_activities(settings), [EpisodeWorkflow], settings.task_queue
     )

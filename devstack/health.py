@@ -15,7 +15,7 @@ from temporalio.client import Client
 
 from devstack.children import StackError
 from settings import Settings
-from workflows.temporal import register_search_attributes
+from workflows.temporal import ensure_retention, register_search_attributes
 
 POLL = 0.25
 
@@ -60,6 +60,9 @@ def temporal_ready(settings: Settings) -> Callable[[], bool]:
         except (RuntimeError, OSError, TimeoutError):
             return False
         await register_search_attributes(client, settings.temporal_namespace)
+        await ensure_retention(
+            client, settings.temporal_namespace, settings.temporal_retention_days
+        )
         return True
 
     return lambda: asyncio.run(check())

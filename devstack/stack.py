@@ -162,6 +162,11 @@ class DevStack:
             ("ops console", f"{api}/console"),
             ("Temporal UI", f"http://{host}:{s.temporal_ui_port}"),
             ("Temporal frontend", f"{s.temporal_address} (namespace {s.temporal_namespace})"),
+            (
+                "retention",
+                f"Temporal keeps closed runs {s.temporal_retention_days} days; the event "
+                f"store keeps events {s.event_retention_years} years",
+            ),
             ("payer simulator", f"{sim} (what it answered: {sim}/requests)"),
             ("logs", str(self.logs)),
         ):

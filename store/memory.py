@@ -11,6 +11,8 @@ from domain.views import ClaimView, EpisodeSummary, StoredEvent, WorklistItem
 from store.ports import (
     PENDING_STATUSES,
     AuditEntry,
+    EventConflict,
+    EventGap,
     InboxEntry,
     InboxStatus,
     UnknownDelivery,
@@ -40,13 +42,14 @@ class InMemoryReadModel:
     ) -> int:
         episode_id = summary.episode_id
         with self._lock:
+            known = self._events.setdefault(episode_id, {})
+            _check_append(episode_id, known, events)
             stored = self._summaries.get(episode_id)
             if stored is None or stored["version"] <= summary.version:
                 self._summaries[episode_id] = summary.model_dump(mode="json")
                 changed = {c.claim_id: c.model_dump(mode="json", by_alias=True) for c in claims}
                 kept = [c for c in self._claims.get(episode_id, []) if c["claim_id"] not in changed]
                 self._claims[episode_id] = kept + list(changed.values())
-            known = self._events.setdefault(episode_id, {})
             new = 0
             for event in events:
                 if event.seq not in known:
@@ -112,7 +115,7 @@ class InMemoryReadModel:
 
     def delete_episode(self, episode_id: str) -> None:
         with self._lock:
-            for table in (self._summaries, self._events, self._claims):
+            for table in (self._summaries, self._claims):
                 table.pop(episode_id, None)
 
     def episode_for_trace(self, trace_number: str) -> str | None:
@@ -240,3 +243,21 @@ class InMemoryAuditLog:
             matching = [e for e in self._entries if episode_id in (None, e.episode_id)]
         # Newest first; reversing before the stable sort puts later appends first on ties.
         return sorted(reversed(matching), key=lambda e: e.at, reverse=True)[:limit]
+
+
+def _check_append(
+    episode_id: str, known: dict[int, dict[str, Any]], events: Sequence[StoredEvent]
+) -> None:
+    """The SQL store's append rules: no gap before the batch, never other content for a seq."""
+    seqs = sorted(e.seq for e in events)
+    if not seqs:
+        return
+    if seqs != list(range(seqs[0], seqs[-1] + 1)):
+        raise EventGap(f"{episode_id}: a batch must hold consecutive seqs")
+    if seqs[0] > 1 and seqs[0] - 1 not in known:
+        raise EventGap(f"{episode_id}: seq {seqs[0] - 1} is not stored; cannot append {seqs[0]}")
+    differing = [
+        e.seq for e in events if e.seq in known and known[e.seq] != e.model_dump(mode="json")
+    ]
+    if differing:
+        raise EventConflict(f"{episode_id}: seq {differing} already stored with other content")

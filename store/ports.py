@@ -22,6 +22,14 @@ class InvalidCursor(ValueError):
     """A list cursor that this store did not hand out."""
 
 
+class EventConflict(ValueError):
+    """An event redelivered for a stored (episode_id, seq) with other content."""
+
+
+class EventGap(ValueError):
+    """Events whose predecessor is not stored: the chain would have a hole."""
+
+
 class UnknownDelivery(LookupError):
     """A webhook delivery id the inbox has never received."""
 
@@ -73,6 +81,9 @@ class ReadModel(Protocol):
     ) -> int:
         """Stores events once per (episode_id, seq) and returns how many were new.
 
+        The same event again is a no-op; other content for a stored seq raises EventConflict
+        and a first seq whose predecessor is not stored raises EventGap; neither writes.
+
         `claims` are the claims the batch's events touched, upserted by `claim_id` (a claim
         never disappears). The summary, its worklist and the claims are written only when
         `summary.version` is at least the stored version: a late, older projection never
@@ -107,7 +118,9 @@ class ReadModel(Protocol):
 
     def last_seq(self, episode_id: str) -> int: ...
 
-    def delete_episode(self, episode_id: str) -> None: ...
+    def delete_episode(self, episode_id: str) -> None:
+        """Removes the episode's derived rows (summary, claims, worklist), never its events."""
+        ...
 
     def episode_for_trace(self, trace_number: str) -> str | None:
         """The episode a payer's trace number belongs to, or None when no episode sent it.

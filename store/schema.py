@@ -80,16 +80,21 @@ class EpisodeRow(Base):
 
 
 class EventRow(Base):
+    """The event store: the record. Append-only (database triggers refuse UPDATE and DELETE,
+    except DELETE of a purged episode without a legal hold); every other table is derived."""
+
     __tablename__ = "episode_events"
 
-    episode_id: Mapped[str] = mapped_column(
-        ForeignKey("episodes.episode_id", ondelete="CASCADE"), primary_key=True
-    )
+    # No foreign key to `episodes`: that table is derived and is dropped by `db rebuild`.
+    episode_id: Mapped[str] = mapped_column(String(80), primary_key=True)
     # The primary key (episode_id, seq) is what makes a replayed projection a no-op.
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     type: Mapped[str] = mapped_column(String(80))
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The hash chain (store/chain.py): the previous event's hash and this event's own.
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 class ClaimRow(Base):
@@ -201,3 +206,32 @@ class X12AcknowledgementRow(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # Set once a rejection has become the episode's submission_failed event.
     reported_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class LegalHoldRow(Base):
+    """A legal hold: while one is active (not released) the episode's events cannot be purged."""
+
+    __tablename__ = "legal_holds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    episode_id: Mapped[str] = mapped_column(String(80), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    placed_by: Mapped[str] = mapped_column(String(200))
+    placed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    released_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    released_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class PurgeRow(Base):
+    """The tombstone of a purged episode: what was deleted, when, by whom, and its chain head.
+
+    The event store's DELETE trigger lets an event go only when its episode has this row."""
+
+    __tablename__ = "episode_purges"
+
+    episode_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    purged_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    purged_by: Mapped[str] = mapped_column(String(200))
+    events: Mapped[int] = mapped_column(Integer)
+    last_event_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    head_hash: Mapped[str] = mapped_column(String(64))

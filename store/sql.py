@@ -10,8 +10,16 @@ from sqlalchemy import Engine, and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from domain.views import ClaimView, EpisodeSummary, StoredEvent, WorklistItem
+from store.chain import GENESIS, event_hash
 from store.db import dialect_insert, session_factory
-from store.ports import decode_cursor, encode_cursor, unmatched_item, urgency
+from store.ports import (
+    EventConflict,
+    EventGap,
+    decode_cursor,
+    encode_cursor,
+    unmatched_item,
+    urgency,
+)
 from store.schema import ClaimRow, EpisodeRow, EventRow, InboxRow, WorklistRow
 from store.sql_audit import SqlAuditLog
 from store.sql_inbox import SqlWebhookInbox, inbox_entry
@@ -36,9 +44,15 @@ class SqlReadModel:
         claims: Sequence[ClaimView],
     ) -> int:
         with self._sessions.begin() as session:
-            if self._upsert_summary(session, summary):
-                self._replace_claims_and_worklist(session, summary, claims)
+            self.write_derived(session, summary, claims)
             return self._insert_events(session, summary.episode_id, events)
+
+    def write_derived(
+        self, session: Session, summary: EpisodeSummary, claims: Sequence[ClaimView]
+    ) -> None:
+        """The summary, its worklist and `claims`, in `session`, unless a newer one is stored."""
+        if self._upsert_summary(session, summary):
+            self._replace_claims_and_worklist(session, summary, claims)
 
     def _upsert_summary(self, session: Session, summary: EpisodeSummary) -> bool:
         """Writes the summary unless a newer one is stored; True when it was written."""
@@ -78,26 +92,69 @@ class SqlReadModel:
     def _insert_events(
         self, session: Session, episode_id: str, events: Sequence[StoredEvent]
     ) -> int:
-        new = 0
-        for start in range(0, len(events), EVENTS_PER_INSERT):
-            rows = [
+        """Appends the events to the episode's hash chain; returns how many were new.
+
+        An event already stored with the same content is a no-op; one stored with other
+        content, or a batch that would leave a gap in seq, raises and writes nothing: the
+        event store is never overwritten (store/chain.py).
+        """
+        if not events:
+            return 0
+        ordered = sorted(events, key=lambda e: e.seq)
+        first, last = ordered[0].seq, ordered[-1].seq
+        if [e.seq for e in ordered] != list(range(first, last + 1)):
+            raise EventGap(f"{episode_id}: a batch must hold consecutive seqs, not {first}..{last}")
+        prev = GENESIS if first == 1 else self._stored_hash(session, episode_id, first - 1)
+        if prev is None:
+            raise EventGap(f"{episode_id}: seq {first - 1} is not stored; cannot append {first}")
+        rows = []
+        for event in ordered:
+            data = event.model_dump(mode="json")["data"]
+            own = event_hash(episode_id, event.seq, event.type, event.at, data, prev)
+            rows.append(
                 {
                     "episode_id": episode_id,
                     "seq": event.seq,
                     "type": event.type,
                     "at": event.at,
-                    "data": event.model_dump(mode="json")["data"],
+                    "data": data,
+                    "prev_hash": prev,
+                    "hash": own,
                 }
-                for event in events[start : start + EVENTS_PER_INSERT]
-            ]
+            )
+            prev = own
+        new = 0
+        for start in range(0, len(rows), EVENTS_PER_INSERT):
             stmt = (
                 self._insert(EventRow)
-                .values(rows)
+                .values(rows[start : start + EVENTS_PER_INSERT])
                 .on_conflict_do_nothing(index_elements=[EventRow.episode_id, EventRow.seq])
                 .returning(EventRow.seq)
             )
             new += len(session.execute(stmt).all())
+        if new < len(rows):
+            self._check_redelivered(session, episode_id, rows)
         return new
+
+    def _stored_hash(self, session: Session, episode_id: str, seq: int) -> str | None:
+        query = select(EventRow.hash).where(EventRow.episode_id == episode_id, EventRow.seq == seq)
+        return session.scalars(query).first()
+
+    def _check_redelivered(
+        self, session: Session, episode_id: str, rows: list[dict[str, Any]]
+    ) -> None:
+        """A redelivered event must be the stored one: same content, hence the same hash."""
+        query = select(EventRow.seq, EventRow.hash).where(
+            EventRow.episode_id == episode_id,
+            EventRow.seq.between(rows[0]["seq"], rows[-1]["seq"]),
+        )
+        stored = {seq: own for seq, own in session.execute(query)}
+        differing = [row["seq"] for row in rows if stored.get(row["seq"]) != row["hash"]]
+        if differing:
+            raise EventConflict(
+                f"{episode_id}: seq {differing} already stored with other content; "
+                "the event store is never overwritten"
+            )
 
     def summary(self, episode_id: str) -> EpisodeSummary | None:
         with self._sessions.begin() as session:
@@ -174,9 +231,10 @@ class SqlReadModel:
             return session.scalar(query) or 0
 
     def delete_episode(self, episode_id: str) -> None:
+        """Removes the episode's derived rows; its events are the record and stay."""
         with self._sessions.begin() as session:
             # Children first, so a rebuild never depends on the database enforcing the cascade.
-            for table in (EventRow, ClaimRow, WorklistRow):
+            for table in (ClaimRow, WorklistRow):
                 session.execute(delete(table).where(table.episode_id == episode_id))
             session.execute(delete(EpisodeRow).where(EpisodeRow.episode_id == episode_id))
 

@@ -76,7 +76,9 @@ class EffectRunner:
         fresh = [e for e in events if e.seq > self._projected_upto]
         if not fresh:
             return
-        now = workflow.now()
+        # The last event's instant, not the clock: the summary is then a function of the
+        # events alone, which `stepdown db rebuild` reproduces exactly (store/rebuild.py).
+        now = fresh[-1].at
         touched = {e.data["claim_id"] for e in fresh if e.type in CLAIM_EVENTS}
         claims = [view for view in claim_views(state) if view.claim_id in touched]
         batch = ProjectionBatch(summary=summarize(state, now), events=fresh, claims=claims)

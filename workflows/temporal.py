@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import temporalio.api.namespace.v1 as namespace_api
 import temporalio.api.operatorservice.v1 as operator
+import temporalio.api.workflowservice.v1 as workflow_service
+from google.protobuf.duration_pb2 import Duration
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.client import Client
 from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKey
@@ -94,3 +97,57 @@ async def _check_types(
         found = listed.custom_attributes.get(name)
         if found != int(kind):
             raise SearchAttributeMismatch(f"{name}: server has {found}, expected {int(kind)}")
+
+
+async def ensure_retention(client: Client, namespace: str, days: int) -> str:
+    """Sets how long Temporal keeps closed runs of `namespace` (registering the namespace
+    when it does not exist yet); safe to call on every start. Returns what it did.
+
+    Temporal is not the record (the event store is, README "The record"); this bounds how
+    long histories stay for debugging and for `stepdown episode export`. A server that
+    refuses (the time-skipping server, Temporal Cloud's namespaces, which `tcld` or the Cloud
+    ops API manage, a frontend without admin rights) is reported, not fatal.
+    """
+    ttl = Duration(seconds=days * 86400)
+    service = client.workflow_service
+    try:
+        described = await service.describe_namespace(
+            workflow_service.DescribeNamespaceRequest(namespace=namespace)
+        )
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            await service.register_namespace(
+                workflow_service.RegisterNamespaceRequest(
+                    namespace=namespace, workflow_execution_retention_period=ttl
+                )
+            )
+            return f"registered namespace {namespace} with a retention of {days} days"
+        if err.status in (RPCStatusCode.UNIMPLEMENTED, RPCStatusCode.PERMISSION_DENIED):
+            return f"retention not set ({err.status.name}): set it on the server"
+        raise
+    current = described.config.workflow_execution_retention_ttl.ToSeconds()
+    if current == ttl.seconds:
+        return f"retention of {namespace} is {days} days"
+    try:
+        await service.update_namespace(
+            workflow_service.UpdateNamespaceRequest(
+                namespace=namespace,
+                config=namespace_api.NamespaceConfig(workflow_execution_retention_ttl=ttl),
+            )
+        )
+    except RPCError as err:
+        if err.status in (RPCStatusCode.UNIMPLEMENTED, RPCStatusCode.PERMISSION_DENIED):
+            return f"retention not set ({err.status.name}): set it on the server"
+        raise
+    return f"retention of {namespace} set from {current // 86400} to {days} days"
+
+
+async def namespace_retention_days(client: Client, namespace: str) -> float | None:
+    """The retention the server holds for `namespace`, in days; None when it cannot say."""
+    try:
+        described = await client.workflow_service.describe_namespace(
+            workflow_service.DescribeNamespaceRequest(namespace=namespace)
+        )
+    except RPCError:
+        return None
+    return described.config.workflow_execution_retention_ttl.ToSeconds() / 86400

@@ -88,11 +88,11 @@ async def test_events_come_in_order_from_one_and_after_n(api: Api) -> None:
     assert later == every[1:]
 
 
-async def test_events_of_an_episode_unknown_to_the_read_model_are_404(api: Api) -> None:
+async def test_events_of_an_episode_unknown_to_the_event_store_are_404(api: Api) -> None:
     response = await api.call("GET", f"/episodes/{new_id()}/events", "ops")
 
     assert response.status_code == 404
-    assert "read model" in response.json()["detail"]
+    assert "event store" in response.json()["detail"]
     negative = await api.call("GET", f"/episodes/{new_id()}/events?after=-1", "ops")
     assert negative.status_code == 422
 

@@ -37,6 +37,7 @@ class Stack:
     api: str
     ports: dict[str, int]
     output: Path
+    env: dict[str, str]
 
     def call(self, role: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {TOKENS[role]}"}
@@ -91,7 +92,8 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
             text=True,
         )
     ports["TEMPORAL"] = int(env["TEMPORAL_ADDRESS"].rsplit(":", 1)[1])
-    running = Stack(process, f"http://127.0.0.1:{ports['STEPDOWN_API_PORT']}", ports, output)
+    api = f"http://127.0.0.1:{ports['STEPDOWN_API_PORT']}"
+    running = Stack(process, api, ports, output, env)
     try:
         yield running
     finally:
@@ -195,6 +197,13 @@ def test_dev_stack_runs_an_episode_end_to_end_and_stops_cleanly(stack: Stack, tm
         e["type"] for e in events
     }
     assert stack.view(webhooked)["state"] == "authorized"
+    assert "Temporal keeps closed runs 30 days" in " ".join(stack.log().split())
+    verified = subprocess.run(
+        [str(STEPDOWN), "events", "verify", "--all"],
+        capture_output=True, text=True, timeout=120, env=stack.env,
+    )  # fmt: skip
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "0 with differences" in verified.stdout and "skipped" not in verified.stdout
 
     tree = descendants(stack.process.pid)
     assert len(tree) >= 4, tree  # temporal, worker, API, simulator (and what they started)

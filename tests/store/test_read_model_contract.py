@@ -6,7 +6,7 @@ from datetime import timedelta, timezone
 
 import pytest
 
-from store.ports import InvalidCursor, ReadModel, WebhookInbox
+from store.ports import EventConflict, EventGap, InvalidCursor, ReadModel, WebhookInbox
 from tests.store.factories import (
     T0,
     events,
@@ -36,6 +36,35 @@ def test_overlapping_batches_count_only_the_new_events(read_model: ReadModel) ->
 
     assert read_model.apply(episode.model_copy(update={"version": 4}), events(1, 2, 3, 4), []) == 2
     assert read_model.last_seq(episode.episode_id) == 4
+
+
+def test_an_event_redelivered_with_other_content_is_refused_and_nothing_changes(
+    read_model: ReadModel,
+) -> None:
+    episode = summary(version=2)
+    read_model.apply(episode, events(1, 2), [])
+    changed = events(2, 3)
+    changed[0] = changed[0].model_copy(update={"data": {"seq": 2, "forged": True}})
+
+    with pytest.raises(EventConflict, match="seq \\[2\\]"):
+        read_model.apply(episode.model_copy(update={"version": 3}), changed, [])
+
+    assert read_model.events(episode.episode_id) == events(1, 2)
+    assert read_model.summary(episode.episode_id) == episode
+
+
+def test_events_after_a_gap_are_refused(read_model: ReadModel) -> None:
+    episode = summary()
+    read_model.apply(episode, events(1, 2), [])
+
+    with pytest.raises(EventGap):
+        read_model.apply(episode, events(4, 5), [])
+    with pytest.raises(EventGap):
+        read_model.apply(episode, events(3, 5), [])
+    with pytest.raises(EventGap):
+        read_model.apply(summary(), events(2, 3), [])
+
+    assert read_model.last_seq(episode.episode_id) == 2
 
 
 def test_a_long_history_is_stored_in_full(read_model: ReadModel) -> None:
@@ -264,7 +293,9 @@ def test_delivery_matched_later_leaves_the_worklist(
     assert read_model.worklist() == []
 
 
-def test_deleting_an_episode_clears_it_for_a_rebuild(read_model: ReadModel) -> None:
+def test_deleting_an_episode_clears_its_derived_rows_and_keeps_the_record(
+    read_model: ReadModel,
+) -> None:
     episode_id = new_id()
     episode = summary(episode_id, version=3, worklist=[item(episode_id, "claims_held", T0)])
     read_model.apply(episode, events(1, 2, 3), [held_claim()])
@@ -272,10 +303,11 @@ def test_deleting_an_episode_clears_it_for_a_rebuild(read_model: ReadModel) -> N
     read_model.delete_episode(episode_id)
 
     assert read_model.summary(episode_id) is None
-    assert read_model.events(episode_id) == []
     assert read_model.claims(episode_id) == []
     assert read_model.worklist() == []
-    assert read_model.apply(episode.model_copy(update={"version": 1}), events(1, 2, 3), []) == 3
+    assert read_model.events(episode_id) == events(1, 2, 3)
+    assert read_model.apply(episode.model_copy(update={"version": 1}), events(1, 2, 3), []) == 0
+    assert read_model.summary(episode_id) == episode.model_copy(update={"version": 1})
 
 
 def test_due_before_compares_instants_not_offsets(read_model: ReadModel) -> None:
