@@ -18,11 +18,14 @@ from api.deps import ApiDeps, blocking
 from api.gateway import EpisodeGateway
 from api.inbox import MAILBOX_FILE_HEADER, DeliveryProcessor, SignedDelivery
 from api.problems import traceback_only
+from domain import commands as c
+from domain.errors import Rejected
 from payers.formats.errors import UnparseableDecision
 from payers.formats.x12 import parse_x12
 from payers.formats.x12_ack import is_acknowledgement, parse_acknowledgement
 from payers.mailbox import Mailbox
 from store.x12_ledger import SubmissionRejection, X12Ledger
+from workflows.episode import EpisodeWorkflow
 
 log = logging.getLogger("stepdown.api.mailbox")
 CONTENT_TYPE = "application/edi-x12"
@@ -86,10 +89,33 @@ class MailboxPoller:
             taken += 1
         return taken
 
+    async def report_rejections(self) -> int:
+        """Each 278 the clearinghouse rejected becomes the episode's `submission_failed`."""
+        gateway = EpisodeGateway(self._deps.episodes, self._timeout)
+
+        async def report(rejection: SubmissionRejection) -> None:
+            command = c.RecordEffectFailure(
+                kind="submit_request",
+                key=rejection.trace_number,
+                reason=f"clearinghouse rejected the 278: {rejection.reason}"[:2000],
+                detail={"purpose": rejection.purpose, "trace_number": rejection.trace_number},
+                reference=f"ack-{rejection.acknowledgement_id}",
+            )
+            update = EpisodeWorkflow.report_effect_failure
+            update_id = f"x12-ack-{rejection.acknowledgement_id}"
+            try:
+                await gateway.update(rejection.episode_id, update, command, update_id=update_id)
+            except Rejected as err:
+                # The episode refuses it for good (closed, unknown): keep the log, move on.
+                log.warning("rejection of %s not recorded: %s", rejection.trace_number, err)
+
+        return await report_rejected_submissions(self._ledger, report, self._deps.clock)
+
     async def run(self, interval: float, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
                 await self.run_once()
+                await self.report_rejections()
             except Exception as err:
                 # An unreachable SFTP server or database must not end the loop.
                 log.error("mailbox poll failed: %s", traceback_only(err))

@@ -122,6 +122,9 @@ class RecordEffectFailure(Frozen):
     attempt: int = 0
     reason: str = Field(min_length=1, max_length=2000)
     detail: dict[str, Any] = {}
+    # Names a failure reported after the effect had succeeded (a clearinghouse 999 that
+    # rejects a 278 already written): each reference is one failure, whatever the attempt.
+    reference: str | None = Field(default=None, max_length=200)
 
 
 class RetryFailedEffects(Frozen):

@@ -8,6 +8,7 @@ decision window from the payer's receipt of the request): the failure stops the
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from domain import events as ev
 from domain.commands import RecordEffectFailure, RetryFailedEffects
@@ -17,8 +18,8 @@ from domain.state import EffectFailure, Episode, open_failures
 from domain.timing import decision_due, ends_at, extension_decision_due
 
 
-def failure_id(kind: str, key: str, attempt: int) -> str:
-    return f"{kind}:{key}:{attempt}"
+def failure_id(kind: str, key: str, attempt: int, reference: str | None = None) -> str:
+    return f"{kind}:{key}:{reference if reference is not None else attempt}"
 
 
 def record_effect_failure(
@@ -26,25 +27,38 @@ def record_effect_failure(
 ) -> list[ev.Event]:
     """Recorded in every state, terminal ones included: a failure is a fact, not a request."""
     require_open(state)
-    fid = failure_id(cmd.kind, cmd.key, cmd.attempt)
+    fid = failure_id(cmd.kind, cmd.key, cmd.attempt, cmd.reference)
     if fid in state.failures:
         return []  # the same failure reported twice
+    detail = _complete(state, cmd)
     common = {
         "at": now,
         "failure_id": fid,
         "key": cmd.key,
         "reason": cmd.reason,
         "attempt": cmd.attempt,
-        "detail": cmd.detail,
+        "detail": detail,
     }
     if cmd.kind == "submit_request":
-        purpose = str(cmd.detail.get("purpose", "initial"))
+        purpose = str(detail["purpose"])
         return [ev.SubmissionFailed(kind=cmd.kind, purpose=purpose, **common)]
     if cmd.kind == "request_p2p":
         return [ev.SubmissionFailed(kind=cmd.kind, purpose="p2p", **common)]
     if cmd.kind == "deliver_claim":
         return [ev.ClaimDeliveryFailed(**common)]
     return [ev.NotificationDropped(**common)]
+
+
+def _complete(state: Episode, cmd: RecordEffectFailure) -> dict[str, Any]:
+    """The effect's detail, so a retry can send the request again; a failure reported from
+    outside (a 999) names only the trace, and the pending request supplies the rest."""
+    if cmd.kind != "submit_request" or {"purpose", "units"} <= cmd.detail.keys():
+        return cmd.detail
+    pending = state.pending
+    if pending is None or pending.trace_number != cmd.key:
+        raise Rejected("invalid_input", f"no request {cmd.key} is waiting for the payer")
+    known = {"trace_number": cmd.key, "purpose": pending.purpose, "units": pending.units}
+    return {**known, **cmd.detail}
 
 
 def retry_failed_effects(state: Episode, cmd: RetryFailedEffects, now: datetime) -> list[ev.Event]:

@@ -351,6 +351,16 @@ class EpisodeWorkflow:
         self._validate(command)
 
     @workflow.update
+    def report_effect_failure(self, command: c.RecordEffectFailure) -> EpisodeView:
+        """A failure learnt later from outside: a clearinghouse rejecting a written 278."""
+        self._apply(command)
+        return self._view()
+
+    @report_effect_failure.validator
+    def _validate_failure_report(self, command: c.RecordEffectFailure) -> None:
+        self._validate(command)
+
+    @workflow.update
     def retry_failed_effects(self, command: c.RetryFailedEffects) -> RetryResult:
         retried = self._apply(command)
         return RetryResult(retried=[e.failure_id for e in retried if e.type == "effect_retried"])

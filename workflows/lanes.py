@@ -104,9 +104,10 @@ class EffectLanes:
             return
         touched = {e.data["claim_id"] for e in fresh if e.type in CLAIM_EVENTS}
         claims = [view for view in claim_views(state) if view.claim_id in touched]
-        batch = ProjectionBatch(
-            summary=summarize(state, workflow.now()), events=fresh, claims=claims
-        )
+        # At the last event's instant: the summary is a function of the events alone, which
+        # `stepdown db rebuild` reproduces exactly (store/rebuild.py).
+        summary = summarize(state, fresh[-1].at)
+        batch = ProjectionBatch(summary=summary, events=fresh, claims=claims)
         handle = workflow.start_activity_method(
             EpisodeActivities.project_events, batch, **self._options("project_events")
         )

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -288,3 +289,39 @@ async def test_a_file_kept_before_a_crash_is_finished_by_the_redelivery_loop(x12
     [ack] = await asyncio.to_thread(x12.ledger.acknowledgements, view["episode_id"])
     assert ack.accepted
     assert {await x12.status(delivery_id(body)) for body in files.values()} == {"applied"}
+
+
+async def test_a_999_rejection_becomes_submission_failed_and_ops_can_resend(x12_dir: X12Stack):
+    x12 = x12_dir
+    view = await x12.api.open()
+    submission = await x12.sent(view["trace_number"])
+    path = x12.box.root / "outbound" / submission.file_name
+    path.write_bytes(b"".join(line for line in path.read_bytes().splitlines(True)
+                              if not line.startswith(b"UM*HS*I*")))  # fmt: skip
+    await x12.clearinghouse.run_once()
+    await x12.poller.run_once()
+    assert await x12.poller.report_rejections() >= 1
+
+    async def failures() -> list[dict[str, Any]] | None:
+        events = await x12.api.call("GET", f"/episodes/{view['episode_id']}/events", "ops")
+        found = [e for e in events.json() if e["type"] == "submission_failed"]
+        return found or None
+
+    failed = await eventually(failures)
+    assert len(failed) == 1 and "clearinghouse rejected the 278" in failed[0]["data"]["reason"]
+    assert "payer_decision_due" not in [
+        d["kind"] for d in (await x12.api.view(view["episode_id"]))["deadlines"]
+    ]
+    # Reported once: a second round finds nothing new for this episode.
+    await x12.poller.report_rejections()
+    assert len(await eventually(failures)) == 1
+    retried = await x12.api.call(
+        "POST", f"/episodes/{view['episode_id']}/failures/retry", "ops", json={}
+    )
+    assert retried.status_code == 200, retried.text
+    key = f"{view['episode_id']}:{view['trace_number']}:initial:retry-1"
+
+    async def resent() -> X12Submission | None:
+        return await asyncio.to_thread(x12.ledger.submission, key)
+
+    assert (await eventually(resent)).trace_number == view["trace_number"]
