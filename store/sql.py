@@ -14,6 +14,7 @@ from store.db import dialect_insert, session_factory
 from store.ports import decode_cursor, encode_cursor, unmatched_item, urgency
 from store.schema import ClaimRow, EpisodeRow, EventRow, InboxRow, WorklistRow
 from store.sql_audit import SqlAuditLog
+from store.sql_claims import queue_released_claims
 from store.sql_inbox import SqlWebhookInbox, inbox_entry
 
 __all__ = ["SqlAuditLog", "SqlReadModel", "SqlWebhookInbox"]
@@ -38,7 +39,10 @@ class SqlReadModel:
         with self._sessions.begin() as session:
             if self._upsert_summary(session, summary):
                 self._replace_claims_and_worklist(session, summary, claims)
-            return self._insert_events(session, summary.episode_id, events)
+            new = self._insert_events(session, summary.episode_id, events)
+            # Same transaction: a claim is released in the read model only with its outbox row.
+            queue_released_claims(session, self._insert, summary.episode_id, events)
+            return new
 
     def _upsert_summary(self, session: Session, summary: EpisodeSummary) -> bool:
         """Writes the summary unless a newer one is stored; True when it was written."""

@@ -122,6 +122,12 @@ def render_837i(
     return "".join(_segment(elements) + "\n" for elements in segments)
 
 
+def check_claim(billed: BilledClaim) -> None:
+    """Raises ValueError when `billed` cannot be carried by an 837I (see render_837i)."""
+    _subscriber(billed)
+    _claim(billed)
+
+
 def _isa(s: Submitter, number: int, at: datetime) -> list[str]:
     return [
         "ISA", "00", " " * 10, "00", " " * 10, "ZZ", f"{s.sender_id:<15}", "ZZ",
