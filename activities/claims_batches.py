@@ -9,8 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from payers.claim_files import ClaimFileSink
+from sqlalchemy import Engine
+
+from payers.claim_files import ClaimFileSink, LocalDirectorySink
 from payers.formats.x12_837i import Submitter
+from settings import Settings
 from store.claims import ClaimBatch
 from store.sql_claims import SqlClaimBatches
 
@@ -96,3 +99,14 @@ class ClaimBatcher:
                 log.exception("claims batch pass failed; the next pass retries")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), interval)
+
+
+def claim_batcher(settings: Settings, engine: Engine) -> ClaimBatcher:
+    """The production batcher: the SQL outbox and the local-directory sink of the settings."""
+    sink = LocalDirectorySink(settings.claim_files())
+    return ClaimBatcher(
+        SqlClaimBatches(engine),
+        sink,
+        settings.claims_submitter,
+        max_claims=settings.claims_batch_max,
+    )

@@ -13,12 +13,14 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine, text
 from temporalio.client import Client
 
+from activities.claims_batches import ClaimBatcher, claim_batcher
 from api.gateway import EpisodeGateway
 from api.metrics import Metrics
 from settings import Settings
 from store.db import make_engine
 from store.ports import AuditLog, ReadModel, WebhookInbox
 from store.sql import SqlAuditLog, SqlReadModel, SqlWebhookInbox
+from store.sql_notifications import SqlNotifications
 from workflows.client import EpisodeClient
 from workflows.temporal import data_converter
 
@@ -44,6 +46,9 @@ class ApiDeps:
     database_health: HealthCheck
     clock: Callable[[], datetime] = utc_now
     metrics: Metrics = field(default_factory=Metrics)
+    # The claims outbox and staff notifications (SQL); None only in apps built without them.
+    claims: ClaimBatcher | None = None
+    notifications: SqlNotifications | None = None
 
 
 def temporal_health(client: Client) -> HealthCheck:
@@ -79,6 +84,8 @@ def sql_deps(engine: Engine, client: Client, settings: Settings) -> ApiDeps:
         audit_log=SqlAuditLog(engine),
         temporal_health=temporal_health(client),
         database_health=database_health(engine),
+        claims=claim_batcher(settings, engine),
+        notifications=SqlNotifications(engine),
     )
 
 
