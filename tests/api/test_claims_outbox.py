@@ -5,6 +5,7 @@ shown by batch id; bad input and the wrong role change nothing."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,9 @@ from payers.claim_files import LocalDirectorySink
 from store.sql_claims import SqlClaimBatches
 from tests.api.helpers import Api, Stack, eventually, new_id, service_line
 from tests.api.test_billing import CLEAN, authorized, claim, services
+from tests.api.test_cli import cli
 from tests.store.claim_events import SUBMITTER
+from tests.support.http import served
 from tests.support.x12valid import x12_errors
 
 
@@ -141,3 +144,33 @@ async def test_without_a_submitter_a_cut_is_503_and_the_claim_stays_queued(api: 
     assert response.json()["type"].endswith("claims_not_configured")
     [entry] = (await outbox(api, episode_id=episode_id)).json()["claims"]
     assert entry["status"] == "queued"
+
+
+async def test_claims_export_cuts_a_batch_and_writes_its_837i_file(
+    billing: Billing, tmp_path: Path
+) -> None:
+    api = billing.api
+    episode_id, claim_id = await released_claim(api)
+    await queued(api, episode_id)
+    out = tmp_path / "export.x12"
+
+    async with served(api.stack.app, log_level="warning") as url:
+        cut = await cli("claims", "export", "-o", str(out), "--json", token="t-billing", server=url)
+        batch_id = json.loads(cut.stdout)["batch_id"]
+        again = await cli("claims", "export", "--batch", batch_id, "-o", str(tmp_path),
+                          token="t-ops", server=url)  # fmt: skip
+        empty = await cli("claims", "export", token="t-billing", server=url)
+        unknown = await cli("claims", "export", "--batch", "CB9999999", token="t-ops", server=url)
+        anonymous = await cli("claims", "outbox", server=url)
+        listed = await cli("claims", "outbox", "--status", "sent", token="t-ops", server=url)
+
+    assert cut.exit_code == 0, cut.stderr
+    text = out.read_text()
+    assert x12_errors(text) == [] and "HI*BG:92~" in text
+    assert again.exit_code == 0 and batch_id in again.stdout
+    shown = (await api.call("GET", f"/claims/batches/{batch_id}", "ops")).json()
+    assert (tmp_path / shown["file_name"]).read_text() == text
+    assert (empty.exit_code, unknown.exit_code, anonymous.exit_code) == (1, 1, 1)
+    assert "no released claim is queued" in empty.stderr
+    assert "CB9999999" in unknown.stderr
+    assert claim_id in listed.stdout
