@@ -235,7 +235,7 @@ class SqlClaimBatches:
             query = select(ClaimBatchRow).where(waiting).order_by(ClaimBatchRow.interchange_control)
             for row in session.scalars(query).all():
                 lease = update(ClaimBatchRow).where(ClaimBatchRow.batch_id == row.batch_id, waiting)
-                if session.execute(lease.values(send_started_at=now)).rowcount == 1:
+                if _rowcount(session.execute(lease.values(send_started_at=now))) == 1:
                     taken.append(
                         BatchFile(batch_id=row.batch_id, file_name=row.file_name, x12=row.x12)
                     )
@@ -323,7 +323,7 @@ def _move(
         )
         .values(status=to, updated_at=now, **values)
     )
-    if session.execute(stmt).rowcount != 1:
+    if _rowcount(session.execute(stmt)) != 1:
         # Cannot happen while the sequences serialize cuts; never let a claim go twice.
         raise RuntimeError(f"claim {row.claim_id} of {row.episode_id} left {from_} meanwhile")
 
@@ -355,7 +355,7 @@ def _entry(row: ClaimOutboxRow) -> OutboxEntry:
         claim_id=row.claim_id,
         control_number=row.control_number,
         payer_id=row.payer_id,
-        status=row.status,  # type: ignore[arg-type]
+        status=row.status,
         claim=Claim.model_validate(row.claim),
         released_at=row.released_at,
         batch_id=row.batch_id,
@@ -377,7 +377,7 @@ def _batch(session: Session, row: ClaimBatchRow, with_claims: bool = True) -> Cl
         claims = [_entry(claim) for claim in session.scalars(query)]
     return ClaimBatch(
         batch_id=row.batch_id,
-        status=row.status,  # type: ignore[arg-type]
+        status=row.status,
         interchange_control=row.interchange_control,
         group_control=row.group_control,
         transaction_control=row.transaction_control,
@@ -389,3 +389,9 @@ def _batch(session: Session, row: ClaimBatchRow, with_claims: bool = True) -> Cl
         error=row.error,
         claims=claims,
     )
+
+
+def _rowcount(result: Any) -> int:
+    """Rows an UPDATE matched (an UPDATE's result is a CursorResult, which counts them)."""
+    count: int = result.rowcount
+    return count

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Engine, select, update
@@ -98,11 +99,17 @@ class SqlNotifications:
         if role != EVERY_ROLE:
             stmt = stmt.where(NotificationRow.role == role)
         with self._sessions.begin() as session:
-            return session.execute(stmt.values(read_at=now, read_by=actor)).rowcount == 1
+            return _rowcount(session.execute(stmt.values(read_at=now, read_by=actor))) == 1
 
     def mark_all_read(self, role: str, actor: str, now: datetime) -> int:
         stmt = update(NotificationRow).where(NotificationRow.read_at.is_(None))
         if role != EVERY_ROLE:
             stmt = stmt.where(NotificationRow.role == role)
         with self._sessions.begin() as session:
-            return session.execute(stmt.values(read_at=now, read_by=actor)).rowcount
+            return _rowcount(session.execute(stmt.values(read_at=now, read_by=actor)))
+
+
+def _rowcount(result: Any) -> int:
+    """Rows an UPDATE matched (an UPDATE's result is a CursorResult, which counts them)."""
+    count: int = result.rowcount
+    return count
