@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from domain.model import Claim, Patient, Payer
 from domain.policy import PlanType
@@ -45,6 +45,11 @@ class Address(Frozen):
     # 837I 2010AA wants the billing provider's ZIP+4 (nine digits).
     zip: str = Field(pattern=r"^\d{9}$")
 
+    @field_validator("line", "city")
+    @classmethod
+    def _sendable(cls, value: str) -> str:
+        return _text(value)
+
 
 class Submitter(Frozen):
     """Who sends the claims (the facility, billing provider and submitter in one) and to
@@ -63,6 +68,12 @@ class Submitter(Frozen):
     receiver_name: str = Field(min_length=1, max_length=60)
     # ISA15: P production, T test.
     usage: str = Field(default="P", pattern=r"^[PT]$")
+
+    @field_validator("name", "contact_name", "receiver_name")
+    @classmethod
+    def _sendable(cls, value: str) -> str:
+        # Refused when configured, not when the first batch is cut.
+        return _text(value)
 
 
 class ControlNumbers(Frozen):

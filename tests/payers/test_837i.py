@@ -200,3 +200,8 @@ def test_charges_add_up_on_the_claim():
     state = episode(services=[service(charge=Decimal("80.50")), service(charge=Decimal("19.50"))])
     text = render_837i([billed(state, released_claim(state))], SUBMITTER, CONTROL, "CB1", AT)
     assert segments(text, "CLM")[0][2] == "100"
+
+
+def test_a_submitter_with_a_delimiter_in_its_name_is_refused_when_configured():
+    with pytest.raises(ValueError, match="delimiter"):
+        Submitter.model_validate(SUBMITTER.model_dump() | {"name": "Harbor*IOP"})
