@@ -10,11 +10,11 @@ from sqlalchemy import Engine, and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from domain.views import ClaimView, EpisodeSummary, StoredEvent, WorklistItem
+from store.claims_queue import queue_released_claims
 from store.db import dialect_insert, session_factory
 from store.ports import decode_cursor, encode_cursor, unmatched_item, urgency
 from store.schema import ClaimRow, EpisodeRow, EventRow, InboxRow, WorklistRow
 from store.sql_audit import SqlAuditLog
-from store.sql_claims import queue_released_claims
 from store.sql_inbox import SqlWebhookInbox, inbox_entry
 
 __all__ = ["SqlAuditLog", "SqlReadModel", "SqlWebhookInbox"]

@@ -1,9 +1,8 @@
-"""The claims outbox in SQL: released claims queued with their projection, cut into 837I
-batches under persisted control numbers, marked sent and acknowledged."""
+"""The claims outbox in SQL: its reads, and batches cut under persisted control numbers,
+marked sent and acknowledged (store/claims_queue.py queues claims with their projection)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,13 +10,11 @@ from sqlalchemy import Engine, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from domain.model import Claim, Patient, Payer
-from domain.views import StoredEvent
 from payers.formats.x12_837i import (
     BilledClaim,
     ControlNumbers,
     Submitter,
     check_claim,
-    patient_control_number,
     render_837i,
 )
 from store.claims import (
@@ -29,97 +26,14 @@ from store.claims import (
     OutboxStatus,
     UnknownBatch,
 )
+from store.claims_queue import episode_billing, queue_claim
 from store.db import dialect_insert, session_factory
-from store.schema import ClaimBatchRow, ClaimOutboxRow, EventRow, SequenceRow
+from store.schema import ClaimBatchRow, ClaimOutboxRow
+from store.sequences import next_value
 
-RELEASED = "claim_released"
-OPENED = "episode_opened"
-# The episode_opened fields an 837I needs besides the claim.
-BILLING_FIELDS = ("patient", "payer", "diagnoses")
 # Sequences a batch takes one value of each: its id and its ISA13, GS06 and ST02.
 SEQUENCES = ("claim_batch", "x12_isa", "x12_gs", "x12_st")
 MAX_CONTROL = 999_999_999
-
-
-def queue_released_claims(
-    session: Session, insert: Any, episode_id: str, events: Sequence[StoredEvent]
-) -> int:
-    """Queue every claim released in `events`, inside the caller's transaction; a claim
-    already in the outbox is left as it is (idempotent on (episode_id, claim_id))."""
-    released = [e for e in events if e.type == RELEASED]
-    if not released:
-        return 0
-    billing = _billing(session, episode_id, events)
-    queued = 0
-    for event in released:
-        claim = Claim.model_validate(event.data["claim"])
-        queued += queue_claim(
-            session, insert, episode_id, event.data["claim_id"], claim, event.at, billing
-        )
-    return queued
-
-
-def queue_claim(
-    session: Session,
-    insert: Any,
-    episode_id: str,
-    claim_id: str,
-    claim: Claim,
-    released_at: datetime,
-    billing: dict[str, Any],
-) -> int:
-    row = {
-        "episode_id": episode_id,
-        "claim_id": claim_id,
-        "control_number": patient_control_number(episode_id, claim_id),
-        "payer_id": billing["payer"]["id"],
-        "status": "queued",
-        "claim": claim.model_dump(mode="json", by_alias=True),
-        "billing": billing,
-        "released_at": released_at,
-        "updated_at": released_at,
-    }
-    stmt = (
-        insert(ClaimOutboxRow)
-        .values(**row)
-        .on_conflict_do_nothing(index_elements=[ClaimOutboxRow.episode_id, ClaimOutboxRow.claim_id])
-        .returning(ClaimOutboxRow.claim_id)
-    )
-    return len(session.execute(stmt).all())
-
-
-def episode_billing(session: Session, episode_id: str) -> dict[str, Any]:
-    query = select(EventRow.data).where(EventRow.episode_id == episode_id, EventRow.type == OPENED)
-    data = session.scalars(query.limit(1)).first()
-    if data is None:
-        # Projections run in seq order, so the opened event is always stored before a release.
-        raise LookupError(f"episode {episode_id} has no projected episode_opened event")
-    return {field: data[field] for field in BILLING_FIELDS}
-
-
-def _billing(session: Session, episode_id: str, events: Sequence[StoredEvent]) -> dict[str, Any]:
-    for event in events:
-        if event.type == OPENED:
-            return {field: event.data[field] for field in BILLING_FIELDS}
-    return episode_billing(session, episode_id)
-
-
-def next_value(session: Session, insert: Any, name: str) -> int:
-    """The next value of a named sequence. The UPDATE takes the row's lock, so concurrent
-    transactions get distinct values and a rolled-back one gives its value back."""
-    session.execute(
-        insert(SequenceRow)
-        .values(name=name, value=0)
-        .on_conflict_do_nothing(index_elements=[SequenceRow.name])
-    )
-    bump = (
-        update(SequenceRow)
-        .where(SequenceRow.name == name)
-        .values(value=SequenceRow.value + 1)
-        .returning(SequenceRow.value)
-    )
-    value: int = session.execute(bump).scalar_one()
-    return value
 
 
 class SqlClaimBatches:
