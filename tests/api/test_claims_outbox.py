@@ -4,6 +4,7 @@ shown by batch id; bad input and the wrong role change nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from collections.abc import AsyncIterator
@@ -76,6 +77,8 @@ async def test_a_released_claim_is_batched_sent_and_shown_as_837i(billing: Billi
     assert (episode_id, claim_id) in {(c["episode_id"], c["claim_id"]) for c in batch["claims"]}
     x12 = await api.call("GET", f"/claims/batches/{batch['batch_id']}/x12", "ops")
     assert x12.headers["content-type"].startswith("application/edi-x12")
+    trail = await asyncio.to_thread(api.deps.audit_log.entries, None, 50)
+    assert any(e.action == "claims.batch_x12" and e.role == "ops" for e in trail)
     assert (billing.mailbox / batch["file_name"]).read_text() == x12.text
     assert x12_errors(x12.text) == []
     assert "REF*G1*AUTH-1~" in x12.text and "HI*BG:92~" in x12.text
