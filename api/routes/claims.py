@@ -11,7 +11,7 @@ from activities.claims_batches import ClaimBatcher, ClaimsNotConfigured
 from api.auth import BillingUser, User, allow
 from api.deps import Deps, blocking
 from api.problems import ApiProblem, problem_responses
-from store.claims import ClaimBatch, OutboxEntry, OutboxStatus, UnknownBatch
+from store.claims import BatchStateConflict, ClaimBatch, OutboxEntry, OutboxStatus, UnknownBatch
 
 router = APIRouter(tags=["claims"])
 BillingOrOpsUser = Annotated[User, Depends(allow("billing", "ops"))]
@@ -33,6 +33,15 @@ class BatchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     payer_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class Acknowledgement(BaseModel):
+    """The clearinghouse's answer to a sent batch (its 999), as billing read it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    accepted: bool
+    error: str | None = Field(default=None, min_length=1, max_length=2000)
 
 
 def batcher(deps: Deps) -> ClaimBatcher:
@@ -130,6 +139,33 @@ async def batch_x12(batch_id: BatchId, user: BillingOrOpsUser, claims: Batcher) 
         raise unknown(batch_id) from err
     disposition = f'attachment; filename="{file.file_name}"'
     return Response(file.x12, media_type=X12, headers={"Content-Disposition": disposition})
+
+
+@router.post(
+    "/claims/batches/{batch_id}/acknowledgement",
+    name="claims.acknowledge",
+    summary="Record the clearinghouse's answer to a sent batch (billing)",
+    description=(
+        "Every claim of the batch becomes `accepted` or `rejected` (with `error`). The same "
+        "answer again changes nothing; 409 for a batch not sent yet or already answered "
+        "otherwise. The clearinghouse mailbox's 999 poller records the same answers."
+    ),
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def acknowledge(
+    batch_id: BatchId, body: Acknowledgement, user: BillingUser, claims: Batcher, deps: Deps,
+    request: Request,
+) -> ClaimBatch:  # fmt: skip
+    try:
+        batch = await blocking(
+            claims.batches.acknowledge, batch_id, body.accepted, deps.clock(), body.error
+        )
+    except UnknownBatch as err:
+        raise unknown(batch_id) from err
+    except BatchStateConflict as err:
+        raise ApiProblem(409, "batch_state_conflict", str(err)) from err
+    request.state.outcome = batch.status
+    return batch
 
 
 def unknown(batch_id: str) -> ApiProblem:

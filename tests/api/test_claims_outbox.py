@@ -90,6 +90,48 @@ async def test_a_released_claim_is_batched_sent_and_shown_as_837i(billing: Billi
     assert batch["batch_id"] in [b["batch_id"] for b in listed]
 
 
+async def test_an_acknowledgement_accepts_or_rejects_every_claim_of_a_sent_batch(
+    billing: Billing,
+) -> None:
+    api = billing.api
+    episode_id, _ = await released_claim(api)
+    await queued(api, episode_id)
+    batch = (await api.call("POST", "/claims/batches", "billing")).json()
+    path = f"/claims/batches/{batch['batch_id']}/acknowledgement"
+    rejected = {"accepted": False, "error": "IK5*R: CLM05 invalid"}
+
+    first = await api.call("POST", path, "billing", json=rejected)
+    again = await api.call("POST", path, "billing", json=rejected)
+    other = await api.call("POST", path, "billing", json={"accepted": True})
+
+    assert first.status_code == again.status_code == 200
+    assert first.json()["status"] == "rejected"
+    assert other.status_code == 409 and other.json()["type"].endswith("batch_state_conflict")
+    [entry] = (await outbox(api, episode_id=episode_id)).json()["claims"]
+    assert (entry["status"], entry["error"]) == ("rejected", "IK5*R: CLM05 invalid")
+
+
+async def test_a_malformed_or_misplaced_acknowledgement_changes_nothing(billing: Billing) -> None:
+    api = billing.api
+    episode_id, _ = await released_claim(api)
+    await queued(api, episode_id)
+    batch = (await api.call("POST", "/claims/batches", "billing")).json()
+    path = f"/claims/batches/{batch['batch_id']}/acknowledgement"
+
+    malformed = await api.call("POST", path, "billing", json={"accepted": "maybe"})
+    extra = await api.call("POST", path, "billing", json={"accepted": True, "x": 1})
+    as_ops = await api.call("POST", path, "ops", json={"accepted": True})
+    anonymous = await api.http.post(path, json={"accepted": True})
+    unknown = await api.call(
+        "POST", "/claims/batches/CB9999999/acknowledgement", "billing", json={"accepted": True}
+    )
+
+    statuses = (malformed, extra, as_ops, anonymous, unknown)
+    assert [r.status_code for r in statuses] == [422, 422, 403, 401, 404]
+    shown = (await api.call("GET", f"/claims/batches/{batch['batch_id']}", "ops")).json()
+    assert shown["status"] == "sent"
+
+
 async def test_a_second_cut_with_nothing_queued_is_409_and_cuts_nothing(billing: Billing) -> None:
     api = billing.api
     await api.call("POST", "/claims/batches", "billing")

@@ -58,6 +58,10 @@ async def walk_an_episode(w: Walk) -> str:
 async def walk_claims_and_notifications(w: Walk) -> None:
     """This stack has no claims submitter: a cut is refused (503) and leaves an entry too."""
     await w.call("billing", "POST /claims/batches", "/claims/batches", {}, None)
+    ack = "POST /claims/batches/{batch_id}/acknowledgement"
+    await w.call(
+        "billing", ack, "/claims/batches/CB9999999/acknowledgement", {"accepted": True}, None
+    )
     await w.call("ops", "POST /notifications/read", "/notifications/read", None, None)
     one = "POST /notifications/{notification_id}/read"
     await w.call("ops", one, "/notifications/999999999/read", None, None)

@@ -28,6 +28,7 @@ CHANGING_ROUTES = {
     "POST /console/episodes/new",
     "POST /console/episodes/{episode_id}/actions/{name}",
     "POST /claims/batches",
+    "POST /claims/batches/{batch_id}/acknowledgement",
     "POST /notifications/read",
     "POST /notifications/{notification_id}/read",
 }
