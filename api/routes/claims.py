@@ -77,10 +77,11 @@ async def outbox(
     description=(
         "201 with the batch: its claims, its ISA/GS/ST control numbers and its status "
         "(`sent` once the file is written to the clearinghouse mailbox, `batched` while a "
-        "failed put waits for the next pass). 409 `nothing_queued` when no claim waits. "
+        "failed put waits for the next pass). 409 `nothing_queued` when no claim waits, "
+        "409 `claims_not_configured` without STEPDOWN_CLAIMS_SUBMITTER. "
         "Batches are also cut on a schedule (STEPDOWN_CLAIMS_BATCH_INTERVAL)."
     ),
-    responses=problem_responses(401, 403, 409, 422, 503),
+    responses=problem_responses(401, 403, 409, 422),
 )
 async def cut(
     user: BillingUser, claims: Batcher, request: Request, body: BatchRequest | None = None
@@ -89,7 +90,8 @@ async def cut(
     try:
         batch = await claims.cut_and_send(payer_id)
     except ClaimsNotConfigured as err:
-        raise ApiProblem(503, "claims_not_configured", str(err)) from err
+        # 409, not 5xx: the request is fine, the deployment's state does not allow it yet.
+        raise ApiProblem(409, "claims_not_configured", str(err)) from err
     if batch is None:
         whose = f" for payer {payer_id}" if payer_id else ""
         raise ApiProblem(409, "nothing_queued", f"no released claim is queued{whose}")

@@ -179,13 +179,13 @@ async def test_roles_tokens_and_bad_input_are_refused(billing: Billing) -> None:
     assert (await api.call("GET", "/claims/batches/nope", "ops")).status_code == 422
 
 
-async def test_without_a_submitter_a_cut_is_503_and_the_claim_stays_queued(api: Api) -> None:
+async def test_without_a_submitter_a_cut_is_409_and_the_claim_stays_queued(api: Api) -> None:
     episode_id, _ = await released_claim(api)
     await queued(api, episode_id)
 
     response = await api.call("POST", "/claims/batches", "billing")
 
-    assert response.status_code == 503
+    assert response.status_code == 409
     assert response.json()["type"].endswith("claims_not_configured")
     [entry] = (await outbox(api, episode_id=episode_id)).json()["claims"]
     assert entry["status"] == "queued"
