@@ -29,11 +29,17 @@ events_app = typer.Typer(
     help="The event store, the record: verify, legal holds, retention purge.",
     no_args_is_help=True,
 )
+
+
+claims_app = typer.Typer(help="The claims outbox and its 837I batches.", no_args_is_help=True)
 app.add_typer(episode_app, name="episode")
 app.add_typer(episodes_app, name="episodes")
 app.add_typer(db_app, name="db")
 app.add_typer(webhook_app, name="webhook")
 app.add_typer(events_app, name="events")
+
+
+app.add_typer(claims_app, name="claims")
 
 console = Console()
 err = Console(stderr=True)
@@ -277,6 +283,53 @@ def webhook_send(
     answer = response.json()
     emit(answer, json_, f"delivery {answer.get('delivery_id')}: {answer.get('status')} "
          f"(episode {answer.get('episode_id')})")  # fmt: skip
+
+
+@claims_app.command("outbox")
+def claims_outbox(
+    status: Annotated[str | None, typer.Option(help="queued, batched, sent, …")] = None,
+    api_url: ApiUrl = None,
+    token: Token = None,
+    json_: AsJson = False,
+) -> None:
+    """Released claims and where each stands (queued → batched → sent → accepted/rejected)."""
+    with api(api_url, token) as client:
+        claims = client.get("/claims/outbox", status=status)["claims"]
+    lines = [
+        f"{c['status']:<9} {c['episode_id']} {c['claim_id']} {c.get('batch_id') or ''}"
+        for c in claims
+    ]
+    emit(claims, json_, "\n".join(lines) or "the outbox is empty")
+
+
+@claims_app.command("export")
+def claims_export(
+    batch: Annotated[str | None, typer.Option(help="A batch id; default: cut one now.")] = None,
+    payer: Annotated[str | None, typer.Option(help="Cut only this payer's claims.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File or directory; default: here.")
+    ] = None,
+    api_url: ApiUrl = None,
+    token: Token = None,
+    json_: AsJson = False,
+) -> None:
+    """Write a batch's 837I file: the batch given, or a new one cut from every queued claim."""
+    with api(api_url, token) as client:
+        if batch is None:
+            batch = client.post("/claims/batches", {"payer_id": payer} if payer else {})["batch_id"]
+        shown = client.get(f"/claims/batches/{batch}")
+        text = client.call("GET", f"/claims/batches/{batch}/x12").text
+    target = output or Path(shown["file_name"])
+    if target.is_dir():
+        target = target / shown["file_name"]
+    try:
+        target.write_text(text, encoding="ascii")
+    except OSError as exc:
+        raise fail(f"cannot write {target}: {exc}") from None
+    result = {"batch_id": batch, "file": str(target), "claims": shown["claim_count"],
+              "status": shown["status"]}  # fmt: skip
+    emit(result, json_, f"batch {batch} ({shown['claim_count']} claims, {shown['status']}) "
+         f"written to {target}")  # fmt: skip
 
 
 @app.command()

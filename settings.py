@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from payers.formats.x12_837i import Address, Submitter
+
 DEV_TOKENS = {
     "dev-intake": "intake",
     "dev-billing": "billing",
@@ -39,6 +41,22 @@ PAYLOAD_KEY_BYTES = 32
 # The requester dev mode names in its 278s; 1234567893 is the CMS example NPI.
 DEV_PROVIDER_NAME = "STEPDOWN DEV IOP"
 DEV_PROVIDER_NPI = "1234567893"
+
+
+# The dev stack's claims submitter: test usage (ISA15 T), a check-digit-valid demo NPI.
+DEV_SUBMITTER = Submitter(
+    name="Stepdown Demo IOP",
+    npi="1234567893",
+    tax_id="000000000",
+    address=Address(line="1 Demo Way", city="Springfield", state="IL", zip="627010000"),
+    contact_name="Demo Billing",
+    contact_phone="5555550100",
+    sender_id="STEPDOWNDEV",
+    receiver_id="DEVCLEARING",
+    receiver_name="Dev Clearinghouse",
+    usage="T",
+)
+DEV_NOTIFY_EMAILS = {role: [f"{role}@stepdown.test"] for role in ("intake", "billing", "ops")}
 
 
 def decode_payload_key(text: str) -> bytes:
@@ -175,6 +193,35 @@ class Settings(BaseSettings):
     provider_name: str | None = Field(default=None, alias="STEPDOWN_PROVIDER_NAME")
     provider_npi: str | None = Field(default=None, alias="STEPDOWN_PROVIDER_NPI")
 
+    # The claims outbox: who submits the 837I batches (billing provider, clearinghouse ids;
+    # JSON, see payers/formats/x12_837i.Submitter), where batch files go, how often to cut.
+    claims_submitter: Submitter | None = Field(default=None, alias="STEPDOWN_CLAIMS_SUBMITTER")
+    # None: <data_dir>/claims/outbound.
+    claim_files_dir: Path | None = Field(default=None, alias="STEPDOWN_CLAIM_FILES_DIR")
+    # Seconds between scheduled batch cuts in the worker; 0 cuts only on demand.
+    claims_batch_interval_seconds: float = Field(
+        default=900.0, ge=0, alias="STEPDOWN_CLAIMS_BATCH_INTERVAL"
+    )
+    claims_batch_max: int = Field(default=500, ge=1, le=5000, alias="STEPDOWN_CLAIMS_BATCH_MAX")
+    # Staff notifications by email; no SMTP host: stored for the console only.
+    smtp_host: str | None = Field(default=None, alias="STEPDOWN_SMTP_HOST")
+    smtp_port: int = Field(default=587, alias="STEPDOWN_SMTP_PORT")
+    smtp_username: str | None = Field(default=None, alias="STEPDOWN_SMTP_USERNAME")
+    smtp_password: SecretStr | None = Field(default=None, alias="STEPDOWN_SMTP_PASSWORD")
+    smtp_tls: Literal["starttls", "tls", "none"] = Field(
+        default="starttls", alias="STEPDOWN_SMTP_TLS"
+    )
+    mail_from: str = Field(default="stepdown@localhost", alias="STEPDOWN_MAIL_FROM")
+    # {kind or role: [address, …]}; a kind's list replaces its roles' lists. JSON.
+    notify_emails: dict[str, list[str]] = Field(
+        default_factory=dict, alias="STEPDOWN_NOTIFY_EMAILS"
+    )
+    # {kind: [role, …]} overriding activities/notifier.DEFAULT_ROLES. JSON.
+    notify_roles: dict[str, list[str]] = Field(default_factory=dict, alias="STEPDOWN_NOTIFY_ROLES")
+    # The dev stack's SMTP sink (devstack/mailsink.py) and the page listing what it received.
+    dev_smtp_port: int = Field(default=8025, alias="STEPDOWN_DEV_SMTP_PORT")
+    dev_mail_port: int = Field(default=8026, alias="STEPDOWN_DEV_MAIL_PORT")
+
     @field_validator("payload_keys")
     @classmethod
     def _keys_are_aes_256(cls, keys: dict[str, SecretStr]) -> dict[str, SecretStr]:
@@ -254,6 +301,41 @@ class Settings(BaseSettings):
 
     def mailbox_directory(self) -> Path:
         return self.mailbox_dir or self.data_dir / "mailbox"
+
+    @field_validator("notify_roles")
+    @classmethod
+    def _known_roles(cls, roles: dict[str, list[str]]) -> dict[str, list[str]]:
+        unknown = sorted({r for listed in roles.values() for r in listed if r not in ROLES})
+        if unknown:
+            raise ValueError(f"unknown roles {unknown}; use some of {list(ROLES)}")
+        return roles
+
+    @field_validator("notify_emails")
+    @classmethod
+    def _addresses(cls, emails: dict[str, list[str]]) -> dict[str, list[str]]:
+        bad = sorted(a for listed in emails.values() for a in listed if "@" not in a.strip("@"))
+        if bad:
+            raise ValueError(f"{len(bad)} address(es) without a domain")
+        return emails
+
+    @model_validator(mode="after")
+    def _claims_and_mail_in_dev(self) -> Settings:
+        """Dev mode: a demo submitter, the dev SMTP sink, one address per role, and a cut
+        every 20 s so a newcomer sees an 837I batch within a minute."""
+        if not self.dev_mode:
+            return self
+        if self.claims_submitter is None:
+            self.claims_submitter = DEV_SUBMITTER
+        if self.smtp_host is None:
+            self.smtp_host, self.smtp_port, self.smtp_tls = "127.0.0.1", self.dev_smtp_port, "none"
+        if not self.notify_emails:
+            self.notify_emails = {k: list(v) for k, v in DEV_NOTIFY_EMAILS.items()}
+        if "claims_batch_interval_seconds" not in self.model_fields_set:
+            self.claims_batch_interval_seconds = 20.0
+        return self
+
+    def claim_files(self) -> Path:
+        return self.claim_files_dir or self.data_dir / "claims" / "outbound"
 
     def payload_keyring(self) -> dict[str, bytes]:
         return {k: decode_payload_key(v.get_secret_value()) for k, v in self.payload_keys.items()}

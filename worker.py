@@ -11,12 +11,15 @@ from datetime import timedelta
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.claims_batches import claim_batcher
+from activities.claims_outbox import SqlClaimsOutbox
 from activities.episode import EpisodeActivities
-from activities.fakes import FakePorts
+from activities.notifier import sql_smtp_notifier
 from payers.gateways import payer_gateway
 from settings import Settings, get_settings
 from store.db import make_engine
 from store.sql import SqlReadModel
+from store.sql_claims import SqlClaimBatches
 from workflows.temporal import connect, ensure_retention, register_search_attributes
 
 log = logging.getLogger("stepdown.worker")
@@ -44,12 +47,25 @@ def default_activities(settings: Settings) -> EpisodeActivities:
     """The ports this process talks to; the one place to swap fakes for real adapters.
 
     Events project into the SQL read model at DATABASE_URL (the API lists episodes and
-    matches webhooks from it); payer requests go through the settings' gateway; staff
-    notifications and the claims outbox are still in-memory recorders.
+    matches webhooks from it), and a released claim into the claims outbox in the same
+    transaction; payer requests go through the settings' gateway; staff notifications are
+    stored for the console and emailed over SMTP.
     """
-    fakes = FakePorts()
-    read_model = SqlReadModel(make_engine(settings.database_url))
-    return EpisodeActivities(payer_gateway(settings), read_model, fakes.notifier, fakes.outbox)
+    engine = make_engine(settings.database_url)
+    outbox = SqlClaimsOutbox(SqlClaimBatches(engine))
+    notifier = sql_smtp_notifier(settings, engine)
+    return EpisodeActivities(payer_gateway(settings), SqlReadModel(engine), notifier, outbox)
+
+
+async def run_claims_schedule(settings: Settings, stop: asyncio.Event) -> None:
+    """Cuts and sends claim batches every STEPDOWN_CLAIMS_BATCH_INTERVAL seconds (0: never)."""
+    if settings.claims_batch_interval_seconds <= 0:
+        return
+    engine = make_engine(settings.database_url)
+    try:
+        await claim_batcher(settings, engine).run(settings.claims_batch_interval_seconds, stop)
+    finally:
+        engine.dispose()
 
 
 async def run_until_stopped(worker: Worker) -> None:
@@ -82,7 +98,13 @@ async def main() -> None:
     worker = build_worker(
         client, default_activities(settings), [EpisodeWorkflow], settings.task_queue
     )
-    await run_until_stopped(worker)
+    stop_schedule = asyncio.Event()
+    schedule = asyncio.create_task(run_claims_schedule(settings, stop_schedule))
+    try:
+        await run_until_stopped(worker)
+    finally:
+        stop_schedule.set()
+        await schedule
 
 
 if __name__ == "__main__":

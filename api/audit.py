@@ -9,8 +9,9 @@ from starlette.types import Scope
 
 from store.ports import AuditEntry
 
-# Reads that reveal PHI are audited too: the history shows decoded workflow payloads.
-AUDITED_READS = frozenset({"episode.history"})
+# Reads that reveal PHI are audited too: the history shows decoded workflow payloads, and a
+# claim batch's 837I names each patient, birth date and member id.
+AUDITED_READS = frozenset({"episode.history", "claims.batch_x12"})
 OUTCOME_OF_STATUS = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 409: "conflict"}
 
 

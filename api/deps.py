@@ -13,12 +13,14 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine, text
 from temporalio.client import Client
 
+from activities.claims_batches import ClaimBatcher, claim_batcher
 from api.gateway import EpisodeGateway
 from api.metrics import Metrics
 from settings import Settings
 from store.db import make_engine
 from store.ports import AuditLog, ReadModel, WebhookInbox
 from store.sql import SqlAuditLog, SqlReadModel, SqlWebhookInbox
+from store.sql_notifications import SqlNotifications
 from store.x12_ledger import SqlX12Ledger, X12Ledger
 from workflows.client import EpisodeClient
 from workflows.temporal import data_converter
@@ -47,6 +49,10 @@ class ApiDeps:
     metrics: Metrics = field(default_factory=Metrics)
     # 278 requests written and 999/TA1 acknowledgements received (the X12 channel).
     x12_ledger: X12Ledger | None = None
+
+    # The claims outbox and staff notifications (SQL); None only in apps built without them.
+    claims: ClaimBatcher | None = None
+    notifications: SqlNotifications | None = None
 
 
 def temporal_health(client: Client) -> HealthCheck:
@@ -83,6 +89,8 @@ def sql_deps(engine: Engine, client: Client, settings: Settings) -> ApiDeps:
         temporal_health=temporal_health(client),
         database_health=database_health(engine),
         x12_ledger=SqlX12Ledger(engine),
+        claims=claim_batcher(settings, engine),
+        notifications=SqlNotifications(engine),
     )
 
 

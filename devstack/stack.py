@@ -98,6 +98,12 @@ class DevStack:
         _migrate(s.database_url)
         status.update("waiting for Temporal…")
         wait_until("Temporal", temporal_ready(s), temporal.check, self.timeout)
+        # The SMTP sink first: the worker emails staff notifications as soon as it runs.
+        mail_app = "devstack.mailsink:create_app"
+        mail = self._spawn("mail", self._uvicorn(mail_app, "127.0.0.1", s.dev_mail_port))
+        wait_until(
+            "the dev mail sink", http_ok(f"{_mail_url(s)}/healthz"), mail.check, self.timeout
+        )
         since = datetime.now(UTC)
         worker = self._spawn("worker", [sys.executable, "-m", "worker"])
         api = self._spawn("api", self._uvicorn(self.api_app, s.api_host, s.api_port))
@@ -116,6 +122,8 @@ class DevStack:
         ensure_free(host, s.temporal_ui_port, "STEPDOWN_TEMPORAL_UI_PORT")
         ensure_free(s.api_host, s.api_port, "STEPDOWN_API_PORT")
         ensure_free(s.simulator_host, s.simulator_port, "STEPDOWN_SIM_PORT")
+        ensure_free("127.0.0.1", s.dev_smtp_port, "STEPDOWN_DEV_SMTP_PORT")
+        ensure_free("127.0.0.1", s.dev_mail_port, "STEPDOWN_DEV_MAIL_PORT")
 
     def _temporal_argv(self) -> list[str]:
         s = self.settings
@@ -168,6 +176,8 @@ class DevStack:
                 f"store keeps events {s.event_retention_years} years",
             ),
             ("payer simulator", f"{sim} (what it answered: {sim}/requests)"),
+            ("dev mail", f"{_mail_url(s)} (SMTP sink on 127.0.0.1:{s.dev_smtp_port})"),
+            ("claim batch files", str(s.claim_files())),
             ("logs", str(self.logs)),
         ):
             urls.add_row(name, where)
@@ -198,6 +208,10 @@ class DevStack:
             d = result.demo
             table.add_row(d.episode_id, d.payer_id, d.plan_type, result.outcome)
         self.console.print(table)
+
+
+def _mail_url(settings: Settings) -> str:
+    return f"http://127.0.0.1:{settings.dev_mail_port}"
 
 
 def _migrate(url: str) -> None:

@@ -225,8 +225,10 @@ def build_claim(state: Episode, services: Sequence[Service]) -> Claim:
     frequency = _FREQUENCY[(final, bool(state.released_claims))]
     discharge = state.discharge
     status = discharge.patient_status if final and discharge is not None else STILL_A_PATIENT
-    lines = tuple(_claim_line(opened, s) for s in services)
+    allocation = ledger(state).allocation
+    lines = tuple(_claim_line(opened, s, allocation.get(s.service_id)) for s in services)
     warnings = tuple(f"{s.service_id}: {w}" for s in services if (w := pair_warning(state, s)))
+    warnings += _authorization_warnings(lines)
     return Claim(
         type_of_bill=TYPE_OF_BILL_PREFIX[opened.setting] + frequency,
         condition_codes=(IOP_CONDITION_CODE,),  # §6: cc 92 on every IOP claim
@@ -249,7 +251,20 @@ def _is_final(state: Episode, services: Sequence[Service]) -> bool:
     return not left
 
 
-def _claim_line(opened: EpisodeOpened, service: Service) -> ClaimLine:
+def _authorization_warnings(lines: Sequence[ClaimLine]) -> tuple[str, ...]:
+    numbers = sorted({line.authorization_number for line in lines if line.authorization_number})
+    if len(numbers) < 2:
+        return ()
+    # §8: the 837I carries one prior authorization number (REF*G1) per claim.
+    return (
+        f"lines draw on authorizations {', '.join(numbers)}; the 837I reports one prior "
+        "authorization number, so check the other lines with the payer",
+    )
+
+
+def _claim_line(
+    opened: EpisodeOpened, service: Service, authorization_number: str | None
+) -> ClaimLine:
     modifiers = service.modifiers
     extra = _DEPARTMENT_MODIFIER.get(opened.department)
     # §6: PN/PO mark provider-based hospital departments, so only hospital outpatient bills.
@@ -263,6 +278,7 @@ def _claim_line(opened: EpisodeOpened, service: Service) -> ClaimLine:
         date=service.date,
         units=service.units,
         charge=service.charge,
+        authorization_number=authorization_number,
     )
 
 

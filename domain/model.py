@@ -102,6 +102,9 @@ class ClaimLine(Frozen):
     date: date
     units: int
     charge: Decimal
+    # The authorization the line draws units from (the ledger's allocation at release), so
+    # the 837I can report REF*G1 (DOMAIN §8); None on claims released before it was kept.
+    authorization_number: str | None = None
 
 
 class Claim(Frozen):
@@ -115,6 +118,15 @@ class Claim(Frozen):
     warnings: tuple[str, ...] = ()
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    @property
+    def prior_authorization(self) -> str | None:
+        """The one number the 837I's REF*G1 carries: the authorization most lines draw on,
+        the earliest line's on a tie (DOMAIN §8: a missing one is denied with CARC 197)."""
+        numbers = [line.authorization_number for line in self.lines if line.authorization_number]
+        if not numbers:
+            return None
+        return max(numbers, key=lambda n: (numbers.count(n), -numbers.index(n)))
 
 
 class HoldReason(Frozen):

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -235,3 +236,81 @@ class PurgeRow(Base):
     events: Mapped[int] = mapped_column(Integer)
     last_event_at: Mapped[datetime] = mapped_column(UtcDateTime)
     head_hash: Mapped[str] = mapped_column(String(64))
+
+
+class ClaimOutboxRow(Base):
+    """A released claim waiting to go out, written with its projection (one transaction).
+
+    No foreign key to `episodes`: rebuilding the read model deletes an episode's rows, and
+    the outbox must outlive that.
+    """
+
+    __tablename__ = "claims_outbox"
+
+    episode_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    claim_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    # CLM01 as sent, so an acknowledgement naming it finds the claim.
+    control_number: Mapped[str] = mapped_column(String(38), unique=True)
+    payer_id: Mapped[str] = mapped_column(String(80), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    claim: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # What the 837I needs besides the claim: patient, payer, diagnoses (from episode_opened).
+    billing: Mapped[dict[str, Any]] = mapped_column(JSON)
+    released_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    batch_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    # A batch cut asks "which claims are queued, oldest first".
+    __table_args__ = (Index("ix_claims_outbox_status_released_at", "status", "released_at"),)
+
+
+class ClaimBatchRow(Base):
+    __tablename__ = "claim_batches"
+
+    batch_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    interchange_control: Mapped[int] = mapped_column(Integer, unique=True)
+    group_control: Mapped[int] = mapped_column(Integer, unique=True)
+    transaction_control: Mapped[int] = mapped_column(Integer, unique=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    claim_count: Mapped[int] = mapped_column(Integer)
+    file_name: Mapped[str] = mapped_column(String(200))
+    x12: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Set while one process puts the file, so two senders do not both put it.
+    send_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class SequenceRow(Base):
+    """Named counters (batch ids, ISA/GS/ST control numbers) that never hand a value twice."""
+
+    __tablename__ = "sequences"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
+
+
+class NotificationRow(Base):
+    """A staff notification, one row per role it is for; read per role."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    episode_id: Mapped[str] = mapped_column(String(80), index=True)
+    key: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    emailed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    read_by: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (
+        # The notifier stores each (episode, key) once per role, so a retry adds nothing.
+        UniqueConstraint("episode_id", "key", "role"),
+        Index("ix_notifications_role_read_at", "role", "read_at"),
+    )

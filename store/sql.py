@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from domain.views import ClaimView, EpisodeSummary, StoredEvent, WorklistItem
 from store.chain import GENESIS, event_hash
+from store.claims_queue import queue_released_claims
 from store.db import dialect_insert, session_factory
 from store.ports import (
     EventConflict,
@@ -45,7 +46,10 @@ class SqlReadModel:
     ) -> int:
         with self._sessions.begin() as session:
             self.write_derived(session, summary, claims)
-            return self._insert_events(session, summary.episode_id, events)
+            new = self._insert_events(session, summary.episode_id, events)
+            # Same transaction: a claim is released in the read model only with its outbox row.
+            queue_released_claims(session, self._insert, summary.episode_id, events)
+            return new
 
     def write_derived(
         self, session: Session, summary: EpisodeSummary, claims: Sequence[ClaimView]

@@ -33,6 +33,7 @@ def header(session: Session | None) -> str:
     links = ['<a href="/console">Worklist</a>'] if session.may("ops") else []
     if session.may("intake", "ops"):
         links.append('<a href="/console/episodes/new">New episode</a>')
+    links.append('<a href="/console/notifications">Notifications</a>')
     return (
         '<header class="top"><a href="/console">stepdown</a>'
         f'<nav aria-label="Console">{"".join(links)}</nav>'

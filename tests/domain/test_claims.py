@@ -9,7 +9,7 @@ import pytest
 from domain.claims import Held, Released, gate, regate
 from domain.errors import Rejected
 from domain.state import DischargeInfo, Episode
-from tests.domain.factories import claim_record, episode, opened_event, service
+from tests.domain.factories import authorization, claim_record, episode, opened_event, service
 
 NOV_30 = date(2026, 11, 30)
 
@@ -194,3 +194,36 @@ def test_regate_of_a_claim_without_recorded_services_is_rejected():
     with pytest.raises(Rejected) as err:
         regate(episode(claims=[record]), record)
     assert err.value.code == "nothing_to_bill"
+
+
+# ---- the prior authorization each line draws on (§8: REF*G1) ----------------------------
+
+
+def test_each_released_line_carries_the_authorization_it_draws_units_from():
+    claim = released(episode(services=[service(), service(date=date(2026, 11, 25))])).claim
+    assert [line.authorization_number for line in claim.lines] == ["AUTH-1", "AUTH-1"]
+    assert claim.prior_authorization == "AUTH-1"
+    assert not [w for w in claim.warnings if "authorizations" in w]
+
+
+def test_a_claim_over_two_authorizations_reports_the_one_most_lines_draw_on_and_warns():
+    first = authorization(number="AUTH-1", end=date(2026, 11, 24))
+    second = authorization(number="AUTH-2", start=date(2026, 11, 25))
+    days = [date(2026, 11, 24), date(2026, 11, 25), date(2026, 11, 26)]
+    state = episode(authorizations=(first, second), services=[service(date=day) for day in days])
+    claim = released(state).claim
+    assert [line.authorization_number for line in claim.lines] == ["AUTH-1", "AUTH-2", "AUTH-2"]
+    assert claim.prior_authorization == "AUTH-2"
+    assert any("AUTH-1, AUTH-2" in w for w in claim.warnings)
+
+
+def test_a_claim_released_before_lines_kept_their_authorization_reports_none():
+    claim = released(episode(services=[service()])).claim
+    old = claim.model_copy(
+        update={
+            "lines": tuple(
+                line.model_copy(update={"authorization_number": None}) for line in claim.lines
+            )
+        }
+    )
+    assert old.prior_authorization is None

@@ -70,7 +70,8 @@ def healthy(api: str) -> bool:
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
-    names = ("STEPDOWN_API_PORT", "STEPDOWN_SIM_PORT", "TEMPORAL", "STEPDOWN_TEMPORAL_UI_PORT")
+    names = ("STEPDOWN_API_PORT", "STEPDOWN_SIM_PORT", "TEMPORAL", "STEPDOWN_TEMPORAL_UI_PORT",
+             "STEPDOWN_DEV_SMTP_PORT", "STEPDOWN_DEV_MAIL_PORT")  # fmt: skip
     ports = {name: free_port() for name in names}
     env = {
         **os.environ,
@@ -154,6 +155,12 @@ def run_sim_payer_episode(stack: Stack) -> str:
     return episode_id
 
 
+def claim_sent(stack: Stack, episode_id: str) -> bool:
+    params = {"episode_id": episode_id}
+    claims = stack.call("billing", "GET", "/claims/outbox", params=params).json()["claims"]
+    return [c["status"] for c in claims] == ["sent"]
+
+
 def run_webhook_episode(stack: Stack, tmp_path: Path) -> str:
     """A payer outside the simulator: the CLI signs and posts its decision as the payer would."""
     episode_id = f"e2e-{uuid.uuid4().hex[:10]}"
@@ -204,6 +211,12 @@ def test_dev_stack_runs_an_episode_end_to_end_and_stops_cleanly(stack: Stack, tm
     )  # fmt: skip
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "0 with differences" in verified.stdout and "skipped" not in verified.stdout
+
+    # Dev mode cuts claim batches every 20 s: the released claim goes out as an 837I file.
+    wait_for("the scheduled 837I batch", lambda: claim_sent(stack, simulated), stack, timeout=60)
+    assert list((tmp_path / "data" / "claims" / "outbound").glob("837I-*.x12"))
+    mail_page = f"http://127.0.0.1:{stack.ports['STEPDOWN_DEV_MAIL_PORT']}/"
+    assert httpx.get(mail_page, timeout=5).status_code == 200
 
     tree = descendants(stack.process.pid)
     assert len(tree) >= 4, tree  # temporal, worker, API, simulator (and what they started)

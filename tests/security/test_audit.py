@@ -51,7 +51,20 @@ async def walk_an_episode(w: Walk) -> str:
     discharge = {"date": today().isoformat(), "patient_status": "01", "disposition": "completed"}
     await w.call("intake", route + "discharge", f"/episodes/{ep}/discharge", discharge, ep)
     await w.call("ops", route + "cancel", f"/episodes/{ep}/cancel", {"reason": "late"}, ep)
+    await walk_claims_and_notifications(w)
     return str(ep)
+
+
+async def walk_claims_and_notifications(w: Walk) -> None:
+    """This stack has no claims submitter: a cut is refused (503) and leaves an entry too."""
+    await w.call("billing", "POST /claims/batches", "/claims/batches", {}, None)
+    ack = "POST /claims/batches/{batch_id}/acknowledgement"
+    await w.call(
+        "billing", ack, "/claims/batches/CB9999999/acknowledgement", {"accepted": True}, None
+    )
+    await w.call("ops", "POST /notifications/read", "/notifications/read", None, None)
+    one = "POST /notifications/{notification_id}/read"
+    await w.call("ops", one, "/notifications/999999999/read", None, None)
 
 
 async def test_every_change_and_every_signed_webhook_leaves_one_complete_entry(api: Api) -> None:

@@ -27,6 +27,10 @@ CHANGING_ROUTES = {
     "POST /webhooks/payers/{payer_id}",
     "POST /console/episodes/new",
     "POST /console/episodes/{episode_id}/actions/{name}",
+    "POST /claims/batches",
+    "POST /claims/batches/{batch_id}/acknowledgement",
+    "POST /notifications/read",
+    "POST /notifications/{notification_id}/read",
 }
 WEBHOOK_ROUTE = "POST /webhooks/payers/{payer_id}"
 # What the payer hears in `status` on a 202, or by the status code of a refusal.

@@ -1,0 +1,83 @@
+"""Queueing released claims in the claims outbox, inside the projection's own transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain.model import Claim
+from domain.views import StoredEvent
+from payers.formats.x12_837i import patient_control_number
+from store.schema import ClaimOutboxRow, EventRow
+
+RELEASED = "claim_released"
+OPENED = "episode_opened"
+# The episode_opened fields an 837I needs besides the claim.
+BILLING_FIELDS = ("patient", "payer", "diagnoses")
+
+
+def queue_released_claims(
+    session: Session, insert: Any, episode_id: str, events: Sequence[StoredEvent]
+) -> int:
+    """Queue every claim released in `events`, inside the caller's transaction; a claim
+    already in the outbox is left as it is (idempotent on (episode_id, claim_id))."""
+    released = [e for e in events if e.type == RELEASED]
+    if not released:
+        return 0
+    billing = _billing(session, episode_id, events)
+    queued = 0
+    for event in released:
+        claim = Claim.model_validate(event.data["claim"])
+        queued += queue_claim(
+            session, insert, episode_id, event.data["claim_id"], claim, event.at, billing
+        )
+    return queued
+
+
+def queue_claim(
+    session: Session,
+    insert: Any,
+    episode_id: str,
+    claim_id: str,
+    claim: Claim,
+    released_at: datetime,
+    billing: dict[str, Any],
+) -> int:
+    row = {
+        "episode_id": episode_id,
+        "claim_id": claim_id,
+        "control_number": patient_control_number(episode_id, claim_id),
+        "payer_id": billing["payer"]["id"],
+        "status": "queued",
+        "claim": claim.model_dump(mode="json", by_alias=True),
+        "billing": billing,
+        "released_at": released_at,
+        "updated_at": released_at,
+    }
+    stmt = (
+        insert(ClaimOutboxRow)
+        .values(**row)
+        .on_conflict_do_nothing(index_elements=[ClaimOutboxRow.episode_id, ClaimOutboxRow.claim_id])
+        .returning(ClaimOutboxRow.claim_id)
+    )
+    return len(session.execute(stmt).all())
+
+
+def episode_billing(session: Session, episode_id: str) -> dict[str, Any]:
+    query = select(EventRow.data).where(EventRow.episode_id == episode_id, EventRow.type == OPENED)
+    data = session.scalars(query.limit(1)).first()
+    if data is None:
+        # Projections run in seq order, so the opened event is always stored before a release.
+        raise LookupError(f"episode {episode_id} has no projected episode_opened event")
+    return {field: data[field] for field in BILLING_FIELDS}
+
+
+def _billing(session: Session, episode_id: str, events: Sequence[StoredEvent]) -> dict[str, Any]:
+    for event in events:
+        if event.type == OPENED:
+            return {field: event.data[field] for field in BILLING_FIELDS}
+    return episode_billing(session, episode_id)
