@@ -60,13 +60,19 @@ def test_projecting_the_same_release_again_queues_nothing_twice(read_model, batc
     assert len(batches.outbox(episode_id=episode.episode_id)) == 1
 
 
-def test_the_outbox_row_and_the_projection_commit_together(read_model, batches):
-    episode = ReleasingEpisode()  # never opened in the read model: the outbox write fails
+def test_the_outbox_row_and_the_projection_commit_together(read_model, batches, monkeypatch):
+    episode = ReleasingEpisode()
+    read_model.apply(*episode.opening(), claims=[])
 
-    with pytest.raises(LookupError):
+    def outbox_down(*args: object) -> None:
+        raise RuntimeError("the outbox write failed")
+
+    # The outbox write fails after the events were inserted in the same transaction.
+    monkeypatch.setattr("store.sql.queue_released_claims", outbox_down)
+    with pytest.raises(RuntimeError):
         read_model.apply(*episode.release(), claims=[])
 
-    assert read_model.events(episode.episode_id) == []
+    assert [e.seq for e in read_model.events(episode.episode_id)] == [1]
     assert batches.outbox(episode_id=episode.episode_id) == []
 
 
