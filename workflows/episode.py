@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from typing import Any
 
@@ -38,6 +39,8 @@ with workflow.unsafe.imports_passed_through():
 # New runs start their effects beside the main loop (workflows/lanes.py); runs recorded
 # before that replay with the old runner, which awaited them from the loop.
 EFFECT_LANES = "effects-off-the-main-loop"
+CARRY_GRACE = timedelta(minutes=1)
+CARRY_SLACK_EVENTS = 20
 
 
 def rejection(err: Rejected) -> ApplicationError:
@@ -58,6 +61,9 @@ class EpisodeWorkflow:
         self._effects: EffectRunner | EffectLanes | None = None
         self._waiting: list[PendingEffect] = list(input.pending_effects)
         self._events.extend(input.unprojected_events)
+        # Carried events count toward the previous run's budget, not this one's: otherwise a
+        # run that starts with a backlog would continue as new at once, again and again.
+        self._carried = len(input.unprojected_events)
         self._refused: Rejected | None = None
         self._history_budget: int | None = None
         if input.snapshot is None:
@@ -102,9 +108,22 @@ class EpisodeWorkflow:
                 await workflow.wait_condition(lambda: self._settled(lanes))
                 return self._result()
             if self._should_continue_as_new():
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new(self._carry(lanes))
+                await self._continue_as_new(lanes)
             await self._wait_for_work()
+
+    async def _continue_as_new(self, lanes: EffectLanes) -> None:
+        # Effects already running usually finish in moments: wait for them (never long, a
+        # payer may be down; not for effects of updates arriving meanwhile) so the next run
+        # does not start them again.
+        mark = lanes.mark(self._events)
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(
+                lambda: lanes.done_with(mark) or self._far_over_budget(),
+                timeout=CARRY_GRACE,
+                timeout_summary="effects before continue-as-new",
+            )
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        workflow.continue_as_new(self._carry(lanes))
 
     def _settled(self, lanes: EffectLanes) -> bool:
         stranded = [f for f in open_failures(self._state) if f.kind == "deliver_claim"]
@@ -187,12 +206,18 @@ class EpisodeWorkflow:
         if self._state.status in TERMINAL_STATES:
             return False
         info = workflow.info()
-        if len(self._events) >= self._input.continue_as_new_after_events:
+        if len(self._events) - self._carried >= self._input.continue_as_new_after_events:
             return True
         budget = self._history_budget
         if budget is not None and info.get_current_history_length() >= budget:
             return True
         return info.is_continue_as_new_suggested()
+
+    def _far_over_budget(self) -> bool:
+        """The history budget overrun by updates that kept coming: carry, do not wait."""
+        budget = self._history_budget
+        length = workflow.info().get_current_history_length()
+        return budget is not None and length >= budget + CARRY_SLACK_EVENTS
 
     def _next_input(self) -> EpisodeInput:
         return self._input.model_copy(update={"snapshot": self._state})

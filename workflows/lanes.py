@@ -85,6 +85,15 @@ class EffectLanes:
         projected = not events or events[-1].seq <= self._projected_upto
         return not self._inflight and self._projections == 0 and projected
 
+    def mark(self, events: list[StoredEvent]) -> tuple[frozenset[str], int]:
+        """What is running now: the effects in flight and the last event to project."""
+        return frozenset(self._inflight), events[-1].seq if events else 0
+
+    def done_with(self, mark: tuple[frozenset[str], int]) -> bool:
+        """Whether everything running at `mark` has finished (later work does not count)."""
+        running, upto = mark
+        return not (running & self._inflight.keys()) and self._projected_upto >= upto
+
     def carried(self) -> list[PendingEffect]:
         """Unfinished effects, in event order, for the next run to start again."""
         return sorted(self._inflight.values(), key=lambda p: (p.seq, p.id))

@@ -1,4 +1,10 @@
-"""Records the workflow histories replayed by the suite (`make histories`): four episodes."""
+"""Records the workflow histories replayed by the suite (`make histories`).
+
+Each release of the workflow keeps its own folder under tests/histories/; the suite replays
+every folder, so an episode recorded by any earlier release still running in production must
+replay on today's code. This records only the current release's folder (RELEASE): bump it
+when the workflow's commands change, and never re-record an older folder.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,9 @@ from typing import Any
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from activities.episode import EpisodeActivities
+from activities.fakes import RecordingPayerGateway
+from activities.ports import InvalidRequest, PayerReceipt, PayerRequest
 from domain import commands as c
 from tests.support.temporal import find_binary, running_worker
 from tests.workflows.helpers import approval, decide, start_episode, view, world
@@ -21,6 +30,8 @@ from workflows.models import P2PAction
 from workflows.temporal import DATA_CONVERTER, register_search_attributes
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
+# Effects beside the main loop (workflows/lanes.py); r1-effects-in-loop holds the runs before.
+RELEASE = "r2-effect-lanes"
 Scenario = Callable[[WorkflowEnvironment, WorkflowHandle[Any, Any]], Awaitable[None]]
 
 
@@ -80,11 +91,30 @@ async def discharge_two_months(env: WorkflowEnvironment, h: WorkflowHandle[Any, 
             break
 
 
+class RefusesFirstTry(RecordingPayerGateway):
+    """Refuses every first submission; accepts the retry ops asks for (a new key)."""
+
+    async def submit(self, request: PayerRequest) -> PayerReceipt:
+        if ":retry-" not in request.idempotency_key:
+            raise InvalidRequest("member id unknown to the payer")
+        return await super().submit(request)
+
+
+async def refused_then_retried(env: WorkflowEnvironment, h: WorkflowHandle[Any, Any]) -> None:
+    """The payer refuses the first submission (see `record`): submission_failed, ops retry."""
+    await env.sleep(timedelta(minutes=5))
+    await h.execute_update(EpisodeWorkflow.retry_failed_effects, c.RetryFailedEffects(by="ops"))
+    await env.sleep(timedelta(minutes=5))
+    today = (await env.get_current_time()).date()
+    await decide(h, "A1", **approval(today))
+
+
 SCENARIOS: dict[str, tuple[Scenario, dict[str, Any]]] = {
     "approved": (approved, {}),
     "denied_p2p_overturned": (denied_p2p_overturned, {}),
     "pended_approved_extension": (pended_approved_extension, {}),
     "discharge_two_months_continue_as_new": (discharge_two_months, {"can_after": 8}),
+    "refused_then_retried": (refused_then_retried, {}),
 }
 
 
@@ -111,7 +141,12 @@ async def record(name: str, scenario: Scenario, options: dict[str, Any]) -> list
     async with env:
         await register_search_attributes(env.client, env.client.namespace)
         queue = f"record-{uuid.uuid4().hex}"
-        async with running_worker(env.client, world().activities, [EpisodeWorkflow], queue):
+        w = world()
+        activities = w.activities
+        if name == "refused_then_retried":
+            gateway = RefusesFirstTry()
+            activities = EpisodeActivities(gateway, w.read_model, w.notifier, w.outbox)
+        async with running_worker(env.client, activities, [EpisodeWorkflow], queue):
             handle = await start_episode(env.client, queue, **options)
             await scenario(env, handle)
             await env.sleep(timedelta(seconds=1))
@@ -120,15 +155,15 @@ async def record(name: str, scenario: Scenario, options: dict[str, Any]) -> list
             histories = await run_histories(env.client, handle)
     paths = []
     for n, text in enumerate(histories, 1):
-        path = HISTORIES / f"{name}.run{n}.json"
+        path = HISTORIES / RELEASE / f"{name}.run{n}.json"
         path.write_text(text)
         paths.append(path)
     return paths
 
 
 async def main() -> None:
-    HISTORIES.mkdir(exist_ok=True)
-    for old in HISTORIES.glob("*.json"):
+    (HISTORIES / RELEASE).mkdir(parents=True, exist_ok=True)
+    for old in (HISTORIES / RELEASE).glob("*.json"):
         old.unlink()
     for name, (scenario, options) in SCENARIOS.items():
         for path in await record(name, scenario, options):

@@ -32,7 +32,7 @@ from workflows.episode import EpisodeWorkflow
 from workflows.models import EpisodeInput
 from workflows.temporal import DATA_CONVERTER
 
-HISTORIES = sorted((Path(__file__).resolve().parents[1] / "histories").glob("*.json"))
+HISTORIES = sorted((Path(__file__).resolve().parents[1] / "histories").glob("*/*.json"))
 COMPLETED = (
     UpdateWorkflowExecutionLifecycleStage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED
 )
