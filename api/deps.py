@@ -17,8 +17,11 @@ from api.gateway import EpisodeGateway
 from api.metrics import Metrics
 from settings import Settings
 from store.db import make_engine
+from store.payers import PayerDirectory
 from store.ports import AuditLog, ReadModel, WebhookInbox
 from store.sql import SqlAuditLog, SqlReadModel, SqlWebhookInbox
+from store.sql_payers import SqlPayerDirectory, SqlSubmissionLog
+from store.submissions import SubmissionLog
 from workflows.client import EpisodeClient
 from workflows.temporal import data_converter
 
@@ -44,6 +47,17 @@ class ApiDeps:
     database_health: HealthCheck
     clock: Callable[[], datetime] = utc_now
     metrics: Metrics = field(default_factory=Metrics)
+    # The payer directory and the outbound submissions log (sql_deps always sets both).
+    payers: PayerDirectory | None = None
+    submissions: SubmissionLog | None = None
+
+    def directory(self) -> PayerDirectory:
+        assert self.payers is not None, "ApiDeps built without a payer directory"
+        return self.payers
+
+    def submission_log(self) -> SubmissionLog:
+        assert self.submissions is not None, "ApiDeps built without a submissions log"
+        return self.submissions
 
 
 def temporal_health(client: Client) -> HealthCheck:
@@ -79,6 +93,8 @@ def sql_deps(engine: Engine, client: Client, settings: Settings) -> ApiDeps:
         audit_log=SqlAuditLog(engine),
         temporal_health=temporal_health(client),
         database_health=database_health(engine),
+        payers=SqlPayerDirectory(engine),
+        submissions=SqlSubmissionLog(engine),
     )
 
 

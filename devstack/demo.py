@@ -65,3 +65,14 @@ def episode_body(demo: DemoEpisode, today: date) -> dict[str, Any]:
         "diagnoses": ["F33.1"],
         "php_last_claim_through": (today - timedelta(days=1)).isoformat(),
     }
+
+
+def demo_payers() -> dict[str, dict[str, Any]]:
+    """`PUT /payers/{id}` bodies of the demo's payers: webhook-only, signed with the dev secret.
+
+    The simulator answers the `sim-` payers through the signed webhook; the others wait for
+    a real webhook, as in production.
+    """
+    return {
+        demo.payer_id: {"plan_type": demo.plan_type, "channel": "webhook"} for demo in DEMO_EPISODES
+    }

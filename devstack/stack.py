@@ -20,7 +20,7 @@ from rich.table import Table
 from devstack.apiclient import ApiClient
 from devstack.children import Child, StackError, ensure_free, stop_all
 from devstack.health import http_ok, temporal_ready, wait_until, worker_polling
-from devstack.seed import seed
+from devstack.seed import seed, seed_payers
 from settings import Settings
 from workflows.temporal import SEARCH_ATTRIBUTES
 
@@ -182,6 +182,12 @@ class DevStack:
             self.console.print(f"Try: STEPDOWN_TOKEN={ops[0]} {relative} worklist", style="dim")
 
     def _seed(self) -> None:
+        admins = [t for t, role in self.settings.api_tokens.items() if role == "admin"]
+        if not admins:
+            self.console.print("[yellow]no admin token configured; demo payers not registered[/]")
+        else:
+            with ApiClient(self.settings.public_api_url(), admins[0]) as admin:
+                seed_payers(admin)
         tokens = [t for t, role in self.settings.api_tokens.items() if role in ("intake", "admin")]
         if not tokens:
             self.console.print("[yellow]no intake token configured; demo data not seeded[/]")
