@@ -20,6 +20,8 @@ DEV_TOKENS = {
     "dev-admin": "admin",
 }
 DEV_WEBHOOK_SECRET = "dev-webhook-secret"
+# name, NPI of the requesting program; name, NPI of the rendering clinician (dev mode only).
+DEV_PROVIDER = ("stepdown dev IOP program", "1234567893", "Ada Byron King", "1245319599")
 ROLES = ("intake", "billing", "ops", "admin")
 # How STEPDOWN_API_TOKENS stores a token outside dev mode: the SHA-256 of it, never the token.
 TOKEN_HASH_PREFIX = "sha256:"
@@ -131,6 +133,21 @@ class Settings(BaseSettings):
     # With the default mix this seed answers the demo episodes with approvals, a modified
     # approval, denials, a pend and silence, in all three formats (tests/devstack/test_demo.py).
     simulator_seed: int = Field(default=941, alias="STEPDOWN_SIM_SEED")
+    # The simulator's Da Vinci PAS clients: client id -> `env:NAME` or `file:/path` of the
+    # public key PEM their client assertions are verified with.
+    simulator_pas_clients: dict[str, str] = Field(
+        default_factory=dict, alias="STEPDOWN_SIM_PAS_CLIENTS"
+    )
+    # The requesting provider named in Da Vinci PAS requests (Organization, NPI), and the
+    # rendering practitioner when there is one; PAS submissions fail until both are set.
+    provider_name: str | None = Field(default=None, alias="STEPDOWN_PROVIDER_NAME")
+    provider_npi: str | None = Field(
+        default=None, pattern=r"^\d{10}$", alias="STEPDOWN_PROVIDER_NPI"
+    )
+    rendering_name: str | None = Field(default=None, alias="STEPDOWN_RENDERING_NAME")
+    rendering_npi: str | None = Field(
+        default=None, pattern=r"^\d{10}$", alias="STEPDOWN_RENDERING_NPI"
+    )
 
     @field_validator("payload_keys")
     @classmethod
@@ -155,6 +172,16 @@ class Settings(BaseSettings):
         dev_secret = any(DEV_WEBHOOK_SECRET in s for s in self.webhook_secrets.values())
         if dev_tokens or dev_secret:
             raise ValueError("dev tokens or the dev webhook secret are configured outside dev mode")
+        return self
+
+    @model_validator(mode="after")
+    def _dev_provider(self) -> Settings:
+        # The dev stack's PAS requests name a made-up program with valid-looking NPIs.
+        if self.dev_mode and self.provider_npi is None:
+            self.provider_name = self.provider_name or DEV_PROVIDER[0]
+            self.provider_npi = DEV_PROVIDER[1]
+            self.rendering_name = self.rendering_name or DEV_PROVIDER[2]
+            self.rendering_npi = self.rendering_npi or DEV_PROVIDER[3]
         return self
 
     @model_validator(mode="after")
@@ -204,6 +231,10 @@ class Settings(BaseSettings):
 
     def public_api_url(self) -> str:
         return (self.api_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
+
+    def simulator_token_url(self) -> str:
+        """The simulator's SMART token endpoint, the `aud` of the assertions it accepts."""
+        return f"{self.simulator_base_url()}/fhir/auth/token"
 
     def simulator_base_url(self) -> str:
         url = self.simulator_url or f"http://{self.simulator_host}:{self.simulator_port}"

@@ -44,12 +44,15 @@ def default_activities(settings: Settings) -> EpisodeActivities:
     """The ports this process talks to; the one place to swap fakes for real adapters.
 
     Events project into the SQL read model at DATABASE_URL (the API lists episodes and
-    matches webhooks from it); payer requests go through the settings' gateway; staff
-    notifications and the claims outbox are still in-memory recorders.
+    matches webhooks from it); payer requests go out on each payer's channel from the payer
+    directory (payers.gateways); staff notifications and the claims outbox are still
+    in-memory recorders.
     """
     fakes = FakePorts()
-    read_model = SqlReadModel(make_engine(settings.database_url))
-    return EpisodeActivities(payer_gateway(settings), read_model, fakes.notifier, fakes.outbox)
+    engine = make_engine(settings.database_url)
+    read_model = SqlReadModel(engine)
+    gateway = payer_gateway(settings, engine)
+    return EpisodeActivities(gateway, read_model, fakes.notifier, fakes.outbox)
 
 
 async def run_until_stopped(worker: Worker) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime
 
+from activities.ports import PayerReceipt, PayerRequest
 from store.payers import PayerEntry, PayerSettings
 from store.submissions import NewSubmission, Submission, SubmissionStatus
 
@@ -78,3 +79,26 @@ class InMemorySubmissionLog:
         with self._lock:
             rows = [row for row in self._rows.values() if row.episode_id == episode_id]
         return sorted(rows, key=lambda row: row.created_at)
+
+
+class RecordingOutboundGateway:
+    """Keeps each submission once per idempotency key and accepts it.
+
+    Stands in for a payer connection that has no synchronous answer: the payer decides
+    later and calls the signed webhook, as real payers do in production.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._submitted: dict[str, PayerRequest] = {}
+
+    async def submit(self, request: PayerRequest) -> PayerReceipt:
+        with self._lock:
+            duplicate = request.idempotency_key in self._submitted
+            self._submitted.setdefault(request.idempotency_key, request)
+        return PayerReceipt(trace_number=request.trace_number, accepted=True, duplicate=duplicate)
+
+    @property
+    def submitted(self) -> list[PayerRequest]:
+        with self._lock:
+            return list(self._submitted.values())
