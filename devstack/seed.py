@@ -30,10 +30,10 @@ def _open(client: ApiClient, demo: DemoEpisode, today: date) -> Seeded:
     return Seeded(demo, "opened" if response.status_code == 201 else "existing")
 
 
-def seed_payers(admin: ApiClient) -> dict[str, str]:
+def seed_payers(admin: ApiClient, simulator_url: str, private_key: str) -> dict[str, str]:
     """Registers each demo payer that the directory lacks; an operator's changes are kept."""
     outcomes = {}
-    for payer_id, body in demo_payers().items():
+    for payer_id, body in demo_payers(simulator_url, private_key).items():
         try:
             admin.call("GET", f"/payers/{payer_id}")
             outcomes[payer_id] = "existing"

@@ -85,11 +85,28 @@ def test_every_demo_payer_is_registered_once_and_an_operators_change_is_kept():
     directory = FakeDirectory({"sim-bluepeak-ma": changed})
     admin = ApiClient("http://api", "dev-admin", transport=httpx.MockTransport(directory))
 
-    first = seed_payers(admin)
-    again = seed_payers(admin)
+    first = seed_payers(admin, "http://sim", "file:/data/pas/dev-client-key.pem")
+    again = seed_payers(admin, "http://sim", "file:/data/pas/dev-client-key.pem")
 
     assert {d.payer_id for d in DEMO_EPISODES} == set(directory.payers)
     assert first["sim-bluepeak-ma"] == "existing" and directory.payers["sim-bluepeak-ma"] == changed
     assert first["sim-acme-medicaid"] == "registered"
     assert directory.payers["acme-commercial"] == {"plan_type": "commercial", "channel": "webhook"}
     assert set(again.values()) == {"existing"}
+    pas = directory.payers["sim-pas-medicaid"]
+    assert pas["channel"] == "pas" and pas["pas"]["base_url"] == "http://sim/fhir"
+    assert pas["pas"]["private_key"] == "file:/data/pas/dev-client-key.pem"
+
+
+def test_the_dev_pas_key_is_made_once_and_its_public_half_registered(tmp_path):
+    from joserfc.jwk import ECKey
+
+    from devstack.pas_keys import dev_pas_key, simulator_clients_env
+
+    private, public = dev_pas_key(tmp_path)
+    again = dev_pas_key(tmp_path)
+
+    assert again == (private, public)
+    assert private.stat().st_mode & 0o077 == 0
+    ECKey.import_key(private.read_text())
+    assert json.loads(simulator_clients_env(public)) == {"stepdown-dev": f"file:{public}"}

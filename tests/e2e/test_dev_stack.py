@@ -118,6 +118,13 @@ def register(stack: Stack, payer_id: str) -> None:
     assert registered.status_code in (200, 201), registered.text
 
 
+def pas_answered(stack: Stack) -> bool:
+    """demo-0008's payer is on Da Vinci PAS: the simulator answered its $submit at once."""
+    found = stack.call("ops", "GET", "/episodes/demo-0008/submissions")
+    sent = found.json() if found.status_code == 200 else []
+    return any(s["channel"] == "pas" and s["status"] == "answered" for s in sent)
+
+
 def intake(episode_id: str, payer_id: str) -> dict[str, Any]:
     today = date.today()
     body = episode_body(DemoEpisode(episode_id, payer_id, "medicaid_managed_care", "E Two"), today)
@@ -195,6 +202,7 @@ def test_dev_stack_runs_an_episode_end_to_end_and_stops_cleanly(stack: Stack, tm
     startup = time.monotonic() - started
 
     wait_for(READ_MODEL_HINT, lambda: demo_listed(stack), stack, timeout=30)
+    wait_for("the demo PAS payer's answered $submit", lambda: pas_answered(stack), stack, 30)
 
     simulated = run_sim_payer_episode(stack)
     webhooked = run_webhook_episode(stack, tmp_path)
