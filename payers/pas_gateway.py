@@ -82,7 +82,7 @@ class PasGateway:
         if response.status_code >= 500:
             response.raise_for_status()  # the activity retries; the row stays `sending`
         if response.status_code != 200:
-            error = f"{operation} answered {response.status_code}: {response.text[:500]}"
+            error = f"{operation} answered {response.status_code}{_issues(response)}"
             await asyncio.to_thread(
                 self._submissions.finish, stored.idempotency_key, "failed", self._clock(),
                 response_status=response.status_code, response=response.text, error=error,
@@ -175,6 +175,17 @@ class PasGateway:
         return PayerReceipt(
             trace_number=stored.trace_number, accepted=True, duplicate=True, action=_action(answer)
         )
+
+
+def _issues(response: httpx.Response) -> str:
+    """The OperationOutcome's issue codes only: its text may echo PHI, and this message
+    travels into Temporal and the worklist (the whole answer is kept in the submissions log)."""
+    try:
+        issues = response.json().get("issue") or []
+        codes = [str(issue.get("code")) for issue in issues if isinstance(issue, dict)]
+    except (ValueError, AttributeError):
+        return ""
+    return f" (OperationOutcome issues: {', '.join(codes)})" if codes else ""
 
 
 def _action(body: bytes) -> str | None:

@@ -155,10 +155,13 @@ async def test_inquiring_about_a_request_the_payer_never_pended_is_refused(
     request = pas_request()
     await channel.pas.submit(request)  # approved outright
 
-    with pytest.raises(InvalidRequest, match=r"404.*no pended request"):
+    with pytest.raises(InvalidRequest, match=r"404 \(OperationOutcome issues: not-found\)"):
         await channel.pas.inquire(request, attempt=1)
     [_, inquiry] = channel.submissions.for_episode(request.episode_id)
     assert (inquiry.status, inquiry.response_status) == ("failed", 404)
+    assert "no pended request" in (inquiry.response or "")  # kept whole in the log only
+    with pytest.raises(InvalidRequest, match="404"):  # a retry hears the same refusal
+        await channel.pas.inquire(request, attempt=1)
 
 
 async def test_a_client_key_the_payer_does_not_know_is_refused_and_nothing_sent(
@@ -243,3 +246,23 @@ async def test_the_simulator_hears_of_a_sim_payers_webhook_submission(channel: C
     [logged] = channel.submissions.for_episode(request.episode_id)
     assert logged.status == "awaiting_webhook"
     assert json.loads(logged.payload or "")["trace_number"] == request.trace_number
+
+
+class RefusingGateway:
+    async def submit(self, request: PayerRequest) -> Any:
+        raise InvalidRequest("the clearinghouse refused the 278: bad member id")
+
+
+async def test_a_refused_x12_submission_is_logged_as_failed(channel: Channel) -> None:
+    gateway = ChannelGateway(channel.directory, channel.submissions, x12=RefusingGateway())
+    channel.directory.put("clearing", PayerSettings(plan_type="chip", channel="x12"),
+                          datetime.now(UTC))  # fmt: skip
+    request = pas_request("clearing")
+
+    with pytest.raises(InvalidRequest, match="bad member id"):
+        await gateway.submit(request)
+    [logged] = channel.submissions.for_episode(request.episode_id)
+    assert (logged.status, logged.error) == (
+        "failed",
+        "the clearinghouse refused the 278: bad member id",
+    )
