@@ -75,7 +75,13 @@ class PasGateway:
         )
         if stored.status in ("answered", "failed"):
             return self._repeat(stored)
-        assert entry.pas is not None and stored.payload is not None
+        if stored.channel != "pas" or stored.payload is None:
+            # The payer moved to PAS after this request was recorded on another channel.
+            raise InvalidRequest(
+                f"request {stored.idempotency_key} was already recorded on the "
+                f"{stored.channel} channel; it is not sent again over PAS"
+            )
+        assert entry.pas is not None
         # The stored bytes go out, so a retry after a crash resends exactly what was logged.
         response = await self._post(entry, f"{entry.pas.base_url.rstrip('/')}/Claim/{operation}",
                                     stored.payload)  # fmt: skip

@@ -266,3 +266,17 @@ async def test_a_refused_x12_submission_is_logged_as_failed(channel: Channel) ->
         "failed",
         "the clearinghouse refused the 278: bad member id",
     )
+
+
+async def test_a_request_recorded_on_another_channel_is_not_resent_over_pas(
+    channel: Channel,
+) -> None:
+    gateway = ChannelGateway(channel.directory, channel.submissions, pas=channel.pas)
+    webhook_payer(channel, "switched")
+    request = pas_request("switched")
+    await gateway.submit(request)
+    channel.register("switched")  # an admin moves the payer to PAS meanwhile
+
+    with pytest.raises(InvalidRequest, match="already recorded on the webhook channel"):
+        await gateway.submit(request)
+    assert channel.app.state.pas.submitted == []
