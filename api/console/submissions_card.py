@@ -11,7 +11,12 @@ STATUS_STYLE = {"answered": "ok", "accepted": "ok", "failed": "bad", "sending": 
 def _payload(label: str, text: str | None) -> str:
     if not text:
         return ""
-    return f"<details><summary>{esc(label)}</summary><pre>{esc(text[:20000])}</pre></details>"
+    # Wrapped: a Bundle is one long line of JSON and must not widen the page.
+    return (
+        f"<details><summary>{esc(label)}</summary>"
+        f'<pre style="white-space:pre-wrap;overflow-wrap:anywhere">{esc(text[:20000])}</pre>'
+        "</details>"
+    )
 
 
 def submission_row(s: Submission) -> str:
