@@ -26,6 +26,9 @@ class ChannelGateway:
     """`pas` → the Da Vinci PAS gateway; `x12` → the X12 gateway given (the clearinghouse
     mailbox); `webhook` → nothing is sent, the submission waits for the payer's webhook.
 
+    A gateway whose `logs_submissions` is true writes its own submissions-log rows (with the
+    exact payload); for any other the row is written here, without a payload.
+
     `webhook_notice`, when set, is told of webhook-only submissions (the dev stack's payer
     simulator, which answers `sim-` payers through the signed webhook).
     """
@@ -51,8 +54,9 @@ class ChannelGateway:
         if entry.channel == "webhook":
             return await self._await_webhook(request)
         gateway = self._channel(entry)
-        if entry.channel == "pas":
-            return await gateway.submit(request)  # it logs the exact Bundle and the answer
+        if getattr(gateway, "logs_submissions", False):
+            # It keeps the exact payload (the PAS Bundle, the 278) and the answer itself.
+            return await gateway.submit(request)
         return await self._logged(request, entry, gateway)
 
     async def inquire(self, request: PayerRequest, attempt: int) -> PayerReceipt:

@@ -36,6 +36,9 @@ def utc_now() -> datetime:
 
 
 class PasGateway:
+    # ChannelGateway leaves the submissions log to this gateway: it stores the exact Bundle.
+    logs_submissions = True
+
     def __init__(
         self,
         directory: PayerDirectory,
