@@ -41,6 +41,10 @@ app.add_typer(events_app, name="events")
 
 app.add_typer(claims_app, name="claims")
 
+
+payers_app = typer.Typer(help="The payer directory (admin).", no_args_is_help=True)
+app.add_typer(payers_app, name="payers")
+
 console = Console()
 err = Console(stderr=True)
 
@@ -608,3 +612,66 @@ def episode_export(
 
 if __name__ == "__main__":
     app()
+
+
+@payers_app.command("list")
+def payers_list(api_url: ApiUrl = None, token: Token = None, json_: AsJson = False) -> None:
+    """Every payer in the directory: plan type, channel, endpoint, secret references."""
+    with api(api_url, token) as client:
+        payers = client.get("/payers")
+    emit(payers, json_, render.payers_table(payers))
+
+
+@payers_app.command("show")
+def payers_show(
+    payer_id: str, api_url: ApiUrl = None, token: Token = None, json_: AsJson = False
+) -> None:
+    """One payer's settings."""
+    with api(api_url, token) as client:
+        payer = client.get(f"/payers/{payer_id}")
+    emit(payer, json_, render.payers_table([payer]))
+
+
+@payers_app.command("set")
+def payers_set(
+    payer_id: str,
+    plan_type: Annotated[str, typer.Option(help="medicaid_managed_care, commercial, …")],
+    channel: Annotated[str, typer.Option(help="pas, x12 or webhook")],
+    display_name: Annotated[str | None, typer.Option()] = None,
+    pas_base_url: Annotated[str | None, typer.Option(help="PAS: [base] of Claim/$submit")] = None,
+    token_url: Annotated[str | None, typer.Option(help="PAS: the OAuth token endpoint")] = None,
+    client_id: Annotated[str | None, typer.Option(help="PAS: our registered client id")] = None,
+    private_key: Annotated[
+        str | None, typer.Option(help="PAS: env:NAME or file:/path of the PEM signing key")
+    ] = None,
+    key_id: Annotated[str | None, typer.Option(help="PAS: the key's kid")] = None,
+    algorithm: Annotated[str, typer.Option(help="PAS: RS384 or ES384")] = "RS384",
+    webhook_secret: Annotated[
+        list[str] | None,
+        typer.Option(help="env:NAME or file:/path; current first, then previous (repeat)"),
+    ] = None,
+    mailbox: Annotated[str | None, typer.Option(help="X12: the clearinghouse mailbox")] = None,
+    api_url: ApiUrl = None,
+    token: Token = None,
+    json_: AsJson = False,
+) -> None:
+    """Register or replace a payer (PUT /payers/{payer_id}); secrets are references only."""
+    body: dict[str, Any] = {"plan_type": plan_type, "channel": channel}
+    body |= {"display_name": display_name, "clearinghouse_mailbox": mailbox}
+    body["webhook_secrets"] = list(webhook_secret or [])
+    if pas_base_url or token_url or client_id or private_key:
+        body["pas"] = {
+            "base_url": pas_base_url,
+            "token_url": token_url,
+            "client_id": client_id,
+            "private_key": private_key,
+            "key_id": key_id,
+            "algorithm": algorithm,
+        }
+    with api(api_url, token) as client:
+        response = client.call("PUT", f"/payers/{payer_id}", json=body)
+    payer = response.json()
+    if not json_:
+        verb = "registered" if response.status_code == 201 else "updated"
+        console.print(f"payer {payer_id} {verb}")
+    emit(payer, json_, render.payers_table([payer]))

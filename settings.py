@@ -23,6 +23,8 @@ DEV_TOKENS = {
     "dev-admin": "admin",
 }
 DEV_WEBHOOK_SECRET = "dev-webhook-secret"
+# name, NPI of the requesting program; name, NPI of the rendering clinician (dev mode only).
+DEV_PROVIDER = ("stepdown dev IOP program", "1234567893", "Ada Byron King", "1245319599")
 ROLES = ("intake", "billing", "ops", "admin")
 # How STEPDOWN_API_TOKENS stores a token outside dev mode: the SHA-256 of it, never the token.
 TOKEN_HASH_PREFIX = "sha256:"
@@ -38,9 +40,6 @@ DEFAULT_SIM_FORMATS = {"json": 0.5, "fhir": 0.25, "x12": 0.25}
 DEV_PAYLOAD_KEY_ID = "dev-1"
 DEV_PAYLOAD_KEY = "c3RlcGRvd24tZGV2LXBheWxvYWQta2V5LTMyYnl0ZXM="
 PAYLOAD_KEY_BYTES = 32
-# The requester dev mode names in its 278s; 1234567893 is the CMS example NPI.
-DEV_PROVIDER_NAME = "STEPDOWN DEV IOP"
-DEV_PROVIDER_NPI = "1234567893"
 
 
 # The dev stack's claims submitter: test usage (ISA15 T), a check-digit-valid demo NPI.
@@ -190,8 +189,7 @@ class Settings(BaseSettings):
     x12_receiver_id: str = Field(default="CLEARINGHOUSE", min_length=1, max_length=15,
                                  alias="STEPDOWN_X12_RECEIVER_ID")  # fmt: skip
     x12_usage: Literal["P", "T"] = Field(default="P", alias="STEPDOWN_X12_USAGE")
-    provider_name: str | None = Field(default=None, alias="STEPDOWN_PROVIDER_NAME")
-    provider_npi: str | None = Field(default=None, alias="STEPDOWN_PROVIDER_NPI")
+    # The requester of loop 2010B is provider_name / provider_npi below (shared with PAS).
 
     # The claims outbox: who submits the 837I batches (billing provider, clearinghouse ids;
     # JSON, see payers/formats/x12_837i.Submitter), where batch files go, how often to cut.
@@ -222,6 +220,22 @@ class Settings(BaseSettings):
     dev_smtp_port: int = Field(default=8025, alias="STEPDOWN_DEV_SMTP_PORT")
     dev_mail_port: int = Field(default=8026, alias="STEPDOWN_DEV_MAIL_PORT")
 
+    # The simulator's Da Vinci PAS clients: client id -> `env:NAME` or `file:/path` of the
+    # public key PEM their client assertions are verified with.
+    simulator_pas_clients: dict[str, str] = Field(
+        default_factory=dict, alias="STEPDOWN_SIM_PAS_CLIENTS"
+    )
+    # The requesting provider named in Da Vinci PAS requests (Organization, NPI), and the
+    # rendering practitioner when there is one; PAS submissions fail until both are set.
+    provider_name: str | None = Field(default=None, alias="STEPDOWN_PROVIDER_NAME")
+    provider_npi: str | None = Field(
+        default=None, pattern=r"^\d{10}$", alias="STEPDOWN_PROVIDER_NPI"
+    )
+    rendering_name: str | None = Field(default=None, alias="STEPDOWN_RENDERING_NAME")
+    rendering_npi: str | None = Field(
+        default=None, pattern=r"^\d{10}$", alias="STEPDOWN_RENDERING_NPI"
+    )
+
     @field_validator("payload_keys")
     @classmethod
     def _keys_are_aes_256(cls, keys: dict[str, SecretStr]) -> dict[str, SecretStr]:
@@ -245,6 +259,16 @@ class Settings(BaseSettings):
         dev_secret = any(DEV_WEBHOOK_SECRET in s for s in self.webhook_secrets.values())
         if dev_tokens or dev_secret:
             raise ValueError("dev tokens or the dev webhook secret are configured outside dev mode")
+        return self
+
+    @model_validator(mode="after")
+    def _dev_provider(self) -> Settings:
+        # The dev stack's PAS requests name a made-up program with valid-looking NPIs.
+        if self.dev_mode and self.provider_npi is None:
+            self.provider_name = self.provider_name or DEV_PROVIDER[0]
+            self.provider_npi = DEV_PROVIDER[1]
+            self.rendering_name = self.rendering_name or DEV_PROVIDER[2]
+            self.rendering_npi = self.rendering_npi or DEV_PROVIDER[3]
         return self
 
     @model_validator(mode="after")
@@ -291,12 +315,10 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
-    def _dev_provider(self) -> Settings:
-        if self.dev_mode:
-            self.provider_name = self.provider_name or DEV_PROVIDER_NAME
-            self.provider_npi = self.provider_npi or DEV_PROVIDER_NPI
-            if self.x12_usage == "P" and "x12_usage" not in self.model_fields_set:
-                self.x12_usage = "T"
+    def _dev_x12_usage(self) -> Settings:
+        # The dev stack's 278s are test interchanges (ISA15 T) unless said otherwise.
+        if self.dev_mode and self.x12_usage == "P" and "x12_usage" not in self.model_fields_set:
+            self.x12_usage = "T"
         return self
 
     def mailbox_directory(self) -> Path:
@@ -359,6 +381,10 @@ class Settings(BaseSettings):
 
     def public_api_url(self) -> str:
         return (self.api_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
+
+    def simulator_token_url(self) -> str:
+        """The simulator's SMART token endpoint, the `aud` of the assertions it accepts."""
+        return f"{self.simulator_base_url()}/fhir/auth/token"
 
     def simulator_base_url(self) -> str:
         url = self.simulator_url or f"http://{self.simulator_host}:{self.simulator_port}"

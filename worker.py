@@ -8,6 +8,7 @@ import signal
 from collections.abc import Sequence
 from datetime import timedelta
 
+from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -16,6 +17,7 @@ from activities.claims_outbox import SqlClaimsOutbox
 from activities.episode import EpisodeActivities
 from activities.notifier import sql_smtp_notifier
 from payers.gateways import payer_gateway
+from payers.x12_gateway import X12PayerGateway, x12_gateway
 from settings import Settings, get_settings
 from store.db import make_engine
 from store.sql import SqlReadModel
@@ -48,13 +50,25 @@ def default_activities(settings: Settings) -> EpisodeActivities:
 
     Events project into the SQL read model at DATABASE_URL (the API lists episodes and
     matches webhooks from it), and a released claim into the claims outbox in the same
-    transaction; payer requests go through the settings' gateway; staff notifications are
-    stored for the console and emailed over SMTP.
+    transaction; payer requests go out on each payer's channel from the payer directory
+    (Da Vinci PAS, X12 278 through the clearinghouse mailbox, or none for webhook-only
+    payers); staff notifications are stored for the console and emailed over SMTP.
     """
     engine = make_engine(settings.database_url)
     outbox = SqlClaimsOutbox(SqlClaimBatches(engine))
     notifier = sql_smtp_notifier(settings, engine)
-    return EpisodeActivities(payer_gateway(settings), SqlReadModel(engine), notifier, outbox)
+    gateway = payer_gateway(settings, engine, x12=x12_channel(settings, engine))
+    return EpisodeActivities(gateway, SqlReadModel(engine), notifier, outbox)
+
+
+def x12_channel(settings: Settings, engine: Engine) -> X12PayerGateway | None:
+    """The X12 channel when our requester identity is configured; without it an `x12`
+    payer's submission is refused with the reason (and becomes submission_failed)."""
+    try:
+        return x12_gateway(settings, engine)
+    except ValueError as err:
+        log.warning("X12 channel off: %s", err)
+        return None
 
 
 async def run_claims_schedule(settings: Settings, stop: asyncio.Event) -> None:

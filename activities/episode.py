@@ -17,6 +17,7 @@ from activities.ports import (
     Notifier,
     OutboundClaim,
     PayerGateway,
+    PayerInquiry,
     PayerReceipt,
     PayerRequest,
     ProjectionBatch,
@@ -63,6 +64,19 @@ class PeerToPeerRequest(Message):
     attempt: int = 0
 
 
+class PendedInquiry(Message):
+    """Ask the payer again about a pended request (Da Vinci PAS `Claim/$inquire`)."""
+
+    episode_id: str
+    payer_id: str
+    # The pended request: its trace number, purpose and the payload it was sent with.
+    trace_number: str
+    purpose: Purpose = "initial"
+    # 1 for the first inquiry about this request, then 2, 3 …: each is recorded apart.
+    attempt: int = 1
+    payload: dict[str, Any] = {}
+
+
 class NotificationSent(Message):
     episode_id: str
     kind: str
@@ -101,6 +115,7 @@ class EpisodeActivities:
             self.project_events,
             self.notify_staff,
             self.deliver_claim,
+            self.inquire_payer,
         ]
 
     @activity.defn
@@ -131,6 +146,29 @@ class EpisodeActivities:
     async def deliver_claim(self, claim: OutboundClaim) -> ClaimDelivered:
         await self._outbox.deliver(claim)
         return ClaimDelivered(episode_id=claim.episode_id, claim_id=claim.claim_id)
+
+    @activity.defn
+    async def inquire_payer(self, req: PendedInquiry) -> PayerReceipt:
+        """The payer's current answer lands in the webhook inbox like any decision; the
+        receipt's `action` says what it was (A4: still pended)."""
+        if not isinstance(self._payers, PayerInquiry):
+            raise ApplicationError(
+                "this worker's payer gateway cannot inquire",
+                type=PAYER_REJECTED,
+                non_retryable=True,
+            )
+        request = PayerRequest(
+            episode_id=req.episode_id,
+            trace_number=req.trace_number,
+            purpose=req.purpose,
+            payer_id=req.payer_id,
+            idempotency_key=idempotency_key(req.episode_id, req.trace_number, req.purpose),
+            payload=req.payload,
+        )
+        try:
+            return await self._payers.inquire(request, req.attempt)
+        except InvalidRequest as err:
+            raise ApplicationError(str(err), type=PAYER_REJECTED, non_retryable=True) from err
 
     async def _submit(
         self,

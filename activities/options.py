@@ -53,6 +53,7 @@ OPTIONS: dict[str, ActivityOptions] = {
     "submit_authorization_request": PAYER,
     "submit_extension_request": PAYER,
     "request_peer_to_peer": PAYER,
+    "inquire_payer": PAYER,
     "project_events": UNTIL_DONE,
     "deliver_claim": UNTIL_DONE,
     "notify_staff": BEST_EFFORT,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
@@ -30,6 +30,9 @@ class PayerReceipt(Message):
     trace_number: str
     accepted: bool
     duplicate: bool = False
+    # The X12 306 action of the payer's synchronous answer (Da Vinci PAS: A1, A3, A4 …), when
+    # it gave one; the decision itself reaches the episode through the webhook inbox.
+    action: str | None = None
 
 
 class Notification(Message):
@@ -60,6 +63,14 @@ class InvalidRequest(Exception):
 class PayerGateway(Protocol):
     async def submit(self, request: PayerRequest) -> PayerReceipt:
         """Send `request`; a repeat of the same `idempotency_key` is answered, not resent."""
+        ...
+
+
+@runtime_checkable
+class PayerInquiry(Protocol):
+    async def inquire(self, request: PayerRequest, attempt: int) -> PayerReceipt:
+        """Ask the payer again about the pended request `request` (Da Vinci PAS `$inquire`);
+        `attempt` (1, 2, …) keeps each inquiry's record apart."""
         ...
 
 

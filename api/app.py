@@ -21,7 +21,17 @@ from api.mailbox_poller import MailboxPoller
 from api.middleware import BodyLimitMiddleware, ObserveMiddleware
 from api.problems import install_problem_handlers
 from api.redelivery import Redelivery
-from api.routes import actions, billing, claims, episodes, notifications, ops, webhooks
+from api.routes import (
+    actions,
+    billing,
+    claims,
+    episodes,
+    notifications,
+    ops,
+    payers,
+    submissions,
+    webhooks,
+)
 from payers.mailbox import configured_mailbox
 from settings import Settings, get_settings
 
@@ -43,7 +53,8 @@ def create_app(settings: Settings | None = None, *, deps: ApiDeps | None = None)
     app.state.deps = deps
     install_problem_handlers(app)
     app.add_exception_handler(RequestValidationError, auth.on_validation)
-    for module in (episodes, actions, billing, webhooks, ops, claims, notifications):
+    modules = (episodes, actions, billing, webhooks, ops, claims, notifications, payers)
+    for module in (*modules, submissions):
         app.include_router(module.router)
     app.include_router(console.router)
     app.include_router(make_codec_router(codec_access(app.state.settings), ClientCodec(app)))

@@ -18,9 +18,12 @@ from api.gateway import EpisodeGateway
 from api.metrics import Metrics
 from settings import Settings
 from store.db import make_engine
+from store.payers import PayerDirectory
 from store.ports import AuditLog, ReadModel, WebhookInbox
 from store.sql import SqlAuditLog, SqlReadModel, SqlWebhookInbox
 from store.sql_notifications import SqlNotifications
+from store.sql_payers import SqlPayerDirectory, SqlSubmissionLog
+from store.submissions import SubmissionLog
 from store.x12_ledger import SqlX12Ledger, X12Ledger
 from workflows.client import EpisodeClient
 from workflows.temporal import data_converter
@@ -53,6 +56,18 @@ class ApiDeps:
     # The claims outbox and staff notifications (SQL); None only in apps built without them.
     claims: ClaimBatcher | None = None
     notifications: SqlNotifications | None = None
+
+    # The payer directory and the outbound submissions log (sql_deps always sets both).
+    payers: PayerDirectory | None = None
+    submissions: SubmissionLog | None = None
+
+    def directory(self) -> PayerDirectory:
+        assert self.payers is not None, "ApiDeps built without a payer directory"
+        return self.payers
+
+    def submission_log(self) -> SubmissionLog:
+        assert self.submissions is not None, "ApiDeps built without a submissions log"
+        return self.submissions
 
 
 def temporal_health(client: Client) -> HealthCheck:
@@ -91,6 +106,8 @@ def sql_deps(engine: Engine, client: Client, settings: Settings) -> ApiDeps:
         x12_ledger=SqlX12Ledger(engine),
         claims=claim_batcher(settings, engine),
         notifications=SqlNotifications(engine),
+        payers=SqlPayerDirectory(engine),
+        submissions=SqlSubmissionLog(engine),
     )
 
 

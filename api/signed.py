@@ -8,9 +8,10 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from api.deps import Deps, SettingsDep
+from api.deps import Deps, SettingsDep, blocking
 from api.inbox import SignedDelivery
 from api.problems import ApiProblem, ProblemItem
+from payers.credentials import webhook_secrets
 from payers.signature import SignatureError, verify
 
 security_log = logging.getLogger("stepdown.security")
@@ -30,11 +31,14 @@ async def verified_webhook(
 ) -> SignedDelivery:
     payer_id: str = request.path_params["payer_id"]
     body = await request.body()
+    # The directory names the payer's secrets (current and previous); see payers.credentials.
+    known = bool(PAYER_ID.fullmatch(payer_id)) and deps.payers is not None
+    entry = await blocking(deps.directory().get, payer_id) if known else None
     try:
         verify(
             signature,
             body,
-            settings.secrets_for(payer_id),
+            webhook_secrets(entry, payer_id, settings),
             int(deps.clock().timestamp()),
             settings.webhook_tolerance_seconds,
         )

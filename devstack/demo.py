@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from devstack.pas_keys import DEV_PAS_CLIENT
+
 
 @dataclass(frozen=True)
 class DemoEpisode:
@@ -28,7 +30,10 @@ DEMO_EPISODES: tuple[DemoEpisode, ...] = (
     DemoEpisode("demo-0005", "sim-exchange-gold", "qhp_exchange", "Sam Okafor", "3.7"),
     DemoEpisode("demo-0006", "sim-kidcare", "chip", "Maya Cohen", units=12),
     DemoEpisode("demo-0007", "acme-commercial", "commercial", "Omar Haddad"),
+    # Da Vinci PAS: the simulator answers $submit at once (token exchange first).
+    DemoEpisode("demo-0008", "sim-pas-medicaid", "medicaid_managed_care", "Rosa Diaz"),
 )
+PAS_DEMO_PAYERS = ("sim-pas-medicaid",)
 
 
 def episode_body(demo: DemoEpisode, today: date) -> dict[str, Any]:
@@ -65,3 +70,28 @@ def episode_body(demo: DemoEpisode, today: date) -> dict[str, Any]:
         "diagnoses": ["F33.1"],
         "php_last_claim_through": (today - timedelta(days=1)).isoformat(),
     }
+
+
+def demo_payers(simulator_url: str, private_key: str) -> dict[str, dict[str, Any]]:
+    """`PUT /payers/{id}` bodies of the demo's payers.
+
+    The PAS payer reaches the simulator's FHIR endpoint with the dev client key
+    (`private_key`, an `env:`/`file:` reference); the other `sim-` payers are webhook-only
+    and the simulator answers them through the signed webhook; the rest wait for a real
+    webhook, as in production. All sign webhooks with the dev secret.
+    """
+    bodies: dict[str, dict[str, Any]] = {}
+    for demo in DEMO_EPISODES:
+        body: dict[str, Any] = {"plan_type": demo.plan_type, "channel": "webhook"}
+        if demo.payer_id in PAS_DEMO_PAYERS:
+            body["channel"] = "pas"
+            body["display_name"] = "Simulated Medicaid MCO (Da Vinci PAS)"
+            body["pas"] = {
+                "base_url": f"{simulator_url}/fhir",
+                "token_url": f"{simulator_url}/fhir/auth/token",
+                "client_id": DEV_PAS_CLIENT,
+                "private_key": private_key,
+                "algorithm": "ES384",
+            }
+        bodies[demo.payer_id] = body
+    return bodies

@@ -127,3 +127,17 @@ def _table(*headers: str, rows: list[list[str]], title: str | None = None) -> Ta
     for row in rows:
         table.add_row(*row)
     return table
+
+
+def payers_table(payers: Iterable[Mapping[str, Any]]) -> Table:
+    rows = [
+        [
+            p["payer_id"],
+            p["plan_type"],
+            p["channel"],
+            (p.get("pas") or {}).get("base_url") or p.get("clearinghouse_mailbox") or "",
+            ", ".join(p.get("webhook_secrets") or []) or "(settings)",
+        ]
+        for p in payers
+    ]
+    return _table("payer", "plan type", "channel", "endpoint", "webhook secrets", rows=rows)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from devstack.apiclient import ApiClient, ApiError
-from devstack.demo import DEMO_EPISODES, DemoEpisode, episode_body
+from devstack.demo import DEMO_EPISODES, DemoEpisode, demo_payers, episode_body
 
 
 @dataclass(frozen=True)
@@ -28,3 +28,23 @@ def _open(client: ApiClient, demo: DemoEpisode, today: date) -> Seeded:
             return Seeded(demo, "existing")
         return Seeded(demo, err.message)
     return Seeded(demo, "opened" if response.status_code == 201 else "existing")
+
+
+def seed_payers(admin: ApiClient, simulator_url: str, private_key: str) -> dict[str, str]:
+    """Registers each demo payer that the directory lacks; an operator's changes are kept."""
+    outcomes = {}
+    for payer_id, body in demo_payers(simulator_url, private_key).items():
+        try:
+            admin.call("GET", f"/payers/{payer_id}")
+            outcomes[payer_id] = "existing"
+            continue
+        except ApiError as err:
+            if err.status != 404:
+                outcomes[payer_id] = err.message
+                continue
+        try:
+            admin.call("PUT", f"/payers/{payer_id}", json=body)
+            outcomes[payer_id] = "registered"
+        except ApiError as err:
+            outcomes[payer_id] = err.message
+    return outcomes

@@ -20,7 +20,8 @@ from rich.table import Table
 from devstack.apiclient import ApiClient
 from devstack.children import Child, StackError, ensure_free, stop_all
 from devstack.health import http_ok, temporal_ready, wait_until, worker_polling
-from devstack.seed import seed
+from devstack.pas_keys import dev_pas_key, simulator_clients_env
+from devstack.seed import seed, seed_payers
 from settings import Settings
 from workflows.temporal import SEARCH_ATTRIBUTES
 
@@ -61,6 +62,8 @@ class DevStack:
         self.api_app = api_app
         self.logs = settings.data_dir / "logs"
         self.children: list[Child] = []
+        self.pas_key: Path | None = None
+        self.child_env: dict[str, str] = {}
 
     def run(self) -> int:
         """Start everything, supervise until a signal or a death; 0 after a requested stop."""
@@ -93,6 +96,10 @@ class DevStack:
         s = self.settings
         self._check_ports()
         s.data_dir.mkdir(parents=True, exist_ok=True)
+        # The demo PAS payer's client key; the simulator trusts its public half.
+        self.pas_key, public = dev_pas_key(s.data_dir)
+        if not s.simulator_pas_clients:
+            self.child_env["STEPDOWN_SIM_PAS_CLIENTS"] = simulator_clients_env(public)
         temporal = self._spawn("temporal", self._temporal_argv())
         status.update("migrating the read model…")
         _migrate(s.database_url)
@@ -145,7 +152,7 @@ class DevStack:
                 "--port", str(port), "--log-level", "warning"]  # fmt: skip
 
     def _spawn(self, name: str, argv: list[str]) -> Child:
-        env = {**os.environ, "STEPDOWN_DEV": "1", "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, **self.child_env, "STEPDOWN_DEV": "1", "PYTHONUNBUFFERED": "1"}
         child = Child(name, argv, self.logs / f"{name}.log", env=env)
         self.children.append(child)
         child.start()
@@ -197,6 +204,13 @@ class DevStack:
             self.console.print(f"Try: STEPDOWN_TOKEN={ops[0]} {relative} worklist", style="dim")
 
     def _seed(self) -> None:
+        admins = [t for t, role in self.settings.api_tokens.items() if role == "admin"]
+        if not admins:
+            self.console.print("[yellow]no admin token configured; demo payers not registered[/]")
+        else:
+            key = f"file:{self.pas_key}" if self.pas_key else "env:STEPDOWN_DEV_PAS_KEY"
+            with ApiClient(self.settings.public_api_url(), admins[0]) as admin:
+                seed_payers(admin, self.settings.simulator_base_url(), key)
         tokens = [t for t, role in self.settings.api_tokens.items() if role in ("intake", "admin")]
         if not tokens:
             self.console.print("[yellow]no intake token configured; demo data not seeded[/]")

@@ -1,42 +1,24 @@
-"""Outbound payer gateways: the dev payer simulator over HTTP, and a recorder for real payers."""
+"""The worker's payer gateway: channels from the payer directory; the dev simulator's notice."""
 
 from __future__ import annotations
 
-import threading
-
 import httpx
+from sqlalchemy import Engine
 
 from activities.ports import InvalidRequest, PayerGateway, PayerReceipt, PayerRequest
+from payers.channels import ChannelGateway
+from payers.formats.pas_request import Provider
+from payers.pas_gateway import PasGateway
 from settings import Settings
+from store.sql import SqlWebhookInbox
+from store.sql_payers import SqlPayerDirectory, SqlSubmissionLog
 
 SIM_PREFIX = "sim-"
 
 
-class RecordingOutboundGateway:
-    """Keeps each submission once per idempotency key and accepts it.
-
-    Stands in for a payer connection that has no synchronous answer: the payer decides
-    later and calls the signed webhook, as real payers do in production.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._submitted: dict[str, PayerRequest] = {}
-
-    async def submit(self, request: PayerRequest) -> PayerReceipt:
-        with self._lock:
-            duplicate = request.idempotency_key in self._submitted
-            self._submitted.setdefault(request.idempotency_key, request)
-        return PayerReceipt(trace_number=request.trace_number, accepted=True, duplicate=duplicate)
-
-    @property
-    def submitted(self) -> list[PayerRequest]:
-        with self._lock:
-            return list(self._submitted.values())
-
-
 class HttpSimulatorGateway:
-    """Sends requests of `sim-` payers to the payer simulator; every other payer to `others`.
+    """Sends requests of `sim-` payers to the payer simulator; every other payer to `others`
+    (none: nothing is sent, the payer answers by its own webhook).
 
     The simulator answers a repeated idempotency key as a duplicate without acting on it
     again, so an activity retry after a lost response never makes the payer decide twice.
@@ -51,12 +33,14 @@ class HttpSimulatorGateway:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._url = simulator_url.rstrip("/")
-        self._others: PayerGateway = others or RecordingOutboundGateway()
+        self._others = others
         self._timeout = timeout
         self._transport = transport
 
     async def submit(self, request: PayerRequest) -> PayerReceipt:
         if not request.payer_id.startswith(SIM_PREFIX):
+            if self._others is None:
+                return PayerReceipt(trace_number=request.trace_number, accepted=True)
             return await self._others.submit(request)
         async with httpx.AsyncClient(timeout=self._timeout, transport=self._transport) as client:
             response = await client.post(
@@ -75,8 +59,27 @@ class HttpSimulatorGateway:
         )
 
 
-def payer_gateway(settings: Settings) -> PayerGateway:
-    """The worker's gateway: the simulator in dev mode, else the recorder for webhook payers."""
-    if settings.dev_mode:
-        return HttpSimulatorGateway(settings.simulator_base_url())
-    return RecordingOutboundGateway()
+def provider(settings: Settings) -> Provider | None:
+    if not (settings.provider_name and settings.provider_npi):
+        return None
+    return Provider(
+        settings.provider_name,
+        settings.provider_npi,
+        settings.rendering_name,
+        settings.rendering_npi,
+    )
+
+
+def payer_gateway(
+    settings: Settings, engine: Engine, *, x12: PayerGateway | None = None
+) -> ChannelGateway:
+    """The worker's gateway: each payer's channel from the directory at DATABASE_URL.
+
+    `pas` payers get Da Vinci PAS (their synchronous answers go into the webhook inbox);
+    `x12` payers the X12 gateway given; `webhook` payers nothing, except that in dev mode the
+    simulator hears of the `sim-` payers' requests and answers them through the webhook.
+    """
+    directory, submissions = SqlPayerDirectory(engine), SqlSubmissionLog(engine)
+    pas = PasGateway(directory, submissions, SqlWebhookInbox(engine), provider(settings))
+    notice = HttpSimulatorGateway(settings.simulator_base_url()) if settings.dev_mode else None
+    return ChannelGateway(directory, submissions, pas=pas, x12=x12, webhook_notice=notice)

@@ -25,11 +25,13 @@ from fastapi import FastAPI, HTTPException
 from activities.ports import PayerRequest
 from domain.model import PayerDecision
 from payers.clearinghouse import ClearinghousePeer
+from payers.credentials import resolve
 from payers.formats.canonical import canonical_body
 from payers.formats.pas_render import pas_body
 from payers.formats.x12_render import x12_body
 from payers.gateways import SIM_PREFIX
 from payers.mailbox import MailboxLayout, configured_mailbox
+from payers.pas_server import PasServerConfig, pas_router
 from payers.signature import sign
 from settings import Settings, get_settings
 
@@ -56,6 +58,9 @@ class SimulatorConfig:
     attempts: int = 6
     backoff: float = 0.5
     p2p_overturn_rate: float = 0.6
+    # Da Vinci PAS: client id -> public key PEM, and the token endpoint's own URL (`aud`).
+    pas_clients: Mapping[str, str] = field(default_factory=dict)
+    pas_token_url: str = "http://127.0.0.1:8100/fhir/auth/token"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SimulatorConfig:
@@ -68,6 +73,8 @@ class SimulatorConfig:
             delay=settings.simulator_delay_seconds,
             seed=settings.simulator_seed,
             ops_token=ops[0] if ops else None,
+            pas_clients={c: resolve(ref) for c, ref in settings.simulator_pas_clients.items()},
+            pas_token_url=settings.simulator_token_url(),
         )
 
     def secret_for(self, payer_id: str) -> str:
@@ -110,6 +117,12 @@ def plan(request: PayerRequest, config: SimulatorConfig) -> Answer:
     elif request.purpose == "p2p":
         action = "overturned" if rng.random() < config.p2p_overturn_rate else "upheld"
     return Answer(action=action, format=fmt)
+
+
+def pas_action(request: PayerRequest, config: SimulatorConfig) -> str:
+    """The seeded answer to a PAS `$submit` (keyed like the webhook answers); "none" pends
+    for good, as a payer that never decides."""
+    return choose(config.mix, rng_for(config.seed, request.idempotency_key))
 
 
 def build_decision(request: PayerRequest, action: str, now: datetime) -> PayerDecision:
@@ -310,6 +323,11 @@ def create_app(
 
     app = FastAPI(title="stepdown payer simulator", lifespan=lifespan)
     app.state.simulator = simulator
+    app.state.pas_config = pas_config = PasServerConfig(
+        clients=config.pas_clients, token_url=config.pas_token_url
+    )
+    pas, app.state.pas = pas_router(pas_config, lambda req: pas_action(req, config), build_decision)
+    app.include_router(pas)
 
     @app.post("/requests", status_code=202)
     async def receive(request: PayerRequest) -> dict[str, bool]:

@@ -314,3 +314,48 @@ class NotificationRow(Base):
         UniqueConstraint("episode_id", "key", "role"),
         Index("ix_notifications_role_read_at", "role", "read_at"),
     )
+
+
+class PayerRow(Base):
+    """The payer directory: channel, endpoints and references to credentials, never secrets."""
+
+    __tablename__ = "payers"
+
+    payer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    plan_type: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(20))
+    pas_base_url: Mapped[str | None] = mapped_column(String(500))
+    pas_token_url: Mapped[str | None] = mapped_column(String(500))
+    pas_client_id: Mapped[str | None] = mapped_column(String(200))
+    pas_private_key: Mapped[str | None] = mapped_column(String(510))
+    pas_key_id: Mapped[str | None] = mapped_column(String(200))
+    pas_algorithm: Mapped[str | None] = mapped_column(String(10))
+    pas_scope: Mapped[str | None] = mapped_column(String(500))
+    webhook_secrets: Mapped[list[str]] = mapped_column(JSON)
+    clearinghouse_mailbox: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class SubmissionRow(Base):
+    """Every outbound payer submission: what was sent, how, and the payer's synchronous answer."""
+
+    __tablename__ = "submissions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # episode:trace:purpose; an activity retry finds its row instead of adding one.
+    idempotency_key: Mapped[str] = mapped_column(String(300), unique=True)
+    episode_id: Mapped[str] = mapped_column(String(80), index=True)
+    payer_id: Mapped[str] = mapped_column(String(64))
+    trace_number: Mapped[str] = mapped_column(String(80), index=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(30))
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    payload: Mapped[str | None] = mapped_column(Text)
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

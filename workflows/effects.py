@@ -188,7 +188,8 @@ def _request_payload(state: Episode, effect: Effect) -> dict[str, Any]:
         "urgency": o.urgency,
         "member_id": o.patient.member_id,
         "authorizations": [a.model_dump(mode="json") for a in state.authorizations],
-        # The X12 278 names the subscriber (2010C NM1, DMG) and the facility type (UM04).
+        # issue 11: the PAS request Bundle's Patient and the payer's plan type.
         "patient": {"name": o.patient.name, "birth_date": o.patient.birth_date.isoformat()},
+        "plan_type": o.payer.plan_type,
         "setting": o.setting,
     }

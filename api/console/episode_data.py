@@ -76,6 +76,7 @@ async def load_episode(
     deps = get_deps(request)
     view = await get_gateway(request).view(episode_id)
     events = await timeline_events(deps, episode_id, view.version)
+    sent = await blocking(deps.submissions.for_episode, episode_id) if deps.submissions else []
     return EpisodePage(
         view=view,
         events=events,
@@ -83,4 +84,5 @@ async def load_episode(
         now=deps.clock(),
         failed=failed,
         notice="" if failed else notice_for(done),
+        submissions=sent,
     )

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from api.console.actions import Failure, actions_html
 from api.console.page import esc
 from api.console.session import Session
+from api.console.submissions_card import submissions_card
 from api.console.timeline import timeline_html
 from api.console.when import days_left, due_html
 from domain.views import AuthorizationView, ClaimView, EpisodeView, StoredEvent, UnitsView
+from store.submissions import Submission
 
 STATE_STYLE = {
     "authorized": "ok",
@@ -42,6 +44,7 @@ class EpisodePage:
     now: datetime
     failed: tuple[str, Failure] | None = None
     notice: str = ""
+    submissions: list[Submission] = field(default_factory=list)
 
 
 def state_badge(state: str) -> str:
@@ -158,6 +161,7 @@ def episode_body(page: EpisodePage, session: Session) -> str:
         f'<div style="height:1rem"></div>{claims_card(view.claims)}'
         '<section class="card" aria-labelledby="act-h"><h2 id="act-h">Actions</h2>'
         f"{actions_html(view.episode_id, view.state, session, page.failed)}</section>"
+        f"{submissions_card(page.submissions) if session.may('ops') else ''}"
         f"{timeline_card(page) if session.may('ops') else ''}"
     )
 

@@ -18,6 +18,7 @@ from api.console.page import message_page, render
 from api.console.session import Session
 from api.console.worklist_page import clean_kind, clean_payer, worklist_body
 from api.deps import get_deps, get_gateway
+from api.payer_check import payer_problems
 from api.problems import status_for
 from domain.commands import EPISODE_ID_PATTERN
 from domain.errors import Rejected
@@ -70,6 +71,9 @@ async def intake(request: Request) -> Response:
     if command is not None:
         request.state.episode_id = command.episode_id
         try:
+            unknown = await payer_problems(get_deps(request), command.payer)
+            if unknown:
+                raise Rejected("invalid_input", [sentence for _, sentence in unknown])
             view, created = await get_gateway(request).open(command)
         except Rejected as err:
             errors, status = problem_errors(err.problems, err.code), status_for(err.code)

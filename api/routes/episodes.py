@@ -10,7 +10,8 @@ from pydantic import AwareDatetime
 
 from api.auth import IntakeUser, OpsUser, ReaderUser
 from api.deps import Deps, Workflows, blocking
-from api.problems import ApiProblem, problem_responses
+from api.payer_check import payer_problems
+from api.problems import ApiProblem, ProblemItem, problem_responses
 from api.schemas import EpisodePage, IntakeRequest
 from domain.commands import EPISODE_ID_PATTERN
 from domain.model import EpisodeStateName
@@ -31,7 +32,8 @@ READ_ERRORS = problem_responses(401, 403, 404, 422, 503)
     description=(
         "201 with the view when opened; 200 with the current view when this episode_id was "
         "opened with the same body; 409 when it was opened with another body; 422 listing "
-        "every problem (levels for the edition, step-down, ratings, codes, dates)."
+        "every problem (levels for the edition, step-down, ratings, codes, dates; a payer "
+        "that is not in the payer directory, or registered with another plan type)."
     ),
     responses=problem_responses(401, 403, 409, 422, 503)
     | {200: {"model": EpisodeView, "description": "Already open with the same body"}},
@@ -40,10 +42,17 @@ async def open_episode(
     body: IntakeRequest,
     user: IntakeUser,
     workflows: Workflows,
+    deps: Deps,
     request: Request,
     response: Response,
 ) -> EpisodeView:
     request.state.episode_id = body.episode_id
+    problems = await payer_problems(deps, body.payer)
+    if problems:
+        items = [
+            ProblemItem(detail=text, pointer="#/" + f.replace(".", "/")) for f, text in problems
+        ]
+        raise ApiProblem(422, "unknown_payer", "; ".join(i.detail for i in items), errors=items)
     view, created = await workflows.open(body.command())
     response.status_code = 201 if created else 200
     response.headers["Location"] = f"/episodes/{view.episode_id}"

@@ -21,6 +21,11 @@ from payers.formats.fhir import Node, as_node, codes
 ACTION_SYSTEM_SUFFIX = "codesystem.x12.org/005010/306"
 QUANTITY_SYSTEM = "https://codesystem.x12.org/005010/673"
 ABSENT_SYSTEM = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
+# X12 service type codes (element 1365: "3" Consultation, "AI" Substance abuse) name a
+# category of care, not a procedure: they never narrow the codes an authorization covers
+# (DOMAIN.md §8). Only HCPCS/CPT (and revenue code) codings do.
+SERVICE_TYPE_SYSTEM = "codesystem.x12.org/005010/1365"
+NOT_PROCEDURES = (ABSENT_SYSTEM, SERVICE_TYPE_SYSTEM)
 OUTCOMES = ("queued", "complete", "error", "partial")
 UNIT_WORDS: dict[str, UnitType] = {
     "d": "days", "day": "days", "days": "days",
@@ -259,11 +264,11 @@ def _unit_type(quantity: Node) -> UnitType | None:
 def _service_codes(details: list[Node]) -> tuple[str, ...]:
     found: list[str] = []
     for node in details:
-        found += codes(node.child("productOrService"), (ABSENT_SYSTEM,))
+        found += codes(node.child("productOrService"), NOT_PROCEDURES)
         detail = node.extension("itemAuthorizedDetail")
         for key in ("productOrServiceCode", "revenue"):
             sub = detail.extension(key) if detail else None
-            found += codes(sub.child("valueCodeableConcept") if sub else None, (ABSENT_SYSTEM,))
+            found += codes(sub.child("valueCodeableConcept") if sub else None, NOT_PROCEDURES)
     return tuple(dict.fromkeys(found))
 
 

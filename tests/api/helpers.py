@@ -24,6 +24,7 @@ from domain.model import PayerDecision
 from payers.formats.examples import canonical_body, pas_body, x12_body
 from payers.signature import sign
 from settings import Settings, hash_token
+from store.payers import PayerDirectory, PayerSettings
 from store.sql import SqlReadModel
 from tests.support.temporal import running_worker
 from tests.workflows.helpers import dated_command
@@ -101,6 +102,19 @@ def signature(body: bytes, secret: str = DEFAULT_SECRET, at: float | None = None
     return sign(secret, body, int(time.time() if at is None else at))
 
 
+# The payers the tests open episodes for unless they name another; webhook-only, so their
+# secrets come from STEPDOWN_WEBHOOK_SECRETS as before the directory existed.
+SEEDED_PAYERS = {"acme-medicaid": "medicaid_managed_care", "rotating-payer": "commercial"}
+
+
+def register_payers(directory: PayerDirectory, payers: dict[str, str]) -> None:
+    """Registers each payer id with its plan type as a webhook-only payer, unless known."""
+    for payer_id, plan_type in payers.items():
+        if directory.get(payer_id) is None:
+            settings = PayerSettings.model_validate({"plan_type": plan_type, "channel": "webhook"})
+            directory.put(payer_id, settings, datetime.now(UTC))
+
+
 @dataclass
 class Stack:
     app: FastAPI
@@ -124,6 +138,7 @@ async def running_stack(
     )
     async with running_worker(client, activities, [EpisodeWorkflow], queue):
         deps = sql_deps(engine, client, config)
+        register_payers(deps.directory(), SEEDED_PAYERS)
         yield Stack(create_app(config, deps=deps), deps, config, engine, ports)
 
 
@@ -146,7 +161,15 @@ class Api:
         return await self.http.request(method, url, headers=headers, **kwargs)
 
     async def open(self, **overrides: Any) -> dict[str, Any]:
-        """A new episode, opened through POST /episodes; returns its view."""
+        """A new episode, opened through POST /episodes; returns its view.
+
+        A payer named in `overrides` is registered first, as an admin would.
+        """
+        if "payer" in overrides:
+            payer = overrides["payer"]
+            await asyncio.to_thread(
+                register_payers, self.deps.directory(), {payer["id"]: payer["plan_type"]}
+            )
         response = await self.call("POST", "/episodes", "intake", json=intake_body(**overrides))
         assert response.status_code == 201, response.text
         view: dict[str, Any] = response.json()

@@ -12,7 +12,16 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from tests.api.helpers import Api, Stack, approval, decision_body, new_id, service_line, today
+from tests.api.helpers import (
+    Api,
+    Stack,
+    approval,
+    decision_body,
+    new_id,
+    register_payers,
+    service_line,
+    today,
+)
 from tests.console.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_browser, serving
 
 require_browser()
@@ -144,6 +153,8 @@ async def test_an_episode_goes_from_the_intake_form_through_a_denial_to_authoriz
     live: str, chromium: BrowserContext, payer: Api
 ) -> None:
     payer_id = new_id("payer")
+    # Intake refuses a payer the directory does not know; an admin registered this one.
+    register_payers(payer.deps.directory(), {payer_id: "medicaid_managed_care"})
     page = await chromium.new_page()
     await sign_in(page, live)
     episode_id = await open_through_form(page, payer_id)

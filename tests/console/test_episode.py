@@ -198,3 +198,26 @@ async def test_a_cancel_through_the_console_is_audited_with_the_signed_in_role(
     [entry] = [e for e in audit if e.action == "console.action"]
     assert (entry.role, entry.outcome, entry.status_code) == ("intake", "ok", 303)
     assert entry.actor.startswith("token:") and "t-intake" not in entry.actor
+
+
+async def test_ops_see_the_payer_submissions_with_what_was_sent(console: Console) -> None:
+    from store.submissions import NewSubmission
+
+    api = console.api
+    view = await api.open()
+    sent = NewSubmission(
+        idempotency_key=f"{view['episode_id']}:{view['trace_number']}:initial",
+        episode_id=view["episode_id"], payer_id=view["payer"]["id"],
+        trace_number=view["trace_number"], purpose="initial", channel="pas",
+        content_type="application/fhir+json", payload='{"resourceType": "Bundle", "x": "<b>"}',
+    )  # fmt: skip
+    api.deps.submission_log().start(sent, datetime.now(UTC))
+    await console.login("ops")
+
+    page = await page_of(console, view["episode_id"])
+
+    assert "Payer submissions" in page
+    assert "&lt;b&gt;" in page and "<b>" not in page.split("Payer submissions", 1)[1]
+    assert "pas" in visible_text(page.split("Payer submissions", 1)[1])
+    await console.login("intake")
+    assert "Payer submissions" not in await page_of(console, view["episode_id"])

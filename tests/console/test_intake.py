@@ -112,3 +112,15 @@ def test_domain_sentences_are_placed_at_the_input_they_name() -> None:
     assert problem_errors(["diagnoses: 'x' is not an ICD-10-CM code"]) == {
         "diagnoses": ["'x' is not an ICD-10-CM code"]
     }
+
+
+async def test_a_payer_missing_from_the_directory_is_shown_at_its_input(console: Console) -> None:
+    await console.login("intake")
+    form = intake_form() | {"payer.id": "nobody-registered-this"}
+
+    response = await console.submit("/console/episodes/new", form)
+
+    assert response.status_code == 422
+    assert "not in the payer directory" in error_under(response.text, "payer.id")
+    missing = await console.api.call("GET", f"/episodes/{form['episode_id']}", "ops")
+    assert missing.status_code == 404

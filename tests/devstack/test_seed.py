@@ -9,7 +9,7 @@ import httpx
 
 from devstack.apiclient import ApiClient
 from devstack.demo import DEMO_EPISODES
-from devstack.seed import seed
+from devstack.seed import seed, seed_payers
 
 
 class FakeApi:
@@ -60,3 +60,53 @@ def test_a_refused_episode_is_reported_with_the_problem():
     [first, *_] = seed(api, date(2026, 11, 23))
 
     assert first.outcome == "422 Invalid input: bad level"
+
+
+class FakeDirectory:
+    """Answers GET and PUT /payers/{id} like the API, for the admin token only."""
+
+    def __init__(self, known: dict[str, dict[str, object]] | None = None) -> None:
+        self.payers = dict(known or {})
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.headers["Authorization"] != "Bearer dev-admin":
+            return httpx.Response(403, json={"title": "Forbidden", "status": 403, "detail": "no"})
+        payer_id = request.url.path.rsplit("/", 1)[-1]
+        if request.method == "PUT":
+            self.payers[payer_id] = json.loads(request.content)
+            return httpx.Response(201, json={"payer_id": payer_id})
+        if payer_id in self.payers:
+            return httpx.Response(200, json=self.payers[payer_id])
+        return httpx.Response(404, json={"title": "Not Found", "status": 404, "detail": "no"})
+
+
+def test_every_demo_payer_is_registered_once_and_an_operators_change_is_kept():
+    changed = {"plan_type": "medicare_advantage", "channel": "pas"}
+    directory = FakeDirectory({"sim-bluepeak-ma": changed})
+    admin = ApiClient("http://api", "dev-admin", transport=httpx.MockTransport(directory))
+
+    first = seed_payers(admin, "http://sim", "file:/data/pas/dev-client-key.pem")
+    again = seed_payers(admin, "http://sim", "file:/data/pas/dev-client-key.pem")
+
+    assert {d.payer_id for d in DEMO_EPISODES} == set(directory.payers)
+    assert first["sim-bluepeak-ma"] == "existing" and directory.payers["sim-bluepeak-ma"] == changed
+    assert first["sim-acme-medicaid"] == "registered"
+    assert directory.payers["acme-commercial"] == {"plan_type": "commercial", "channel": "webhook"}
+    assert set(again.values()) == {"existing"}
+    pas = directory.payers["sim-pas-medicaid"]
+    assert pas["channel"] == "pas" and pas["pas"]["base_url"] == "http://sim/fhir"
+    assert pas["pas"]["private_key"] == "file:/data/pas/dev-client-key.pem"
+
+
+def test_the_dev_pas_key_is_made_once_and_its_public_half_registered(tmp_path):
+    from joserfc.jwk import ECKey
+
+    from devstack.pas_keys import dev_pas_key, simulator_clients_env
+
+    private, public = dev_pas_key(tmp_path)
+    again = dev_pas_key(tmp_path)
+
+    assert again == (private, public)
+    assert private.stat().st_mode & 0o077 == 0
+    ECKey.import_key(private.read_text())
+    assert json.loads(simulator_clients_env(public)) == {"stepdown-dev": f"file:{public}"}

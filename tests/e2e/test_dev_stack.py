@@ -28,7 +28,7 @@ pytestmark = [
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc"),
 ]
 STEPDOWN = Path(sys.prefix, "bin", "stepdown")
-TOKENS = {"intake": "dev-intake", "billing": "dev-billing", "ops": "dev-ops"}
+TOKENS = {"intake": "dev-intake", "billing": "dev-billing", "ops": "dev-ops", "admin": "dev-admin"}
 
 
 @dataclass
@@ -114,6 +114,20 @@ def demo_listed(stack: Stack) -> bool:
     return {d.episode_id for d in DEMO_EPISODES} <= {e["episode_id"] for e in listed}
 
 
+def register(stack: Stack, payer_id: str) -> None:
+    """The admin puts the payer in the directory first: intake refuses an unknown payer."""
+    plan = {"plan_type": "medicaid_managed_care", "channel": "webhook"}
+    registered = stack.call("admin", "PUT", f"/payers/{payer_id}", json=plan)
+    assert registered.status_code in (200, 201), registered.text
+
+
+def pas_answered(stack: Stack) -> bool:
+    """demo-0008's payer is on Da Vinci PAS: the simulator answered its $submit at once."""
+    found = stack.call("ops", "GET", "/episodes/demo-0008/submissions")
+    sent = found.json() if found.status_code == 200 else []
+    return any(s["channel"] == "pas" and s["status"] == "answered" for s in sent)
+
+
 def intake(episode_id: str, payer_id: str) -> dict[str, Any]:
     today = date.today()
     body = episode_body(DemoEpisode(episode_id, payer_id, "medicaid_managed_care", "E Two"), today)
@@ -141,6 +155,7 @@ def service(service_id: str) -> dict[str, Any]:
 def run_sim_payer_episode(stack: Stack) -> str:
     """Open → the simulator approves through the signed webhook → services → claim released."""
     episode_id = f"e2e-{uuid.uuid4().hex[:10]}"
+    register(stack, "sim-e2e")
     opened = stack.call("intake", "POST", "/episodes", json=intake(episode_id, "sim-e2e"))
     assert opened.status_code == 201, opened.text
     wait_for("the simulator's approval", lambda: stack.view(episode_id)["state"] == "authorized",
@@ -164,6 +179,7 @@ def claim_sent(stack: Stack, episode_id: str) -> bool:
 def run_webhook_episode(stack: Stack, tmp_path: Path) -> str:
     """A payer outside the simulator: the CLI signs and posts its decision as the payer would."""
     episode_id = f"e2e-{uuid.uuid4().hex[:10]}"
+    register(stack, "acme-e2e")
     opened = stack.call("intake", "POST", "/episodes", json=intake(episode_id, "acme-e2e"))
     assert opened.status_code == 201, opened.text
     today = date.today()
@@ -195,6 +211,7 @@ def test_dev_stack_runs_an_episode_end_to_end_and_stops_cleanly(stack: Stack, tm
     startup = time.monotonic() - started
 
     wait_for(READ_MODEL_HINT, lambda: demo_listed(stack), stack, timeout=30)
+    wait_for("the demo PAS payer's answered $submit", lambda: pas_answered(stack), stack, 30)
 
     simulated = run_sim_payer_episode(stack)
     webhooked = run_webhook_episode(stack, tmp_path)

@@ -1,4 +1,4 @@
-"""Outbound gateways: sim- payers go to the simulator, others are recorded; both idempotent."""
+"""The simulator notice: sim- payers go to the simulator, others to `others`; both idempotent."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import pytest
 from fastapi import FastAPI, Response
 
 from activities.ports import InvalidRequest
-from payers.gateways import HttpSimulatorGateway, RecordingOutboundGateway, payer_gateway
+from payers.gateways import HttpSimulatorGateway
 from payers.simulator import create_app
-from settings import Settings
 from tests.payers.test_simulator import config, payer_request
+from tests.support.payer_fakes import RecordingOutboundGateway
 
 
 def gateway_to(app: FastAPI, others: RecordingOutboundGateway | None = None):
@@ -57,9 +57,11 @@ async def test_a_refused_request_is_invalid_and_not_retried():
         await gateway_to(refusing).submit(payer_request())
 
 
-def test_dev_mode_uses_the_simulator_and_production_the_recorder():
-    dev = payer_gateway(Settings(STEPDOWN_DEV=True))
-    prod = payer_gateway(Settings(STEPDOWN_DEV=False))
+async def test_without_others_a_payer_outside_the_simulator_is_sent_nothing():
+    app = create_app(config=config())
+    request = payer_request(payer_id="acme-medicaid")
 
-    assert isinstance(dev, HttpSimulatorGateway)
-    assert isinstance(prod, RecordingOutboundGateway)
+    receipt = await gateway_to(app).submit(request)
+
+    assert (receipt.accepted, receipt.duplicate) == (True, False)
+    assert app.state.simulator.requests == {}

@@ -67,11 +67,20 @@ async def walk_claims_and_notifications(w: Walk) -> None:
     await w.call("ops", one, "/notifications/999999999/read", None, None)
 
 
+async def walk_the_payer_directory(w: Walk) -> None:
+    route, payer = "PUT /payers/{payer_id}", new_id("payer")
+    body = {"plan_type": "commercial", "channel": "webhook"}
+    await w.call("admin", route, f"/payers/{payer}", body, None, "created", method="PUT")
+    await w.call("admin", route, f"/payers/{payer}", body, None, "replaced", method="PUT")
+    await w.call("ops", route, f"/payers/{payer}", body, None, "forbidden", method="PUT")
+
+
 async def test_every_change_and_every_signed_webhook_leaves_one_complete_entry(api: Api) -> None:
     async with console_client(api) as console:
         walk = Walk(api, console)
         await walk_an_episode(walk)
         await walk.console_episode()
+        await walk_the_payer_directory(walk)
     now = api.deps.clock()
     entries = await asyncio.to_thread(api.deps.audit_log.entries, None, 500)
     by_request = {e.request_id: e for e in entries}

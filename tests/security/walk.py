@@ -31,6 +31,7 @@ CHANGING_ROUTES = {
     "POST /claims/batches/{batch_id}/acknowledgement",
     "POST /notifications/read",
     "POST /notifications/{notification_id}/read",
+    "PUT /payers/{payer_id}",
 }
 WEBHOOK_ROUTE = "POST /webhooks/payers/{payer_id}"
 # What the payer hears in `status` on a 202, or by the status code of a refusal.
@@ -65,10 +66,18 @@ class Walk:
         self.sent: list[Sent] = []
 
     async def call(
-        self, role: str, route: str, path: str, body: Any, episode_id: str | None, ok: str = "ok"
+        self,
+        role: str,
+        route: str,
+        path: str,
+        body: Any,
+        episode_id: str | None,
+        ok: str = "ok",
+        method: str = "POST",
     ) -> Any:
         rid = uuid.uuid4().hex
-        response = await self.api.call("POST", path, role, json=body, headers={"X-Request-ID": rid})
+        headers = {"X-Request-ID": rid}
+        response = await self.api.call(method, path, role, json=body, headers=headers)
         problem = response.json() if response.status_code >= 400 else {}
         outcome = problem.get("code", ok)
         self._remember(rid, actor_of(f"t-{role}"), role, route, episode_id, response, outcome)
