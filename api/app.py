@@ -82,7 +82,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             app.state.deps = await stack.enter_async_context(production_deps(settings))
         timeout = settings.temporal_timeout_seconds
         # A request still answering its own delivery is left alone for twice its timeout.
-        redelivery = Redelivery(app.state.deps, timeout, timedelta(seconds=2 * timeout))
+        # A signature stays valid up to `tolerance` either side of now: keep it twice that.
+        kept = timedelta(seconds=2 * settings.webhook_tolerance_seconds + 60)
+        redelivery = Redelivery(app.state.deps, timeout, timedelta(seconds=2 * timeout), kept)
         stop = asyncio.Event()
         loop = asyncio.create_task(redelivery.run(settings.redelivery_interval_seconds, stop))
         try:

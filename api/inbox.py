@@ -8,7 +8,7 @@ from typing import Any
 
 from api.deps import ApiDeps, blocking
 from api.gateway import EpisodeGateway
-from api.problems import ApiProblem, rejected_problem
+from api.problems import ApiProblem, ProblemItem, rejected_problem
 from domain.commands import ApplyPayerDecision
 from domain.errors import Rejected
 from domain.model import PayerDecision
@@ -29,6 +29,8 @@ class SignedDelivery:
     content_type: str
     headers: dict[str, str]
     body: bytes
+    # payers.signature.fingerprint of the signed message; empty when none was checked.
+    fingerprint: str = ""
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,9 @@ class DeliveryProcessor:
 
     async def receive(self, delivery: SignedDelivery) -> Answer:
         """Commits the inbox row before anything else; a repeat is answered, never re-applied."""
+        replay = await self._replay_of(delivery)
+        if replay is not None:
+            return replay
         entry, fresh = await blocking(
             self._deps.inbox.receive,
             delivery.delivery_id,
@@ -86,20 +91,48 @@ class DeliveryProcessor:
             delivery.body,
             self._deps.clock(),
         )
-        if entry.payer_id != delivery.payer_id:
-            detail = (
-                f"delivery id {delivery.delivery_id} was already used by another sender; "
-                "send every delivery under a unique Stepdown-Delivery id"
-            )
-            return refused(ApiProblem(409, "delivery_id_taken", detail), "rejected")
+        if (entry.body, entry.content_type) != (delivery.body, delivery.content_type):
+            return refused(reused_id(delivery), "conflict")
+        if entry.status == "unmatched":
+            # Not final: the episode may be known by now (DeliveryProcessor.process re-answers).
+            return await self.process(entry)
         if entry.response is not None:
             return replayed(entry)
         # No answer stored: the first attempt is still running or died; applying is idempotent.
         answer = await self.process(entry)
         return answer if fresh else as_repeat(answer)
 
-    async def process(self, entry: InboxEntry) -> Answer:
-        """Parse, match and apply one stored delivery, and record the outcome in the inbox."""
+    async def _replay_of(self, delivery: SignedDelivery) -> Answer | None:
+        """A signed message seen before under another delivery id hears the first one's answer."""
+        if not delivery.fingerprint:
+            return None
+        first_id = await blocking(
+            self._deps.inbox.remember_signature,
+            delivery.payer_id,
+            delivery.fingerprint,
+            delivery.delivery_id,
+            self._deps.clock(),
+        )
+        if first_id == delivery.delivery_id:
+            return None
+        log.warning(
+            "replayed webhook refused: payer=%r delivery=%r repeats %r",
+            delivery.payer_id,
+            delivery.delivery_id,
+            first_id,
+        )
+        first = await blocking(self._deps.inbox.get, first_id, delivery.payer_id)
+        if first is None or first.response is None:
+            answer = accepted(first_id, first.episode_id if first else None, "duplicate")
+        else:
+            answer = replayed(first)
+        return Answer(answer.status_code, answer.body, "replay")
+
+    async def process(self, entry: InboxEntry, episode_id: str | None = None) -> Answer:
+        """Parse, match and apply one stored delivery, and record the outcome in the inbox.
+
+        `episode_id`, when ops assign the delivery, stands in for the trace-number match.
+        """
         try:
             decision = parse_decision(entry.content_type, entry.body)
         except UnsupportedFormat as err:
@@ -109,26 +142,54 @@ class DeliveryProcessor:
             detail = f"the body is not a usable payer decision: {err.detail}"
             problem = ApiProblem(422, "unparseable", detail)
             return await self._finish(entry, "rejected", refused(problem, "rejected"), detail)
-        episode_id = await self._match(entry.payer_id, decision)
+        episode_id = episode_id or await self._match(entry.payer_id, decision)
         if episode_id is None:
-            detail = (
-                f"no episode of payer {entry.payer_id} sent a request with trace number "
-                f"{decision.trace_number}; the delivery is kept for ops to resolve"
-            )
-            answer = refused(ApiProblem(404, "unmatched", detail), "unmatched")
-            return await self._finish(entry, "unmatched", answer, detail)
+            return await self._unmatched(entry, decision)
         return await self._apply(entry, episode_id, decision)
 
+    async def assign(self, entry: InboxEntry, episode_id: str) -> Answer:
+        """Ops say which episode an unmatched delivery answers; the episode still decides.
+
+        A refusal leaves the delivery unmatched (raised as a problem) so a wrong guess costs
+        nothing; on success the trace number is routed to the episode for later deliveries.
+        """
+        decision = parse_decision(entry.content_type, entry.body)
+        command = ApplyPayerDecision(delivery_id=entry.delivery_id, decision=decision)
+        result = await self._gateway.update(
+            episode_id,
+            EpisodeWorkflow.apply_payer_decision,
+            command,
+            update_id=entry.delivery_id,
+        )
+        await blocking(
+            self._deps.read_model.record_trace,
+            decision.trace_number,
+            episode_id,
+            entry.payer_id,
+            self._deps.clock(),
+        )
+        answer = accepted(entry.delivery_id, episode_id, result.status)
+        return await self._finish(entry, "applied", answer, None, episode_id)
+
+    async def _unmatched(self, entry: InboxEntry, decision: PayerDecision) -> Answer:
+        detail = (
+            f"no episode of payer {entry.payer_id} sent a request with trace number "
+            f"{decision.trace_number}; the delivery is kept, and applied once the episode is "
+            "known (retry it later, or ops assign it)"
+        )
+        answer = refused(ApiProblem(404, "unmatched", detail), "unmatched")
+        trace = decision.trace_number
+        return await self._finish(entry, "unmatched", answer, detail, trace_number=trace)
+
     async def _match(self, payer_id: str, decision: PayerDecision) -> str | None:
-        found = await blocking(self._deps.read_model.episode_for_trace, decision.trace_number)
-        if found is None:
+        route = await blocking(self._deps.read_model.trace_route, decision.trace_number)
+        if route is None:
             return None
-        summary = await blocking(self._deps.read_model.summary, found)
-        if summary is None or summary.payer_id != payer_id:
+        if route.payer_id != payer_id:
             # A payer may only decide its own requests, whatever it learnt of other traces.
             log.warning("payer %r sent a decision for another payer's request", payer_id)
             return None
-        return found
+        return route.episode_id
 
     async def _apply(self, entry: InboxEntry, episode_id: str, decision: PayerDecision) -> Answer:
         command = ApplyPayerDecision(delivery_id=entry.delivery_id, decision=decision)
@@ -141,6 +202,9 @@ class DeliveryProcessor:
             answer = accepted(entry.delivery_id, episode_id, "queued")
             return await self._finish(entry, "queued", answer, str(err), episode_id)
         except Rejected as err:
+            if err.code == "not_found":
+                # A route whose episode was never opened (intake refused): nothing to apply to.
+                return await self._unmatched(entry, decision)
             answer = refused(rejected_problem(err, episode_id=episode_id), "rejected")
             return await self._finish(entry, "rejected", answer, str(err), episode_id)
         answer = accepted(entry.delivery_id, episode_id, result.status)
@@ -153,13 +217,30 @@ class DeliveryProcessor:
         answer: Answer,
         error: str | None,
         episode_id: str | None = None,
+        trace_number: str | None = None,
     ) -> Answer:
         await blocking(
             self._deps.inbox.mark,
             entry.delivery_id,
             status,
+            payer_id=entry.payer_id,
             episode_id=episode_id,
             error=error,
             response=answer.stored(),
+            trace_number=trace_number,
+            # An unmatched answer was never final: what it became is what a retry hears.
+            replace_response=entry.status == "unmatched",
         )
         return answer
+
+
+def reused_id(delivery: SignedDelivery) -> ApiProblem:
+    detail = (
+        f"delivery id {delivery.delivery_id} was already used by payer {delivery.payer_id} "
+        "for a different body; a retry must resend the same body, a new decision needs a "
+        "new Stepdown-Delivery id"
+    )
+    item = ProblemItem(
+        detail="Stepdown-Delivery: reused with another body", parameter="Stepdown-Delivery"
+    )
+    return ApiProblem(409, "delivery_id_reused", detail, errors=[item])

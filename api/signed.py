@@ -31,7 +31,7 @@ async def verified_webhook(
     payer_id: str = request.path_params["payer_id"]
     body = await request.body()
     try:
-        verify(
+        fingerprint = verify(
             signature,
             body,
             settings.secrets_for(payer_id),
@@ -51,7 +51,7 @@ async def verified_webhook(
     headers = {name: request.headers[name] for name in KEPT_HEADERS if name in request.headers}
     # The inbox keeps 200 characters; the media type comes first, parameters after.
     content_type = request.headers.get("content-type", "")[:200]
-    return SignedDelivery(payer_id, delivery, content_type, headers, body)
+    return SignedDelivery(payer_id, delivery, content_type, headers, body, fingerprint)
 
 
 def bad_signature(tolerance: int) -> ApiProblem:

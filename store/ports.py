@@ -44,6 +44,18 @@ class InboxEntry(BaseModel):
     # The first answer given to the payer, repeated verbatim to any redelivery.
     response: dict[str, Any] | None = None
     updated_at: datetime
+    # The trace number an unmatched delivery names (set when it is marked unmatched).
+    trace_number: str | None = None
+
+
+class TraceRoute(BaseModel):
+    """The episode that sent the request a trace number names, and that episode's payer."""
+
+    model_config = ConfigDict(frozen=True)
+
+    trace_number: str
+    episode_id: str
+    payer_id: str
 
 
 class AuditEntry(BaseModel):
@@ -118,6 +130,23 @@ class ReadModel(Protocol):
         """
         ...
 
+    def record_trace(self, trace_number: str, episode_id: str, payer_id: str, at: datetime) -> None:
+        """Keeps trace -> episode from the moment the request is made; a route already
+        recorded stays (the projection of `authorization_requested`, in `apply`, overwrites).
+
+        Routes are not part of an episode's projection: a rebuild (delete_episode) keeps them,
+        so a decision arriving mid-rebuild still finds its episode.
+        """
+        ...
+
+    def trace_route(self, trace_number: str) -> TraceRoute | None:
+        """The recorded route, else one derived from the projection (as episode_for_trace)."""
+        ...
+
+    def recoverable_deliveries(self, limit: int = 100) -> list[InboxEntry]:
+        """Unmatched deliveries whose trace number now has a route of the same payer."""
+        ...
+
 
 class WebhookInbox(Protocol):
     """Payer deliveries kept before they are answered, so none is lost or applied twice."""
@@ -142,13 +171,30 @@ class WebhookInbox(Protocol):
         episode_id: str | None = None,
         error: str | None = None,
         response: dict[str, Any] | None = None,
+        payer_id: str | None = None,
+        trace_number: str | None = None,
+        replace_response: bool = False,
     ) -> InboxEntry:
-        """Sets the status; `queued` counts an attempt; only the first response is kept."""
+        """Sets the status; `queued` counts an attempt; only the first response is kept.
+
+        Delivery ids are unique per payer; without `payer_id` the oldest entry of that id is
+        meant. `replace_response` lets a re-evaluated unmatched delivery answer anew.
+        """
         ...
 
-    def get(self, delivery_id: str) -> InboxEntry | None: ...
+    def get(self, delivery_id: str, payer_id: str | None = None) -> InboxEntry | None: ...
 
     def due_for_redelivery(self, limit: int = 100) -> list[InboxEntry]: ...
+
+    def remember_signature(
+        self, payer_id: str, signature: str, delivery_id: str, seen_at: datetime
+    ) -> str:
+        """Records a verified signature; returns the delivery id that first carried it."""
+        ...
+
+    def forget_signatures(self, before: datetime) -> int:
+        """Drops signatures seen before `before` (older than any still-valid timestamp)."""
+        ...
 
 
 class AuditLog(Protocol):

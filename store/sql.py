@@ -11,8 +11,15 @@ from sqlalchemy.orm import Session
 
 from domain.views import ClaimView, EpisodeSummary, StoredEvent, WorklistItem
 from store.db import dialect_insert, session_factory
-from store.ports import decode_cursor, encode_cursor, unmatched_item, urgency
-from store.schema import ClaimRow, EpisodeRow, EventRow, InboxRow, WorklistRow
+from store.ports import (
+    InboxEntry,
+    TraceRoute,
+    decode_cursor,
+    encode_cursor,
+    unmatched_item,
+    urgency,
+)
+from store.schema import ClaimRow, EpisodeRow, EventRow, InboxRow, TraceRouteRow, WorklistRow
 from store.sql_audit import SqlAuditLog
 from store.sql_inbox import SqlWebhookInbox, inbox_entry
 
@@ -38,7 +45,33 @@ class SqlReadModel:
         with self._sessions.begin() as session:
             if self._upsert_summary(session, summary):
                 self._replace_claims_and_worklist(session, summary, claims)
+            self._route_requests(session, summary, events)
             return self._insert_events(session, summary.episode_id, events)
+
+    def _route_requests(
+        self, session: Session, summary: EpisodeSummary, events: Sequence[StoredEvent]
+    ) -> None:
+        # The projection runs before the request is submitted (workflows/effects.py), so the
+        # route exists before the payer can know the trace number.
+        routes = [
+            {
+                "trace_number": event.data["trace_number"],
+                "episode_id": summary.episode_id,
+                "payer_id": summary.payer_id,
+                "recorded_at": event.at,
+            }
+            for event in events
+            if event.type == REQUEST_EVENT and event.data.get("trace_number")
+        ]
+        if routes:
+            # The projection is authoritative: it corrects a route intake recorded for an
+            # open that never happened with those details.
+            stmt = self._insert(TraceRouteRow).values(routes)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["trace_number"],
+                set_={"episode_id": stmt.excluded.episode_id, "payer_id": stmt.excluded.payer_id},
+            )
+            session.execute(stmt)
 
     def _upsert_summary(self, session: Session, summary: EpisodeSummary) -> bool:
         """Writes the summary unless a newer one is stored; True when it was written."""
@@ -189,6 +222,37 @@ class SqlReadModel:
         with self._sessions.begin() as session:
             found = session.scalars(latest.limit(1)).first()
             return found or session.scalars(earlier.limit(1)).first()
+
+    def record_trace(self, trace_number: str, episode_id: str, payer_id: str, at: datetime) -> None:
+        stmt = self._insert(TraceRouteRow).values(
+            trace_number=trace_number, episode_id=episode_id, payer_id=payer_id, recorded_at=at
+        )
+        with self._sessions.begin() as session:
+            session.execute(stmt.on_conflict_do_nothing(index_elements=["trace_number"]))
+
+    def trace_route(self, trace_number: str) -> TraceRoute | None:
+        with self._sessions.begin() as session:
+            row = session.get(TraceRouteRow, trace_number)
+            if row is not None:
+                return TraceRoute(
+                    trace_number=trace_number, episode_id=row.episode_id, payer_id=row.payer_id
+                )
+        episode_id = self.episode_for_trace(trace_number)
+        found = None if episode_id is None else self.summary(episode_id)
+        if found is None:
+            return None
+        return TraceRoute(trace_number=trace_number, episode_id=episode_id, payer_id=found.payer_id)
+
+    def recoverable_deliveries(self, limit: int = 100) -> list[InboxEntry]:
+        query = (
+            select(InboxRow)
+            .join(TraceRouteRow, TraceRouteRow.trace_number == InboxRow.trace_number)
+            .where(InboxRow.status == "unmatched", TraceRouteRow.payer_id == InboxRow.payer_id)
+            .order_by(InboxRow.received_at, InboxRow.id)
+            .limit(limit)
+        )
+        with self._sessions.begin() as session:
+            return [inbox_entry(row) for row in session.scalars(query)]
 
 
 def _episode_values(summary: EpisodeSummary) -> dict[str, Any]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select, type_coerce, update
+from sqlalchemy import Engine, delete, func, select, type_coerce, update
+from sqlalchemy.orm import Session
 
 from store.db import dialect_insert, session_factory
 from store.ports import PENDING_STATUSES, InboxEntry, InboxStatus, UnknownDelivery
-from store.schema import InboxRow, NullableJSON
+from store.schema import InboxRow, NullableJSON, SignatureRow
 
 
 def inbox_entry(row: InboxRow) -> InboxEntry:
@@ -44,12 +45,16 @@ class SqlWebhookInbox:
                 updated_at=received_at,
             )
             # A concurrent receive of the same delivery waits here, then finds its row.
-            .on_conflict_do_nothing(index_elements=[InboxRow.delivery_id])
+            .on_conflict_do_nothing(index_elements=[InboxRow.payer_id, InboxRow.delivery_id])
             .returning(InboxRow.id)
         )
         with self._sessions.begin() as session:
             inserted = session.execute(stmt).first() is not None
-            stored = session.scalars(select(InboxRow).where(InboxRow.delivery_id == delivery_id))
+            stored = session.scalars(
+                select(InboxRow).where(
+                    InboxRow.delivery_id == delivery_id, InboxRow.payer_id == payer_id
+                )
+            )
             return inbox_entry(stored.one()), inserted
 
     def mark(
@@ -60,6 +65,9 @@ class SqlWebhookInbox:
         episode_id: str | None = None,
         error: str | None = None,
         response: dict[str, Any] | None = None,
+        payer_id: str | None = None,
+        trace_number: str | None = None,
+        replace_response: bool = False,
     ) -> InboxEntry:
         changes: dict[str, Any] = {"status": status, "updated_at": datetime.now(UTC)}
         if status == "queued":
@@ -68,29 +76,28 @@ class SqlWebhookInbox:
             changes["episode_id"] = episode_id
         if error is not None:
             changes["last_error"] = error
-        if response is not None:
+        if trace_number is not None:
+            changes["trace_number"] = trace_number
+        if response is not None and replace_response:
+            changes["response"] = type_coerce(response, NullableJSON)
+        elif response is not None:
             # Only the first answer is kept: a redelivery must hear exactly what the payer heard.
             changes["response"] = func.coalesce(
                 InboxRow.response, type_coerce(response, NullableJSON)
             )
-        # One UPDATE, not read-then-write, so concurrent marks serialise on the row lock.
-        stmt = (
-            update(InboxRow)
-            .where(InboxRow.delivery_id == delivery_id)
-            .values(changes)
-            .returning(InboxRow)
-        )
         with self._sessions.begin() as session:
-            row = session.scalars(stmt).one_or_none()
-            if row is None:
+            row_id = _row_id(session, delivery_id, payer_id)
+            if row_id is None:
                 raise UnknownDelivery(delivery_id)
+            # One UPDATE, not read-then-write, so concurrent marks serialise on the row lock.
+            stmt = update(InboxRow).where(InboxRow.id == row_id).values(changes)
+            row = session.scalars(stmt.returning(InboxRow)).one()
             return inbox_entry(row)
 
-    def get(self, delivery_id: str) -> InboxEntry | None:
-        query = select(InboxRow).where(InboxRow.delivery_id == delivery_id)
+    def get(self, delivery_id: str, payer_id: str | None = None) -> InboxEntry | None:
         with self._sessions.begin() as session:
-            row = session.scalars(query).one_or_none()
-            return None if row is None else inbox_entry(row)
+            row_id = _row_id(session, delivery_id, payer_id)
+            return None if row_id is None else inbox_entry(session.get_one(InboxRow, row_id))
 
     def due_for_redelivery(self, limit: int = 100) -> list[InboxEntry]:
         query = (
@@ -101,3 +108,33 @@ class SqlWebhookInbox:
         )
         with self._sessions.begin() as session:
             return [inbox_entry(row) for row in session.scalars(query)]
+
+    def remember_signature(
+        self, payer_id: str, signature: str, delivery_id: str, seen_at: datetime
+    ) -> str:
+        stmt = (
+            self._insert(SignatureRow)
+            .values(
+                payer_id=payer_id, signature=signature, delivery_id=delivery_id, seen_at=seen_at
+            )
+            .on_conflict_do_nothing(index_elements=[SignatureRow.payer_id, SignatureRow.signature])
+        )
+        first = select(SignatureRow.delivery_id).where(
+            SignatureRow.payer_id == payer_id, SignatureRow.signature == signature
+        )
+        with self._sessions.begin() as session:
+            session.execute(stmt)
+            return session.scalars(first).one()
+
+    def forget_signatures(self, before: datetime) -> int:
+        stmt = delete(SignatureRow).where(SignatureRow.seen_at < before)
+        with self._sessions.begin() as session:
+            return session.execute(stmt).rowcount
+
+
+def _row_id(session: Session, delivery_id: str, payer_id: str | None) -> int | None:
+    """The entry's row: the payer's own, or without a payer the oldest of that delivery id."""
+    query = select(InboxRow.id).where(InboxRow.delivery_id == delivery_id)
+    if payer_id is not None:
+        query = query.where(InboxRow.payer_id == payer_id)
+    return session.scalars(query.order_by(InboxRow.id).limit(1)).first()

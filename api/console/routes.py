@@ -18,6 +18,7 @@ from api.console.page import message_page, render
 from api.console.session import Session
 from api.console.worklist_page import clean_kind, clean_payer, worklist_body
 from api.deps import get_deps, get_gateway
+from api.opening import open_episode
 from api.problems import status_for
 from domain.commands import EPISODE_ID_PATTERN
 from domain.errors import Rejected
@@ -69,7 +70,14 @@ async def intake(request: Request) -> Response:
     if command is not None:
         request.state.episode_id = command.episode_id
         try:
-            view, created = await get_gateway(request).open(command)
+            view, created = await open_episode(
+                get_deps(request),
+                get_gateway(request),
+                command,
+                user=session.user,
+                action="console.intake",
+                request_id=request.state.request_id,
+            )
         except Rejected as err:
             errors, status = problem_errors(err.problems, err.code), status_for(err.code)
         except WorkflowServiceUnavailable:
@@ -129,6 +137,8 @@ async def act(request: Request, episode_id: str, name: str) -> Response:
     if not session.may(*action.roles):
         return forbidden(session.role, session, action.roles)
     request.state.episode_id = episode_id
+    # Audited under the action's own name, not the one route every action shares.
+    request.state.action = f"console.action.{name}"
     arg, errors = build(action, form)
     if errors:
         request.state.outcome = "invalid"

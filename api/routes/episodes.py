@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import AwareDatetime
 
+from api import opening
 from api.auth import IntakeUser, OpsUser, ReaderUser
 from api.deps import Deps, Workflows, blocking
 from api.problems import ApiProblem, problem_responses
@@ -39,12 +40,20 @@ READ_ERRORS = problem_responses(401, 403, 404, 422, 503)
 async def open_episode(
     body: IntakeRequest,
     user: IntakeUser,
+    deps: Deps,
     workflows: Workflows,
     request: Request,
     response: Response,
 ) -> EpisodeView:
     request.state.episode_id = body.episode_id
-    view, created = await workflows.open(body.command())
+    view, created = await opening.open_episode(
+        deps,
+        workflows,
+        body.command(),
+        user=user,
+        action="episode.open",
+        request_id=request.state.request_id,
+    )
     response.status_code = 201 if created else 200
     response.headers["Location"] = f"/episodes/{view.episode_id}"
     request.state.outcome = "created" if created else "unchanged"
