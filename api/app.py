@@ -21,7 +21,7 @@ from api.middleware import BodyLimitMiddleware, ObserveMiddleware
 from api.problems import install_problem_handlers
 from api.redelivery import Redelivery
 from api.routes import actions, billing, episodes, ops, webhooks
-from settings import Settings, get_settings
+from settings import DEV_PAYLOAD_KEY, Settings, decode_payload_key, get_settings
 
 log = logging.getLogger("stepdown.api")
 SHUTDOWN_GRACE_SECONDS = 5.0
@@ -104,8 +104,10 @@ async def _stop(loop: asyncio.Task[None], stop: asyncio.Event) -> None:
 
 def codec_access(settings: Settings) -> Callable[..., Callable[..., Any]]:
     """Who may use `/codec`: ops and admin; in dev mode also the local Temporal UI, which
-    sends no token — dev payloads are sealed with the public dev key, so nothing is exposed."""
-    if not settings.dev_mode:
+    sends no token — but only while every key is the public dev key, so nothing is exposed.
+    A real key configured in dev mode seals real data: then the codec wants a token too."""
+    public = decode_payload_key(DEV_PAYLOAD_KEY)
+    if not settings.dev_mode or set(settings.payload_keyring().values()) != {public}:
         return auth.allow
 
     def anyone(*roles: str) -> Callable[[], None]:

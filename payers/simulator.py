@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import json
 import logging
 import random
@@ -13,10 +14,10 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, Header, HTTPException
 
 from activities.ports import PayerRequest
 from domain.model import PayerDecision
@@ -25,7 +26,7 @@ from payers.formats.pas_render import pas_body
 from payers.formats.x12_render import x12_body
 from payers.gateways import SIM_PREFIX
 from payers.signature import sign
-from settings import Settings, get_settings
+from settings import TOKEN_HASH, Settings, get_settings, hash_token
 
 log = logging.getLogger("stepdown.simulator")
 
@@ -50,6 +51,9 @@ class SimulatorConfig:
     attempts: int = 6
     backoff: float = 0.5
     p2p_overturn_rate: float = 0.6
+    # The API's tokens (settings.api_tokens): the request listing shows member ids and
+    # diagnoses, so only an admin token may read it, dev mode included.
+    tokens: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SimulatorConfig:
@@ -62,6 +66,7 @@ class SimulatorConfig:
             delay=settings.simulator_delay_seconds,
             seed=settings.simulator_seed,
             ops_token=ops[0] if ops else None,
+            tokens=settings.api_tokens,
         )
 
     def secret_for(self, payer_id: str) -> str:
@@ -258,6 +263,19 @@ class PayerSimulator:
                 await asyncio.sleep(self.config.backoff * 2**attempt)
 
 
+def _is_admin(tokens: Mapping[str, str], authorization: str) -> bool:
+    """As api.auth.role_of: every configured token compared by its SHA-256, in constant time."""
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return False
+    presented = hash_token(token.strip()).encode()
+    admitted = False
+    for known, role in tokens.items():
+        expected = known if TOKEN_HASH.fullmatch(known) else hash_token(known)
+        admitted |= hmac.compare_digest(expected.encode(), presented) and role == "admin"
+    return admitted
+
+
 def _json(value: Mapping[str, Any]) -> bytes:
     return json.dumps(value).encode()
 
@@ -292,7 +310,10 @@ def create_app(
         return {"accepted": True, "duplicate": not simulator.receive(request)}
 
     @app.get("/requests")
-    async def listing() -> list[dict[str, Any]]:
+    async def listing(authorization: Annotated[str, Header()] = "") -> list[dict[str, Any]]:
+        if not _is_admin(config.tokens, authorization):
+            detail = "the request listing holds PHI: send `Authorization: Bearer <admin token>`"
+            raise HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
         return [
             {"request": simulator.requests[key].model_dump(mode="json"), "answer": vars(answer)}
             for key, answer in simulator.answers.items()

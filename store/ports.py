@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -220,6 +220,11 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise InvalidCursor(f"not a cursor from this list: {cursor!r}") from exc
     if at.tzinfo is None or not isinstance(episode_id, str):
         raise InvalidCursor(f"not a cursor from this list: {cursor!r}")
+    try:
+        # Near year 1 or 9999 the instant has no UTC form: no cursor of ours looks like that.
+        at.astimezone(UTC)
+    except OverflowError:
+        raise InvalidCursor(f"not a cursor from this list: {cursor!r}") from None
     return at, episode_id
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter
+from pydantic import AfterValidator
 
 from api.auth import IntakeOrOpsUser, OpsUser
+from api.bounds import checked
 from api.deps import Workflows
 from api.problems import problem_responses
 from api.routes.episodes import EpisodeId
@@ -15,6 +19,7 @@ from workflows.models import AppealAction, P2PAction
 
 router = APIRouter(tags=["actions"])
 
+P2PBody = Annotated[P2PAction, AfterValidator(checked)]
 ACTION_ERRORS = problem_responses(401, 403, 404, 409, 422, 503)
 STATE_NOTE = "409 when the episode's state does not allow it: the problem names the state."
 
@@ -27,7 +32,7 @@ STATE_NOTE = "409 when the episode's state does not allow it: the problem names 
     responses=ACTION_ERRORS,
 )
 async def p2p(
-    episode_id: EpisodeId, body: P2PAction, user: OpsUser, workflows: Workflows
+    episode_id: EpisodeId, body: P2PBody, user: OpsUser, workflows: Workflows
 ) -> EpisodeView:
     view: EpisodeView = await workflows.act(episode_id, EpisodeWorkflow.p2p, body)
     return view

@@ -10,8 +10,9 @@ from pydantic import AwareDatetime
 
 from api import opening
 from api.auth import IntakeUser, OpsUser, ReaderUser
+from api.bounds import OUT_OF_RANGE, in_range
 from api.deps import Deps, Workflows, blocking
-from api.problems import ApiProblem, problem_responses
+from api.problems import ApiProblem, ProblemItem, problem_responses
 from api.schemas import EpisodePage, IntakeRequest
 from domain.commands import EPISODE_ID_PATTERN
 from domain.model import EpisodeStateName
@@ -88,6 +89,11 @@ async def list_episodes(
     cursor: Annotated[str | None, Query(max_length=512, description="a next_cursor")] = None,
 ) -> EpisodePage:
     due: datetime | None = due_before
+    if due is not None and not in_range(due):
+        item = ProblemItem(
+            detail=f"query parameter due_before: {OUT_OF_RANGE}", parameter="due_before"
+        )
+        raise ApiProblem(422, "invalid_input", f"due_before {OUT_OF_RANGE}", errors=[item])
     page, after = await blocking(deps.read_model.list_episodes, state, payer_id, due, limit, cursor)
     return EpisodePage(episodes=page, next_cursor=after)
 
