@@ -66,13 +66,15 @@ async def _confirm_later(
     request_id: str,
 ) -> None:
     patient = EpisodeGateway(gateway.client, CONFIRM_TIMEOUT_SECONDS)
-    outcome = "not_created"
+    # Temporal never answering leaves it unknown; Temporal saying "no such episode" does not.
+    outcome = "unconfirmed"
     for delay in CONFIRM_DELAYS_SECONDS:
         await asyncio.sleep(delay)
         try:
             await patient.view(episode_id)
         except Rejected:
-            continue  # not there (yet): the start may still be on its way
+            outcome = "not_created"  # not there (yet): the start may still be on its way
+            continue
         except WorkflowServiceUnavailable:
             continue
         except Exception as err:  # the check must never crash the loop it runs on
