@@ -165,6 +165,36 @@ def db_upgrade(
     console.print(f"{target} is at the newest schema.")
 
 
+@db_app.command("reencrypt")
+def db_reencrypt(
+    url: Annotated[str | None, typer.Option(help="Default: DATABASE_URL.")] = None,
+) -> None:
+    """Seal stored PHI (event data, inbox bodies) with the active payload key.
+
+    After a rotation (a new STEPDOWN_PAYLOAD_ACTIVE_KEY, the old key still listed) this moves
+    every row to the new key and re-indexes it; then the old key may be removed. Rows written
+    before encryption are sealed too. Safe to run again.
+    """
+    from store.db import make_engine
+    from store.phi import cipher_from_settings
+    from store.phi_rows import reseal
+
+    settings = load_settings()
+    cipher = cipher_from_settings(settings)
+    if cipher is None:
+        raise fail("no payload key: set STEPDOWN_PAYLOAD_KEYS (and STEPDOWN_PAYLOAD_ACTIVE_KEY)")
+    engine = make_engine(url or settings.database_url)
+    try:
+        with console.status("re-encrypting…"), engine.begin() as connection:
+            done = reseal(connection, cipher)
+    finally:
+        engine.dispose()
+    console.print(
+        f"sealed with key {cipher.active_key_id}: {done.events} event(s), "
+        f"{done.bodies} inbox body(ies)"
+    )
+
+
 @episode_app.command("open")
 def episode_open(
     file: Path, api_url: ApiUrl = None, token: Token = None, json_: AsJson = False

@@ -16,6 +16,7 @@ from activities.fakes import FakePorts
 from payers.gateways import payer_gateway
 from settings import Settings, get_settings
 from store.db import make_engine
+from store.phi import cipher_from_settings
 from store.sql import SqlReadModel
 from workflows.temporal import connect, register_search_attributes
 
@@ -48,7 +49,9 @@ def default_activities(settings: Settings) -> EpisodeActivities:
     notifications and the claims outbox are still in-memory recorders.
     """
     fakes = FakePorts()
-    read_model = SqlReadModel(make_engine(settings.database_url))
+    # PHI in event data is sealed at rest with the payload keys (store/phi.py).
+    cipher = cipher_from_settings(settings)
+    read_model = SqlReadModel(make_engine(settings.database_url), cipher)
     return EpisodeActivities(payer_gateway(settings), read_model, fakes.notifier, fakes.outbox)
 
 

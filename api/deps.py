@@ -17,6 +17,7 @@ from api.gateway import EpisodeGateway
 from api.metrics import Metrics
 from settings import Settings
 from store.db import make_engine
+from store.phi import cipher_from_settings
 from store.ports import AuditLog, ReadModel, WebhookInbox
 from store.sql import SqlAuditLog, SqlReadModel, SqlWebhookInbox
 from workflows.client import EpisodeClient
@@ -66,7 +67,8 @@ def database_health(engine: Engine) -> HealthCheck:
 
 
 def sql_deps(engine: Engine, client: Client, settings: Settings) -> ApiDeps:
-    """The production wiring over one engine and one Temporal client."""
+    """The production wiring over one engine and one Temporal client; PHI sealed at rest."""
+    cipher = cipher_from_settings(settings)
     return ApiDeps(
         episodes=EpisodeClient(
             client,
@@ -74,8 +76,8 @@ def sql_deps(engine: Engine, client: Client, settings: Settings) -> ApiDeps:
             continue_as_new_after_events=settings.continue_as_new_after_events,
             continue_as_new_after_history_events=settings.continue_as_new_after_history_events,
         ),
-        read_model=SqlReadModel(engine),
-        inbox=SqlWebhookInbox(engine),
+        read_model=SqlReadModel(engine, cipher),
+        inbox=SqlWebhookInbox(engine, cipher),
         audit_log=SqlAuditLog(engine),
         temporal_health=temporal_health(client),
         database_health=database_health(engine),

@@ -25,6 +25,7 @@ NO_STORE_ROUTES = frozenset(
         "episode.view",
         "episode.events",
         "episode.history",
+        "episode.search",
         "audit",
         "console.episode",
         "console.intake_form",

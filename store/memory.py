@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from domain.views import ClaimView, EpisodeSummary, StoredEvent, WorklistItem
+from store.phi import normalise, searchable_values
 from store.ports import (
     PENDING_STATUSES,
     AuditEntry,
@@ -148,6 +149,24 @@ class InMemoryReadModel:
         if found is None:
             return None
         return TraceRoute(trace_number=trace_number, episode_id=episode_id, payer_id=found.payer_id)
+
+    def episodes_for_patient(
+        self, member_id: str | None = None, patient_name: str | None = None
+    ) -> list[str]:
+        wanted = {f: v for f, v in (("member_id", member_id), ("patient_name", patient_name)) if v}
+        if not wanted:
+            return []
+        with self._lock:
+            stored = {e: list(known.values()) for e, known in self._events.items()}
+        found = []
+        for episode_id, events in stored.items():
+            values = {f: v for event in events for f, v in searchable_values(event["data"])}
+            if all(
+                field in values and normalise(field, values[field]) == normalise(field, value)
+                for field, value in wanted.items()
+            ):
+                found.append(episode_id)
+        return sorted(found)
 
     def recoverable_deliveries(self, limit: int = 100) -> list[InboxEntry]:
         with self._lock:

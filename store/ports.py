@@ -147,6 +147,16 @@ class ReadModel(Protocol):
         """Unmatched deliveries whose trace number now has a route of the same payer."""
         ...
 
+    def episodes_for_patient(
+        self, member_id: str | None = None, patient_name: str | None = None
+    ) -> list[str]:
+        """Ids of the episodes whose patient has this member id and (or) name, sorted.
+
+        Matched on keyed blind indexes (store/phi.py): member ids ignore case and spaces,
+        names ignore case and repeated whitespace; no value given finds nothing.
+        """
+        ...
+
 
 class WebhookInbox(Protocol):
     """Payer deliveries kept before they are answered, so none is lost or applied twice."""

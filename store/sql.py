@@ -11,6 +11,14 @@ from sqlalchemy.orm import Session
 
 from domain.views import ClaimView, EpisodeSummary, StoredEvent, WorklistItem
 from store.db import dialect_insert, session_factory
+from store.phi import (
+    PhiCipher,
+    index_digest,
+    open_event_data,
+    seal_event_data,
+    search_digests,
+    searchable_values,
+)
 from store.ports import (
     InboxEntry,
     TraceRoute,
@@ -19,7 +27,15 @@ from store.ports import (
     unmatched_item,
     urgency,
 )
-from store.schema import ClaimRow, EpisodeRow, EventRow, InboxRow, TraceRouteRow, WorklistRow
+from store.schema import (
+    ClaimRow,
+    EpisodeRow,
+    EventRow,
+    InboxRow,
+    PhiIndexRow,
+    TraceRouteRow,
+    WorklistRow,
+)
 from store.sql_audit import SqlAuditLog
 from store.sql_inbox import SqlWebhookInbox, inbox_entry
 
@@ -32,9 +48,12 @@ EVENTS_PER_INSERT = 1000
 
 
 class SqlReadModel:
-    def __init__(self, engine: Engine) -> None:
+    """`cipher` seals the PHI of event data at rest (store/phi.py); without it, plain."""
+
+    def __init__(self, engine: Engine, cipher: PhiCipher | None = None) -> None:
         self._sessions = session_factory(engine)
         self._insert = dialect_insert(engine)
+        self._cipher = cipher
 
     def apply(
         self,
@@ -111,6 +130,7 @@ class SqlReadModel:
     def _insert_events(
         self, session: Session, episode_id: str, events: Sequence[StoredEvent]
     ) -> int:
+        self._index(session, episode_id, events)
         new = 0
         for start in range(0, len(events), EVENTS_PER_INSERT):
             rows = [
@@ -119,7 +139,7 @@ class SqlReadModel:
                     "seq": event.seq,
                     "type": event.type,
                     "at": event.at,
-                    "data": event.model_dump(mode="json")["data"],
+                    "data": seal_event_data(self._cipher, event.model_dump(mode="json")["data"]),
                 }
                 for event in events[start : start + EVENTS_PER_INSERT]
             ]
@@ -131,6 +151,41 @@ class SqlReadModel:
             )
             new += len(session.execute(stmt).all())
         return new
+
+    def _index(self, session: Session, episode_id: str, events: Sequence[StoredEvent]) -> None:
+        """Blind indexes of the searchable PHI in `events`, replacing the episode's own."""
+        found = [pair for event in events for pair in searchable_values(event.data)]
+        if not found:
+            return
+        session.execute(delete(PhiIndexRow).where(PhiIndexRow.episode_id == episode_id))
+        session.add_all(
+            PhiIndexRow(
+                episode_id=episode_id,
+                field=field,
+                digest=index_digest(self._cipher, field, value),
+            )
+            for field, value in dict.fromkeys(found)
+        )
+
+    def episodes_for_patient(
+        self, member_id: str | None = None, patient_name: str | None = None
+    ) -> list[str]:
+        """Episode ids whose patient has this member id and/or name, by blind index only."""
+        wanted = [
+            (f, v) for f, v in (("member_id", member_id), ("patient_name", patient_name)) if v
+        ]
+        if not wanted:
+            return []
+        found: set[str] | None = None
+        with self._sessions.begin() as session:
+            for field, value in wanted:
+                query = select(PhiIndexRow.episode_id).where(
+                    PhiIndexRow.field == field,
+                    PhiIndexRow.digest.in_(search_digests(self._cipher, field, value)),
+                )
+                ids = set(session.scalars(query))
+                found = ids if found is None else found & ids
+        return sorted(found or ())
 
     def summary(self, episode_id: str) -> EpisodeSummary | None:
         with self._sessions.begin() as session:
@@ -171,7 +226,12 @@ class SqlReadModel:
         )
         with self._sessions.begin() as session:
             return [
-                StoredEvent(seq=row.seq, type=row.type, at=row.at, data=row.data)
+                StoredEvent(
+                    seq=row.seq,
+                    type=row.type,
+                    at=row.at,
+                    data=open_event_data(self._cipher, row.data),
+                )
                 for row in session.scalars(query)
             ]
 
@@ -198,7 +258,10 @@ class SqlReadModel:
                 for row in session.scalars(items)
             ]
             if kind in (None, "webhook_unmatched"):
-                found += [unmatched_item(inbox_entry(row)) for row in session.scalars(unmatched)]
+                found += [
+                    unmatched_item(inbox_entry(row, with_body=False))
+                    for row in session.scalars(unmatched)
+                ]
         return sorted(found, key=urgency)
 
     def last_seq(self, episode_id: str) -> int:
@@ -209,7 +272,7 @@ class SqlReadModel:
     def delete_episode(self, episode_id: str) -> None:
         with self._sessions.begin() as session:
             # Children first, so a rebuild never depends on the database enforcing the cascade.
-            for table in (EventRow, ClaimRow, WorklistRow):
+            for table in (EventRow, ClaimRow, WorklistRow, PhiIndexRow):
                 session.execute(delete(table).where(table.episode_id == episode_id))
             session.execute(delete(EpisodeRow).where(EpisodeRow.episode_id == episode_id))
 
@@ -252,7 +315,7 @@ class SqlReadModel:
             .limit(limit)
         )
         with self._sessions.begin() as session:
-            return [inbox_entry(row) for row in session.scalars(query)]
+            return [inbox_entry(row, self._cipher) for row in session.scalars(query)]
 
 
 def _episode_values(summary: EpisodeSummary) -> dict[str, Any]:

@@ -9,18 +9,35 @@ from sqlalchemy import Engine, delete, func, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from store.db import dialect_insert, session_factory
+from store.phi import BODY_MAGIC, PhiCipher, UnreadablePhi
 from store.ports import PENDING_STATUSES, InboxEntry, InboxStatus, UnknownDelivery
 from store.schema import InboxRow, NullableJSON, SignatureRow
 
+# The AES-GCM associated data of inbox bodies: a body sealed here opens nowhere else.
+BODY_PURPOSE = "inbox.body"
 
-def inbox_entry(row: InboxRow) -> InboxEntry:
-    return InboxEntry.model_validate(row, from_attributes=True)
+
+def inbox_entry(
+    row: InboxRow, cipher: PhiCipher | None = None, *, with_body: bool = True
+) -> InboxEntry:
+    """The entry of `row`, its body opened; `with_body=False` (the worklist) leaves it out."""
+    entry = InboxEntry.model_validate(row, from_attributes=True)
+    if not with_body:
+        return entry.model_copy(update={"body": b""})
+    if not entry.body.startswith(BODY_MAGIC):
+        return entry
+    if cipher is None:
+        raise UnreadablePhi("the inbox holds sealed bodies but no payload key is configured")
+    return entry.model_copy(update={"body": cipher.open_bytes(entry.body, BODY_PURPOSE)})
 
 
 class SqlWebhookInbox:
-    def __init__(self, engine: Engine) -> None:
+    """`cipher` seals bodies at rest (member ids, diagnoses); without it they are kept plain."""
+
+    def __init__(self, engine: Engine, cipher: PhiCipher | None = None) -> None:
         self._sessions = session_factory(engine)
         self._insert = dialect_insert(engine)
+        self._cipher = cipher
 
     def receive(
         self,
@@ -38,7 +55,7 @@ class SqlWebhookInbox:
                 payer_id=payer_id,
                 content_type=content_type,
                 headers=headers,
-                body=body,
+                body=body if self._cipher is None else self._cipher.seal_bytes(body, BODY_PURPOSE),
                 received_at=received_at,
                 status="received",
                 attempts=0,
@@ -55,7 +72,7 @@ class SqlWebhookInbox:
                     InboxRow.delivery_id == delivery_id, InboxRow.payer_id == payer_id
                 )
             )
-            return inbox_entry(stored.one()), inserted
+            return inbox_entry(stored.one(), self._cipher), inserted
 
     def mark(
         self,
@@ -92,12 +109,14 @@ class SqlWebhookInbox:
             # One UPDATE, not read-then-write, so concurrent marks serialise on the row lock.
             stmt = update(InboxRow).where(InboxRow.id == row_id).values(changes)
             row = session.scalars(stmt.returning(InboxRow)).one()
-            return inbox_entry(row)
+            return inbox_entry(row, self._cipher)
 
     def get(self, delivery_id: str, payer_id: str | None = None) -> InboxEntry | None:
         with self._sessions.begin() as session:
             row_id = _row_id(session, delivery_id, payer_id)
-            return None if row_id is None else inbox_entry(session.get_one(InboxRow, row_id))
+            if row_id is None:
+                return None
+            return inbox_entry(session.get_one(InboxRow, row_id), self._cipher)
 
     def due_for_redelivery(self, limit: int = 100) -> list[InboxEntry]:
         query = (
@@ -107,7 +126,7 @@ class SqlWebhookInbox:
             .limit(limit)
         )
         with self._sessions.begin() as session:
-            return [inbox_entry(row) for row in session.scalars(query)]
+            return [inbox_entry(row, self._cipher) for row in session.scalars(query)]
 
     def remember_signature(
         self, payer_id: str, signature: str, delivery_id: str, seen_at: datetime

@@ -5,8 +5,9 @@
 - webhook_inbox: delivery ids unique per payer; the trace number an unmatched delivery names
 - phi_index: keyed blind indexes of encrypted patient fields
 
-Existing rows are encrypted by `stepdown phi encrypt` (it needs the payload keys, which a
-migration must not read); reads accept plain and encrypted rows alike until then.
+Existing PHI (episode_opened data, inbox bodies) is sealed here when payload keys are
+configured (STEPDOWN_PAYLOAD_KEYS, as the processes read them); otherwise, or after a key
+rotation, `stepdown db reencrypt` does it. Reads accept plain and sealed rows alike.
 
 Revision ID: 0140
 Revises: 0001
@@ -69,6 +70,29 @@ def upgrade() -> None:
         )
         batch.create_index("ix_webhook_inbox_trace_number", ["trace_number"])
     _route_known_requests()
+    _seal_existing_phi()
+
+
+def _seal_existing_phi() -> None:
+    # The one place a revision runs application code: sealing needs the keyring and the
+    # cipher the processes use (store/phi.py), and must never drift from them.
+    from settings import get_settings
+    from store.phi import cipher_from_settings
+    from store.phi_rows import reseal
+
+    cipher = cipher_from_settings(get_settings())
+    if cipher is not None:
+        reseal(op.get_bind(), cipher)
+
+
+def _open_sealed_phi() -> None:
+    from settings import get_settings
+    from store.phi import cipher_from_settings
+    from store.phi_rows import unseal
+
+    cipher = cipher_from_settings(get_settings())
+    if cipher is not None:
+        unseal(op.get_bind(), cipher)
 
 
 def _route_known_requests() -> None:
@@ -118,6 +142,8 @@ def _route_known_requests() -> None:
 
 
 def downgrade() -> None:
+    # The previous schema's code reads plain PHI only.
+    _open_sealed_phi()
     with op.batch_alter_table("webhook_inbox") as batch:
         batch.drop_index("ix_webhook_inbox_trace_number")
         batch.drop_constraint("uq_webhook_inbox_payer_id_delivery_id", type_="unique")
