@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select, type_coerce, update
+from sqlalchemy import CursorResult, Engine, delete, func, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from store.db import dialect_insert, session_factory
@@ -148,7 +148,8 @@ class SqlWebhookInbox:
     def forget_signatures(self, before: datetime) -> int:
         stmt = delete(SignatureRow).where(SignatureRow.seen_at < before)
         with self._sessions.begin() as session:
-            return session.execute(stmt).rowcount
+            result: CursorResult[Any] = session.execute(stmt)  # type: ignore[assignment]
+            return int(result.rowcount)
 
 
 def _row_id(session: Session, delivery_id: str, payer_id: str | None) -> int | None:
