@@ -244,3 +244,23 @@ def reused_id(delivery: SignedDelivery) -> ApiProblem:
         detail="Stepdown-Delivery: reused with another body", parameter="Stepdown-Delivery"
     )
     return ApiProblem(409, "delivery_id_reused", detail, errors=[item])
+
+
+async def assign(
+    deps: ApiDeps, gateway: EpisodeGateway, payer_id: str, delivery_id: str, episode_id: str
+) -> Answer:
+    """Ops assign an unmatched delivery (API and console): raises ApiProblem or Rejected."""
+    entry = await blocking(deps.inbox.get, delivery_id, payer_id)
+    if entry is None:
+        raise ApiProblem(404, "not_found", f"payer {payer_id} sent no delivery {delivery_id}")
+    if entry.status != "unmatched":
+        detail = f"delivery {delivery_id} is {entry.status}; only unmatched deliveries are assigned"
+        raise ApiProblem(409, "invalid_state", detail, state=entry.status)
+    view = await gateway.view(episode_id)
+    if view.payer.id != payer_id:
+        detail = (
+            f"episode {episode_id} belongs to payer {view.payer.id}, not {payer_id}: "
+            "a payer decides only its own requests"
+        )
+        raise ApiProblem(409, "payer_mismatch", detail)
+    return await DeliveryProcessor(deps, gateway).assign(entry, episode_id)

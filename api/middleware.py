@@ -28,6 +28,7 @@ NO_STORE_ROUTES = frozenset(
         "episode.search",
         "audit",
         "console.episode",
+        "console.worklist",
         "console.intake_form",
         "console.intake",
         "console.action",

@@ -250,4 +250,6 @@ def unmatched_item(entry: InboxEntry) -> WorklistItem:
         kind="webhook_unmatched",
         due=entry.received_at,
         detail=f"delivery {entry.delivery_id} from payer {entry.payer_id} matched no episode",
+        delivery_id=entry.delivery_id,
+        delivery_payer_id=entry.payer_id,
     )

@@ -9,9 +9,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import OpsUser
-from api.deps import Deps, Workflows, blocking
-from api.inbox import DeliveryProcessor
-from api.problems import PROBLEM_JSON, ApiProblem, problem_responses
+from api.deps import Deps, Workflows
+from api.inbox import DeliveryProcessor, assign
+from api.problems import PROBLEM_JSON, problem_responses
 from api.schemas import WebhookAccepted
 from api.signed import DELIVERY_ID, PAYER_ID, VerifiedWebhook
 from domain.commands import EPISODE_ID_PATTERN
@@ -90,20 +90,6 @@ async def assign_delivery(
     request: Request,
 ) -> JSONResponse:
     request.state.episode_id = body.episode_id
-    entry = await blocking(deps.inbox.get, delivery_id, payer_id)
-    if entry is None:
-        detail = f"payer {payer_id} sent no delivery {delivery_id}"
-        raise ApiProblem(404, "not_found", detail)
-    if entry.status != "unmatched":
-        detail = f"delivery {delivery_id} is {entry.status}; only unmatched deliveries are assigned"
-        raise ApiProblem(409, "invalid_state", detail, state=entry.status)
-    view = await workflows.view(body.episode_id)
-    if view.payer.id != payer_id:
-        detail = (
-            f"episode {body.episode_id} belongs to payer {view.payer.id}, not {payer_id}: "
-            "a payer decides only its own requests"
-        )
-        raise ApiProblem(409, "payer_mismatch", detail)
-    answer = await DeliveryProcessor(deps, workflows).assign(entry, body.episode_id)
+    answer = await assign(deps, workflows, payer_id, delivery_id, body.episode_id)
     request.state.outcome = "assigned"
     return JSONResponse(answer.body, 200)
