@@ -91,7 +91,7 @@ class DeliveryProcessor:
             delivery.body,
             self._deps.clock(),
         )
-        if (entry.body, entry.content_type) != (delivery.body, delivery.content_type):
+        if entry.body != delivery.body:
             return refused(reused_id(delivery), "conflict")
         if entry.status == "unmatched":
             # Not final: the episode may be known by now (DeliveryProcessor.process re-answers).

@@ -64,7 +64,7 @@ class Redelivery:
 
     async def _audit(self, entry: InboxEntry, answer: Answer) -> None:
         """The loop changes episodes too: each outcome is audited as the payer's change."""
-        if answer.outcome == "queued":
+        if answer.outcome in ("queued", "unmatched"):
             return  # nothing changed; the attempt is counted on the inbox row
         audited = AuditEntry(
             actor=f"payer:{entry.payer_id}",

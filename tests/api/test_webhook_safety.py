@@ -272,3 +272,17 @@ async def test_a_decision_with_absurd_dates_or_units_is_422_naming_the_field(
     assert response.status_code == 422, response.text
     assert named in response.json()["detail"]
     assert (await api.view(view["episode_id"]))["state"] == "auth_requested"
+
+
+async def test_the_redelivery_loop_forgets_signatures_older_than_it_keeps_them(api: Api) -> None:
+    old, recent = new_id("sig"), new_id("sig")
+    now = api.deps.clock()
+    inbox = api.deps.inbox
+    await asyncio.to_thread(inbox.remember_signature, "p", old, "d-1", now - timedelta(hours=1))
+    await asyncio.to_thread(inbox.remember_signature, "p", recent, "d-2", now)
+    kept = timedelta(minutes=11)
+
+    await Redelivery(api.deps, 15, timedelta(seconds=60), signature_ttl=kept).run_once()
+
+    assert await asyncio.to_thread(inbox.remember_signature, "p", old, "d-3", now) == "d-3"
+    assert await asyncio.to_thread(inbox.remember_signature, "p", recent, "d-3", now) == "d-2"
