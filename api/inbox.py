@@ -128,11 +128,8 @@ class DeliveryProcessor:
             answer = replayed(first)
         return Answer(answer.status_code, answer.body, "replay")
 
-    async def process(self, entry: InboxEntry, episode_id: str | None = None) -> Answer:
-        """Parse, match and apply one stored delivery, and record the outcome in the inbox.
-
-        `episode_id`, when ops assign the delivery, stands in for the trace-number match.
-        """
+    async def process(self, entry: InboxEntry) -> Answer:
+        """Parse, match and apply one stored delivery, and record the outcome in the inbox."""
         try:
             decision = parse_decision(entry.content_type, entry.body)
         except UnsupportedFormat as err:
@@ -142,7 +139,7 @@ class DeliveryProcessor:
             detail = f"the body is not a usable payer decision: {err.detail}"
             problem = ApiProblem(422, "unparseable", detail)
             return await self._finish(entry, "rejected", refused(problem, "rejected"), detail)
-        episode_id = episode_id or await self._match(entry.payer_id, decision)
+        episode_id = await self._match(entry.payer_id, decision)
         if episode_id is None:
             return await self._unmatched(entry, decision)
         return await self._apply(entry, episode_id, decision)

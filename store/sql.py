@@ -11,14 +11,7 @@ from sqlalchemy.orm import Session
 
 from domain.views import ClaimView, EpisodeSummary, StoredEvent, WorklistItem
 from store.db import dialect_insert, session_factory
-from store.phi import (
-    PhiCipher,
-    index_digest,
-    open_event_data,
-    seal_event_data,
-    search_digests,
-    searchable_values,
-)
+from store.phi import PhiCipher, open_event_data, seal_event_data
 from store.ports import (
     InboxEntry,
     TraceRoute,
@@ -38,11 +31,10 @@ from store.schema import (
 )
 from store.sql_audit import SqlAuditLog
 from store.sql_inbox import SqlWebhookInbox, inbox_entry
+from store.sql_routes import REQUEST_EVENT, index_patient, patients, recoverable, route_requests
 
 __all__ = ["SqlAuditLog", "SqlReadModel", "SqlWebhookInbox"]
 
-# The event that carries each request's trace number (domain.events.AuthorizationRequested).
-REQUEST_EVENT = "authorization_requested"
 # Five parameters an event; PostgreSQL allows 65535 parameters in one statement.
 EVENTS_PER_INSERT = 1000
 
@@ -64,33 +56,8 @@ class SqlReadModel:
         with self._sessions.begin() as session:
             if self._upsert_summary(session, summary):
                 self._replace_claims_and_worklist(session, summary, claims)
-            self._route_requests(session, summary, events)
+            route_requests(self._insert, session, summary, events)
             return self._insert_events(session, summary.episode_id, events)
-
-    def _route_requests(
-        self, session: Session, summary: EpisodeSummary, events: Sequence[StoredEvent]
-    ) -> None:
-        # The projection runs before the request is submitted (workflows/effects.py), so the
-        # route exists before the payer can know the trace number.
-        routes = [
-            {
-                "trace_number": event.data["trace_number"],
-                "episode_id": summary.episode_id,
-                "payer_id": summary.payer_id,
-                "recorded_at": event.at,
-            }
-            for event in events
-            if event.type == REQUEST_EVENT and event.data.get("trace_number")
-        ]
-        if routes:
-            # The projection is authoritative: it corrects a route intake recorded for an
-            # open that never happened with those details.
-            stmt = self._insert(TraceRouteRow).values(routes)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["trace_number"],
-                set_={"episode_id": stmt.excluded.episode_id, "payer_id": stmt.excluded.payer_id},
-            )
-            session.execute(stmt)
 
     def _upsert_summary(self, session: Session, summary: EpisodeSummary) -> bool:
         """Writes the summary unless a newer one is stored; True when it was written."""
@@ -130,7 +97,7 @@ class SqlReadModel:
     def _insert_events(
         self, session: Session, episode_id: str, events: Sequence[StoredEvent]
     ) -> int:
-        self._index(session, episode_id, events)
+        index_patient(self._cipher, session, episode_id, events)
         new = 0
         for start in range(0, len(events), EVENTS_PER_INSERT):
             rows = [
@@ -152,40 +119,14 @@ class SqlReadModel:
             new += len(session.execute(stmt).all())
         return new
 
-    def _index(self, session: Session, episode_id: str, events: Sequence[StoredEvent]) -> None:
-        """Blind indexes of the searchable PHI in `events`, replacing the episode's own."""
-        found = [pair for event in events for pair in searchable_values(event.data)]
-        if not found:
-            return
-        session.execute(delete(PhiIndexRow).where(PhiIndexRow.episode_id == episode_id))
-        session.add_all(
-            PhiIndexRow(
-                episode_id=episode_id,
-                field=field,
-                digest=index_digest(self._cipher, field, value),
-            )
-            for field, value in dict.fromkeys(found)
-        )
-
     def episodes_for_patient(
         self, member_id: str | None = None, patient_name: str | None = None
     ) -> list[str]:
-        """Episode ids whose patient has this member id and/or name, by blind index only."""
-        wanted = [
-            (f, v) for f, v in (("member_id", member_id), ("patient_name", patient_name)) if v
-        ]
+        wanted = {f: v for f, v in (("member_id", member_id), ("patient_name", patient_name)) if v}
         if not wanted:
             return []
-        found: set[str] | None = None
         with self._sessions.begin() as session:
-            for field, value in wanted:
-                query = select(PhiIndexRow.episode_id).where(
-                    PhiIndexRow.field == field,
-                    PhiIndexRow.digest.in_(search_digests(self._cipher, field, value)),
-                )
-                ids = set(session.scalars(query))
-                found = ids if found is None else found & ids
-        return sorted(found or ())
+            return patients(self._cipher, session, wanted)
 
     def summary(self, episode_id: str) -> EpisodeSummary | None:
         with self._sessions.begin() as session:
@@ -307,15 +248,8 @@ class SqlReadModel:
         return TraceRoute(trace_number=trace_number, episode_id=episode_id, payer_id=found.payer_id)
 
     def recoverable_deliveries(self, limit: int = 100) -> list[InboxEntry]:
-        query = (
-            select(InboxRow)
-            .join(TraceRouteRow, TraceRouteRow.trace_number == InboxRow.trace_number)
-            .where(InboxRow.status == "unmatched", TraceRouteRow.payer_id == InboxRow.payer_id)
-            .order_by(InboxRow.received_at, InboxRow.id)
-            .limit(limit)
-        )
         with self._sessions.begin() as session:
-            return [inbox_entry(row, self._cipher) for row in session.scalars(query)]
+            return [inbox_entry(row, self._cipher) for row in session.scalars(recoverable(limit))]
 
 
 def _episode_values(summary: EpisodeSummary) -> dict[str, Any]:
