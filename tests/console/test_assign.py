@@ -51,3 +51,27 @@ async def test_a_wrong_or_forbidden_assignment_changes_nothing(console: Console)
     entry = await asyncio.to_thread(console.api.deps.inbox.get, delivery, "acme-medicaid")
     assert entry is not None and entry.status == "unmatched"
     assert (await console.api.view(other["episode_id"]))["version"] == other["version"]
+
+
+async def test_console_action_dates_off_the_calendar_are_refused_on_the_form(
+    console: Console,
+) -> None:
+    view = await console.api.open()
+    await console.login("ops")
+    path = f"/episodes/{view['episode_id']}"
+
+    discharge = await console.act(
+        view["episode_id"], "discharge", date="0001-01-01", patient_status="01",
+        disposition="completed",
+    )  # fmt: skip
+    schedule = await console.act(
+        view["episode_id"], "p2p-schedule", at="9999-12-31T23:59", tz_offset="900"
+    )
+    absurd_offset = await console.act(
+        view["episode_id"], "p2p-schedule", at="2026-12-01T10:00", tz_offset="9" * 12
+    )
+
+    assert (discharge.status_code, schedule.status_code) == (422, 422)
+    assert "1900–2100" in discharge.text and "1900–2100" in schedule.text
+    assert absurd_offset.status_code < 500  # an offset past any zone counts as none
+    assert (await console.api.call("GET", path, "ops")).json()["version"] == view["version"]
