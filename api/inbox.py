@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,8 @@ from workflows.client import WorkflowServiceUnavailable
 from workflows.episode import EpisodeWorkflow
 
 log = logging.getLogger("stepdown.api.webhooks")
+# How long a replay waits for the first delivery's inbox row (noted, not yet stored).
+REPLAY_WAITS = (0.1, 0.3, 0.6)
 
 
 @dataclass(frozen=True)
@@ -121,12 +124,32 @@ class DeliveryProcessor:
             delivery.delivery_id,
             first_id,
         )
-        first = await blocking(self._deps.inbox.get, first_id, delivery.payer_id)
-        if first is None or first.response is None:
-            answer = accepted(first_id, first.episode_id if first else None, "duplicate")
+        first = await self._stored(first_id, delivery.payer_id)
+        if first is None:
+            # The first delivery was never kept (the database failed after the signature was
+            # noted): this one takes its place, so the decision is not lost.
+            claimed = await blocking(
+                self._deps.inbox.claim_signature,
+                delivery.payer_id,
+                delivery.fingerprint,
+                first_id,
+                delivery.delivery_id,
+            )
+            return None if claimed else await self._replay_of(delivery)
+        if first.response is None:
+            answer = accepted(first_id, first.episode_id, "duplicate")
         else:
             answer = replayed(first)
         return Answer(answer.status_code, answer.body, "replay")
+
+    async def _stored(self, delivery_id: str, payer_id: str) -> InboxEntry | None:
+        """The entry, waiting briefly for a first request that is still storing it."""
+        for pause in REPLAY_WAITS:
+            found = await blocking(self._deps.inbox.get, delivery_id, payer_id)
+            if found is not None:
+                return found
+            await asyncio.sleep(pause)
+        return await blocking(self._deps.inbox.get, delivery_id, payer_id)
 
     async def process(self, entry: InboxEntry) -> Answer:
         """Parse, match and apply one stored delivery, and record the outcome in the inbox."""

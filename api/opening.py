@@ -65,13 +65,13 @@ async def _confirm_later(
     action: str,
     request_id: str,
 ) -> None:
-    patient = EpisodeGateway(gateway.client, CONFIRM_TIMEOUT_SECONDS)
+    waiting = EpisodeGateway(gateway.client, CONFIRM_TIMEOUT_SECONDS)
     # Temporal never answering leaves it unknown; Temporal saying "no such episode" does not.
     outcome = "unconfirmed"
     for delay in CONFIRM_DELAYS_SECONDS:
         await asyncio.sleep(delay)
         try:
-            await patient.view(episode_id)
+            await waiting.view(episode_id)
         except Rejected:
             outcome = "not_created"  # not there (yet): the start may still be on its way
             continue

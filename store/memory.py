@@ -303,6 +303,14 @@ class InMemoryWebhookInbox:
             first = self._signatures.setdefault((payer_id, signature), (delivery_id, seen_at))
             return first[0]
 
+    def claim_signature(self, payer_id: str, signature: str, old: str, new: str) -> bool:
+        with self._lock:
+            held = self._signatures.get((payer_id, signature))
+            if held is None or held[0] != old:
+                return False
+            self._signatures[(payer_id, signature)] = (new, held[1])
+            return True
+
     def forget_signatures(self, before: datetime) -> int:
         with self._lock:
             old = [key for key, (_, seen) in self._signatures.items() if seen < before]

@@ -202,6 +202,11 @@ class WebhookInbox(Protocol):
         """Records a verified signature; returns the delivery id that first carried it."""
         ...
 
+    def claim_signature(self, payer_id: str, signature: str, old: str, new: str) -> bool:
+        """Moves a signature from delivery `old` to `new` if `old` still holds it (for a first
+        delivery whose inbox row was never written); True when this call moved it."""
+        ...
+
     def forget_signatures(self, before: datetime) -> int:
         """Drops signatures seen before `before` (older than any still-valid timestamp)."""
         ...

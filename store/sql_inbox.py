@@ -145,6 +145,20 @@ class SqlWebhookInbox:
             session.execute(stmt)
             return session.scalars(first).one()
 
+    def claim_signature(self, payer_id: str, signature: str, old: str, new: str) -> bool:
+        stmt = (
+            update(SignatureRow)
+            .where(
+                SignatureRow.payer_id == payer_id,
+                SignatureRow.signature == signature,
+                SignatureRow.delivery_id == old,
+            )
+            .values(delivery_id=new)
+        )
+        with self._sessions.begin() as session:
+            result: CursorResult[Any] = session.execute(stmt)  # type: ignore[assignment]
+            return int(result.rowcount) == 1
+
     def forget_signatures(self, before: datetime) -> int:
         stmt = delete(SignatureRow).where(SignatureRow.seen_at < before)
         with self._sessions.begin() as session:

@@ -8,6 +8,7 @@ body, and decisions whose dates or units are absurd. SQLite and PostgreSQL, real
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy import delete
 
 from api.redelivery import Redelivery
 from domain.timing import trace_number
+from payers.signature import fingerprint
 from store.schema import TraceRouteRow
 from tests.api.helpers import Api, approval, decision_body, new_id, signature, today
 
@@ -286,3 +288,31 @@ async def test_the_redelivery_loop_forgets_signatures_older_than_it_keeps_them(a
 
     assert await asyncio.to_thread(inbox.remember_signature, "p", old, "d-3", now) == "d-3"
     assert await asyncio.to_thread(inbox.remember_signature, "p", recent, "d-3", now) == "d-2"
+
+
+async def test_a_message_whose_first_delivery_was_never_kept_is_applied_under_its_new_id(
+    api: Api,
+) -> None:
+    view = await api.open()
+    await api.traced(view["trace_number"])
+    body, content_type = decision_body(view["trace_number"], "A1", **approval())
+    at = int(time.time())
+    # The signature was noted, then the database failed before the inbox row was written.
+    noted = fingerprint(body, at)
+    inbox = api.deps.inbox
+    await asyncio.to_thread(
+        inbox.remember_signature, "acme-medicaid", noted, "lost", api.deps.clock()
+    )
+    delivery = new_id("dlv")
+
+    response = await api.webhook(
+        "acme-medicaid", body, content_type, delivery=delivery, signed=signature(body, at=at)
+    )
+
+    assert response.status_code == 202, response.text
+    assert response.json() == {
+        "delivery_id": delivery,
+        "episode_id": view["episode_id"],
+        "status": "applied",
+    }
+    assert (await api.view(view["episode_id"]))["state"] == "authorized"

@@ -117,3 +117,15 @@ def test_unmatched_deliveries_become_recoverable_once_their_route_appears(
     # payer-z named payer-a's trace: never recovered onto another payer's episode.
     found = stores.read_model.recoverable_deliveries()
     assert [e.delivery_id for e in found] == [waiting]
+
+
+def test_a_signature_is_claimed_only_from_the_delivery_that_holds_it(inbox: WebhookInbox) -> None:
+    signature = new_id("sig")
+    inbox.remember_signature("payer-a", signature, "lost", T0)
+
+    stolen = inbox.claim_signature("payer-a", signature, "someone-else", "thief")
+    claimed = inbox.claim_signature("payer-a", signature, "lost", "retry")
+    again = inbox.claim_signature("payer-a", signature, "lost", "late")
+
+    assert (stolen, claimed, again) == (False, True, False)
+    assert inbox.remember_signature("payer-a", signature, "next", T0) == "retry"
