@@ -12,6 +12,8 @@ import asyncio
 import logging
 from datetime import UTC, datetime
 
+from sqlalchemy.exc import InterfaceError, OperationalError
+
 from api.auth import User
 from api.deps import ApiDeps, blocking
 from api.gateway import EpisodeGateway
@@ -43,10 +45,7 @@ async def open_episode(
 ) -> tuple[EpisodeView, bool]:
     # Every intake problem first (as EpisodeClient.open does), so a refused body leaves no route.
     decide(Episode(), command, datetime.now(UTC))
-    trace = trace_number(command.episode_id, 1)
-    await blocking(
-        deps.read_model.record_trace, trace, command.episode_id, command.payer.id, deps.clock()
-    )
+    await _route_first_request(deps, command)
     try:
         return await gateway.open(command)
     except WorkflowServiceUnavailable:
@@ -55,6 +54,18 @@ async def open_episode(
         _confirming.add(task)
         task.add_done_callback(_confirming.discard)
         raise
+
+
+async def _route_first_request(deps: ApiDeps, command: c.OpenEpisode) -> None:
+    trace = trace_number(command.episode_id, 1)
+    try:
+        await blocking(
+            deps.read_model.record_trace, trace, command.episode_id, command.payer.id, deps.clock()
+        )
+    except (OperationalError, InterfaceError) as err:
+        # Intake needs only Temporal; the projection writes the route before the request is
+        # submitted anyway (store.sql_routes.route_requests), so an outage must not stop it.
+        log.warning("trace route of %s not recorded at intake: %s", trace, type(err).__name__)
 
 
 async def _confirm_later(

@@ -8,18 +8,23 @@ body, and decisions whose dates or units are absurd. SQLite and PostgreSQL, real
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import delete
 
+from api.app import create_app
 from api.redelivery import Redelivery
 from domain.timing import trace_number
 from payers.signature import fingerprint
+from store.db import make_engine
 from store.schema import TraceRouteRow
-from tests.api.helpers import Api, approval, decision_body, new_id, signature, today
+from store.sql import SqlReadModel
+from tests.api.helpers import Api, approval, decision_body, intake_body, new_id, signature, today
 
 
 async def events_of(api: Api, episode_id: str) -> list[str]:
@@ -316,3 +321,20 @@ async def test_a_message_whose_first_delivery_was_never_kept_is_applied_under_it
         "status": "applied",
     }
     assert (await api.view(view["episode_id"]))["state"] == "authorized"
+
+
+async def test_intake_opens_even_when_the_database_cannot_take_the_route(api: Api) -> None:
+    # Intake needs only Temporal (the projection writes the route before the request goes).
+    engine = make_engine(
+        "postgresql+psycopg://postgres@127.0.0.1:1/test", connect_args={"connect_timeout": 1}
+    )
+    deps = dataclasses.replace(api.deps, read_model=SqlReadModel(engine))
+    transport = httpx.ASGITransport(app=create_app(api.stack.settings, deps=deps))
+    body = intake_body()
+    async with httpx.AsyncClient(transport=transport, base_url="http://stepdown.test") as http:
+        opened = await http.post("/episodes", json=body, headers=Api.auth("intake"))
+    engine.dispose()
+
+    assert opened.status_code == 201, opened.text
+    route = await api.traced(trace_number(body["episode_id"], 1))
+    assert route == body["episode_id"]
