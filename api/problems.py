@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from http import HTTPStatus
 from typing import Any
@@ -77,6 +78,11 @@ CODE_OF_HTTP_STATUS = {
 }
 
 
+# What a refusal code of the domain looks like; a Python exception's class name that the
+# workflow client reports as the failure type ("OverflowError") does not.
+DOMAIN_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
+
+
 def status_for(code: str) -> int:
     return STATUS_OF_CODE.get(code, 409)
 
@@ -138,7 +144,7 @@ def problem_body(
 
 
 def rejected_problem(err: Rejected, **extra: Any) -> ApiProblem:
-    if err.code not in STATUS_OF_CODE:
+    if not DOMAIN_CODE.fullmatch(err.code):
         return unprocessable(err, **extra)
     listed = len(err.problems) > 1 or status_for(err.code) == 422
     items = [ProblemItem(detail=p) for p in err.problems] if listed else None

@@ -113,11 +113,17 @@ async def test_action_dates_off_the_calendar_are_422_and_change_nothing(api: Api
     assert (await api.view(view["episode_id"]))["version"] == view["version"]
 
 
-def test_a_refusal_the_domain_did_not_name_gets_a_typed_code_without_its_message() -> None:
-    problem = rejected_problem(Rejected("OverflowError", "date value out of range"))
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [("OverflowError", "date value out of range"), ("ValueError", "year 10000 is out of range")],
+)
+def test_a_refusal_the_domain_did_not_name_gets_a_typed_code_without_its_message(
+    code: str, message: str
+) -> None:
+    problem = rejected_problem(Rejected(code, message))
 
     assert (problem.status, problem.code) == (422, "unprocessable")
-    assert "OverflowError" not in problem.detail and "out of range" not in problem.detail
+    assert code not in problem.detail and "out of range" not in problem.detail
 
 
 async def test_no_route_and_wrong_method_have_typed_codes(api: Api) -> None:
