@@ -19,6 +19,7 @@ from rich.console import Console
 from devstack import render
 from devstack.apiclient import ApiClient, ApiError
 from settings import DEV_WEBHOOK_SECRET, Settings, get_settings
+from store.phi import cipher_from_settings
 
 app = typer.Typer(help="stepdown: ASAM step-down authorizations on Temporal.", no_args_is_help=True)
 episode_app = typer.Typer(help="One episode: open, show, events, history.", no_args_is_help=True)
@@ -178,6 +179,36 @@ def db_upgrade(
     with console.status(f"migrating {target}…"):
         upgrade(target)
     console.print(f"{target} is at the newest schema.")
+
+
+@db_app.command("reencrypt")
+def db_reencrypt(
+    url: Annotated[str | None, typer.Option(help="Default: DATABASE_URL.")] = None,
+) -> None:
+    """Seal stored PHI (event data, inbox bodies) with the active payload key.
+
+    After a rotation (a new STEPDOWN_PAYLOAD_ACTIVE_KEY, the old key still listed) this moves
+    every row to the new key and re-indexes it; then the old key may be removed. Rows written
+    before encryption are sealed too. Safe to run again.
+    """
+    from store.db import make_engine
+    from store.phi import cipher_from_settings
+    from store.phi_rows import reseal
+
+    settings = load_settings()
+    cipher = cipher_from_settings(settings)
+    if cipher is None:
+        raise fail("no payload key: set STEPDOWN_PAYLOAD_KEYS (and STEPDOWN_PAYLOAD_ACTIVE_KEY)")
+    engine = make_engine(url or settings.database_url)
+    try:
+        with console.status("re-encrypting…"), engine.begin() as connection:
+            done = reseal(connection, cipher)
+    finally:
+        engine.dispose()
+    console.print(
+        f"sealed with key {cipher.active_key_id}: {done.events} event(s), "
+        f"{done.bodies} inbox body(ies)"
+    )
 
 
 @episode_app.command("open")
@@ -423,7 +454,8 @@ def events_verify(
         raise typer.Exit(2)
     settings = load_settings()
     engine = database(url)
-    store, read_model = SqlEventStore(engine), SqlReadModel(engine)
+    cipher = cipher_from_settings(get_settings())
+    store, read_model = SqlEventStore(engine, cipher), SqlReadModel(engine, cipher)
     ids = store.episode_ids() if all_ else [episode_id]
 
     async def run() -> tuple[list[Any], str | None]:
@@ -521,7 +553,7 @@ def events_purge(
         raise fail("name EPISODE(s) or pass --expired")
     settings = load_settings()
     engine = database(url)
-    store = SqlEventStore(engine)
+    store = SqlEventStore(engine, cipher_from_settings(get_settings()))
     names = episode_ids or store.episode_ids()
     refused = 0
     for episode_id in names:
@@ -557,7 +589,7 @@ def db_rebuild(url: DbUrl = None, json_: AsJson = False) -> None:
         def step(done: int, total: int, episode_id: str) -> None:
             progress.update(task, completed=done, total=total, description=episode_id)
 
-        report = rebuild(engine, step)
+        report = rebuild(engine, step, cipher_from_settings(get_settings()))
     engine.dispose()
     if json_:
         typer.echo(json.dumps(asdict(report), indent=2))
@@ -591,7 +623,7 @@ def episode_export(
 
     settings = load_settings()
     engine = database(url)
-    store = SqlEventStore(engine)
+    store = SqlEventStore(engine, cipher_from_settings(get_settings()))
     if not store.recorded(episode_id) and store.purged(episode_id) is None:
         raise fail(f"no episode {episode_id} in the event store")
 

@@ -109,7 +109,11 @@ class Settings(BaseSettings):
     webhook_secrets: dict[str, list[str]] = Field(
         default_factory=dict, alias="STEPDOWN_WEBHOOK_SECRETS"
     )
-    webhook_tolerance_seconds: int = Field(default=300, alias="STEPDOWN_WEBHOOK_TOLERANCE")
+    # How far a signature's timestamp may be from now. Under 30 s honest clock skew fails;
+    # over 900 s a captured delivery stays usable (and its signature remembered) too long.
+    webhook_tolerance_seconds: int = Field(
+        default=300, ge=30, le=900, alias="STEPDOWN_WEBHOOK_TOLERANCE"
+    )
     # How often the API's redelivery loop hands queued webhook deliveries to the workflows.
     redelivery_interval_seconds: float = Field(
         default=5.0, gt=0, alias="STEPDOWN_REDELIVERY_INTERVAL"

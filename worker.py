@@ -20,6 +20,7 @@ from payers.gateways import payer_gateway
 from payers.x12_gateway import X12PayerGateway, x12_gateway
 from settings import Settings, get_settings
 from store.db import make_engine
+from store.phi import cipher_from_settings
 from store.sql import SqlReadModel
 from store.sql_claims import SqlClaimBatches
 from workflows.temporal import connect, ensure_retention, register_search_attributes
@@ -58,7 +59,9 @@ def default_activities(settings: Settings) -> EpisodeActivities:
     outbox = SqlClaimsOutbox(SqlClaimBatches(engine))
     notifier = sql_smtp_notifier(settings, engine)
     gateway = payer_gateway(settings, engine, x12=x12_channel(settings, engine))
-    return EpisodeActivities(gateway, SqlReadModel(engine), notifier, outbox)
+    # PHI in event data is sealed at rest with the payload keys (store/phi.py).
+    read_model = SqlReadModel(engine, cipher_from_settings(settings))
+    return EpisodeActivities(gateway, read_model, notifier, outbox)
 
 
 def x12_channel(settings: Settings, engine: Engine) -> X12PayerGateway | None:

@@ -33,7 +33,7 @@ from api.routes import (
     webhooks,
 )
 from payers.mailbox import configured_mailbox
-from settings import Settings, get_settings
+from settings import DEV_PAYLOAD_KEY, Settings, decode_payload_key, get_settings
 
 log = logging.getLogger("stepdown.api")
 SHUTDOWN_GRACE_SECONDS = 5.0
@@ -95,7 +95,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             app.state.deps = await stack.enter_async_context(production_deps(settings))
         timeout = settings.temporal_timeout_seconds
         # A request still answering its own delivery is left alone for twice its timeout.
-        redelivery = Redelivery(app.state.deps, timeout, timedelta(seconds=2 * timeout))
+        # A signature stays valid up to `tolerance` either side of now: keep it twice that.
+        kept = timedelta(seconds=2 * settings.webhook_tolerance_seconds + 60)
+        redelivery = Redelivery(app.state.deps, timeout, timedelta(seconds=2 * timeout), kept)
         stop = asyncio.Event()
         loop = asyncio.create_task(redelivery.run(settings.redelivery_interval_seconds, stop))
         polling = start_mailbox_poller(settings, app.state.deps, stop)
@@ -130,8 +132,10 @@ async def _stop(loop: asyncio.Task[None], stop: asyncio.Event) -> None:
 
 def codec_access(settings: Settings) -> Callable[..., Callable[..., Any]]:
     """Who may use `/codec`: ops and admin; in dev mode also the local Temporal UI, which
-    sends no token — dev payloads are sealed with the public dev key, so nothing is exposed."""
-    if not settings.dev_mode:
+    sends no token — but only while every key is the public dev key, so nothing is exposed.
+    A real key configured in dev mode seals real data: then the codec wants a token too."""
+    public = decode_payload_key(DEV_PAYLOAD_KEY)
+    if not settings.dev_mode or set(settings.payload_keyring().values()) != {public}:
         return auth.allow
 
     def anyone(*roles: str) -> Callable[[], None]:

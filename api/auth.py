@@ -73,11 +73,16 @@ def unauthenticated() -> ApiProblem:
     return ApiProblem(401, "unauthenticated", detail, headers=CHALLENGE)
 
 
+# Routes that take no bearer token: the payer webhook proves itself by its signature.
+TOKENLESS_ROUTES = frozenset({"webhook.payer", "healthz", "metrics"})
+
+
 async def on_validation(request: Request, exc: Exception) -> JSONResponse:
-    """FastAPI parses a JSON body before any dependency runs; a stranger still gets 401 first."""
+    """FastAPI parses the body and parameters before any dependency runs; a caller without a
+    valid token still hears 401 first, and learns nothing about what the route expects."""
     assert isinstance(exc, RequestValidationError)
-    garbled = any(error.get("type") == "json_invalid" for error in exc.errors())
-    if garbled and authenticate(request) is None:
+    name = getattr(request.scope.get("route"), "name", None)
+    if name not in TOKENLESS_ROUTES and authenticate(request) is None:
         return problems.render(request, unauthenticated())
     return await problems.on_validation(request, exc)
 

@@ -19,6 +19,7 @@ from api.metrics import Metrics
 from settings import Settings
 from store.db import make_engine
 from store.payers import PayerDirectory
+from store.phi import cipher_from_settings
 from store.ports import AuditLog, ReadModel, WebhookInbox
 from store.sql import SqlAuditLog, SqlReadModel, SqlWebhookInbox
 from store.sql_notifications import SqlNotifications
@@ -90,7 +91,8 @@ def database_health(engine: Engine) -> HealthCheck:
 
 
 def sql_deps(engine: Engine, client: Client, settings: Settings) -> ApiDeps:
-    """The production wiring over one engine and one Temporal client."""
+    """The production wiring over one engine and one Temporal client; PHI sealed at rest."""
+    cipher = cipher_from_settings(settings)
     return ApiDeps(
         episodes=EpisodeClient(
             client,
@@ -98,8 +100,8 @@ def sql_deps(engine: Engine, client: Client, settings: Settings) -> ApiDeps:
             continue_as_new_after_events=settings.continue_as_new_after_events,
             continue_as_new_after_history_events=settings.continue_as_new_after_history_events,
         ),
-        read_model=SqlReadModel(engine),
-        inbox=SqlWebhookInbox(engine),
+        read_model=SqlReadModel(engine, cipher),
+        inbox=SqlWebhookInbox(engine, cipher),
         audit_log=SqlAuditLog(engine),
         temporal_health=temporal_health(client),
         database_health=database_health(engine),

@@ -25,6 +25,10 @@ class EpisodeGateway:
         self._client = client
         self._timeout = timeout
 
+    @property
+    def client(self) -> EpisodeClient:
+        return self._client
+
     async def open(self, command: c.OpenEpisode) -> tuple[EpisodeView, bool]:
         return await self._call(self._client.open(command))
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
 
 from api.deps import ApiDeps, blocking
 from api.gateway import EpisodeGateway
-from api.problems import ApiProblem, rejected_problem
+from api.problems import ApiProblem, ProblemItem, rejected_problem
 from domain.commands import ApplyPayerDecision
 from domain.errors import Rejected
 from domain.model import PayerDecision
@@ -23,6 +24,9 @@ log = logging.getLogger("stepdown.api.webhooks")
 # payer cannot post an acknowledgement that would mark another payer's 278 rejected.
 MAILBOX_FILE_HEADER = "x-stepdown-mailbox-file"
 
+# How long a replay waits for the first delivery's inbox row (noted, not yet stored).
+REPLAY_WAITS = (0.1, 0.3, 0.6)
+
 
 @dataclass(frozen=True)
 class SignedDelivery:
@@ -33,6 +37,8 @@ class SignedDelivery:
     content_type: str
     headers: dict[str, str]
     body: bytes
+    # payers.signature.fingerprint of the signed message; empty when none was checked.
+    fingerprint: str = ""
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,9 @@ class DeliveryProcessor:
 
     async def receive(self, delivery: SignedDelivery) -> Answer:
         """Commits the inbox row before anything else; a repeat is answered, never re-applied."""
+        replay = await self._replay_of(delivery)
+        if replay is not None:
+            return replay
         entry, fresh = await blocking(
             self._deps.inbox.receive,
             delivery.delivery_id,
@@ -90,17 +99,62 @@ class DeliveryProcessor:
             delivery.body,
             self._deps.clock(),
         )
-        if entry.payer_id != delivery.payer_id:
-            detail = (
-                f"delivery id {delivery.delivery_id} was already used by another sender; "
-                "send every delivery under a unique Stepdown-Delivery id"
-            )
-            return refused(ApiProblem(409, "delivery_id_taken", detail), "rejected")
+        if entry.body != delivery.body:
+            return refused(reused_id(delivery), "conflict")
+        if entry.status == "unmatched":
+            # Not final: the episode may be known by now (DeliveryProcessor.process re-answers).
+            return await self.process(entry)
         if entry.response is not None:
             return replayed(entry)
         # No answer stored: the first attempt is still running or died; applying is idempotent.
         answer = await self.process(entry)
         return answer if fresh else as_repeat(answer)
+
+    async def _replay_of(self, delivery: SignedDelivery) -> Answer | None:
+        """A signed message seen before under another delivery id hears the first one's answer."""
+        if not delivery.fingerprint:
+            return None
+        first_id = await blocking(
+            self._deps.inbox.remember_signature,
+            delivery.payer_id,
+            delivery.fingerprint,
+            delivery.delivery_id,
+            self._deps.clock(),
+        )
+        if first_id == delivery.delivery_id:
+            return None
+        log.warning(
+            "replayed webhook refused: payer=%r delivery=%r repeats %r",
+            delivery.payer_id,
+            delivery.delivery_id,
+            first_id,
+        )
+        first = await self._stored(first_id, delivery.payer_id)
+        if first is None:
+            # The first delivery was never kept (the database failed after the signature was
+            # noted): this one takes its place, so the decision is not lost.
+            claimed = await blocking(
+                self._deps.inbox.claim_signature,
+                delivery.payer_id,
+                delivery.fingerprint,
+                first_id,
+                delivery.delivery_id,
+            )
+            return None if claimed else await self._replay_of(delivery)
+        if first.response is None:
+            answer = accepted(first_id, first.episode_id, "duplicate")
+        else:
+            answer = replayed(first)
+        return Answer(answer.status_code, answer.body, "replay")
+
+    async def _stored(self, delivery_id: str, payer_id: str) -> InboxEntry | None:
+        """The entry, waiting briefly for a first request that is still storing it."""
+        for pause in REPLAY_WAITS:
+            found = await blocking(self._deps.inbox.get, delivery_id, payer_id)
+            if found is not None:
+                return found
+            await asyncio.sleep(pause)
+        return await blocking(self._deps.inbox.get, delivery_id, payer_id)
 
     async def process(self, entry: InboxEntry) -> Answer:
         """Parse, match and apply one stored delivery, and record the outcome in the inbox."""
@@ -117,12 +171,7 @@ class DeliveryProcessor:
             return await self._finish(entry, "rejected", refused(problem, "rejected"), detail)
         episode_id = await self._match(entry.payer_id, decision)
         if episode_id is None:
-            detail = (
-                f"no episode of payer {entry.payer_id} sent a request with trace number "
-                f"{decision.trace_number}; the delivery is kept for ops to resolve"
-            )
-            answer = refused(ApiProblem(404, "unmatched", detail), "unmatched")
-            return await self._finish(entry, "unmatched", answer, detail)
+            return await self._unmatched(entry, decision)
         return await self._apply(entry, episode_id, decision)
 
     def _is_acknowledgement(self, entry: InboxEntry) -> bool:
@@ -150,16 +199,49 @@ class DeliveryProcessor:
         error = None if ack.accepted else recorded.reason
         return await self._finish(entry, "applied", answer, error, recorded.episode_id)
 
+    async def assign(self, entry: InboxEntry, episode_id: str) -> Answer:
+        """Ops say which episode an unmatched delivery answers; the episode still decides.
+
+        A refusal leaves the delivery unmatched (raised as a problem) so a wrong guess costs
+        nothing; on success the trace number is routed to the episode for later deliveries.
+        """
+        decision = parse_decision(entry.content_type, entry.body)
+        command = ApplyPayerDecision(delivery_id=entry.delivery_id, decision=decision)
+        result = await self._gateway.update(
+            episode_id,
+            EpisodeWorkflow.apply_payer_decision,
+            command,
+            update_id=entry.delivery_id,
+        )
+        await blocking(
+            self._deps.read_model.record_trace,
+            decision.trace_number,
+            episode_id,
+            entry.payer_id,
+            self._deps.clock(),
+        )
+        answer = accepted(entry.delivery_id, episode_id, result.status)
+        return await self._finish(entry, "applied", answer, None, episode_id)
+
+    async def _unmatched(self, entry: InboxEntry, decision: PayerDecision) -> Answer:
+        detail = (
+            f"no episode of payer {entry.payer_id} sent a request with trace number "
+            f"{decision.trace_number}; the delivery is kept, and applied once the episode is "
+            "known (retry it later, or ops assign it)"
+        )
+        answer = refused(ApiProblem(404, "unmatched", detail), "unmatched")
+        trace = decision.trace_number
+        return await self._finish(entry, "unmatched", answer, detail, trace_number=trace)
+
     async def _match(self, payer_id: str, decision: PayerDecision) -> str | None:
-        found = await blocking(self._deps.read_model.episode_for_trace, decision.trace_number)
-        if found is None:
+        route = await blocking(self._deps.read_model.trace_route, decision.trace_number)
+        if route is None:
             return None
-        summary = await blocking(self._deps.read_model.summary, found)
-        if summary is None or summary.payer_id != payer_id:
+        if route.payer_id != payer_id:
             # A payer may only decide its own requests, whatever it learnt of other traces.
             log.warning("payer %r sent a decision for another payer's request", payer_id)
             return None
-        return found
+        return route.episode_id
 
     async def _apply(self, entry: InboxEntry, episode_id: str, decision: PayerDecision) -> Answer:
         command = ApplyPayerDecision(delivery_id=entry.delivery_id, decision=decision)
@@ -172,6 +254,9 @@ class DeliveryProcessor:
             answer = accepted(entry.delivery_id, episode_id, "queued")
             return await self._finish(entry, "queued", answer, str(err), episode_id)
         except Rejected as err:
+            if err.code == "not_found":
+                # A route whose episode was never opened (intake refused): nothing to apply to.
+                return await self._unmatched(entry, decision)
             answer = refused(rejected_problem(err, episode_id=episode_id), "rejected")
             return await self._finish(entry, "rejected", answer, str(err), episode_id)
         answer = accepted(entry.delivery_id, episode_id, result.status)
@@ -184,13 +269,50 @@ class DeliveryProcessor:
         answer: Answer,
         error: str | None,
         episode_id: str | None = None,
+        trace_number: str | None = None,
     ) -> Answer:
         await blocking(
             self._deps.inbox.mark,
             entry.delivery_id,
             status,
+            payer_id=entry.payer_id,
             episode_id=episode_id,
             error=error,
             response=answer.stored(),
+            trace_number=trace_number,
+            # An unmatched answer was never final: what it became is what a retry hears.
+            replace_response=entry.status == "unmatched",
         )
         return answer
+
+
+def reused_id(delivery: SignedDelivery) -> ApiProblem:
+    detail = (
+        f"delivery id {delivery.delivery_id} was already used by payer {delivery.payer_id} "
+        "for a different body; a retry must resend the same body, a new decision needs a "
+        "new Stepdown-Delivery id"
+    )
+    item = ProblemItem(
+        detail="Stepdown-Delivery: reused with another body", parameter="Stepdown-Delivery"
+    )
+    return ApiProblem(409, "delivery_id_reused", detail, errors=[item])
+
+
+async def assign(
+    deps: ApiDeps, gateway: EpisodeGateway, payer_id: str, delivery_id: str, episode_id: str
+) -> Answer:
+    """Ops assign an unmatched delivery (API and console): raises ApiProblem or Rejected."""
+    entry = await blocking(deps.inbox.get, delivery_id, payer_id)
+    if entry is None:
+        raise ApiProblem(404, "not_found", f"payer {payer_id} sent no delivery {delivery_id}")
+    if entry.status != "unmatched":
+        detail = f"delivery {delivery_id} is {entry.status}; only unmatched deliveries are assigned"
+        raise ApiProblem(409, "invalid_state", detail, state=entry.status)
+    view = await gateway.view(episode_id)
+    if view.payer.id != payer_id:
+        detail = (
+            f"episode {episode_id} belongs to payer {view.payer.id}, not {payer_id}: "
+            "a payer decides only its own requests"
+        )
+        raise ApiProblem(409, "payer_mismatch", detail)
+    return await DeliveryProcessor(deps, gateway).assign(entry, episode_id)

@@ -19,6 +19,21 @@ from api.problems import PROBLEM_JSON, problem_body, traceback_only
 log = logging.getLogger("stepdown.api")
 
 MAX_BODY_BYTES = 1024 * 1024
+# Answers that carry PHI, or show who touched which episode: no cache (browser, proxy) keeps them.
+NO_STORE_ROUTES = frozenset(
+    {
+        "episode.view",
+        "episode.events",
+        "episode.history",
+        "episode.search",
+        "audit",
+        "console.episode",
+        "console.worklist",
+        "console.intake_form",
+        "console.intake",
+        "console.action",
+    }
+)
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
@@ -56,7 +71,7 @@ class BodyLimitMiddleware:
 
     async def _too_large(self, send: Send) -> None:
         detail = f"the request body is larger than {self.max_bytes} bytes; send a smaller body"
-        body = json.dumps(problem_body(413, "", detail)).encode()
+        body = json.dumps(problem_body(413, "too_large", detail)).encode()
         headers = [(b"content-type", PROBLEM_JSON.encode()), (b"connection", b"close")]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})
@@ -80,7 +95,10 @@ class ObserveMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message).append("X-Request-ID", request_id)
+                headers = MutableHeaders(scope=message)
+                headers.append("X-Request-ID", request_id)
+                if getattr(scope.get("route"), "name", None) in NO_STORE_ROUTES:
+                    headers["Cache-Control"] = "no-store"
             await send(message)
 
         try:

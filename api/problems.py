@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from http import HTTPStatus
 from typing import Any
@@ -48,6 +49,40 @@ TITLE_OF_CODE = {
     "nothing_to_bill": "Nothing to bill",
     "unknown_payer": "The payer is not in the payer directory",
 }
+
+
+# Every `code` a problem may carry: the domain's (above) and the API's own. Nothing else —
+# an exception's class name or message never becomes a code (tests/api/test_edges.py).
+PROBLEM_CODES = frozenset(STATUS_OF_CODE) | {
+    "unauthenticated",
+    "forbidden",
+    "invalid_signature",
+    "unmatched",
+    "unparseable",
+    "unsupported_media_type",
+    "delivery_id_reused",
+    "payer_mismatch",
+    "unprocessable",
+    "no_route",
+    "method_not_allowed",
+    "too_large",
+    "bad_request",
+    "unavailable",
+    "database_unavailable",
+    "workflow_unavailable",
+    "internal_error",
+}
+CODE_OF_HTTP_STATUS = {
+    400: "bad_request",
+    404: "no_route",
+    405: "method_not_allowed",
+    413: "too_large",
+}
+
+
+# What a refusal code of the domain looks like; a Python exception's class name that the
+# workflow client reports as the failure type ("OverflowError") does not.
+DOMAIN_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 
 def status_for(code: str) -> int:
@@ -111,9 +146,22 @@ def problem_body(
 
 
 def rejected_problem(err: Rejected, **extra: Any) -> ApiProblem:
+    if not DOMAIN_CODE.fullmatch(err.code):
+        return unprocessable(err, **extra)
     listed = len(err.problems) > 1 or status_for(err.code) == 422
     items = [ProblemItem(detail=p) for p in err.problems] if listed else None
     return ApiProblem(status_for(err.code), err.code, str(err), errors=items, **extra)
+
+
+def unprocessable(err: Rejected, **extra: Any) -> ApiProblem:
+    """A refusal the domain did not name (the workflow raised something else while checking
+    the command, e.g. a date it could not compute with): typed, and without its message."""
+    log.warning("unnamed refusal %r mapped to unprocessable", err.code[:80])
+    detail = (
+        "the episode could not process a value of this request (a date or number beyond what "
+        "the rules compute with); nothing changed — check the values and send it again"
+    )
+    return ApiProblem(422, "unprocessable", detail, **extra)
 
 
 def render(request: Request, problem: ApiProblem) -> JSONResponse:
@@ -167,7 +215,8 @@ async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         headers = {"Allow": allowed}
     elif exc.status_code == 413:
         detail = "the request body is larger than 1 MiB; send a smaller body"
-    problem = ApiProblem(exc.status_code, "", detail, headers=headers)
+    code = CODE_OF_HTTP_STATUS.get(exc.status_code, "bad_request")
+    problem = ApiProblem(exc.status_code, code, detail, headers=headers)
     return render(request, problem)
 
 

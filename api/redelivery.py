@@ -11,7 +11,7 @@ from api.deps import ApiDeps, blocking
 from api.gateway import EpisodeGateway
 from api.inbox import Answer, DeliveryProcessor
 from api.problems import traceback_only
-from store.ports import InboxEntry
+from store.ports import AuditEntry, InboxEntry
 
 log = logging.getLogger("stepdown.api.redelivery")
 
@@ -24,28 +24,65 @@ class Redelivery:
     own delivery-id check keep a decision from being applied twice.
     """
 
-    def __init__(self, deps: ApiDeps, timeout: float, grace: timedelta) -> None:
+    def __init__(
+        self,
+        deps: ApiDeps,
+        timeout: float,
+        grace: timedelta,
+        signature_ttl: timedelta | None = None,
+    ) -> None:
         self._deps = deps
         self._timeout = timeout
         self._grace = grace
+        # Seen signatures are kept this long (at least the signature tolerance, see app.py).
+        self._signature_ttl = signature_ttl
 
     async def run_once(self) -> int:
-        """One pass over the inbox; returns how many deliveries reached a final status."""
+        """One pass over the inbox; returns how many deliveries reached a final status.
+
+        Unmatched deliveries whose episode has become known since (a route was recorded)
+        are applied too: an unmatched answer is never final.
+        """
         deps = self._deps
         pending = await blocking(deps.inbox.due_for_redelivery)
+        recoverable = await blocking(deps.read_model.recoverable_deliveries)
         processor = DeliveryProcessor(deps, EpisodeGateway(deps.episodes, self._timeout))
         settled = 0
-        for entry in pending:
+        for entry in [*pending, *recoverable]:
             if self._in_flight(entry):
                 continue
             answer = await processor.process(entry)
             deps.metrics.inc("stepdown_webhook_redeliveries_total", status=answer.outcome)
+            await self._audit(entry, answer)
             if answer.outcome == "queued":
                 break  # Temporal is still away; the rest wait for the next round
             if answer.outcome in ("rejected", "unmatched"):
                 _report(entry, answer)
             settled += 1
+        await self._forget_old_signatures()
         return settled
+
+    async def _audit(self, entry: InboxEntry, answer: Answer) -> None:
+        """The loop changes episodes too: each outcome is audited as the payer's change."""
+        if answer.outcome in ("queued", "unmatched"):
+            return  # nothing changed; the attempt is counted on the inbox row
+        audited = AuditEntry(
+            actor=f"payer:{entry.payer_id}",
+            role="payer",
+            action="webhook.redelivery",
+            route="redelivery loop",
+            episode_id=answer.episode_id,
+            outcome=answer.outcome,
+            status_code=answer.status_code,
+            request_id=f"redelivery:{entry.delivery_id}"[:80],
+            at=self._deps.clock(),
+        )
+        await blocking(self._deps.audit_log.append, audited)
+
+    async def _forget_old_signatures(self) -> None:
+        if self._signature_ttl is not None:
+            before = self._deps.clock() - self._signature_ttl
+            await blocking(self._deps.inbox.forget_signatures, before)
 
     def _in_flight(self, entry: InboxEntry) -> bool:
         return entry.status == "received" and self._deps.clock() - entry.received_at < self._grace

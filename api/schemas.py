@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from api.bounds import check_dates
 from domain import commands as c
 from domain.model import (
     Claim,
@@ -58,6 +59,12 @@ INTAKE_EXAMPLE: dict[str, Any] = {
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="after")
+    def _dates_on_the_calendar(self) -> Body:
+        # A date the rules cannot compute with is refused here, by name, never a 500 later.
+        check_dates(self)
+        return self
 
 
 class IntakeRequest(Body):

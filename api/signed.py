@@ -35,7 +35,7 @@ async def verified_webhook(
     known = bool(PAYER_ID.fullmatch(payer_id)) and deps.payers is not None
     entry = await blocking(deps.directory().get, payer_id) if known else None
     try:
-        verify(
+        fingerprint = verify(
             signature,
             body,
             webhook_secrets(entry, payer_id, settings),
@@ -55,7 +55,7 @@ async def verified_webhook(
     headers = {name: request.headers[name] for name in KEPT_HEADERS if name in request.headers}
     # The inbox keeps 200 characters; the media type comes first, parameters after.
     content_type = request.headers.get("content-type", "")[:200]
-    return SignedDelivery(payer_id, delivery, content_type, headers, body)
+    return SignedDelivery(payer_id, delivery, content_type, headers, body, fingerprint)
 
 
 def bad_signature(tolerance: int) -> ApiProblem:

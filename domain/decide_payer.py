@@ -173,6 +173,9 @@ def _authorization(state: Episode, pending: PendingRequest, d: PayerDecision) ->
         problems.append("end (the last authorized date) is required for an approval")
     if d.units is None and d.action != "A1":
         problems.append(f"units are required for {d.action} (authorized quantity)")
+    ceiling = state.policy.max_authorized_units
+    if d.units is not None and d.units > ceiling:
+        problems.append(f"units: {d.units} is above the plan's maximum of {ceiling}")
     if problems:
         raise Rejected("invalid_input", problems)
     assert d.authorization_number is not None and d.end is not None

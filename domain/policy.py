@@ -55,6 +55,10 @@ class PayerPolicy(BaseModel):
     extension_decision_hours: int | None = None
     # §6: IOP (cc 92) and PHP claims within seven days of each other are returned (38363).
     php_overlap_days: int = 7
+    # The most units one payer decision may authorize. DOMAIN.md names no figure; a year of
+    # IOP at its most intensive (about three units a day) stays under it, while a typo or a
+    # hostile payload (units=10**9) is refused instead of becoming an authorization.
+    max_authorized_units: int = 1000
 
 
 _OVERRIDES: dict[PlanType, dict[str, object]] = {

@@ -77,6 +77,9 @@ class WorklistItem(BaseModel):
     kind: WorklistKind
     due: datetime | None
     detail: str
+    # A webhook_unmatched item names its delivery, so ops can assign it to an episode.
+    delivery_id: str | None = None
+    delivery_payer_id: str | None = None
 
 
 class EpisodeSummary(BaseModel):

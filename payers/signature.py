@@ -29,8 +29,12 @@ def verify(
     secrets: Sequence[str],
     now: int,
     tolerance: int = 300,
-) -> None:
-    """Return quietly when some v1 matches some secret within the time window."""
+) -> str:
+    """The fingerprint of the signed message when some v1 matches some secret in the window.
+
+    The fingerprint (SHA-256 of `<t>.<body>`) names the message whichever secret or v1 value
+    proved it, so a captured message re-sent with its v1 values trimmed is still recognised.
+    """
     timestamp, candidates = _parse(header)
     if now - timestamp > tolerance:
         raise SignatureError(f"signature timestamp is more than {tolerance} s old")
@@ -49,6 +53,12 @@ def verify(
     ]
     if not any(matches):
         raise SignatureError("no v1 signature matches the payer's secrets")
+    return fingerprint(body, timestamp)
+
+
+def fingerprint(body: bytes, timestamp: int) -> str:
+    """What identifies one signed message, for replay detection (not secret)."""
+    return hashlib.sha256(_message(body, timestamp)).hexdigest()
 
 
 def _parse(header: str | None) -> tuple[int, list[str]]:
@@ -71,6 +81,9 @@ def _parse(header: str | None) -> tuple[int, list[str]]:
     return int(timestamps[0]), candidates
 
 
+def _message(body: bytes, timestamp: int) -> bytes:
+    return str(timestamp).encode("ascii") + b"." + body
+
+
 def _digest(secret: str, body: bytes, timestamp: int) -> str:
-    message = str(timestamp).encode("ascii") + b"." + body
-    return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
+    return hmac.new(secret.encode("utf-8"), _message(body, timestamp), hashlib.sha256).hexdigest()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import json
 import logging
 import random
@@ -17,10 +18,10 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, Header, HTTPException
 
 from activities.ports import PayerRequest
 from domain.model import PayerDecision
@@ -33,7 +34,7 @@ from payers.gateways import SIM_PREFIX
 from payers.mailbox import MailboxLayout, configured_mailbox
 from payers.pas_server import PasServerConfig, pas_router
 from payers.signature import sign
-from settings import Settings, get_settings
+from settings import TOKEN_HASH, Settings, get_settings, hash_token
 
 log = logging.getLogger("stepdown.simulator")
 
@@ -61,6 +62,9 @@ class SimulatorConfig:
     # Da Vinci PAS: client id -> public key PEM, and the token endpoint's own URL (`aud`).
     pas_clients: Mapping[str, str] = field(default_factory=dict)
     pas_token_url: str = "http://127.0.0.1:8100/fhir/auth/token"
+    # The API's tokens (settings.api_tokens): the request listing shows member ids and
+    # diagnoses, so only an admin token may read it, dev mode included.
+    tokens: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SimulatorConfig:
@@ -75,6 +79,7 @@ class SimulatorConfig:
             ops_token=ops[0] if ops else None,
             pas_clients={c: resolve(ref) for c, ref in settings.simulator_pas_clients.items()},
             pas_token_url=settings.simulator_token_url(),
+            tokens=settings.api_tokens,
         )
 
     def secret_for(self, payer_id: str) -> str:
@@ -277,6 +282,19 @@ class PayerSimulator:
                 await asyncio.sleep(self.config.backoff * 2**attempt)
 
 
+def _is_admin(tokens: Mapping[str, str], authorization: str) -> bool:
+    """As api.auth.role_of: every configured token compared by its SHA-256, in constant time."""
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return False
+    presented = hash_token(token.strip()).encode()
+    admitted = False
+    for known, role in tokens.items():
+        expected = known if TOKEN_HASH.fullmatch(known) else hash_token(known)
+        admitted |= hmac.compare_digest(expected.encode(), presented) and role == "admin"
+    return admitted
+
+
 def _json(value: Mapping[str, Any]) -> bytes:
     return json.dumps(value).encode()
 
@@ -337,7 +355,10 @@ def create_app(
         return {"accepted": True, "duplicate": not simulator.receive(request)}
 
     @app.get("/requests")
-    async def listing() -> list[dict[str, Any]]:
+    async def listing(authorization: Annotated[str, Header()] = "") -> list[dict[str, Any]]:
+        if not _is_admin(config.tokens, authorization):
+            detail = "the request listing holds PHI: send `Authorization: Bearer <admin token>`"
+            raise HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
         return [
             {"request": simulator.requests[key].model_dump(mode="json"), "answer": vars(answer)}
             for key, answer in simulator.answers.items()

@@ -19,6 +19,7 @@ from domain.replay import replay
 from domain.views import StoredEvent
 from store.chain import RecordedEvent
 from store.db import session_factory
+from store.phi import PhiCipher, open_event_data
 from store.schema import (
     ClaimRow,
     EpisodeRow,
@@ -65,7 +66,9 @@ def stored_event(row: RecordedEvent) -> StoredEvent:
 
 
 class SqlEventStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, cipher: PhiCipher | None = None) -> None:
+        # Events' PHI is sealed at rest (store/phi.py); the record is read in the clear.
+        self._cipher = cipher
         self._sessions = session_factory(engine)
 
     def episode_ids(self) -> list[str]:
@@ -83,7 +86,7 @@ class SqlEventStore:
                     seq=row.seq,
                     type=row.type,
                     at=row.at,
-                    data=row.data,
+                    data=open_event_data(self._cipher, row.data),
                     prev_hash=row.prev_hash,
                     hash=row.hash,
                 )
@@ -150,7 +153,10 @@ class SqlEventStore:
                 raise PurgeRefused(f"{episode_id} has no events in the event store")
             last = rows[-1]
             status = replay(
-                StoredEvent(seq=r.seq, type=r.type, at=r.at, data=r.data) for r in rows
+                StoredEvent(
+                    seq=r.seq, type=r.type, at=r.at, data=open_event_data(self._cipher, r.data)
+                )
+                for r in rows
             ).status
             if status not in TERMINAL_STATES:
                 raise PurgeRefused(f"{episode_id} is still open (state {status})")

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from domain.views import ClaimView, EpisodeSummary, StoredEvent, WorklistItem
+from store.phi import normalise, searchable_values
 from store.ports import (
     PENDING_STATUSES,
     AuditEntry,
@@ -15,6 +16,7 @@ from store.ports import (
     EventGap,
     InboxEntry,
     InboxStatus,
+    TraceRoute,
     UnknownDelivery,
     decode_cursor,
     encode_cursor,
@@ -31,6 +33,7 @@ class InMemoryReadModel:
         self._summaries: dict[str, dict[str, Any]] = {}
         self._events: dict[str, dict[int, dict[str, Any]]] = {}
         self._claims: dict[str, list[dict[str, Any]]] = {}
+        self._routes: dict[str, TraceRoute] = {}
         # The worklist shows unmatched deliveries, which live in the inbox.
         self._inbox = inbox or InMemoryWebhookInbox()
 
@@ -52,6 +55,12 @@ class InMemoryReadModel:
                 self._claims[episode_id] = kept + list(changed.values())
             new = 0
             for event in events:
+                trace = event.data.get("trace_number")
+                if event.type == "authorization_requested" and trace:
+                    route = TraceRoute(
+                        trace_number=trace, episode_id=episode_id, payer_id=summary.payer_id
+                    )
+                    self._routes[trace] = route
                 if event.seq not in known:
                     known[event.seq] = event.model_dump(mode="json")
                     new += 1
@@ -128,6 +137,51 @@ class InMemoryReadModel:
                     return episode_id
         return None
 
+    def record_trace(self, trace_number: str, episode_id: str, payer_id: str, at: datetime) -> None:
+        route = TraceRoute(trace_number=trace_number, episode_id=episode_id, payer_id=payer_id)
+        with self._lock:
+            self._routes.setdefault(trace_number, route)
+
+    def trace_route(self, trace_number: str) -> TraceRoute | None:
+        with self._lock:
+            route = self._routes.get(trace_number)
+        if route is not None:
+            return route
+        episode_id = self.episode_for_trace(trace_number)
+        found = None if episode_id is None else self.summary(episode_id)
+        if found is None:
+            return None
+        return TraceRoute(trace_number=trace_number, episode_id=episode_id, payer_id=found.payer_id)
+
+    def episodes_for_patient(
+        self, member_id: str | None = None, patient_name: str | None = None
+    ) -> list[str]:
+        wanted = {f: v for f, v in (("member_id", member_id), ("patient_name", patient_name)) if v}
+        if not wanted:
+            return []
+        with self._lock:
+            stored = {e: list(known.values()) for e, known in self._events.items()}
+        found = []
+        for episode_id, events in stored.items():
+            values = {f: v for event in events for f, v in searchable_values(event["data"])}
+            if all(
+                field in values and normalise(field, values[field]) == normalise(field, value)
+                for field, value in wanted.items()
+            ):
+                found.append(episode_id)
+        return sorted(found)
+
+    def recoverable_deliveries(self, limit: int = 100) -> list[InboxEntry]:
+        with self._lock:
+            routes = dict(self._routes)
+        found = [
+            entry
+            for entry in self._inbox.unmatched()
+            if entry.trace_number in routes
+            and routes[entry.trace_number].payer_id == entry.payer_id
+        ]
+        return sorted(found, key=lambda e: e.received_at)[:limit]
+
 
 def _matches(
     summary: EpisodeSummary,
@@ -156,7 +210,9 @@ def _requested(event: dict[str, Any], trace_number: str) -> bool:
 class InMemoryWebhookInbox:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._entries: dict[str, InboxEntry] = {}
+        # Keyed by (payer_id, delivery_id): delivery ids are unique per payer.
+        self._entries: dict[tuple[str, str], InboxEntry] = {}
+        self._signatures: dict[tuple[str, str], tuple[str, datetime]] = {}
 
     def receive(
         self,
@@ -168,8 +224,9 @@ class InMemoryWebhookInbox:
         received_at: datetime,
     ) -> tuple[InboxEntry, bool]:
         with self._lock:
-            if delivery_id in self._entries:
-                return self._entries[delivery_id], False
+            key = (payer_id, delivery_id)
+            if key in self._entries:
+                return self._entries[key], False
             entry = InboxEntry(
                 delivery_id=delivery_id,
                 payer_id=payer_id,
@@ -180,8 +237,15 @@ class InMemoryWebhookInbox:
                 status="received",
                 updated_at=received_at,
             )
-            self._entries[delivery_id] = entry
+            self._entries[key] = entry
             return entry, True
+
+    def _key(self, delivery_id: str, payer_id: str | None) -> tuple[str, str] | None:
+        # dicts keep insertion order: the first match is the oldest entry of that id.
+        for key in self._entries:
+            if key[1] == delivery_id and payer_id in (None, key[0]):
+                return key
+        return None
 
     def mark(
         self,
@@ -191,11 +255,16 @@ class InMemoryWebhookInbox:
         episode_id: str | None = None,
         error: str | None = None,
         response: dict[str, Any] | None = None,
+        payer_id: str | None = None,
+        trace_number: str | None = None,
+        replace_response: bool = False,
     ) -> InboxEntry:
         with self._lock:
-            entry = self._entries.get(delivery_id)
-            if entry is None:
+            key = self._key(delivery_id, payer_id)
+            if key is None:
                 raise UnknownDelivery(delivery_id)
+            entry = self._entries[key]
+            keep = entry.response is not None and not (replace_response and response is not None)
             entry = entry.model_copy(
                 update={
                     "status": status,
@@ -203,16 +272,18 @@ class InMemoryWebhookInbox:
                     "attempts": entry.attempts + (status == "queued"),
                     "episode_id": entry.episode_id if episode_id is None else episode_id,
                     "last_error": entry.last_error if error is None else error,
-                    "response": response if entry.response is None else entry.response,
+                    "response": entry.response if keep else response,
+                    "trace_number": trace_number or entry.trace_number,
                 },
                 deep=True,
             )
-            self._entries[delivery_id] = entry
+            self._entries[key] = entry
             return entry
 
-    def get(self, delivery_id: str) -> InboxEntry | None:
+    def get(self, delivery_id: str, payer_id: str | None = None) -> InboxEntry | None:
         with self._lock:
-            return self._entries.get(delivery_id)
+            key = self._key(delivery_id, payer_id)
+            return None if key is None else self._entries[key]
 
     def due_for_redelivery(self, limit: int = 100) -> list[InboxEntry]:
         with self._lock:
@@ -227,6 +298,28 @@ class InMemoryWebhookInbox:
                 for entry in self._entries.values()
                 if entry.status == "unmatched" and (payer_id is None or entry.payer_id == payer_id)
             ]
+
+    def remember_signature(
+        self, payer_id: str, signature: str, delivery_id: str, seen_at: datetime
+    ) -> str:
+        with self._lock:
+            first = self._signatures.setdefault((payer_id, signature), (delivery_id, seen_at))
+            return first[0]
+
+    def claim_signature(self, payer_id: str, signature: str, old: str, new: str) -> bool:
+        with self._lock:
+            held = self._signatures.get((payer_id, signature))
+            if held is None or held[0] != old:
+                return False
+            self._signatures[(payer_id, signature)] = (new, held[1])
+            return True
+
+    def forget_signatures(self, before: datetime) -> int:
+        with self._lock:
+            old = [key for key, (_, seen) in self._signatures.items() if seen < before]
+            for key in old:
+                del self._signatures[key]
+            return len(old)
 
 
 class InMemoryAuditLog:

@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -52,6 +52,18 @@ class InboxEntry(BaseModel):
     # The first answer given to the payer, repeated verbatim to any redelivery.
     response: dict[str, Any] | None = None
     updated_at: datetime
+    # The trace number an unmatched delivery names (set when it is marked unmatched).
+    trace_number: str | None = None
+
+
+class TraceRoute(BaseModel):
+    """The episode that sent the request a trace number names, and that episode's payer."""
+
+    model_config = ConfigDict(frozen=True)
+
+    trace_number: str
+    episode_id: str
+    payer_id: str
 
 
 class AuditEntry(BaseModel):
@@ -131,6 +143,33 @@ class ReadModel(Protocol):
         """
         ...
 
+    def record_trace(self, trace_number: str, episode_id: str, payer_id: str, at: datetime) -> None:
+        """Keeps trace -> episode from the moment the request is made; a route already
+        recorded stays (the projection of `authorization_requested`, in `apply`, overwrites).
+
+        Routes are not part of an episode's projection: a rebuild (delete_episode) keeps them,
+        so a decision arriving mid-rebuild still finds its episode.
+        """
+        ...
+
+    def trace_route(self, trace_number: str) -> TraceRoute | None:
+        """The recorded route, else one derived from the projection (as episode_for_trace)."""
+        ...
+
+    def recoverable_deliveries(self, limit: int = 100) -> list[InboxEntry]:
+        """Unmatched deliveries whose trace number now has a route of the same payer."""
+        ...
+
+    def episodes_for_patient(
+        self, member_id: str | None = None, patient_name: str | None = None
+    ) -> list[str]:
+        """Ids of the episodes whose patient has this member id and (or) name, sorted.
+
+        Matched on keyed blind indexes (store/phi.py): member ids ignore case and spaces,
+        names ignore case and repeated whitespace; no value given finds nothing.
+        """
+        ...
+
 
 class WebhookInbox(Protocol):
     """Payer deliveries kept before they are answered, so none is lost or applied twice."""
@@ -155,13 +194,35 @@ class WebhookInbox(Protocol):
         episode_id: str | None = None,
         error: str | None = None,
         response: dict[str, Any] | None = None,
+        payer_id: str | None = None,
+        trace_number: str | None = None,
+        replace_response: bool = False,
     ) -> InboxEntry:
-        """Sets the status; `queued` counts an attempt; only the first response is kept."""
+        """Sets the status; `queued` counts an attempt; only the first response is kept.
+
+        Delivery ids are unique per payer; without `payer_id` the oldest entry of that id is
+        meant. `replace_response` lets a re-evaluated unmatched delivery answer anew.
+        """
         ...
 
-    def get(self, delivery_id: str) -> InboxEntry | None: ...
+    def get(self, delivery_id: str, payer_id: str | None = None) -> InboxEntry | None: ...
 
     def due_for_redelivery(self, limit: int = 100) -> list[InboxEntry]: ...
+
+    def remember_signature(
+        self, payer_id: str, signature: str, delivery_id: str, seen_at: datetime
+    ) -> str:
+        """Records a verified signature; returns the delivery id that first carried it."""
+        ...
+
+    def claim_signature(self, payer_id: str, signature: str, old: str, new: str) -> bool:
+        """Moves a signature from delivery `old` to `new` if `old` still holds it (for a first
+        delivery whose inbox row was never written); True when this call moved it."""
+        ...
+
+    def forget_signatures(self, before: datetime) -> int:
+        """Drops signatures seen before `before` (older than any still-valid timestamp)."""
+        ...
 
 
 class AuditLog(Protocol):
@@ -187,6 +248,11 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise InvalidCursor(f"not a cursor from this list: {cursor!r}") from exc
     if at.tzinfo is None or not isinstance(episode_id, str):
         raise InvalidCursor(f"not a cursor from this list: {cursor!r}")
+    try:
+        # Near year 1 or 9999 the instant has no UTC form: no cursor of ours looks like that.
+        at.astimezone(UTC)
+    except OverflowError:
+        raise InvalidCursor(f"not a cursor from this list: {cursor!r}") from None
     return at, episode_id
 
 
@@ -202,4 +268,6 @@ def unmatched_item(entry: InboxEntry) -> WorklistItem:
         kind="webhook_unmatched",
         due=entry.received_at,
         detail=f"delivery {entry.delivery_id} from payer {entry.payer_id} matched no episode",
+        delivery_id=entry.delivery_id,
+        delivery_payer_id=entry.payer_id,
     )

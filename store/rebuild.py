@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from domain.project import claim_views, summarize
 from domain.replay import replay
 from domain.views import StoredEvent
+from store.phi import PhiCipher, open_event_data
 from store.schema import Base, ClaimRow, EpisodeRow, EventRow, WorklistRow
 from store.sql import SqlReadModel
 
@@ -45,10 +46,12 @@ class RebuildReport:
     failed: dict[str, str] = field(default_factory=dict)
 
 
-def rebuild(engine: Engine, progress: Progress | None = None) -> RebuildReport:
+def rebuild(
+    engine: Engine, progress: Progress | None = None, cipher: PhiCipher | None = None
+) -> RebuildReport:
     """Drops the derived rows (creating missing derived tables) and writes them again."""
     report = RebuildReport()
-    writer = SqlReadModel(engine)
+    writer = SqlReadModel(engine, cipher)
     with engine.begin() as connection:
         existing = set(engine.dialect.get_table_names(connection))
         missing = [t for t in reversed(DERIVED_TABLES) if t.name not in existing]
@@ -81,7 +84,10 @@ def _rebuild_episode(
         .where(EventRow.episode_id == episode_id)
         .order_by(EventRow.seq)
     ).all()
-    events = [StoredEvent(seq=r.seq, type=r.type, at=r.at, data=r.data) for r in rows]
+    events = [
+        StoredEvent(seq=r.seq, type=r.type, at=r.at, data=open_event_data(writer.cipher, r.data))
+        for r in rows
+    ]
     try:
         state = replay(events)
     except (ValidationError, KeyError, AssertionError, ValueError) as err:

@@ -128,7 +128,8 @@ class InboxRow(Base):
     __tablename__ = "webhook_inbox"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    delivery_id: Mapped[str] = mapped_column(String(200), unique=True)
+    # Unique per payer (payer B may reuse payer A's id): see the table's constraint below.
+    delivery_id: Mapped[str] = mapped_column(String(200))
     payer_id: Mapped[str] = mapped_column(String(80), index=True)
     content_type: Mapped[str] = mapped_column(String(200))
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -140,9 +141,36 @@ class InboxRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     response: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The trace number an unmatched delivery names, so it is found again once a route appears.
+    trace_number: Mapped[str | None] = mapped_column(String(80), index=True)
 
     # Redelivery and the worklist both ask "which deliveries have this status, oldest first".
-    __table_args__ = (Index("ix_webhook_inbox_status_received_at", "status", "received_at"),)
+    __table_args__ = (
+        Index("ix_webhook_inbox_status_received_at", "status", "received_at"),
+        UniqueConstraint("payer_id", "delivery_id"),
+    )
+
+
+class TraceRouteRow(Base):
+    """Which episode sent a request: written when the request is made, kept across rebuilds."""
+
+    __tablename__ = "trace_routes"
+
+    trace_number: Mapped[str] = mapped_column(String(80), primary_key=True)
+    episode_id: Mapped[str] = mapped_column(String(80), index=True)
+    payer_id: Mapped[str] = mapped_column(String(80))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class SignatureRow(Base):
+    """A webhook signature already seen from a payer: the same value again is a replay."""
+
+    __tablename__ = "webhook_signatures"
+
+    payer_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    signature: Mapped[str] = mapped_column(String(128), primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(String(200))
+    seen_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
 
 class AuditRow(Base):
@@ -359,3 +387,18 @@ class SubmissionRow(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class PhiIndexRow(Base):
+    """Keyed blind indexes (HMAC) of the encrypted fields an episode is searched by."""
+
+    __tablename__ = "phi_index"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    episode_id: Mapped[str] = mapped_column(
+        ForeignKey("episodes.episode_id", ondelete="CASCADE"), index=True
+    )
+    field: Mapped[str] = mapped_column(String(20))
+    digest: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_phi_index_field_digest", "field", "digest"),)

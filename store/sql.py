@@ -13,30 +13,47 @@ from domain.views import ClaimView, EpisodeSummary, StoredEvent, WorklistItem
 from store.chain import GENESIS, event_hash
 from store.claims_queue import queue_released_claims
 from store.db import dialect_insert, session_factory
+from store.phi import PhiCipher, open_event_data, seal_event_data
 from store.ports import (
     EventConflict,
     EventGap,
+    InboxEntry,
+    TraceRoute,
     decode_cursor,
     encode_cursor,
     unmatched_item,
     urgency,
 )
-from store.schema import ClaimRow, EpisodeRow, EventRow, InboxRow, WorklistRow
+from store.schema import (
+    ClaimRow,
+    EpisodeRow,
+    EventRow,
+    InboxRow,
+    PhiIndexRow,
+    TraceRouteRow,
+    WorklistRow,
+)
 from store.sql_audit import SqlAuditLog
 from store.sql_inbox import SqlWebhookInbox, inbox_entry
+from store.sql_routes import REQUEST_EVENT, index_patient, patients, recoverable, route_requests
 
 __all__ = ["SqlAuditLog", "SqlReadModel", "SqlWebhookInbox"]
 
-# The event that carries each request's trace number (domain.events.AuthorizationRequested).
-REQUEST_EVENT = "authorization_requested"
 # Five parameters an event; PostgreSQL allows 65535 parameters in one statement.
 EVENTS_PER_INSERT = 1000
 
 
 class SqlReadModel:
-    def __init__(self, engine: Engine) -> None:
+    """`cipher` seals the PHI of event data at rest (store/phi.py); without it, plain."""
+
+    def __init__(self, engine: Engine, cipher: PhiCipher | None = None) -> None:
         self._sessions = session_factory(engine)
         self._insert = dialect_insert(engine)
+        self._cipher = cipher
+
+    @property
+    def cipher(self) -> PhiCipher | None:
+        return self._cipher
 
     def apply(
         self,
@@ -46,6 +63,7 @@ class SqlReadModel:
     ) -> int:
         with self._sessions.begin() as session:
             self.write_derived(session, summary, claims)
+            route_requests(self._insert, session, summary, events)
             new = self._insert_events(session, summary.episode_id, events)
             # Same transaction: a claim is released in the read model only with its outbox row.
             queue_released_claims(session, self._insert, summary.episode_id, events)
@@ -104,6 +122,7 @@ class SqlReadModel:
         """
         if not events:
             return 0
+        index_patient(self._cipher, session, episode_id, events)
         ordered = sorted(events, key=lambda e: e.seq)
         first, last = ordered[0].seq, ordered[-1].seq
         if [e.seq for e in ordered] != list(range(first, last + 1)):
@@ -121,7 +140,9 @@ class SqlReadModel:
                     "seq": event.seq,
                     "type": event.type,
                     "at": event.at,
-                    "data": data,
+                    # Sealed at rest (store/phi.py); the chain hashes the plain data, so a
+                    # redelivered event (sealed with a new nonce) still matches its hash.
+                    "data": seal_event_data(self._cipher, data),
                     "prev_hash": prev,
                     "hash": own,
                 }
@@ -159,6 +180,15 @@ class SqlReadModel:
                 f"{episode_id}: seq {differing} already stored with other content; "
                 "the event store is never overwritten"
             )
+
+    def episodes_for_patient(
+        self, member_id: str | None = None, patient_name: str | None = None
+    ) -> list[str]:
+        wanted = {f: v for f, v in (("member_id", member_id), ("patient_name", patient_name)) if v}
+        if not wanted:
+            return []
+        with self._sessions.begin() as session:
+            return patients(self._cipher, session, wanted)
 
     def summary(self, episode_id: str) -> EpisodeSummary | None:
         with self._sessions.begin() as session:
@@ -199,7 +229,12 @@ class SqlReadModel:
         )
         with self._sessions.begin() as session:
             return [
-                StoredEvent(seq=row.seq, type=row.type, at=row.at, data=row.data)
+                StoredEvent(
+                    seq=row.seq,
+                    type=row.type,
+                    at=row.at,
+                    data=open_event_data(self._cipher, row.data),
+                )
                 for row in session.scalars(query)
             ]
 
@@ -226,7 +261,10 @@ class SqlReadModel:
                 for row in session.scalars(items)
             ]
             if kind in (None, "webhook_unmatched"):
-                found += [unmatched_item(inbox_entry(row)) for row in session.scalars(unmatched)]
+                found += [
+                    unmatched_item(inbox_entry(row, with_body=False))
+                    for row in session.scalars(unmatched)
+                ]
         return sorted(found, key=urgency)
 
     def last_seq(self, episode_id: str) -> int:
@@ -238,7 +276,7 @@ class SqlReadModel:
         """Removes the episode's derived rows; its events are the record and stay."""
         with self._sessions.begin() as session:
             # Children first, so a rebuild never depends on the database enforcing the cascade.
-            for table in (ClaimRow, WorklistRow):
+            for table in (ClaimRow, WorklistRow, PhiIndexRow):
                 session.execute(delete(table).where(table.episode_id == episode_id))
             session.execute(delete(EpisodeRow).where(EpisodeRow.episode_id == episode_id))
 
@@ -251,6 +289,30 @@ class SqlReadModel:
         with self._sessions.begin() as session:
             found = session.scalars(latest.limit(1)).first()
             return found or session.scalars(earlier.limit(1)).first()
+
+    def record_trace(self, trace_number: str, episode_id: str, payer_id: str, at: datetime) -> None:
+        stmt = self._insert(TraceRouteRow).values(
+            trace_number=trace_number, episode_id=episode_id, payer_id=payer_id, recorded_at=at
+        )
+        with self._sessions.begin() as session:
+            session.execute(stmt.on_conflict_do_nothing(index_elements=["trace_number"]))
+
+    def trace_route(self, trace_number: str) -> TraceRoute | None:
+        with self._sessions.begin() as session:
+            row = session.get(TraceRouteRow, trace_number)
+            if row is not None:
+                return TraceRoute(
+                    trace_number=trace_number, episode_id=row.episode_id, payer_id=row.payer_id
+                )
+        episode_id = self.episode_for_trace(trace_number)
+        found = None if episode_id is None else self.summary(episode_id)
+        if found is None:
+            return None
+        return TraceRoute(trace_number=trace_number, episode_id=episode_id, payer_id=found.payer_id)
+
+    def recoverable_deliveries(self, limit: int = 100) -> list[InboxEntry]:
+        with self._sessions.begin() as session:
+            return [inbox_entry(row, self._cipher) for row in session.scalars(recoverable(limit))]
 
 
 def _episode_values(summary: EpisodeSummary) -> dict[str, Any]:

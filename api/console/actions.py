@@ -8,8 +8,9 @@ from dataclasses import field as dataclass_field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from api.bounds import OUT_OF_RANGE, check_dates
 from api.console import action_fields as af
 from api.console.page import alert, csrf_input, esc
 from api.console.session import Session
@@ -64,9 +65,12 @@ def scheduled_at(form: Form) -> datetime:
     if at.tzinfo is not None:
         return at
     offset = form.get("tz_offset", "0").strip() or "0"
-    minutes = int(offset) if offset.lstrip("-").isdigit() else 0
+    minutes = int(offset) if offset.lstrip("-").isdigit() and len(offset) < 6 else 0
     # getTimezoneOffset() is UTC minus local time, in minutes.
-    return (at + timedelta(minutes=minutes)).replace(tzinfo=UTC)
+    try:
+        return (at + timedelta(minutes=minutes)).replace(tzinfo=UTC)
+    except OverflowError:
+        raise FieldProblem("at", OUT_OF_RANGE) from None
 
 
 def _optional(form: Form, name: str) -> str | None:
@@ -196,7 +200,10 @@ ACTIONS: dict[str, Action] = {
 def build(action: Action, form: Form) -> tuple[Any, Errors]:
     """The update's argument, or the errors of each input that could not be used."""
     try:
-        return action.build(form), {}
+        built = action.build(form)
+        if isinstance(built, BaseModel):
+            check_dates(built)  # the calendar the API accepts (api/bounds.py)
+        return built, {}
     except FieldProblem as err:
         return None, {err.name: [str(err)]}
     except ValidationError as err:

@@ -17,6 +17,7 @@ SUMMARY_PAGE = 200
 NOTICES = {
     "opened": "Episode opened; the authorization request is on its way to the payer.",
     "already-open": "This episode was already open with exactly these details.",
+    "assigned": "The payer's unmatched decision was assigned to this episode and applied.",
 }
 
 

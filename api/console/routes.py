@@ -18,8 +18,10 @@ from api.console.page import message_page, render
 from api.console.session import Session
 from api.console.worklist_page import clean_kind, clean_payer, worklist_body
 from api.deps import get_deps, get_gateway
+from api.inbox import assign
+from api.opening import open_episode
 from api.payer_check import payer_problems
-from api.problems import status_for
+from api.problems import ApiProblem, status_for
 from domain.commands import EPISODE_ID_PATTERN
 from domain.errors import Rejected
 from workflows.client import WorkflowServiceUnavailable
@@ -49,7 +51,8 @@ async def worklist(request: Request, kind: str | None = None, payer: str | None 
         return RedirectResponse(request.url_for("console.intake_form").path, status_code=303)
     kind, payer = clean_kind(kind), clean_payer(payer)
     data = await fetch_worklist(get_deps(request), kind, payer)
-    return render("Worklist", worklist_body(*data, kind, payer, get_deps(request).clock()), gate)
+    now = get_deps(request).clock()
+    return render("Worklist", worklist_body(*data, kind, payer, now, gate), gate)
 
 
 @router.get("/episodes/new", name="console.intake_form")
@@ -74,7 +77,14 @@ async def intake(request: Request) -> Response:
             unknown = await payer_problems(get_deps(request), command.payer)
             if unknown:
                 raise Rejected("invalid_input", [sentence for _, sentence in unknown])
-            view, created = await get_gateway(request).open(command)
+            view, created = await open_episode(
+                get_deps(request),
+                get_gateway(request),
+                command,
+                user=session.user,
+                action="console.intake",
+                request_id=request.state.request_id,
+            )
         except Rejected as err:
             errors, status = problem_errors(err.problems, err.code), status_for(err.code)
         except WorkflowServiceUnavailable:
@@ -134,6 +144,8 @@ async def act(request: Request, episode_id: str, name: str) -> Response:
     if not session.may(*action.roles):
         return forbidden(session.role, session, action.roles)
     request.state.episode_id = episode_id
+    # Audited under the action's own name, not the one route every action shares.
+    request.state.action = f"console.action.{name}"
     arg, errors = build(action, form)
     if errors:
         request.state.outcome = "invalid"
@@ -151,3 +163,30 @@ async def act(request: Request, episode_id: str, name: str) -> Response:
     except WorkflowServiceUnavailable:
         return unavailable(session)
     return RedirectResponse(f"/console/episodes/{episode_id}?done={name}", status_code=303)
+
+
+@router.post("/deliveries/{payer_id}/{delivery_id}/assign", name="console.assign")
+async def assign_delivery(request: Request, payer_id: str, delivery_id: str) -> Response:
+    """The worklist's assign form: as POST /webhooks/deliveries/.../assign, audited alike."""
+    posted = await submitted(request, WORKLIST_ROLES)
+    if isinstance(posted, Response):
+        return posted
+    session, form = posted
+    episode_id = form.get("episode_id", "").strip()
+    if not valid_id(episode_id):
+        request.state.outcome = "invalid"
+        return message_page("Not an episode id", "Give the id of an episode.", session, 422)
+    request.state.episode_id = episode_id
+    try:
+        await assign(get_deps(request), get_gateway(request), payer_id, delivery_id, episode_id)
+    except ApiProblem as problem:
+        request.state.outcome = problem.code
+        return message_page("Not assigned", problem.detail, session, problem.status)
+    except Rejected as err:
+        request.state.outcome = err.code
+        detail = f"Episode {episode_id} refused the decision: {err}"
+        return message_page("Not assigned", detail, session, status_for(err.code))
+    except WorkflowServiceUnavailable:
+        return unavailable(session)
+    request.state.outcome = "assigned"
+    return RedirectResponse(f"/console/episodes/{episode_id}?done=assigned", status_code=303)

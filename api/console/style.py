@@ -47,6 +47,7 @@ dl.facts dd { margin:0; }
 .bar .left { background:#9fc0ff; }
 .legend { display:flex; gap:1.2rem; font-size:.85rem; color:var(--muted); }
 form.filters { display:flex; gap:.8rem; align-items:end; flex-wrap:wrap; margin-bottom:1rem; }
+form.assign { display:flex; gap:.4rem; align-items:end; flex-wrap:wrap; }
 label { display:block; font-weight:600; font-size:.85rem; margin-bottom:.2rem; }
 input, select, textarea { font:inherit; padding:.35rem .5rem; border:1px solid #b8c0cf;
   border-radius:5px; background:#fff; width:100%; }

@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import get_args
 
 from api.console.fields import select
-from api.console.page import esc
+from api.console.page import csrf_input, esc
+from api.console.session import Session
 from api.console.when import due_html, is_overdue
 from domain.views import EpisodeSummary, WorklistItem, WorklistKind
 
@@ -51,13 +52,32 @@ def filters_form(kind: str | None, payer: str | None, payers: list[str]) -> str:
     )
 
 
-def item_row(item: WorklistItem, summary: EpisodeSummary | None, now: datetime) -> str:
+def assign_form(item: WorklistItem, session: Session | None) -> str:
+    """For an unmatched delivery: the episode it answers, as ops judge it (audited)."""
+    if session is None or item.delivery_id is None or item.delivery_payer_id is None:
+        return '<span class="muted">none matched</span>'
+    action = f"/console/deliveries/{esc(item.delivery_payer_id)}/{esc(item.delivery_id)}/assign"
+    field = f"assign-{esc(item.delivery_id)}"
+    return (
+        f'<form class="assign" method="post" action="{action}">{csrf_input(session)}'
+        f'<label for="{field}">Assign to episode</label>'
+        f'<input id="{field}" name="episode_id" required maxlength="64">'
+        '<button type="submit">Assign</button></form>'
+    )
+
+
+def item_row(
+    item: WorklistItem,
+    summary: EpisodeSummary | None,
+    now: datetime,
+    session: Session | None = None,
+) -> str:
     overdue = is_overdue(item.due, now)
     css = ' class="overdue"' if overdue else ""
     if item.episode_id:
         episode = f'<a href="/console/episodes/{esc(item.episode_id)}">{esc(item.episode_id)}</a>'
     else:
-        episode = '<span class="muted">none matched</span>'
+        episode = assign_form(item, session)
     payer = esc(summary.payer_id) if summary else ""
     state = esc(summary.state.replace("_", " ")) if summary else ""
     return (
@@ -74,12 +94,13 @@ def worklist_body(
     kind: str | None,
     payer: str | None,
     now: datetime,
+    session: Session | None = None,
 ) -> str:
     overdue = sum(1 for i in items if is_overdue(i.due, now))
     counts = f"{len(items)} item(s)" + (
         f', <span class="overdue-text">{overdue} overdue</span>' if overdue else ""
     )
-    rows = "".join(item_row(i, summaries.get(i.episode_id), now) for i in items)
+    rows = "".join(item_row(i, summaries.get(i.episode_id), now, session) for i in items)
     table = (
         '<table class="worklist" aria-describedby="wl-count"><thead><tr><th>Due</th><th>What</th>'
         "<th>Episode</th><th>Payer</th><th>State</th><th>Detail</th></tr></thead>"

@@ -11,8 +11,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header
+from pydantic import AfterValidator
 
 from api.auth import IntakeOrOpsUser, OpsUser
+from api.bounds import checked
 from api.deps import Workflows
 from api.problems import problem_responses
 from api.routes.episodes import EpisodeId
@@ -23,6 +25,7 @@ from workflows.models import AppealAction, P2PAction, RetryResult
 
 router = APIRouter(tags=["actions"])
 
+P2PBody = Annotated[P2PAction, AfterValidator(checked)]
 ACTION_ERRORS = problem_responses(401, 403, 404, 409, 422, 503)
 STATE_NOTE = (
     "409 when the episode's state does not allow it: the problem names the state. "
@@ -54,7 +57,7 @@ def update_id(action: str, key: str | None) -> str | None:
 )
 async def p2p(
     episode_id: EpisodeId,
-    body: P2PAction,
+    body: P2PBody,
     user: OpsUser,
     workflows: Workflows,
     key: IdempotencyKey = None,

@@ -6,16 +6,18 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from api import opening
 from api.auth import IntakeUser, OpsUser, ReaderUser
+from api.bounds import OUT_OF_RANGE, in_range
 from api.deps import Deps, Workflows, blocking
 from api.payer_check import payer_problems
 from api.problems import ApiProblem, ProblemItem, problem_responses
 from api.schemas import EpisodePage, IntakeRequest
 from domain.commands import EPISODE_ID_PATTERN
 from domain.model import EpisodeStateName
-from domain.views import EpisodeView, StoredEvent
+from domain.views import EpisodeSummary, EpisodeView, StoredEvent
 from workflows.client import HistoryEntry
 
 router = APIRouter(tags=["episodes"])
@@ -41,8 +43,8 @@ READ_ERRORS = problem_responses(401, 403, 404, 422, 503)
 async def open_episode(
     body: IntakeRequest,
     user: IntakeUser,
-    workflows: Workflows,
     deps: Deps,
+    workflows: Workflows,
     request: Request,
     response: Response,
 ) -> EpisodeView:
@@ -53,7 +55,14 @@ async def open_episode(
             ProblemItem(detail=text, pointer="#/" + f.replace(".", "/")) for f, text in problems
         ]
         raise ApiProblem(422, "unknown_payer", "; ".join(i.detail for i in items), errors=items)
-    view, created = await workflows.open(body.command())
+    view, created = await opening.open_episode(
+        deps,
+        workflows,
+        body.command(),
+        user=user,
+        action="episode.open",
+        request_id=request.state.request_id,
+    )
     response.status_code = 201 if created else 200
     response.headers["Location"] = f"/episodes/{view.episode_id}"
     request.state.outcome = "created" if created else "unchanged"
@@ -88,8 +97,44 @@ async def list_episodes(
     cursor: Annotated[str | None, Query(max_length=512, description="a next_cursor")] = None,
 ) -> EpisodePage:
     due: datetime | None = due_before
+    if due is not None and not in_range(due):
+        item = ProblemItem(
+            detail=f"query parameter due_before: {OUT_OF_RANGE}", parameter="due_before"
+        )
+        raise ApiProblem(422, "invalid_input", f"due_before {OUT_OF_RANGE}", errors=[item])
     page, after = await blocking(deps.read_model.list_episodes, state, payer_id, due, limit, cursor)
     return EpisodePage(episodes=page, next_cursor=after)
+
+
+class PatientSearch(BaseModel):
+    """Who to look for; in the body, never the URL, so no access log holds it (PHI)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    member_id: str | None = Field(default=None, min_length=1, max_length=64)
+    patient_name: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+@router.post(
+    "/episodes/search",
+    name="episode.search",
+    summary="Episodes of a patient, by member id and/or name (ops; audited)",
+    description=(
+        "Matched on keyed blind indexes of the encrypted fields: member ids ignore case and "
+        "spaces, names ignore case and repeated whitespace. 422 when neither is given."
+    ),
+    responses=problem_responses(401, 403, 422, 503),
+)
+async def search_episodes(
+    body: PatientSearch, user: OpsUser, deps: Deps, request: Request
+) -> list[EpisodeSummary]:
+    if body.member_id is None and body.patient_name is None:
+        items = [ProblemItem(detail="give member_id or patient_name", pointer="#/")]
+        raise ApiProblem(422, "invalid_input", "give member_id, patient_name or both", errors=items)
+    found = await blocking(deps.read_model.episodes_for_patient, body.member_id, body.patient_name)
+    summaries = [await blocking(deps.read_model.summary, episode_id) for episode_id in found]
+    request.state.outcome = f"found {len(found)}"
+    return [summary for summary in summaries if summary is not None]
 
 
 @router.get(

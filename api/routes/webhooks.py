@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from typing import Annotated
 
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.auth import OpsUser
 from api.deps import Deps, Workflows
-from api.inbox import DeliveryProcessor
+from api.inbox import DeliveryProcessor, assign
 from api.problems import PROBLEM_JSON, problem_responses
 from api.schemas import WebhookAccepted
-from api.signed import VerifiedWebhook
+from api.signed import DELIVERY_ID, PAYER_ID, VerifiedWebhook
+from domain.commands import EPISODE_ID_PATTERN
 
 router = APIRouter(tags=["payer webhooks"])
 
@@ -31,9 +36,12 @@ BODY_FORMATS = {
         "401 when the signature does not verify (nothing stored); the delivery is committed "
         "to the inbox before anything else. 202 applied, queued (Temporal unreachable: "
         "applied later) or duplicate (a repeated Stepdown-Delivery hears the first answer "
-        "and is applied once); 404 unknown trace number (kept as unmatched, on the "
-        "worklist); 409 the episode refuses the decision (e.g. it answers an earlier "
-        "request); 415 unsupported Content-Type; 422 unparseable body (kept as rejected); "
+        "and is applied once; so is a signed message re-sent under a new delivery id, which "
+        "hears the first delivery's answer); 404 unknown trace number (kept as unmatched, "
+        "on the worklist, and re-evaluated on every retry and when its episode becomes "
+        "known); 409 a delivery id reused with a different body, or the episode refuses "
+        "the decision (e.g. it answers an earlier request); 415 unsupported Content-Type; "
+        "422 unparseable body or absurd dates/units (kept as rejected); "
         "503 database unreachable, retry."
     ),
     response_model=WebhookAccepted,
@@ -49,3 +57,39 @@ async def payer_webhook(
     deps.metrics.inc("stepdown_webhook_deliveries_total", status=answer.outcome)
     media_type = PROBLEM_JSON if answer.status_code >= 400 else "application/json"
     return JSONResponse(answer.body, answer.status_code, media_type=media_type)
+
+
+class Assignment(BaseModel):
+    """The episode ops say an unmatched delivery answers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    episode_id: str = Field(pattern=EPISODE_ID_PATTERN, examples=["ep-2026-0001"])
+
+
+@router.post(
+    "/webhooks/deliveries/{payer_id}/{delivery_id}/assign",
+    name="webhook.assign",
+    summary="Apply an unmatched delivery to the episode it answers (ops; audited)",
+    description=(
+        "For a `webhook_unmatched` worklist item. 200 applied; 404 no such delivery from that "
+        "payer, or no such episode; 409 the delivery is not unmatched, the episode belongs to "
+        "another payer, or the episode refuses the decision (the delivery stays unmatched); "
+        "503 Temporal unavailable (nothing changed)."
+    ),
+    response_model=WebhookAccepted,
+    responses=problem_responses(401, 403, 404, 409, 422, 503),
+)
+async def assign_delivery(
+    payer_id: Annotated[str, Path(pattern=PAYER_ID.pattern)],
+    delivery_id: Annotated[str, Path(pattern=DELIVERY_ID.pattern)],
+    body: Assignment,
+    user: OpsUser,
+    deps: Deps,
+    workflows: Workflows,
+    request: Request,
+) -> JSONResponse:
+    request.state.episode_id = body.episode_id
+    answer = await assign(deps, workflows, payer_id, delivery_id, body.episode_id)
+    request.state.outcome = "assigned"
+    return JSONResponse(answer.body, 200)

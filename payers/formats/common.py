@@ -66,8 +66,19 @@ def describe_validation_error(exc: ValidationError, sources: Mapping[str, str]) 
     return "; ".join(problems)
 
 
+# Dates a payer decision may carry; anything else is a typo or a probe, never a coverage period.
+YEARS = range(1900, 2101)
+
+
 def check_consistency(decision: PayerDecision, sources: Mapping[str, str]) -> None:
     """Reject decisions the model accepts but no one can act on."""
+    for name in ("start", "end", "decided_at"):
+        value = getattr(decision, name)
+        if value is not None and value.year not in YEARS:
+            raise UnparseableDecision(
+                f"{sources.get(name, name)} {value.isoformat()}: the year must be within "
+                f"{YEARS.start}–{YEARS.stop - 1}"
+            )
     if decision.start and decision.end and decision.end < decision.start:
         raise UnparseableDecision(
             f"{sources.get('end', 'end')} {decision.end} is before "

@@ -151,7 +151,8 @@ async def test_a_repeated_delivery_hears_the_first_answer_and_is_applied_once(ap
     assert [e["type"] for e in events].count("authorization_granted") == 1
 
 
-async def test_a_delivery_id_another_payer_used_is_409(api: Api) -> None:
+async def test_a_delivery_id_another_payer_used_is_that_payers_own(api: Api) -> None:
+    # Delivery ids are scoped per payer (issue 14): no conflict, and no access to the first.
     view = await api.open()
     delivery = new_id("dlv")
     await approve(api, view, delivery=delivery)
@@ -159,8 +160,9 @@ async def test_a_delivery_id_another_payer_used_is_409(api: Api) -> None:
 
     response = await api.webhook("other-payer", body, content_type, delivery=delivery)
 
-    assert response.status_code == 409
-    assert "unique Stepdown-Delivery" in response.json()["detail"]
+    assert response.status_code == 404
+    assert response.json()["code"] == "unmatched"
+    assert (await stored(api, delivery)).payer_id == view["payer"]["id"]
 
 
 async def test_an_unknown_trace_is_404_and_shows_on_the_worklist_as_unmatched(api: Api) -> None:
@@ -227,8 +229,10 @@ async def test_a_decision_the_episode_refuses_is_409_and_kept_as_rejected(api: A
     await approve(api, view)
     applied = await version(api, view)
     delivery = new_id("dlv")
+    # A second decision, not the same signed message again (that would be a replay).
+    body, content_type = decision_body(view["trace_number"], "A1", **approval(number="AUTH-2"))
 
-    late = await approve(api, view, delivery=delivery)
+    late = await api.webhook(view["payer"]["id"], body, content_type, delivery=delivery)
 
     assert late.status_code == 409
     assert "no request is waiting" in late.json()["detail"]

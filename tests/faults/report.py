@@ -20,6 +20,7 @@ from tests.faults import (
     scenario_database_outage,
     scenario_intake_fuzz,
     scenario_parser_fuzz,
+    scenario_security,
     scenario_temporal_restart,
     scenario_webhook_storm,
     scenario_worker_kill,
@@ -68,6 +69,17 @@ HOW = {
         "afterwards every refused body's episode id must be unknown to Temporal and to the "
         "read model."
     ),
+    scenario_security.FAULT: (
+        "The security section. Replays: a pend is captured in flight, the information is "
+        "sent, then the captured signed message is re-sent under new delivery ids (twice "
+        "whole, once with a junk v1 added) and must be answered as a duplicate of the first "
+        "and never applied. Unmatched: decisions sent before their episode was opened are "
+        "answered 404, then half are retried by the payer and the rest must be applied by "
+        "one redelivery round. Reused ids: a delivery id sent again with another body must "
+        "be 409. Bad input: dates and instants off the calendar (years 1 and 9999, 1850), "
+        "crafted cursors, absurd decision dates and units, unauthenticated garbage bodies; "
+        "none may be accepted and none may be a 500."
+    ),
 }
 
 
@@ -96,6 +108,8 @@ async def run_all(base: Path, database: str) -> list[FaultResult]:
         results.append(await scenario_webhook_storm.run(client, storm, database))
         results.append(scenario_parser_fuzz.run())
         results.append(await scenario_intake_fuzz.run(client, workdir(base, "intake")))
+        security = workdir(base, "security")
+        results.append(await scenario_security.run(client, security, database))
     return results
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, date, datetime
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -98,3 +99,26 @@ def test_damaged_valid_bodies_raise_only_format_errors(
 def test_segment_soup_raises_only_format_errors(segments: list[tuple[str, list[str]]]) -> None:
     text = "~".join("*".join([segment_id, *elements]) for segment_id, elements in segments)
     only_format_errors("application/edi-x12", text.encode("utf-8", "surrogatepass"))
+
+
+ABSURD = {
+    "start": {"start": date(2999, 1, 1), "end": date(3000, 1, 1)},
+    "end": {"end": date(2999, 1, 1)},
+    "decided_at": {"decided_at": datetime(1850, 1, 1, tzinfo=UTC)},
+}
+RENDER = {
+    "application/json": canonical_body,
+    "application/fhir+json": pas_body,
+    "application/edi-x12": x12_body,
+}
+
+
+@pytest.mark.parametrize("content_type", MEDIA_TYPES)
+@pytest.mark.parametrize("field", sorted(ABSURD))
+def test_a_decision_dated_outside_1900_to_2100_is_unparseable_naming_the_field(
+    content_type: str, field: str
+) -> None:
+    absurd = APPROVE.model_copy(update=ABSURD[field])
+
+    with pytest.raises(UnparseableDecision, match="1900–2100"):
+        parse_decision(content_type, RENDER[content_type](absurd))

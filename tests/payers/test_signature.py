@@ -107,3 +107,17 @@ def test_any_signed_body_verifies_with_its_secret(secret: str, body: bytes, t: i
 def test_arbitrary_headers_raise_only_signature_error(header: str) -> None:
     with pytest.raises(SignatureError):
         verify(header, BODY, [SECRET], now=NOW)
+
+
+def test_the_fingerprint_names_the_message_whichever_secret_or_extra_v1_proved_it() -> None:
+    header = sign("old-secret", BODY, NOW)
+    padded = f"{header},v1={'0' * 64}"
+    other_secret = sign("new-secret", BODY, NOW)
+    secrets = ["old-secret", "new-secret"]
+
+    seen = {verify(h, BODY, secrets, now=NOW) for h in (header, padded, other_secret)}
+    later = verify(sign("old-secret", BODY, NOW + 1), BODY, secrets, now=NOW)
+    changed = verify(sign("old-secret", BODY + b" ", NOW), BODY + b" ", secrets, now=NOW)
+
+    assert len(seen) == 1
+    assert later not in seen and changed not in seen

@@ -21,7 +21,8 @@ from store.sql import SqlAuditLog
 from tests.api.helpers import Api, decision_body, intake_body, new_id, service_line, today
 from tests.security.walk import CHANGING_ROUTES, Walk, console_client
 
-NOT_CHANGING = {"POST /codec/encode", "POST /codec/decode"}
+# A search changes nothing (it is audited all the same: it reads PHI).
+NOT_CHANGING = {"POST /codec/encode", "POST /codec/decode", "POST /episodes/search"}
 
 
 async def walk_an_episode(w: Walk) -> str:
@@ -40,7 +41,11 @@ async def walk_an_episode(w: Walk) -> str:
     await w.webhook(payer, *decision_body(trace, "A3", reason="criteria"), deny)
     await w.webhook(payer, *decision_body(trace, "A1"), new_id("dlv"))
     await w.webhook(payer, b"{not json", "application/json", new_id("dlv"))
-    await w.webhook(payer, *decision_body(new_id("SD"), "A3"), new_id("dlv"))
+    stray = new_id("dlv")
+    await w.webhook(payer, *decision_body(new_id("SD"), "A3"), stray)
+    assign = "POST /webhooks/deliveries/{payer_id}/{delivery_id}/assign"
+    path = f"/webhooks/deliveries/{payer}/{stray}/assign"
+    await w.call("ops", assign, path, {"episode_id": ep}, ep)
     await w.call("ops", route + "p2p", f"/episodes/{ep}/p2p", {"action": "request"}, ep)
     await w.call("ops", route + "appeal", f"/episodes/{ep}/appeal", {"action": "file"}, ep)
     lines = {"services": [service_line()]}

@@ -25,6 +25,7 @@ CHANGING_ROUTES = {
     "POST /episodes/{episode_id}/services",
     "POST /episodes/{episode_id}/claims",
     "POST /webhooks/payers/{payer_id}",
+    "POST /webhooks/deliveries/{payer_id}/{delivery_id}/assign",
     "POST /console/episodes/new",
     "POST /console/episodes/{episode_id}/actions/{name}",
     "POST /claims/batches",
