@@ -642,10 +642,6 @@ def episode_export(
     engine.dispose()
 
 
-if __name__ == "__main__":
-    app()
-
-
 @payers_app.command("list")
 def payers_list(api_url: ApiUrl = None, token: Token = None, json_: AsJson = False) -> None:
     """Every payer in the directory: plan type, channel, endpoint, secret references."""
@@ -707,3 +703,64 @@ def payers_set(
         verb = "registered" if response.status_code == 201 else "updated"
         console.print(f"payer {payer_id} {verb}")
     emit(payer, json_, render.payers_table([payer]))
+
+
+@episodes_app.command("stuck")
+def episodes_stuck(
+    attempts: Annotated[int, typer.Option(min=1, help="Failed attempts in a row.")] = 3,
+    json_: AsJson = False,
+) -> None:
+    """Running episodes whose workflow task keeps failing (see docs/reliability.md)."""
+    import asyncio
+
+    from workflows.operations import stuck_episodes
+
+    async def run() -> list[Any]:
+        client, problem = await temporal_client(load_settings())
+        if client is None:
+            raise fail(problem or "Temporal unreachable")
+        return await stuck_episodes(client, attempts)
+
+    stuck = asyncio.run(run())
+    rows = [asdict(s) for s in stuck]
+    if json_:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        console.print("no stuck episode", highlight=False)
+    for row in rows:
+        line = f"{row['episode_id']}  run {row['run_id']}  failed {row['attempts']} times"
+        console.print(line, highlight=False)
+
+
+@episode_app.command("reset")
+def episode_reset(
+    episode_id: str,
+    reason: Annotated[str, typer.Option("--reason", help="Kept in the workflow's history.")],
+    by: By,
+    url: DbUrl = None,
+) -> None:
+    """Start the episode again from its last good workflow task (runbook: docs/reliability.md)."""
+    import asyncio
+
+    from workflows.operations import reset_to_last_good_task
+
+    async def run() -> Any:
+        client, problem = await temporal_client(load_settings())
+        if client is None:
+            raise fail(problem or "Temporal unreachable")
+        return await reset_to_last_good_task(client, episode_id, f"{reason} (by {by})")
+
+    try:
+        done = asyncio.run(run())
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    engine = database(url)
+    detail = f"run {done.old_run_id} -> {done.new_run_id} at event {done.reset_to_event}: {reason}"
+    audit(engine, by, "episode.reset", episode_id, detail)
+    engine.dispose()
+    console.print(f"reset {episode_id}: {detail}", highlight=False)
+
+
+if __name__ == "__main__":
+    app()

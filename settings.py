@@ -118,6 +118,11 @@ class Settings(BaseSettings):
     redelivery_interval_seconds: float = Field(
         default=5.0, gt=0, alias="STEPDOWN_REDELIVERY_INTERVAL"
     )
+    # How often the API looks for episodes whose workflow task keeps failing (api/stuck.py);
+    # 0 turns the scan off.
+    stuck_scan_interval_seconds: float = Field(
+        default=300.0, ge=0, alias="STEPDOWN_STUCK_SCAN_INTERVAL"
+    )
     # How long the API waits on Temporal for one call before answering 503 (webhooks: queued).
     temporal_timeout_seconds: float = Field(default=20.0, gt=0, alias="STEPDOWN_TEMPORAL_TIMEOUT")
     continue_as_new_after_events: int = Field(default=500, alias="STEPDOWN_CAN_AFTER_EVENTS")

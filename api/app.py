@@ -32,6 +32,7 @@ from api.routes import (
     submissions,
     webhooks,
 )
+from api.stuck import StuckScan
 from payers.mailbox import configured_mailbox
 from settings import DEV_PAYLOAD_KEY, Settings, decode_payload_key, get_settings
 
@@ -101,12 +102,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
         loop = asyncio.create_task(redelivery.run(settings.redelivery_interval_seconds, stop))
         polling = start_mailbox_poller(settings, app.state.deps, stop)
+        scanning = start_stuck_scan(settings, app.state.deps, stop)
         try:
             yield
         finally:
             await _stop(loop, stop)
-            if polling is not None:
-                await _stop(polling, stop)
+            for task in (polling, scanning):
+                if task is not None:
+                    await _stop(task, stop)
 
 
 def start_mailbox_poller(
@@ -119,6 +122,17 @@ def start_mailbox_poller(
     mailbox = configured_mailbox(settings)
     poller = MailboxPoller(deps, mailbox, deps.x12_ledger, settings.temporal_timeout_seconds)
     return asyncio.create_task(poller.run(interval, stop))
+
+
+def start_stuck_scan(
+    settings: Settings, deps: ApiDeps, stop: asyncio.Event
+) -> asyncio.Task[None] | None:
+    """Finds episodes whose workflow task keeps failing, unless its interval is 0."""
+    interval = settings.stuck_scan_interval_seconds
+    if interval <= 0:
+        return None
+    deps.stuck = StuckScan(deps.episodes.client, deps.metrics)
+    return asyncio.create_task(deps.stuck.run(interval, stop))
 
 
 async def _stop(loop: asyncio.Task[None], stop: asyncio.Event) -> None:

@@ -16,6 +16,7 @@ from temporalio.client import Client
 from activities.claims_batches import ClaimBatcher, claim_batcher
 from api.gateway import EpisodeGateway
 from api.metrics import Metrics
+from api.stuck import StuckScan
 from settings import Settings
 from store.db import make_engine
 from store.payers import PayerDirectory
@@ -57,6 +58,9 @@ class ApiDeps:
     # The claims outbox and staff notifications (SQL); None only in apps built without them.
     claims: ClaimBatcher | None = None
     notifications: SqlNotifications | None = None
+
+    # Episodes whose workflow task keeps failing, from the last scan (api/stuck.py).
+    stuck: StuckScan | None = None
 
     # The payer directory and the outbound submissions log (sql_deps always sets both).
     payers: PayerDirectory | None = None

@@ -31,7 +31,10 @@ async def worklist(
     kind: WorklistKind | None = None,
     payer_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> list[WorklistItem]:
-    return await blocking(deps.read_model.worklist, kind, payer_id)
+    items: list[WorklistItem] = await blocking(deps.read_model.worklist, kind, payer_id)
+    if deps.stuck is not None and kind in (None, "workflow_stuck") and payer_id is None:
+        items = deps.stuck.items() + items
+    return items
 
 
 @router.get(

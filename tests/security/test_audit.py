@@ -32,6 +32,10 @@ async def walk_an_episode(w: Walk) -> str:
     view = await w.call("intake", "POST /episodes", "/episodes", body, ep, ok="created")
     await w.call("billing", "POST /episodes", "/episodes", intake_body(), None)
     await w.call("intake", route + "information", f"/episodes/{ep}/information", {"note": "x"}, ep)
+    # Nothing failed: a retry is refused (409), and refused for intake (403); both audited.
+    retry = route + "failures/retry"
+    await w.call("ops", retry, f"/episodes/{ep}/failures/retry", {}, ep)
+    await w.call("intake", retry, f"/episodes/{ep}/failures/retry", {}, ep)
     await w.api.traced(view["trace_number"])
     payer, trace = view["payer"]["id"], view["trace_number"]
     deny = new_id("dlv")

@@ -24,6 +24,7 @@ CHANGING_ROUTES = {
     "POST /episodes/{episode_id}/information",
     "POST /episodes/{episode_id}/services",
     "POST /episodes/{episode_id}/claims",
+    "POST /episodes/{episode_id}/failures/retry",
     "POST /webhooks/payers/{payer_id}",
     "POST /webhooks/deliveries/{payer_id}/{delivery_id}/assign",
     "POST /console/episodes/new",
