@@ -35,9 +35,15 @@ HOW = {
     "Worker SIGKILLed inside payer submissions": (
         "A worker process whose file-backed payer hangs inside the first attempt of every "
         "submission is SIGKILLed while all of them are open; a new worker process takes over "
-        "(activity start-to-close 2 s) and each episode is approved, billed, discharged and "
-        "closed. Lost: a request the episode made that the payer never accepted; doubled: a "
-        "key the payer accepted more than once, or one the episode never made."
+        "(activity start-to-close 2 s) and is sent the decisions at once, so the retried "
+        "submissions and the decisions meet in the workflow task after the dead worker's "
+        "sticky task timed out. Two more SIGKILLs follow while services and then discharges "
+        "are in flight, each followed by a new worker process that replays every history "
+        "cold. Each episode is then approved, billed, discharged and closed, and every "
+        "history is replayed with `Replayer`. Lost: a request the episode made that the "
+        "payer never accepted; doubled: a key the payer accepted more than once, or one the "
+        "episode never made; stuck: a history that does not replay (its episode would sit in "
+        "a failing workflow task)."
     ),
     "Temporal dev server stopped and restarted on its file": (
         "Half the episodes are decided, then the dev server is stopped; the other half's "
@@ -113,12 +119,61 @@ async def run_all(base: Path, database: str) -> list[FaultResult]:
     return results
 
 
+RUNBOOK = [
+    "## Runbook: an episode whose workflow task keeps failing",
+    "",
+    "**Why it happens.** A workflow task fails every time it runs: a bug in the workflow code "
+    "(an exception the decider did not turn into `Rejected`), or a build that no longer "
+    "replays a history (`TMPRL1100` nondeterminism: a `workflow.patched` branch removed too "
+    "early, a change of command order). Temporal retries the task forever; the episode stays "
+    "*running* but its updates get no answer and its deadlines do not fire.",
+    "",
+    "**Why a killed worker no longer causes it.** Before the effect lanes (workflows/lanes.py) "
+    "the workflow issued commands in reaction to activity completions (the search-attribute "
+    "upsert after its effects drained). After a SIGKILL the dead worker's sticky task times "
+    "out; the next task on a new worker held both the retried activity's completion and an "
+    "update, which the live run handled in two activations (upsert, then update accepted) but "
+    "a cold replay handles in one, where the Python SDK runs updates first (update accepted, "
+    "then upsert): `TMPRL1100 Update machine does not handle this event: "
+    "UpsertWorkflowSearchAttributes` (temporalio/sdk-python#1591, sdk-rust#943). The lanes "
+    "issue every command synchronously in the handler or timer that applied the events, so "
+    "the order no longer depends on how sdk-core splits activations. Verified by the "
+    "worker-kill scenario above: with the old runner forced back on it leaves workflow tasks "
+    "failing with TMPRL1100; with the lanes 0 histories fail to replay.",
+    "",
+    "**How you see it.** The worklist shows a `workflow_stuck` item (the API scans every "
+    "`STEPDOWN_STUCK_SCAN_INTERVAL` seconds, 300 by default), `/metrics` has "
+    "`stepdown_workflows_stuck`, the worker's SDK metrics count "
+    "`temporal_workflow_task_execution_failed`, and `stepdown episodes stuck` lists them "
+    "with the number of failed attempts. The Temporal UI shows the failure on the episode's "
+    "pending workflow task.",
+    "",
+    "**What to do.**",
+    "",
+    "1. Read the failure in the Temporal UI (or `temporal workflow describe`). If a new build "
+    "caused it (nondeterminism right after a deploy), roll the workers back to the previous "
+    "build: the task succeeds on its next attempt and nothing else is needed.",
+    "2. If the history itself cannot go on (a bug that fails on an event already recorded, "
+    "and no fixed build yet), reset the episode to its last good workflow task: "
+    '`stepdown episode reset EPISODE --reason "why" --by you`. The new run starts after '
+    "the last completed workflow task; signals and updates received after it are applied "
+    "again by the server; the reset is kept in the audit log.",
+    "3. Check the episode: `stepdown episode show EPISODE`, and `stepdown episodes stuck` no "
+    "longer lists it. `stepdown events verify EPISODE` compares the event store with the "
+    "live workflow.",
+    "",
+]
+
+
 def summary(results: list[FaultResult]) -> list[str]:
-    lines = ["| fault | load | lost | doubled | wall time |", "|---|---|---:|---:|---:|"]
+    lines = [
+        "| fault | load | lost | doubled | stuck | wall time |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
     for r in results:
         lines.append(
             f"| {r.fault} | {r.describe_load() or 'not run'} | {r.lost} | {r.doubled} "
-            f"| {r.seconds:.1f} s |"
+            f"| {r.unreplayable} | {r.seconds:.1f} s |"
         )
     return lines
 
@@ -133,10 +188,8 @@ def section(number: int, r: FaultResult) -> list[str]:
     lines += [f"- **problem:** {problem}" for problem in r.problems[:10]]
     if r.unreplayable:
         lines.append(
-            f"- **known upstream bug:** {r.unreplayable} of these histories do not replay "
-            "(temporalio 1.35: an update accepted right after a timed-out workflow task; "
-            "temporalio/sdk-python#1591, fix in temporalio/sdk-rust#1597). Nothing was lost "
-            "or doubled, but the next cold replay of such an episode fails."
+            f"- **problem:** {r.unreplayable} of these histories do not replay: their episodes "
+            "would be stuck at their next cold replay (see the runbook below)."
         )
     return [*lines, ""]
 
@@ -158,6 +211,7 @@ def render(results: list[FaultResult], database: str, seconds: float) -> str:
     ]
     for number, result in enumerate(results, 1):
         lines += section(number, result)
+    lines += RUNBOOK
     return "\n".join(lines).rstrip() + "\n"
 
 
