@@ -78,7 +78,9 @@ async def test_worker_sdk_metrics_are_scraped_in_prometheus_format(
         if line.startswith("temporal_workflow_completed") and f'task_queue="{queue}"' in line
     ]
     assert completed and float(completed[0].rsplit(" ", 1)[1]) >= 1
-    assert any(line.startswith("# TYPE temporal_workflow_task_schedule_to_start_latency") for line in lines)
+    assert any(
+        line.startswith("# TYPE temporal_workflow_task_schedule_to_start_latency") for line in lines
+    )
 
 
 @pytest.fixture
