@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from tests.deploy.test_manifests import (
+    ALIASES,
     DEPLOY,
     HELM_VALUES,
     SAMPLE_ENV,
@@ -224,3 +225,51 @@ def test_docker_compose_config_renders_the_file(tmp_path: Path) -> None:
     services = yaml.safe_load(rendered.stdout)["services"]
     assert services["temporal"]["image"] == f"temporalio/server:{DEFAULTS['TEMPORAL_VERSION']}"
     assert services["worker"]["environment"]["STEPDOWN_PAYLOAD_ACTIVE_KEY"] == "k1"
+
+
+CLOUD = DEPLOY / "k8s" / "cloud"
+
+
+def cloud(name: str) -> Any:
+    return yaml.safe_load((CLOUD / name).read_text())
+
+
+def test_the_temporal_cloud_overlay_sets_real_settings_that_agree() -> None:
+    kustomization = cloud("kustomization.yaml")
+    listed = set(kustomization["resources"]) | {p["path"] for p in kustomization["patches"]}
+    assert listed == {"../"} | {p.name for p in CLOUD.glob("*.yaml")} - {"kustomization.yaml"}
+
+    settings = cloud("settings.yaml")["data"]
+    assert set(settings) <= ALIASES, set(settings) - ALIASES
+    assert settings["TEMPORAL_ADDRESS"].endswith(".tmprl.cloud:7233")
+    assert settings["TEMPORAL_TLS"] == "true"
+
+    volume, mount = cloud("tls-volume.yaml")
+    [mounted] = mount["value"]
+    assert mounted["name"] == volume["value"][0]["name"]
+    for key in ("TEMPORAL_TLS_CLIENT_CERT_PATH", "TEMPORAL_TLS_CLIENT_KEY_PATH"):
+        assert settings[key].startswith(mounted["mountPath"] + "/")
+
+    [trigger] = cloud("scaler.yaml")["spec"]["triggers"]
+    assert trigger["metadata"]["endpoint"] == settings["TEMPORAL_ADDRESS"]
+    assert trigger["metadata"]["namespace"] == settings["TEMPORAL_NAMESPACE"]
+    auth = cloud("trigger-authentication.yaml")
+    assert trigger["authenticationRef"]["name"] == auth["metadata"]["name"]
+    secret = volume["value"][0]["secret"]["secretName"]
+    assert {ref["name"] for ref in auth["spec"]["secretTargetRef"]} == {secret}
+
+
+def test_the_operator_guide_names_only_real_commands() -> None:
+    import typer
+
+    from cli import app
+    from tests.deploy.test_manifests import parse
+
+    guide = (DEPLOY / "README.md").read_text()
+    commands = re.findall(r"`(stepdown [^`]+)`", guide)
+    assert "stepdown check-temporal" in commands
+    group = typer.main.get_command(app)
+    for command in commands:
+        parse(group, command.split()[1:])
+    for needed in ("temporal-values.yaml", "worker-scaledobject.yaml", "deploy/k8s/cloud"):
+        assert needed in guide
