@@ -302,3 +302,56 @@ def test_check_temporal_command_says_what_is_wrong(
         assert "namespace default: ok (plaintext)" in result.output
     finally:
         get_settings.cache_clear()
+
+
+async def test_the_api_switches_to_a_rotated_certificate(
+    mtls: Terminator, pki: Pki, tmp_path: Path
+) -> None:
+    """production_deps (the API's wiring) watches the files and swaps its episode client."""
+    import asyncio
+
+    from api.deps import production_deps
+
+    ca = pki.file("ca.pem", pki.ca.cert_pem())
+    cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"
+    first = issue(pki.ca, "api-2025", server=False)
+    cert.write_bytes(first.cert_pem())
+    key.write_bytes(first.key_pem())
+    settings = settings_for(
+        mtls.address,
+        DATABASE_URL=f"sqlite:///{tmp_path}/api.db",
+        TEMPORAL_TLS_SERVER_CA_CERT_PATH=ca,
+        TEMPORAL_TLS_CLIENT_CERT_PATH=cert,
+        TEMPORAL_TLS_CLIENT_KEY_PATH=key,
+        STEPDOWN_TEMPORAL_TLS_RELOAD=0.05,
+    )
+    async with production_deps(settings) as deps:
+        before = deps.episodes.client
+        await deps.temporal_health()
+        second = issue(pki.ca, "api-2026", server=False)
+        key.write_bytes(second.key_pem())
+        cert.write_bytes(second.cert_pem())
+        async with asyncio.timeout(30):
+            while deps.episodes.client is before:
+                await asyncio.sleep(0.05)
+        await deps.temporal_health()  # the new client dials with the new certificate
+    assert second.cert.serial_number in mtls.client_serials
+
+
+def test_the_worker_command_names_a_bad_certificate_and_exits(
+    pki: Pki, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    past = datetime.now(UTC) - timedelta(days=2)
+    cert, key = pki.client("stale", not_before=past, not_after=past + timedelta(days=1))
+    monkeypatch.setenv("STEPDOWN_DEV", "1")
+    monkeypatch.setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
+    monkeypatch.setenv("TEMPORAL_TLS_CLIENT_CERT_PATH", str(cert))
+    monkeypatch.setenv("TEMPORAL_TLS_CLIENT_KEY_PATH", str(key))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["worker"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1
+    assert "the client certificate CN=stale expired at" in result.output
+    assert "Traceback" not in result.output
