@@ -168,6 +168,11 @@ def explain(err: BaseException, settings: Settings) -> str:
         )
     elif "Expired" in text:
         reason = "the server's certificate has expired"
+    elif "Unauthenticated" in text or "PermissionDenied" in text:
+        reason = (
+            "Temporal refused these credentials; check that TEMPORAL_API_KEY (or the client "
+            f"certificate) is current and allowed on namespace {settings.temporal_namespace!r}"
+        )
     elif "InvalidContentType" in text or "CorruptMessage" in text:
         reason = "the server does not speak TLS here; set TEMPORAL_TLS=false or use its TLS port"
     elif tls and any(sign in text for sign in CLOSED_AFTER_HANDSHAKE):

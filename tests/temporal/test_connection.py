@@ -355,3 +355,31 @@ def test_the_worker_command_names_a_bad_certificate_and_exits(
     assert result.exit_code == 1
     assert "the client certificate CN=stale expired at" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("sdk_says", "expected"),
+    [
+        (
+            "Failed client connect: `get_system_info` call error after connection: Status { "
+            'code: Unauthenticated, message: "Request unauthorized." }',
+            "refused these credentials",
+        ),
+        (
+            "Failed client connect: Server connection error: tonic::transport::Error(Transport, "
+            'ConnectError(ConnectError("tcp connect error", Os { code: 111, kind: '
+            'ConnectionRefused, message: "Connection refused" })))',
+            "nothing listens there",
+        ),
+    ],
+)
+def test_other_refusals_are_named_and_the_api_key_is_never_quoted(
+    sdk_says: str, expected: str
+) -> None:
+    """explain() on the SDK's own wording (these two cannot be provoked on the dev server)."""
+    from workflows.connection import explain
+
+    settings = settings_for("temporal.example:7233", TEMPORAL_API_KEY=API_KEY)
+    message = explain(RuntimeError(f"{sdk_says} key={API_KEY}"), settings)
+    assert expected in message
+    assert API_KEY not in message and "<api key>" in message
