@@ -167,7 +167,13 @@ def api_server(host: str | None = None, port: int | None = None) -> None:
     """Serve the HTTP API (uvicorn)."""
     import uvicorn
 
+    from workflows.connection import TemporalConnectionError, load_credentials
+
     s = load_settings()
+    try:
+        load_credentials(s)  # a bad certificate stops the start here, not in a traceback
+    except TemporalConnectionError as problem:
+        raise fail(str(problem)) from None
     uvicorn.run(
         "api.app:create_app", factory=True, host=host or s.api_host, port=port or s.api_port
     )

@@ -338,7 +338,7 @@ async def test_the_api_switches_to_a_rotated_certificate(
     assert second.cert.serial_number in mtls.client_serials
 
 
-def test_the_worker_command_names_a_bad_certificate_and_exits(
+def test_the_worker_and_api_commands_name_a_bad_certificate_and_exit(
     pki: Pki, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     past = datetime.now(UTC) - timedelta(days=2)
@@ -347,14 +347,15 @@ def test_the_worker_command_names_a_bad_certificate_and_exits(
     monkeypatch.setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
     monkeypatch.setenv("TEMPORAL_TLS_CLIENT_CERT_PATH", str(cert))
     monkeypatch.setenv("TEMPORAL_TLS_CLIENT_KEY_PATH", str(key))
-    get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(app, ["worker"])
-    finally:
+    for command in (["worker"], ["api"]):
         get_settings.cache_clear()
-    assert result.exit_code == 1
-    assert "the client certificate CN=stale expired at" in result.output
-    assert "Traceback" not in result.output
+        try:
+            result = CliRunner().invoke(app, command)
+        finally:
+            get_settings.cache_clear()
+        assert result.exit_code == 1, command
+        assert "the client certificate CN=stale expired at" in result.output
+        assert "Traceback" not in result.output
 
 
 @pytest.mark.parametrize(
