@@ -142,9 +142,40 @@ def worker() -> None:
     """Run a Temporal worker for the episode workflow until SIGINT/SIGTERM."""
     import asyncio
 
+    from workflows.codec import PayloadKeyError
+    from workflows.connection import TemporalConnectionError
+
+    load_settings()
     from worker import main
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except (TemporalConnectionError, PayloadKeyError) as problem:
+        raise fail(str(problem)) from None
+
+
+@app.command("check-temporal")
+def check_temporal() -> None:
+    """Connect to Temporal as the worker and the API would; say what is wrong if it fails."""
+    import asyncio
+
+    from workflows.codec import PayloadKeyError
+    from workflows.connection import TemporalConnectionError
+    from workflows.temporal import connect
+
+    s = load_settings()
+    try:
+        asyncio.run(connect(s))
+    except (TemporalConnectionError, PayloadKeyError) as problem:
+        raise fail(str(problem)) from None
+    security = (
+        "mTLS" if s.temporal_tls_cert_file else "TLS" if s.temporal_tls_enabled() else "plaintext"
+    )
+    if s.temporal_api_key is not None:
+        security += " + API key"
+    typer.echo(
+        f"Temporal at {s.temporal_address}, namespace {s.temporal_namespace}: ok ({security})"
+    )
 
 
 @app.command("api")
@@ -152,7 +183,13 @@ def api_server(host: str | None = None, port: int | None = None) -> None:
     """Serve the HTTP API (uvicorn)."""
     import uvicorn
 
+    from workflows.connection import TemporalConnectionError, load_credentials
+
     s = load_settings()
+    try:
+        load_credentials(s)  # a bad certificate stops the start here, not in a traceback
+    except TemporalConnectionError as problem:
+        raise fail(str(problem)) from None
     uvicorn.run(
         "api.app:create_app", factory=True, host=host or s.api_host, port=port or s.api_port
     )

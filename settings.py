@@ -102,6 +102,32 @@ class Settings(BaseSettings):
     temporal_address: str = Field(default="127.0.0.1:7233", alias="TEMPORAL_ADDRESS")
     temporal_namespace: str = Field(default="default", alias="TEMPORAL_NAMESPACE")
     task_queue: str = Field(default="stepdown-episodes", alias="STEPDOWN_TASK_QUEUE")
+    # A secured Temporal (self-hosted with TLS/mTLS, or Temporal Cloud); the names are those of
+    # Temporal's own environment configuration. TLS is on when TEMPORAL_TLS is true or any of
+    # the CA, the client certificate or the API key is set (workflows/connection.py).
+    temporal_tls: bool | None = Field(default=None, alias="TEMPORAL_TLS")
+    # PEM bundle of the CA(s) that signed the server's certificate; None: the system's roots.
+    temporal_tls_ca_file: Path | None = Field(
+        default=None, alias="TEMPORAL_TLS_SERVER_CA_CERT_PATH"
+    )
+    # The name the server's certificate must carry, when it is not the host of TEMPORAL_ADDRESS.
+    temporal_tls_server_name: str | None = Field(default=None, alias="TEMPORAL_TLS_SERVER_NAME")
+    # mTLS: client certificate and key files, read again when they change (rotation).
+    temporal_tls_cert_file: Path | None = Field(default=None, alias="TEMPORAL_TLS_CLIENT_CERT_PATH")
+    temporal_tls_key_file: Path | None = Field(default=None, alias="TEMPORAL_TLS_CLIENT_KEY_PATH")
+    # Temporal Cloud API key (instead of, or besides, a client certificate).
+    temporal_api_key: SecretStr | None = Field(default=None, alias="TEMPORAL_API_KEY")
+    # How often the worker and the API look at the certificate files for a rotation.
+    temporal_tls_reload_seconds: float = Field(
+        default=60.0, gt=0, alias="STEPDOWN_TEMPORAL_TLS_RELOAD"
+    )
+    # The worker's Temporal SDK metrics for Prometheus, e.g. "0.0.0.0:9464"; None: off.
+    temporal_metrics_address: str | None = Field(
+        default=None, alias="STEPDOWN_TEMPORAL_METRICS_ADDRESS"
+    )
+    # OpenTelemetry tracing (HTTP request -> workflow update -> activities), exported over
+    # OTLP/HTTP to this collector URL, e.g. "http://otel-collector:4318"; None: off.
+    otlp_endpoint: str | None = Field(default=None, alias="STEPDOWN_OTLP_ENDPOINT")
     # token hash -> role; JSON in the environment, e.g. {"sha256:<hex>": "ops"}; see
     # hash_token(). Plain tokens as keys are accepted only in dev mode.
     api_tokens: dict[str, str] = Field(default_factory=dict, alias="STEPDOWN_API_TOKENS")
@@ -367,6 +393,40 @@ class Settings(BaseSettings):
 
     def claim_files(self) -> Path:
         return self.claim_files_dir or self.data_dir / "claims" / "outbound"
+
+    @model_validator(mode="after")
+    def _temporal_tls_consistent(self) -> Settings:
+        cert, key = self.temporal_tls_cert_file, self.temporal_tls_key_file
+        if (cert is None) != (key is None):
+            missing = (
+                "TEMPORAL_TLS_CLIENT_KEY_PATH" if key is None else "TEMPORAL_TLS_CLIENT_CERT_PATH"
+            )
+            raise ValueError(f"mTLS needs a client certificate and its key; {missing} is not set")
+        secured = [
+            name
+            for name, value in (
+                ("TEMPORAL_TLS_SERVER_CA_CERT_PATH", self.temporal_tls_ca_file),
+                ("TEMPORAL_TLS_CLIENT_CERT_PATH", cert),
+                ("TEMPORAL_API_KEY", self.temporal_api_key),
+            )
+            if value is not None
+        ]
+        if self.temporal_tls is False and secured:
+            raise ValueError(f"TEMPORAL_TLS is false but {', '.join(secured)} needs TLS")
+        return self
+
+    def temporal_tls_enabled(self) -> bool:
+        if self.temporal_tls is not None:
+            return self.temporal_tls
+        return any(
+            value is not None
+            for value in (
+                self.temporal_tls_ca_file,
+                self.temporal_tls_cert_file,
+                self.temporal_api_key,
+                self.temporal_tls_server_name,
+            )
+        )
 
     def payload_keyring(self) -> dict[str, bytes]:
         return {k: decode_payload_key(v.get_secret_value()) for k, v in self.payload_keys.items()}

@@ -23,6 +23,8 @@ from store.db import make_engine
 from store.phi import cipher_from_settings
 from store.sql import SqlReadModel
 from store.sql_claims import SqlClaimBatches
+from workflows.connection import Credentials, CredentialWatcher, load_credentials, watches_files
+from workflows.telemetry import metrics_runtime, tracer_provider, tracing_interceptors
 from workflows.temporal import connect, ensure_retention, register_search_attributes
 
 log = logging.getLogger("stepdown.worker")
@@ -85,7 +87,7 @@ async def run_claims_schedule(settings: Settings, stop: asyncio.Event) -> None:
         engine.dispose()
 
 
-async def run_until_stopped(worker: Worker) -> None:
+async def run_until_stopped(worker: Worker, rotation: CredentialWatcher | None = None) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -94,8 +96,11 @@ async def run_until_stopped(worker: Worker) -> None:
     # running activities get GRACEFUL_SHUTDOWN to finish.
     async with worker:
         log.info("worker polling task queue %s", worker.task_queue)
+        watching = asyncio.create_task(rotation.run(stop)) if rotation else None
         await stop.wait()
         log.info("stopping worker")
+        if watching is not None:
+            await watching
 
 
 async def main() -> None:
@@ -105,7 +110,14 @@ async def main() -> None:
     from workflows.episode import EpisodeWorkflow
 
     settings = get_settings()
-    client = await connect(settings)
+    # Off unless their settings are set: SDK metrics for Prometheus, OpenTelemetry traces.
+    runtime = metrics_runtime(settings)
+    provider = tracer_provider(settings, "stepdown-worker")
+    interceptors = tracing_interceptors(provider)
+    credentials = load_credentials(settings)
+    client = await connect(
+        settings, credentials=credentials, runtime=runtime, interceptors=interceptors
+    )
     await register_search_attributes(client, settings.temporal_namespace)
     log.info(
         await ensure_retention(
@@ -115,13 +127,28 @@ async def main() -> None:
     worker = build_worker(
         client, default_activities(settings), [EpisodeWorkflow], settings.task_queue
     )
+    rotation = None
+    if watches_files(settings):
+
+        async def reconnect(fresh: Credentials) -> Client:
+            return await connect(
+                settings, credentials=fresh, runtime=runtime, interceptors=interceptors
+            )
+
+        def swap(new: Client) -> None:
+            # The worker's pollers move to the new connection; running tasks finish.
+            worker.client = new
+
+        rotation = CredentialWatcher(settings, credentials, swap, reconnect)
     stop_schedule = asyncio.Event()
     schedule = asyncio.create_task(run_claims_schedule(settings, stop_schedule))
     try:
-        await run_until_stopped(worker)
+        await run_until_stopped(worker, rotation)
     finally:
         stop_schedule.set()
         await schedule
+        if provider is not None:
+            provider.shutdown()
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from opentelemetry.sdk.trace import TracerProvider
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
@@ -35,6 +36,7 @@ from api.routes import (
 from api.stuck import StuckScan
 from payers.mailbox import configured_mailbox
 from settings import DEV_PAYLOAD_KEY, Settings, decode_payload_key, get_settings
+from workflows.telemetry import trace_http, tracer_provider, tracing_interceptors
 
 log = logging.getLogger("stepdown.api")
 SHUTDOWN_GRACE_SECONDS = 5.0
@@ -47,11 +49,20 @@ billing, ops, admin). Every error is `application/problem+json` (RFC 9457); bodi
 """
 
 
-def create_app(settings: Settings | None = None, *, deps: ApiDeps | None = None) -> FastAPI:
-    """The app; without `deps` its lifespan connects to Temporal and the database."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    deps: ApiDeps | None = None,
+    tracing: TracerProvider | None = None,
+) -> FastAPI:
+    """The app; without `deps` its lifespan connects to Temporal and the database.
+
+    `tracing` (default: from STEPDOWN_OTLP_ENDPOINT, off when unset) traces each request.
+    """
     app = FastAPI(title="stepdown", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings or get_settings()
     app.state.deps = deps
+    app.state.tracing = tracing or tracer_provider(app.state.settings, "stepdown-api")
     install_problem_handlers(app)
     app.add_exception_handler(RequestValidationError, auth.on_validation)
     modules = (episodes, actions, billing, webhooks, ops, claims, notifications, payers)
@@ -63,6 +74,7 @@ def create_app(settings: Settings | None = None, *, deps: ApiDeps | None = None)
     app.add_middleware(BodyLimitMiddleware)
     codec_cors_middleware(app, app.state.settings.ui_origin())
     app.add_middleware(ObserveMiddleware)
+    trace_http(app, app.state.tracing)
     return app
 
 
@@ -93,7 +105,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     async with AsyncExitStack() as stack:
         if app.state.deps is None:
-            app.state.deps = await stack.enter_async_context(production_deps(settings))
+            interceptors = tracing_interceptors(app.state.tracing)
+            app.state.deps = await stack.enter_async_context(
+                production_deps(settings, interceptors)
+            )
         timeout = settings.temporal_timeout_seconds
         # A request still answering its own delivery is left alone for twice its timeout.
         # A signature stays valid up to `tolerance` either side of now: keep it twice that.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -11,7 +11,7 @@ from typing import Annotated, ParamSpec, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine, text
-from temporalio.client import Client
+from temporalio.client import Client, Interceptor
 
 from activities.claims_batches import ClaimBatcher, claim_batcher
 from api.gateway import EpisodeGateway
@@ -28,7 +28,8 @@ from store.sql_payers import SqlPayerDirectory, SqlSubmissionLog
 from store.submissions import SubmissionLog
 from store.x12_ledger import SqlX12Ledger, X12Ledger
 from workflows.client import EpisodeClient
-from workflows.temporal import data_converter
+from workflows.connection import Credentials, CredentialWatcher, load_credentials, watches_files
+from workflows.temporal import connect, data_converter
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -118,18 +119,40 @@ def sql_deps(engine: Engine, client: Client, settings: Settings) -> ApiDeps:
 
 
 @asynccontextmanager
-async def production_deps(settings: Settings) -> AsyncIterator[ApiDeps]:
+async def production_deps(
+    settings: Settings, interceptors: Sequence[Interceptor] = ()
+) -> AsyncIterator[ApiDeps]:
     engine = make_engine(settings.database_url)
-    # Lazy: the API starts, and keeps webhooks in its inbox, while Temporal is down.
-    client = await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
+    # Credentials are checked now (a bad certificate stops the start), but the dial is
+    # lazy: the API starts, and keeps webhooks in its inbox, while Temporal is down.
+    credentials = load_credentials(settings)
+    client = await connect(
+        settings,
+        credentials=credentials,
         data_converter=data_converter(settings),
         lazy=True,
+        interceptors=interceptors,
     )
+    deps = sql_deps(engine, client, settings)
+    stop = asyncio.Event()
+    watching = None
+    if watches_files(settings):
+
+        async def reconnect(fresh: Credentials) -> Client:
+            return await connect(settings, credentials=fresh, lazy=True, interceptors=interceptors)
+
+        def swap(new: Client) -> None:
+            deps.episodes.client = new
+            deps.temporal_health = temporal_health(new)
+
+        rotation = CredentialWatcher(settings, credentials, swap, reconnect)
+        watching = asyncio.create_task(rotation.run(stop))
     try:
-        yield sql_deps(engine, client, settings)
+        yield deps
     finally:
+        stop.set()
+        if watching is not None:
+            await watching
         engine.dispose()
 
 

@@ -40,6 +40,11 @@ class Process:
     def pid(self) -> int:
         return self.popen.pid
 
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time the process used so far (/proc/<pid>/stat)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def rss_kib(self) -> int:
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
@@ -23,6 +23,9 @@ class Throughput:
     tasks_per_workflow: float
     completed: int
     errors: int
+    # CPU milliseconds per completed workflow of the measured loop, per process group, when
+    # the caller passed a CPU clock (e.g. {"worker": ..., "server": ...}).
+    cpu_ms_per_workflow: dict[str, float] = field(default_factory=dict)
 
     @property
     def tasks_per_second(self) -> float:
@@ -53,11 +56,23 @@ async def noop_throughput(
 
 
 async def lifecycle_throughput(
-    client: Client, queue: str, concurrency: int, duration: float, tick: Tick
+    client: Client,
+    queue: str,
+    concurrency: int,
+    duration: float,
+    tick: Tick,
+    cpu: Callable[[], dict[str, float]] | None = None,
 ) -> Throughput:
+    """`cpu`, when given, reads CPU seconds used so far per process group; the result then
+    holds what one episode of the measured loop (not the warm-up) cost each group."""
     await closed_loop(lambda: lifecycle(client, queue), concurrency, min(duration, 2.0))
+    before = cpu() if cpu else {}
     run = await closed_loop(lambda: lifecycle(client, queue), concurrency, duration, tick)
-    return await _measured(client, run)
+    after = cpu() if cpu else {}
+    measured = await _measured(client, run)
+    episodes = max(measured.completed, 1)
+    costs = {name: 1000 * (after[name] - before[name]) / episodes for name in before}
+    return replace(measured, cpu_ms_per_workflow=costs)
 
 
 async def _measured(client: Client, run: LoopRun, sample: int = 50) -> Throughput:

@@ -11,11 +11,10 @@ import httpx
 import temporalio.api.enums.v1 as enums
 import temporalio.api.taskqueue.v1 as taskqueue
 import temporalio.api.workflowservice.v1 as service
-from temporalio.client import Client
 
 from devstack.children import StackError
 from settings import Settings
-from workflows.temporal import ensure_retention, register_search_attributes
+from workflows.temporal import connect, ensure_retention, register_search_attributes
 
 POLL = 0.25
 
@@ -53,10 +52,7 @@ def temporal_ready(settings: Settings) -> Callable[[], bool]:
 
     async def check() -> bool:
         try:
-            client = await asyncio.wait_for(
-                Client.connect(settings.temporal_address, namespace=settings.temporal_namespace),
-                timeout=3.0,
-            )
+            client = await asyncio.wait_for(connect(settings), timeout=3.0)
         except (RuntimeError, OSError, TimeoutError):
             return False
         await register_search_attributes(client, settings.temporal_namespace)
@@ -77,9 +73,7 @@ def worker_polling(settings: Settings, since: datetime) -> Callable[[], bool]:
     )
 
     async def check() -> bool:
-        client = await Client.connect(
-            settings.temporal_address, namespace=settings.temporal_namespace
-        )
+        client = await connect(settings)
         answer = await client.workflow_service.describe_task_queue(request)
         return any(p.last_access_time.ToDatetime(UTC) >= since for p in answer.pollers)
 

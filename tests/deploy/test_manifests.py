@@ -19,6 +19,7 @@ from settings import Settings, hash_token
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 K8S = DEPLOY / "k8s"
+HELM_VALUES = K8S / "temporal-values.yaml"
 ALIASES = {field.alias for field in Settings.model_fields.values()}
 # Without these a production process would talk to a local SQLite file and Temporal, accept
 # no token, verify no webhook and encrypt no PHI.
@@ -30,9 +31,19 @@ REQUIRED_IN_PRODUCTION = {
     "STEPDOWN_PAYLOAD_KEYS",
 }
 # Variables of the third-party images, as their documentation names them.
+TEMPORAL_SQL = {
+    "SQL_PLUGIN",
+    "SQL_HOST",
+    "SQL_PORT",
+    "SQL_USER",
+    "SQL_PASSWORD",
+    "SQL_DATABASE",
+    "SQL_VISIBILITY_DATABASE",
+}
 THIRD_PARTY = {
     "postgres": {"POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"},
-    "temporalio/auto-setup": {"DB", "DB_PORT", "POSTGRES_USER", "POSTGRES_PWD", "POSTGRES_SEEDS"},
+    "temporalio/server": TEMPORAL_SQL,
+    "temporalio/admin-tools": TEMPORAL_SQL | {"TEMPORAL_ADDRESS"},
     "temporalio/ui": {"TEMPORAL_ADDRESS", "TEMPORAL_CORS_ORIGINS", "TEMPORAL_CODEC_ENDPOINT"},
 }
 KEY = base64.b64encode(b"k" * 32).decode()
@@ -57,7 +68,7 @@ def compose() -> dict[str, Any]:
 
 
 def k8s_documents() -> list[dict[str, Any]]:
-    paths = sorted(K8S.glob("*.yaml"))
+    paths = sorted(set(K8S.glob("*.yaml")) - {HELM_VALUES})
     return [doc for path in paths for doc in yaml.safe_load_all(path.read_text())]
 
 
@@ -230,14 +241,15 @@ def test_selectors_match_pod_labels_and_the_hpa_targets_the_workers():
     [api] = [d for d in of_kind("Deployment") if d["metadata"]["name"] == "stepdown-api"]
     api_labels = api["spec"]["template"]["metadata"]["labels"]
     assert service["spec"]["selector"].items() <= api_labels.items()
-    [hpa] = of_kind("HorizontalPodAutoscaler")
-    assert hpa["spec"]["scaleTargetRef"]["name"] == "stepdown-worker"
-    assert hpa["spec"]["minReplicas"] < hpa["spec"]["maxReplicas"]
+    [scaled] = of_kind("ScaledObject")
+    assert scaled["spec"]["scaleTargetRef"]["name"] == "stepdown-worker"
+    assert scaled["spec"]["minReplicaCount"] < scaled["spec"]["maxReplicaCount"]
 
 
 def test_the_kustomization_lists_every_manifest():
     kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
-    manifests = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
+    # temporal-values.yaml is the values file of Temporal's Helm chart, not a manifest.
+    manifests = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml", HELM_VALUES.name}
 
     assert set(kustomization["resources"]) == manifests
 

@@ -20,6 +20,7 @@ from tests.faults import (
     scenario_database_outage,
     scenario_intake_fuzz,
     scenario_parser_fuzz,
+    scenario_scale_out,
     scenario_security,
     scenario_temporal_restart,
     scenario_webhook_storm,
@@ -64,6 +65,15 @@ HOW = {
         "sent 16 at a time in JSON, Da Vinci PAS and X12 278. Lost/doubled are counted from "
         "the events each delivery id produced in the read model."
     ),
+    scenario_scale_out.FAULT: (
+        "Separate processes: 2 API replicas (uvicorn) behind a round-robin TCP balancer, 3 "
+        "workers (`python -m worker`), the dev server and the PostgreSQL read model. Each "
+        "episode is opened, approved by a signed webhook, billed a service, claimed and "
+        "discharged over HTTP, 6 at a time; when a third are authorized one worker and one "
+        "API replica are SIGKILLed. The client retries an unanswered call with the same "
+        "identity (episode, delivery, service and claim ids, Idempotency-Key). Lost: a "
+        "request answered with success whose event is missing; doubled: an event twice."
+    ),
     "Bad input: payer parsers fuzzed (hypothesis)": (
         "Hypothesis draws arbitrary bytes, arbitrary JSON, valid documents with one node "
         "replaced, truncated or overwritten bodies and X12 segment soup for each parser, and "
@@ -103,6 +113,15 @@ async def database_outage(client: Client) -> FaultResult:
         return FaultResult(fault, {}, 0, 0, 0.0, skipped=f"not run: {skipped.msg}")
 
 
+async def scale_out(client: Client, address: str, base: Path) -> FaultResult:
+    try:
+        return await scenario_scale_out.run(client, address, workdir(base, "scale"))
+    except pytest.skip.Exception as skipped:
+        return FaultResult(
+            scenario_scale_out.FAULT, {}, 0, 0, 0.0, skipped=f"not run: {skipped.msg}"
+        )
+
+
 async def run_all(base: Path, database: str) -> list[FaultResult]:
     async with temporal_server(workdir(base, "temporal")) as server:
         client = await server.client()
@@ -110,6 +129,7 @@ async def run_all(base: Path, database: str) -> list[FaultResult]:
         results = [await scenario_worker_kill.run(client, server.address, kill)]
         results.append(await scenario_temporal_restart.run(workdir(base, "restart"), database))
         results.append(await database_outage(client))
+        results.append(await scale_out(client, server.address, base))
         storm = workdir(base, "storm")
         results.append(await scenario_webhook_storm.run(client, storm, database))
         results.append(scenario_parser_fuzz.run())
