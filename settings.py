@@ -144,6 +144,14 @@ class Settings(BaseSettings):
     redelivery_interval_seconds: float = Field(
         default=5.0, gt=0, alias="STEPDOWN_REDELIVERY_INTERVAL"
     )
+    # Worker versioning (worker.deployment_config): the Worker Deployment this worker belongs
+    # to, and its build; unset, the worker is unversioned.
+    worker_deployment: str | None = Field(
+        default=None, min_length=1, max_length=100, alias="STEPDOWN_WORKER_DEPLOYMENT"
+    )
+    worker_build_id: str = Field(
+        default="dev", min_length=1, max_length=100, alias="STEPDOWN_WORKER_BUILD_ID"
+    )
     # How often the API looks for episodes whose workflow task keeps failing (api/stuck.py);
     # 0 turns the scan off.
     stuck_scan_interval_seconds: float = Field(

@@ -10,7 +10,8 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
+from temporalio.worker import Worker, WorkerDeploymentConfig
 
 from activities.claims_batches import claim_batcher
 from activities.claims_outbox import SqlClaimsOutbox
@@ -38,6 +39,7 @@ def build_worker(
     activities: EpisodeActivities,
     workflows: Sequence[type],
     task_queue: str,
+    deployment: WorkerDeploymentConfig | None = None,
 ) -> Worker:
     return Worker(
         client,
@@ -45,6 +47,28 @@ def build_worker(
         workflows=list(workflows),
         activities=activities.all(),
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        deployment_config=deployment,
+    )
+
+
+def deployment_config(settings: Settings) -> WorkerDeploymentConfig | None:
+    """Worker versioning with Temporal Worker Deployments, when a deployment name is set.
+
+    Episodes run for months, longer than any build: pinning a run to the build that started
+    it would keep old workers alive for months. So they AUTO_UPGRADE to the deployment's
+    current version; every change of commands sits behind `workflow.patched` and the
+    histories of each release replay in the suite (tests/histories/<release>/). What the
+    deployment adds is control: a new build takes no workflow task until an operator makes
+    it current (or ramps it), and a bad build is rolled back by making the old one current
+    again (`temporal worker deployment set-current-version`, deploy/README.md).
+    """
+    if settings.worker_deployment is None:
+        return None
+    version = WorkerDeploymentVersion(settings.worker_deployment, settings.worker_build_id)
+    return WorkerDeploymentConfig(
+        version=version,
+        use_worker_versioning=True,
+        default_versioning_behavior=VersioningBehavior.AUTO_UPGRADE,
     )
 
 
@@ -125,7 +149,11 @@ async def main() -> None:
         )
     )
     worker = build_worker(
-        client, default_activities(settings), [EpisodeWorkflow], settings.task_queue
+        client,
+        default_activities(settings),
+        [EpisodeWorkflow],
+        settings.task_queue,
+        deployment_config(settings),
     )
     rotation = None
     if watches_files(settings):
