@@ -113,6 +113,21 @@ class DeadlineReached(Frozen):
     due: datetime
 
 
+# ---- added by issue 12 ----------------------------------------------------------------------
+
+
+class VoidService(Frozen):
+    type: Literal["void_service"] = "void_service"
+    service_id: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class CorrectService(Frozen):
+    type: Literal["correct_service"] = "correct_service"
+    service: Service
+    reason: str = Field(min_length=1, max_length=2000)
+
+
 Command = Annotated[
     OpenEpisode
     | ApplyPayerDecision
@@ -126,7 +141,9 @@ Command = Annotated[
     | ReleaseClaim
     | Discharge
     | Cancel
-    | DeadlineReached,
+    | DeadlineReached
+    | VoidService
+    | CorrectService,
     Field(discriminator="type"),
 ]
 

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from domain import events as ev
-from domain.claims import Released, regate
+from domain.claims import Released, regate, released_claim_event
 from domain.codes import KNOWN_CODES, REVENUE_CODES
 from domain.commands import ApplyPayerDecision, OpenEpisode, ProvideInformation
 from domain.errors import Rejected
 from domain.evolve import fold
 from domain.guards import require_active
+from domain.holds import never_billable
 from domain.intake import intake_problems
-from domain.model import Authorization, PayerDecision
+from domain.ledger import ledger
+from domain.model import Authorization, PayerDecision, Service
 from domain.policy import default_policy
-from domain.state import Episode, PendingRequest
+from domain.state import ClaimRecord, Episode, PendingRequest, live_authorizations
 from domain.timing import decision_due, ends_at, extension_decision_due, review_due, trace_number
 
 
@@ -216,22 +218,41 @@ def extension_request(state: Episode, now: datetime, reason: str) -> ev.Authoriz
 
 
 def release_held(state: Episode, now: datetime) -> list[ev.Event]:
-    """Held claims go out by themselves once coverage arrives (retro-authorizations included)."""
+    """Held claims go out by themselves once coverage arrives (retro-authorizations included),
+    in month order (§6), so a later month waiting for an earlier one follows it out."""
     out: list[ev.Event] = []
     current = state
-    for record in sorted(state.held_claims, key=lambda c: (c.through, c.claim_id)):
-        verdict = regate(current, record)
+    for record in sorted(state.held_claims, key=lambda r: _claim_month(state, r)):
+        verdict = regate(current, current.claims[record.claim_id])
         if isinstance(verdict, Released):
-            event = ev.ClaimReleased(
-                at=now,
-                claim_id=record.claim_id,
-                claim=verdict.claim,
-                service_ids=verdict.service_ids,
-                was_held=True,
-            )
-            out.append(event)
-            current = fold([event], current)
-    return out
+            events = released_claim_event(verdict, record.claim_id, now, was_held=True)
+            out.extend(events)
+            current = fold(events, current)
+    ended = exhausted_after(current, now)
+    return out + ended
+
+
+def _claim_month(state: Episode, record: ClaimRecord) -> tuple[date, str]:
+    days = [state.services[sid].date for sid in record.service_ids if sid in state.services]
+    return min(days, default=record.through), record.claim_id
+
+
+def exhausted_after(state: Episode, now: datetime) -> list[ev.Event]:
+    """§5: an authorization whose units released lines used up ends (exhausted)."""
+    used = ledger(state).used
+    return [
+        ev.AuthorizationEnded(at=now, number=a.number, status="exhausted")
+        for a in live_authorizations(state)
+        if a.units and used.get(a.number, 0) >= a.units
+    ]
+
+
+def pending_lines(state: Episode) -> list[Service]:
+    """Recorded, billable lines not on a released claim (held or not yet asked for)."""
+    released = {sid for c in state.released_claims for sid in c.service_ids}
+    return [
+        s for s in state.services.values() if s.service_id not in released and not never_billable(s)
+    ]
 
 
 def provide_information(state: Episode, cmd: ProvideInformation, now: datetime) -> list[ev.Event]:

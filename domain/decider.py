@@ -9,6 +9,7 @@ from typing import Any
 from domain import commands as c
 from domain import decide_billing as billing
 from domain import decide_clock as clock
+from domain import decide_corrections as corrections
 from domain import decide_payer as payer
 from domain import decide_review as review
 from domain.errors import Rejected
@@ -31,6 +32,8 @@ _DECIDERS: dict[type[Any], Callable[[Episode, Any, datetime], list[Event]]] = {
     c.Discharge: billing.discharge,
     c.Cancel: billing.cancel,
     c.DeadlineReached: clock.deadline_reached,
+    c.VoidService: corrections.void_service,
+    c.CorrectService: corrections.correct_service,
 }
 
 

@@ -200,6 +200,8 @@ class ClaimReleased(EventBase):
     claim: Claim
     service_ids: tuple[str, ...]
     was_held: bool = False
+    # Lines that can never bill as recorded, left off this claim with their reason (§6–§7).
+    dropped: tuple[HoldReason, ...] = ()
 
 
 class ClaimHeld(EventBase):
@@ -208,6 +210,9 @@ class ClaimHeld(EventBase):
     through: date
     service_ids: tuple[str, ...]
     reasons: tuple[HoldReason, ...]
+    dropped: tuple[HoldReason, ...] = ()
+    # A held replacement: its lines join those of this released claim when it goes (freq. 7).
+    replaces: str | None = None
 
 
 class Discharged(EventBase):
@@ -226,6 +231,33 @@ class EpisodeClosed(EventBase):
 class EpisodeCancelled(EventBase):
     type: Literal["episode_cancelled"] = "episode_cancelled"
     reason: str
+
+
+# ---- added by issue 12: void/correct a service, one claim per month -------------------------
+
+
+class ServiceVoided(EventBase):
+    """Billing voided a recorded service: it stays in the history but never bills."""
+
+    type: Literal["service_voided"] = "service_voided"
+    service_id: str
+    reason: str
+
+
+class ServiceCorrected(EventBase):
+    """Billing corrected a recorded, unreleased service: `service` replaces it."""
+
+    type: Literal["service_corrected"] = "service_corrected"
+    service: Service
+    reason: str
+
+
+class ClaimSuperseded(EventBase):
+    """A held month claim whose lines moved into a newer request for the same month."""
+
+    type: Literal["claim_superseded"] = "claim_superseded"
+    claim_id: str
+    by: str
 
 
 Event = Annotated[
@@ -254,7 +286,10 @@ Event = Annotated[
     | ClaimHeld
     | Discharged
     | EpisodeClosed
-    | EpisodeCancelled,
+    | EpisodeCancelled
+    | ServiceVoided
+    | ServiceCorrected
+    | ClaimSuperseded,
     Field(discriminator="type"),
 ]
 

@@ -256,8 +256,18 @@ def _released(s: Episode, e: ev.ClaimReleased) -> dict[str, Any]:
         through=e.claim.through,
         service_ids=e.service_ids,
         claim=e.claim,
+        dropped=e.dropped,
+        replaces=e.claim.replaces,
     )
-    return {"claims": {**s.claims, e.claim_id: record}}
+    claims = {**s.claims, e.claim_id: record}
+    replaced = e.claim.replaces
+    if replaced is not None and replaced in claims:
+        # A frequency-7 replacement carries every line of the claim it replaces (§6).
+        old = claims[replaced]
+        claims[replaced] = old.model_copy(
+            update={"status": "superseded", "superseded_by": e.claim_id}
+        )
+    return {"claims": claims}
 
 
 def _held(s: Episode, e: ev.ClaimHeld) -> dict[str, Any]:
@@ -267,8 +277,25 @@ def _held(s: Episode, e: ev.ClaimHeld) -> dict[str, Any]:
         through=e.through,
         service_ids=e.service_ids,
         reasons=e.reasons,
+        dropped=e.dropped,
+        replaces=e.replaces,
     )
     return {"claims": {**s.claims, e.claim_id: record}}
+
+
+def _superseded(s: Episode, e: ev.ClaimSuperseded) -> dict[str, Any]:
+    old = s.claims[e.claim_id]
+    record = old.model_copy(update={"status": "superseded", "superseded_by": e.by or None})
+    return {"claims": {**s.claims, e.claim_id: record}}
+
+
+def _voided(s: Episode, e: ev.ServiceVoided) -> dict[str, Any]:
+    services = {k: v for k, v in s.services.items() if k != e.service_id}
+    return {"services": services, "voided_services": {**s.voided_services, e.service_id: e.reason}}
+
+
+def _corrected(s: Episode, e: ev.ServiceCorrected) -> dict[str, Any]:
+    return {"services": {**s.services, e.service.service_id: e.service}}
 
 
 def _discharged(s: Episode, e: ev.Discharged) -> dict[str, Any]:
@@ -313,6 +340,9 @@ _HANDLERS: dict[type[Any], Handler] = {
     ev.Discharged: _discharged,
     ev.EpisodeClosed: _closed,
     ev.EpisodeCancelled: _cancelled,
+    ev.ServiceVoided: _voided,
+    ev.ServiceCorrected: _corrected,
+    ev.ClaimSuperseded: _superseded,
 }
 
 

@@ -102,6 +102,9 @@ class ClaimLine(Frozen):
     date: date
     units: int
     charge: Decimal
+    # §4/§8: the prior authorization covering this line (REF*G1 at line level when a claim
+    # draws on two authorizations). None only on lines recorded before this field.
+    authorization_number: str | None = None
 
 
 class Claim(Frozen):
@@ -113,6 +116,11 @@ class Claim(Frozen):
     lines: tuple[ClaimLine, ...]
     day_classes: dict[str, str] = Field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    # §8 REF*G1: the authorization covering the claim's lines (the one covering most of them
+    # when two do; each line then names its own). None only on claims built before this field.
+    authorization_number: str | None = None
+    # A replacement (frequency 7) names the claim it replaces.
+    replaces: str | None = None
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 

@@ -11,6 +11,8 @@ from domain.events import EpisodeOpened, RequestPurpose
 from domain.model import Authorization, Claim, EpisodeStateName, Frozen, HoldReason, Service
 from domain.policy import PayerPolicy
 
+CURRENT_RULES = 2
+
 
 class PendingRequest(Frozen):
     """A request to the payer that is waiting for a decision."""
@@ -25,11 +27,16 @@ class PendingRequest(Frozen):
 
 class ClaimRecord(Frozen):
     claim_id: str
-    status: Literal["released", "held"]
+    # superseded: its lines went into a newer claim for the same month (held merge or a
+    # frequency-7 replacement); it no longer counts as billing them.
+    status: Literal["released", "held", "superseded"]
     through: date
     service_ids: tuple[str, ...]
     claim: Claim | None = None
     reasons: tuple[HoldReason, ...] = ()
+    dropped: tuple[HoldReason, ...] = ()
+    replaces: str | None = None
+    superseded_by: str | None = None
 
 
 class Denial(Frozen):
@@ -73,6 +80,11 @@ class Episode(Frozen):
     deadlines: dict[str, datetime] = Field(default_factory=dict)
     notices: tuple[str, ...] = ()
     closed_reason: str | None = None
+    # Which billing rules decide: episodes whose workflow history predates a rule keep the
+    # rules they ran under (replay is a contract). 2 adds the per-day duplicate hold (issue 12).
+    rules: int = CURRENT_RULES
+    # service_id -> why billing voided it (the service left `services`; the id stays taken).
+    voided_services: dict[str, str] = Field(default_factory=dict)
 
     @property
     def policy(self) -> PayerPolicy:
@@ -86,8 +98,10 @@ class Episode(Frozen):
 
     @property
     def billed_service_ids(self) -> frozenset[str]:
-        """Services already in a claim, released or held."""
-        return frozenset(sid for c in self.claims.values() for sid in c.service_ids)
+        """Services already in a claim, released or held (not in a superseded one)."""
+        return frozenset(
+            sid for c in self.claims.values() if c.status != "superseded" for sid in c.service_ids
+        )
 
     @property
     def released_claims(self) -> list[ClaimRecord]:

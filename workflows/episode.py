@@ -44,6 +44,9 @@ class EpisodeWorkflow:
     def __init__(self, input: EpisodeInput) -> None:
         self._input = input
         self._state = input.snapshot or Episode()
+        # Issue 12: runs recorded before the per-day duplicate hold keep the rules they ran under.
+        if not workflow.patched("billing-rules-2"):
+            self._state = self._state.model_copy(update={"rules": 1})
         self._first_seq = self._state.version + 1
         self._events: list[StoredEvent] = []
         self._ignored: set[tuple[str, Any]] = set()
