@@ -35,6 +35,7 @@ STATUS_OF_CODE = {
     "nothing_to_bill": 409,
     "too_early": 409,
     "stale_deadline": 409,
+    "unknown_service": 404,
 }
 TITLE_OF_CODE = {
     "invalid_input": "The request is not valid",
@@ -45,6 +46,7 @@ TITLE_OF_CODE = {
     "stale_trace": "The decision answers an earlier request",
     "unknown_trace": "The trace number is not this episode's",
     "nothing_to_bill": "Nothing to bill",
+    "unknown_service": "No such service on this episode",
 }
 
 

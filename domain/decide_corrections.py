@@ -30,9 +30,9 @@ def correct_service(state: Episode, cmd: CorrectService, now: datetime) -> list[
     sid = cmd.service.service_id
     if sid in state.voided_services:
         raise Rejected("invalid_state", f"service {sid} was voided; record it under a new id")
+    if state.services.get(sid) == cmd.service:
+        return []  # idempotent: the correction is already in place (even once released)
     _changeable(state, sid)
-    if state.services[sid] == cmd.service:
-        return []  # idempotent: the correction is already in place
     # The corrected line passes the same checks as a new one (judged without the old line).
     without = state.model_copy(
         update={"services": {k: v for k, v in state.services.items() if k != sid}}

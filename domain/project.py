@@ -51,6 +51,8 @@ def claim_views(state: Episode) -> list[ClaimView]:
             through=c.through,
             claim=c.claim,
             reasons=list(c.reasons),
+            dropped=list(c.dropped),
+            superseded_by=c.superseded_by,
         )
         for c in state.claims.values()
     ]

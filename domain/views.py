@@ -49,10 +49,13 @@ class UnitsView(BaseModel):
 
 class ClaimView(BaseModel):
     claim_id: str
-    status: Literal["released", "held"]
+    status: Literal["released", "held", "superseded"]
     through: date
     claim: Claim | None = None
     reasons: list[HoldReason] = []
+    # Lines left off this claim because they can never bill as recorded (void or correct them).
+    dropped: list[HoldReason] = []
+    superseded_by: str | None = None
 
 
 class EpisodeView(BaseModel):

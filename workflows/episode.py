@@ -18,7 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.project import episode_view
     from domain.state import Episode
     from domain.views import EpisodeView, StoredEvent
-    from workflows.actions import appeal_command, p2p_command
+    from workflows.actions import appeal_command, claim_result, p2p_command
     from workflows.effects import EffectRunner
     from workflows.models import (
         AppealAction,
@@ -223,13 +223,7 @@ class EpisodeWorkflow:
     @workflow.update
     def release_claim(self, command: c.ReleaseClaim) -> ClaimResult:
         self._apply(command)
-        record = self._state.claims[command.claim_id]
-        return ClaimResult(
-            claim_id=record.claim_id,
-            status=record.status,
-            claim=record.claim,
-            reasons=list(record.reasons),
-        )
+        return claim_result(self._state, command.claim_id)
 
     @release_claim.validator
     def _validate_claim(self, command: c.ReleaseClaim) -> None:
@@ -278,4 +272,24 @@ class EpisodeWorkflow:
 
     @cancel.validator
     def _validate_cancel(self, command: c.Cancel) -> None:
+        self._validate(command)
+
+    # -- issue 12: billing voids or corrects a recorded service -------------------------------
+
+    @workflow.update
+    def void_service(self, command: c.VoidService) -> EpisodeView:
+        self._apply(command)
+        return self._view()
+
+    @void_service.validator
+    def _validate_void_service(self, command: c.VoidService) -> None:
+        self._validate(command)
+
+    @workflow.update
+    def correct_service(self, command: c.CorrectService) -> EpisodeView:
+        self._apply(command)
+        return self._view()
+
+    @correct_service.validator
+    def _validate_correct_service(self, command: c.CorrectService) -> None:
         self._validate(command)

@@ -63,6 +63,8 @@ class ClaimResult(BaseModel):
     status: Literal["released", "held"]
     claim: Claim | None = None
     reasons: list[HoldReason] = []
+    # Lines left off the claim because they can never bill as recorded (issue 12).
+    dropped: list[HoldReason] = []
 
 
 class P2PAction(BaseModel):
