@@ -156,6 +156,17 @@ class VoidServiceRequest(Body):
     reason: str = Field(min_length=1, max_length=2000)
 
 
+class ExtensionNoticeRequest(Body):
+    """A payer's notice extending its decision window (or an appeal's): moves the deadline."""
+
+    scope: Literal["decision", "appeal"] = "decision"
+    days: int | None = Field(default=None, ge=1, le=60)
+    reason: str | None = Field(default=None, max_length=2000)
+
+    def command(self) -> c.ExtendDecision:
+        return c.ExtendDecision(scope=self.scope, days=self.days, reason=self.reason)
+
+
 class CorrectServiceRequest(Body):
     """The whole corrected service; its service_id must be the one in the path."""
 

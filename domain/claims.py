@@ -429,3 +429,14 @@ def _day_class(count: int) -> str:
     if count >= 4:
         return "iop_4plus"
     return "iop_3" if count == 3 else "not_iop_day"
+
+
+def close_if_done(state: Episode, now: datetime) -> list[ev.Event]:
+    """A discharged episode closes once every billable service is on a released claim (lines
+    that can never bill as recorded do not keep it open)."""
+    if state.status != "discharged":
+        return []
+    unbilled = set(state.services) - state.billed_service_ids
+    if state.held_claims or any(not never_billable(state.services[sid]) for sid in unbilled):
+        return []
+    return [ev.EpisodeClosed(at=now, reason="discharged and every service billed")]

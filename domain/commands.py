@@ -128,6 +128,16 @@ class CorrectService(Frozen):
     reason: str = Field(min_length=1, max_length=2000)
 
 
+class ExtendDecision(Frozen):
+    """The payer's extension notice: `days` more for its decision (or the appeal's); None
+    takes the most the payer's policy allows."""
+
+    type: Literal["extend_decision"] = "extend_decision"
+    scope: Literal["decision", "appeal"] = "decision"
+    days: int | None = Field(default=None, ge=1, le=60)
+    reason: str | None = Field(default=None, max_length=2000)
+
+
 Command = Annotated[
     OpenEpisode
     | ApplyPayerDecision
@@ -143,7 +153,8 @@ Command = Annotated[
     | Cancel
     | DeadlineReached
     | VoidService
-    | CorrectService,
+    | CorrectService
+    | ExtendDecision,
     Field(discriminator="type"),
 ]
 

@@ -8,6 +8,7 @@ from domain import events as ev
 from domain.claims import (
     Released,
     check_services,
+    close_if_done,
     gate,
     held_claim_event,
     ledger,
@@ -19,7 +20,6 @@ from domain.decide_payer import exhausted_after, extension_request, pending_line
 from domain.errors import Rejected
 from domain.evolve import fold
 from domain.guards import require_active, require_open
-from domain.holds import never_billable
 from domain.levels import is_valid_level
 from domain.state import Episode, live_authorizations
 
@@ -66,20 +66,10 @@ def release_claim(state: Episode, cmd: ReleaseClaim, now: datetime) -> list[ev.E
     return held_claim_event(verdict, cmd.claim_id, cmd.through, now)
 
 
-def close_if_done(state: Episode, now: datetime) -> list[ev.Event]:
-    """A discharged episode closes once every service is on a released claim."""
-    if state.status != "discharged":
-        return []
-    unbilled = set(state.services) - state.billed_service_ids
-    if state.held_claims or any(not never_billable(state.services[sid]) for sid in unbilled):
-        return []
-    return [ev.EpisodeClosed(at=now, reason="discharged and every service billed")]
-
-
 def discharge(state: Episode, cmd: Discharge, now: datetime) -> list[ev.Event]:
     require_active(state)
     assert state.opened is not None
-    if state.status == "discharged":
+    if state.discharge is not None:
         raise Rejected("invalid_state", "the episode is already discharged")
     problems = _discharge_problems(state, cmd, now)
     if problems:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain import events as ev
-from domain.claims import Released, check_services, held_claim_event, regate
+from domain.claims import Released, check_services, close_if_done, held_claim_event, regate
 from domain.claims import released_claim_event as released_events
 from domain.commands import CorrectService, VoidService
-from domain.decide_billing import close_if_done
 from domain.decide_payer import exhausted_after
 from domain.errors import Rejected
 from domain.evolve import fold

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from domain import events as ev
-from domain.claims import Released, regate, released_claim_event
+from domain.claims import Released, close_if_done, regate, released_claim_event
 from domain.codes import KNOWN_CODES, REVENUE_CODES
 from domain.commands import ApplyPayerDecision, OpenEpisode, ProvideInformation
 from domain.errors import Rejected
@@ -153,10 +153,15 @@ def _grant(
         requested_units=pending.units,
         purpose=pending.purpose,
         ends_at=ends_at(auth),
-        review_due=review if review > now else None,
+        review_due=review if review > now and state.discharge is None else None,
     )
     events: list[ev.Event] = [granted]
     after = fold(events, state)
+    if state.discharge is not None:
+        # Issue 12: an approval after discharge releases the claims it covers; then the
+        # episode closes once everything is billed. No concurrent review after discharge.
+        released = release_held(after, now)
+        return events + released + close_if_done(fold(released, after), now)
     if review <= now and ends_at(auth) > now:
         events.append(
             extension_request(after, now, "the authorization is inside its review window")
@@ -189,7 +194,7 @@ def _authorization(state: Episode, pending: PendingRequest, d: PayerDecision) ->
                 "service_codes": tuple(dict.fromkeys((*existing.service_codes, *d.service_codes))),
             }
         )
-    start = d.start or req.start
+    start = d.start or _default_start(state, pending)
     if start > d.end:
         raise Rejected("invalid_input", f"authorization start {start} is after its end {d.end}")
     return Authorization(
@@ -200,6 +205,17 @@ def _authorization(state: Episode, pending: PendingRequest, d: PayerDecision) ->
         unit_type=d.unit_type or req.unit_type,
         service_codes=d.service_codes or req.service_codes,
     )
+
+
+def _default_start(state: Episode, pending: PendingRequest) -> date:
+    """Without a start date an initial approval starts on the requested start; an extension
+    under a new number starts the day after the authorization it extends, and never covers
+    days before the request was made (issue 12: an extension never backdates)."""
+    assert state.opened is not None
+    if pending.purpose != "extension" or not state.authorizations:
+        return state.opened.requested.start
+    after = max(a.end for a in state.authorizations) + timedelta(days=1)
+    return max(after, pending.requested_on) if pending.requested_on else after
 
 
 def extension_request(state: Episode, now: datetime, reason: str) -> ev.AuthorizationRequested:
@@ -262,7 +278,8 @@ def provide_information(state: Episode, cmd: ProvideInformation, now: datetime) 
             "invalid_state", f"the payer has not asked for information (episode is {state.status})"
         )
     assert state.opened is not None
-    due = decision_due(state.policy, state.opened.urgency, now)
+    # The window is the one of the request's date (CMS-0057-F), restarted from now.
+    due = decision_due(state.policy, state.opened.urgency, now, state.pending.requested_on)
     return [
         ev.InformationProvided(
             at=now, trace_number=state.pending.trace_number, note=cmd.note, decision_due=due

@@ -12,6 +12,7 @@ from domain import decide_clock as clock
 from domain import decide_corrections as corrections
 from domain import decide_payer as payer
 from domain import decide_review as review
+from domain import decide_windows as windows
 from domain.errors import Rejected
 from domain.events import Event
 from domain.evolve import evolve, fold
@@ -34,6 +35,7 @@ _DECIDERS: dict[type[Any], Callable[[Episode, Any, datetime], list[Event]]] = {
     c.DeadlineReached: clock.deadline_reached,
     c.VoidService: corrections.void_service,
     c.CorrectService: corrections.correct_service,
+    c.ExtendDecision: windows.extend_decision,
 }
 
 

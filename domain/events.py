@@ -260,6 +260,17 @@ class ClaimSuperseded(EventBase):
     by: str
 
 
+class DecisionExtended(EventBase):
+    """The payer's notice that it extends its decision window (§3) or an appeal's (§4): the
+    deadline moves, nothing is decided."""
+
+    type: Literal["decision_extended"] = "decision_extended"
+    scope: Literal["decision", "appeal"]
+    days: int
+    due: datetime
+    reason: str | None = None
+
+
 Event = Annotated[
     EpisodeOpened
     | AuthorizationRequested
@@ -289,7 +300,8 @@ Event = Annotated[
     | EpisodeCancelled
     | ServiceVoided
     | ServiceCorrected
-    | ClaimSuperseded,
+    | ClaimSuperseded
+    | DecisionExtended,
     Field(discriminator="type"),
 ]
 

@@ -131,7 +131,7 @@ def _request_items(state: Episode) -> list[WorklistItem]:
 
 def _denial_items(state: Episode) -> list[WorklistItem]:
     d = state.deadlines
-    items = []
+    items = _unexplained_denial(state)
     if state.status == "denied" and "p2p_window_closes" in d:
         items.append(
             _item(
@@ -157,6 +157,15 @@ def _denial_items(state: Episode) -> list[WorklistItem]:
     if state.status == "appeal" and "appeal_decision_due" in d:
         items.append(_item(state, "appeal_due", d["appeal_decision_due"], "appeal decision due"))
     return items
+
+
+def _unexplained_denial(state: Episode) -> list[WorklistItem]:
+    """§3: a denial carries a specific reason; one without is accepted but flagged to ops."""
+    denial = state.denial
+    if denial is None or denial.deemed or denial.reason or denial.reason_code:
+        return []
+    detail = "denial without reason — request it in writing"
+    return [_item(state, "denial_without_reason", denial.appeal_filing_due, detail)]
 
 
 def _coverage_items(state: Episode, now: datetime) -> list[WorklistItem]:

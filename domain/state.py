@@ -23,6 +23,11 @@ class PendingRequest(Frozen):
     escalations: int = 0
     units: int = 0
     awaiting_information: bool = False
+    # The day the request was made (None in states recorded before this field): an extension
+    # approved without a start never covers days before it.
+    requested_on: date | None = None
+    # The payer already extended this request's decision window (once per request).
+    extended: bool = False
 
 
 class ClaimRecord(Frozen):
@@ -73,6 +78,7 @@ class Episode(Frozen):
     p2p_outcome: str | None = None
     appeal_level: str | None = None
     appeal_outcome: str | None = None
+    appeal_extended: bool = False
     services: dict[str, Service] = Field(default_factory=dict)
     claims: dict[str, ClaimRecord] = Field(default_factory=dict)
     discharge: DischargeInfo | None = None

@@ -19,6 +19,7 @@ WorklistKind = Literal[
     "authorization_expiring",
     "claims_held",
     "webhook_unmatched",
+    "denial_without_reason",
 ]
 
 

@@ -293,3 +293,14 @@ class EpisodeWorkflow:
     @correct_service.validator
     def _validate_correct_service(self, command: c.CorrectService) -> None:
         self._validate(command)
+
+    # -- issue 12: the payer's notice extending a decision window -----------------------------
+
+    @workflow.update
+    def extend_decision(self, command: c.ExtendDecision) -> EpisodeView:
+        self._apply(command)
+        return self._view()
+
+    @extend_decision.validator
+    def _validate_extend_decision(self, command: c.ExtendDecision) -> None:
+        self._validate(command)

@@ -58,7 +58,7 @@ def test_worklist_shows_information_requested_and_p2p_windows():
     s.decision("A4")
     assert kinds(s) == ["info_requested"]
     s.run(c.ProvideInformation(note="sent"))
-    s.decision("A3")
+    s.decision("A3", reason="not medically necessary")
     assert kinds(s) == ["p2p_window_closing"]
     s.run(c.RequestP2P())
     s.run(c.ScheduleP2P(at=s.now + timedelta(hours=3)))

@@ -1,4 +1,5 @@
-"""Billing voids or corrects a recorded service over HTTP; a hold it caused clears."""
+"""Billing voids or corrects a recorded service (a hold it caused clears); ops records a payer's
+extension notice (the deadline moves). Over HTTP, on both databases."""
 
 from __future__ import annotations
 
@@ -101,3 +102,21 @@ async def test_only_billing_may_void_or_correct(api: Api) -> None:
     path = url(episode_id, line["service_id"], "void")
     assert (await api.call("POST", path, None, json={"reason": "x"})).status_code == 401
     assert (await api.call("POST", path, "intake", json={"reason": "x"})).status_code == 403
+
+
+async def test_an_extension_notice_moves_the_payer_deadline_once(api: Api) -> None:
+    view = await api.open(payer={"id": new_id("ma"), "plan_type": "medicare_advantage"})
+    episode_id = view["episode_id"]
+    path = f"/episodes/{episode_id}/decision-extension"
+    due = {d["kind"]: d["due"] for d in view["deadlines"]}["payer_decision_due"]
+
+    response = await api.call("POST", path, "ops", json={"reason": "records needed"})
+
+    assert response.status_code == 200, response.text
+    moved = {d["kind"]: d["due"] for d in response.json()["deadlines"]}["payer_decision_due"]
+    assert moved > due and response.json()["state"] == "auth_requested"
+    again = await api.call("POST", path, "ops", json={})
+    assert again.status_code == 409 and "already extended" in again.json()["detail"]
+    too_long = await api.call("POST", path, "ops", json={"days": 61})
+    assert too_long.status_code == 422
+    assert (await api.call("POST", path, "billing", json={})).status_code == 403
