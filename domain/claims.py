@@ -103,6 +103,11 @@ def check_services(state: Episode, services: Sequence[Service], now: datetime) -
         if service.service_id in state.voided_services:
             rejected.append(_voided(service.service_id))
             continue
+        if service.service_id in state.missed_sessions:
+            # §7: a no-show or late cancellation is never billed.
+            detail = f"session {service.service_id} was a no-show or late cancel; never billed"
+            rejected.append(LineProblem(service.service_id, "no_show", detail))
+            continue
         earlier = seen.get(service.service_id)
         if earlier is not None:
             if earlier == service:

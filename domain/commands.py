@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, TypeAdapter
 
+from domain.attendance import AttendanceEntry, ProgramSchedule
 from domain.model import (
     Department,
     Disposition,
@@ -138,6 +139,16 @@ class ExtendDecision(Frozen):
     reason: str | None = Field(default=None, max_length=2000)
 
 
+class SetSchedule(Frozen):
+    type: Literal["set_schedule"] = "set_schedule"
+    schedule: ProgramSchedule
+
+
+class RecordAttendance(Frozen):
+    type: Literal["record_attendance"] = "record_attendance"
+    sessions: tuple[AttendanceEntry, ...] = Field(min_length=1, max_length=500)
+
+
 Command = Annotated[
     OpenEpisode
     | ApplyPayerDecision
@@ -154,7 +165,9 @@ Command = Annotated[
     | DeadlineReached
     | VoidService
     | CorrectService
-    | ExtendDecision,
+    | ExtendDecision
+    | SetSchedule
+    | RecordAttendance,
     Field(discriminator="type"),
 ]
 

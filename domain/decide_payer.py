@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from domain import events as ev
+from domain.attendance import MIN_HOURS_PER_WEEK, weeks_below
 from domain.claims import Released, close_if_done, regate, released_claim_event
 from domain.codes import KNOWN_CODES, REVENUE_CODES
 from domain.commands import ApplyPayerDecision, OpenEpisode, ProvideInformation
@@ -218,6 +219,18 @@ def _default_start(state: Episode, pending: PendingRequest) -> date:
     return max(after, pending.requested_on) if pending.requested_on else after
 
 
+def attendance_evidence(state: Episode) -> tuple[str, ...]:
+    """§5 concurrent review: the weeks attended below the level's minimum hours (issue 12),
+    evidence a payer's reviewer asks for."""
+    assert state.opened is not None
+    level = state.opened.to_level
+    minimum = MIN_HOURS_PER_WEEK.get(level)
+    return tuple(
+        f"week of {week}: {hours} hours attended, below the {minimum} hours a week of level {level}"
+        for week, hours in weeks_below(list(state.attendance.values()), minimum)
+    )
+
+
 def extension_request(state: Episode, now: datetime, reason: str) -> ev.AuthorizationRequested:
     assert state.opened is not None
     current = max(state.authorizations, key=lambda a: a.end)
@@ -230,6 +243,7 @@ def extension_request(state: Episode, now: datetime, reason: str) -> ev.Authoriz
         ),
         units=state.opened.requested.units,
         reason=reason,
+        attendance=attendance_evidence(state),
     )
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from domain import commands as c
+from domain import decide_attendance as attendance
 from domain import decide_billing as billing
 from domain import decide_clock as clock
 from domain import decide_corrections as corrections
@@ -36,6 +37,8 @@ _DECIDERS: dict[type[Any], Callable[[Episode, Any, datetime], list[Event]]] = {
     c.VoidService: corrections.void_service,
     c.CorrectService: corrections.correct_service,
     c.ExtendDecision: windows.extend_decision,
+    c.SetSchedule: attendance.set_schedule,
+    c.RecordAttendance: attendance.record_attendance,
 }
 
 

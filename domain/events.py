@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, TypeAdapter
 
+from domain.attendance import AttendanceEntry, ProgramSchedule
 from domain.model import (
     Authorization,
     Claim,
@@ -58,6 +59,9 @@ class AuthorizationRequested(EventBase):
     decision_due: datetime
     units: int
     reason: str = ""
+    # Evidence a payer asks for in a concurrent review: weeks attended below the level's
+    # minimum hours (issue 12). Empty on requests recorded before this field.
+    attendance: tuple[str, ...] = ()
 
 
 class DecisionOverdue(EventBase):
@@ -271,6 +275,16 @@ class DecisionExtended(EventBase):
     reason: str | None = None
 
 
+class ScheduleSet(EventBase):
+    type: Literal["schedule_set"] = "schedule_set"
+    schedule: ProgramSchedule
+
+
+class AttendanceRecorded(EventBase):
+    type: Literal["attendance_recorded"] = "attendance_recorded"
+    sessions: tuple[AttendanceEntry, ...]
+
+
 Event = Annotated[
     EpisodeOpened
     | AuthorizationRequested
@@ -301,7 +315,9 @@ Event = Annotated[
     | ServiceVoided
     | ServiceCorrected
     | ClaimSuperseded
-    | DecisionExtended,
+    | DecisionExtended
+    | ScheduleSet
+    | AttendanceRecorded,
     Field(discriminator="type"),
 ]
 

@@ -313,6 +313,14 @@ def _decision_extended(s: Episode, e: ev.DecisionExtended) -> dict[str, Any]:
     return {"pending": pending, "deadlines": _with(s.deadlines, payer_decision_due=e.due)}
 
 
+def _schedule_set(s: Episode, e: ev.ScheduleSet) -> dict[str, Any]:
+    return {"schedule": e.schedule}
+
+
+def _attendance(s: Episode, e: ev.AttendanceRecorded) -> dict[str, Any]:
+    return {"attendance": {**s.attendance, **{x.session_id: x for x in e.sessions}}}
+
+
 def _superseded(s: Episode, e: ev.ClaimSuperseded) -> dict[str, Any]:
     old = s.claims[e.claim_id]
     record = old.model_copy(update={"status": "superseded", "superseded_by": e.by or None})
@@ -379,6 +387,8 @@ _HANDLERS: dict[type[Any], Handler] = {
     ev.ServiceCorrected: _corrected,
     ev.ClaimSuperseded: _superseded,
     ev.DecisionExtended: _decision_extended,
+    ev.ScheduleSet: _schedule_set,
+    ev.AttendanceRecorded: _attendance,
 }
 
 

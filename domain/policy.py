@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
@@ -82,6 +83,12 @@ class PayerPolicy(BaseModel):
     extension_decision_hours: int | None = None
     # §6: IOP (cc 92) and PHP claims within seven days of each other are returned (38363).
     php_overlap_days: int = 7
+    # §7: self-pay patients may be charged for a no-show or late cancellation; Medicaid
+    # patients may not (the rules never charge a Medicaid plan, whatever this says).
+    no_show_fee: Decimal | None = None
+    # §7: repeated no-shows are a clinical flag: this many in this many days.
+    no_show_review_count: int = 3
+    no_show_review_days: int = 14
 
 
 _CMS = {"decision_windows": CMS_0057_F_WINDOWS}

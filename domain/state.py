@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from domain.attendance import MISSED, AttendanceEntry, ProgramSchedule
 from domain.events import EpisodeOpened, RequestPurpose
 from domain.model import Authorization, Claim, EpisodeStateName, Frozen, HoldReason, Service
 from domain.policy import PayerPolicy
@@ -91,6 +92,13 @@ class Episode(Frozen):
     rules: int = CURRENT_RULES
     # service_id -> why billing voided it (the service left `services`; the id stays taken).
     voided_services: dict[str, str] = Field(default_factory=dict)
+    schedule: ProgramSchedule | None = None
+    attendance: dict[str, AttendanceEntry] = Field(default_factory=dict)
+
+    @property
+    def missed_sessions(self) -> frozenset[str]:
+        """Sessions recorded as no-show or late cancel: never on a claim (§7)."""
+        return frozenset(k for k, v in self.attendance.items() if v.status in MISSED)
 
     @property
     def policy(self) -> PayerPolicy:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from domain.attendance import ProgramSchedule
 from domain.model import Claim, Deadline, HoldReason, Payer, UnitType
 
 WorklistKind = Literal[
@@ -20,6 +22,7 @@ WorklistKind = Literal[
     "claims_held",
     "webhook_unmatched",
     "denial_without_reason",
+    "repeated_no_shows",
 ]
 
 
@@ -59,6 +62,25 @@ class ClaimView(BaseModel):
     superseded_by: str | None = None
 
 
+class WeekView(BaseModel):
+    week: date
+    hours: Decimal
+    minimum: int | None
+    below_minimum: bool
+
+
+class AttendanceView(BaseModel):
+    """The schedule and attendance (issue 12): hours a week against the level's minimum."""
+
+    schedule: ProgramSchedule | None
+    weeks: list[WeekView]
+    attended: int
+    missed: int
+    excused: int
+    no_show_fees: Decimal
+    repeated_no_shows: list[date]
+
+
 class EpisodeView(BaseModel):
     episode_id: str
     state: str
@@ -69,6 +91,7 @@ class EpisodeView(BaseModel):
     deadlines: list[Deadline]
     claims: list[ClaimView]
     version: int
+    attendance: AttendanceView | None = None
 
 
 class WorklistItem(BaseModel):
