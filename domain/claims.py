@@ -270,7 +270,8 @@ def _verdict(
     ids = tuple(s.service_id for s in keep)
     superseded = supersedes.claim_id if supersedes is not None else None
     replaced = replaces.claim_id if replaces is not None else None
-    reasons = hold_reasons(state, keep, exclude=record or supersedes) if keep else ()
+    exclude = record or supersedes
+    reasons = hold_reasons(state, keep, exclude, replacing=replaces is not None) if keep else ()
     if not keep:
         return Held((), ids, dropped, superseded, replaced)
     if reasons:

@@ -48,7 +48,10 @@ def dropped_reasons(state: Episode, services: Lines) -> tuple[HoldReason, ...]:
 
 
 def hold_reasons(
-    state: Episode, services: Lines, exclude: ClaimRecord | None = None
+    state: Episode,
+    services: Lines,
+    exclude: ClaimRecord | None = None,
+    replacing: bool = False,
 ) -> tuple[HoldReason, ...]:
     """Every reason that holds a claim for `services` (billable lines of one month, `exclude`
     being the held claim they come from); any one holds the whole claim."""
@@ -61,6 +64,8 @@ def hold_reasons(
         flagged.setdefault("per_day_code_repeated", []).append(service)
     if services and _earlier_month_waiting(state, services, exclude) is not None:
         flagged["earlier_month_unreleased"] = list(services)
+    if services and not replacing and _later_month_sent(state, services) is not None:
+        flagged["later_month_sent"] = list(services)
     return _reasons(state, flagged, services)
 
 
@@ -168,6 +173,19 @@ def _per_day_duplicates(state: Episode, services: Lines) -> list[Service]:
 
 def month_of(day: date) -> tuple[int, int]:
     return day.year, day.month
+
+
+def _later_month_sent(state: Episode, services: Lines) -> tuple[int, int] | None:
+    """§6: a month whose lines come after a later month's claim went out cannot take its place
+    in the sequence (Medicare edits interim sequence consistency)."""
+    month = min(month_of(s.date) for s in services)
+    later = [
+        month_of(min(state.services[sid].date for sid in c.service_ids if sid in state.services))
+        for c in state.released_claims
+        if any(sid in state.services for sid in c.service_ids)
+    ]
+    after = [m for m in later if m > month]
+    return min(after) if after else None
 
 
 def _earlier_month_waiting(
@@ -361,6 +379,17 @@ def _month_waits(state: Episode, lines: Lines, claim: Lines) -> str:
     )
 
 
+def _later_sent(state: Episode, lines: Lines, claim: Lines) -> str:
+    later = _later_month_sent(state, claim)
+    month = min(month_of(s.date) for s in claim)
+    shown = f"{later[0]}-{later[1]:02d}" if later else "a later month"
+    return (
+        f"the {month[0]}-{month[1]:02d} lines were recorded after the {shown} claim went out; "
+        "claims go in month order, so this month cannot join the sequence by itself — void "
+        "the lines or ask the payer how to bill the late charges"
+    )
+
+
 def _missing_hcpcs(state: Episode, lines: Lines, claim: Lines) -> str:
     assert state.opened is not None
     return (
@@ -383,4 +412,5 @@ _DETAILS: dict[str, Callable[[Episode, Lines, Lines], str]] = {
     "per_day_code_repeated": _per_day_repeated,
     "units_exceed_minutes": _units_off,
     "earlier_month_unreleased": _month_waits,
+    "later_month_sent": _later_sent,
 }

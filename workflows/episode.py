@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.effects import EffectRunner
     from workflows.models import (
         AppealAction,
+        AttendanceResult,
         ClaimResult,
         DecisionResult,
         EpisodeInput,
@@ -303,4 +304,32 @@ class EpisodeWorkflow:
 
     @extend_decision.validator
     def _validate_extend_decision(self, command: c.ExtendDecision) -> None:
+        self._validate(command)
+
+    # -- issue 12: the program schedule and session attendance --------------------------------
+
+    @workflow.update
+    def set_schedule(self, command: c.SetSchedule) -> EpisodeView:
+        self._apply(command)
+        return self._view()
+
+    @set_schedule.validator
+    def _validate_set_schedule(self, command: c.SetSchedule) -> None:
+        self._validate(command)
+
+    @workflow.update
+    def record_attendance(self, command: c.RecordAttendance) -> AttendanceResult:
+        known = set(self._state.attendance)
+        new = self._apply(command)
+        derived = [s.service_id for e in new if e.type == "services_recorded" for s in e.services]
+        ids = [s.session_id for s in command.sessions]
+        return AttendanceResult(
+            recorded=[i for i in dict.fromkeys(ids) if i not in known],
+            duplicates=[i for i in dict.fromkeys(ids) if i in known],
+            services=derived,
+            version=self._state.version,
+        )
+
+    @record_attendance.validator
+    def _validate_record_attendance(self, command: c.RecordAttendance) -> None:
         self._validate(command)

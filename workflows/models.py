@@ -83,3 +83,13 @@ class AppealAction(BaseModel):
 
 class EventsQuery(BaseModel):
     after: int = 0
+
+
+class AttendanceResult(BaseModel):
+    """Sessions recorded now, sessions recorded before (duplicates) and the services derived
+    from attended, billed sessions (issue 12)."""
+
+    recorded: list[str]
+    duplicates: list[str]
+    services: list[str]
+    version: int

@@ -212,3 +212,14 @@ def _held_events(verdict: Released | Held, claim_id: str) -> list:
 
 def _released_events(verdict: Released, claim_id: str) -> list:
     return released_claim_event(verdict, claim_id, NOW)
+
+
+def test_lines_of_a_month_before_one_already_sent_are_held_out_of_sequence():
+    dec = service(date=date(2026, 12, 2))
+    state = fold(
+        _released_events(released(episode(services=[dec])), "C-DEC"), episode(services=[dec])
+    )
+    late = service(date=date(2026, 11, 24))
+    state = state.model_copy(update={"services": {**state.services, late.service_id: late}})
+    assert held_codes(state) == {"later_month_sent": (late.service_id,)}
+    assert "2026-12 claim went out" in gate(state, DEC_31).reasons[0].detail  # type: ignore[union-attr]
