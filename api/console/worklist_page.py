@@ -22,6 +22,8 @@ KIND_LABELS = {
     "authorization_expiring": "Authorization expiring",
     "claims_held": "Claims held",
     "webhook_unmatched": "Unmatched payer webhook",
+    "denial_without_reason": "Denial without reason",
+    "repeated_no_shows": "Repeated no-shows",
 }
 PAYER_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
