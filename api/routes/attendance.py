@@ -3,10 +3,12 @@ attendance of each session (billing), which derives the services of attended ses
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import BillingUser, IntakeOrOpsUser
+from api.auth import IntakeOrOpsUser, User, allow
 from api.deps import Workflows
 from api.problems import problem_responses
 from api.routes.episodes import EpisodeId
@@ -17,6 +19,8 @@ from workflows.episode import EpisodeWorkflow
 from workflows.models import AttendanceResult
 
 router = APIRouter(tags=["attendance"])
+# Billing records attendance with the services it derives; ops (the console) records it too.
+BillingOrOpsUser = Annotated[User, Depends(allow("billing", "ops"))]
 
 
 class AttendanceRequest(BaseModel):
@@ -51,7 +55,7 @@ async def set_schedule(
     "/episodes/{episode_id}/attendance",
     name="episode.attendance",
     summary="Record the attendance of sessions; attended sessions with `bill` become services "
-    "(billing)",
+    "(billing, ops)",
     description=(
         "Each session: attended (with minutes), no_show, late_cancel or excused. A no-show or "
         "late cancel is never billed. An attended session with `bill` derives its service "
@@ -63,7 +67,7 @@ async def set_schedule(
 async def record_attendance(
     episode_id: EpisodeId,
     body: AttendanceRequest,
-    user: BillingUser,
+    user: BillingOrOpsUser,
     workflows: Workflows,
     request: Request,
 ) -> AttendanceResponse:

@@ -86,7 +86,7 @@ async def test_bad_attendance_is_422_and_records_nothing(api: Api) -> None:
     assert (await api.view(view["episode_id"]))["version"] == before
 
 
-async def test_only_billing_records_attendance(api: Api) -> None:
+async def test_only_billing_and_ops_record_attendance(api: Api) -> None:
     view = await authorized(api)
     path = f"/episodes/{view['episode_id']}/attendance"
     body = {"sessions": [session()]}

@@ -54,7 +54,7 @@ ROUTES = [
     ("POST", f"/episodes/{EP}/services/S-1/correct", {"billing"}),
     ("POST", f"/episodes/{EP}/decision-extension", {"ops"}),
     ("PUT", f"/episodes/{EP}/schedule", {"intake", "ops"}),
-    ("POST", f"/episodes/{EP}/attendance", {"billing"}),
+    ("POST", f"/episodes/{EP}/attendance", {"billing", "ops"}),
 ]
 ROLES = ("intake", "billing", "ops")
 

@@ -48,3 +48,24 @@ async def test_the_page_shows_weekly_hours_below_the_minimum_and_dropped_lines(
     assert "1 attended, 1 missed" in text
     assert "2.00 h" in text and "below minimum" in text
     assert "Left off: below_minimum_minutes" in text
+
+
+async def test_the_schedule_and_attendance_forms_record_and_show_errors_in_place(
+    console: Console,
+) -> None:
+    view = await console.api.open()
+    episode_id = view["episode_id"]
+    await console.login("ops")
+    day = today().isoformat()
+
+    saved = await console.act(episode_id, "program-schedule", days_per_week="3", hours_per_day="3")
+    bad = await console.act(episode_id, "attendance", session_id="A-1", date=day, status="attended")
+    missed = await console.act(
+        episode_id, "attendance", session_id="N-1", date=day, status="no_show"
+    )
+
+    assert saved.status_code == 303, saved.text
+    assert bad.status_code == 422 and "needs its minutes" in visible_text(bad.text)
+    assert missed.status_code == 303, missed.text
+    shown = (await console.api.view(episode_id))["attendance"]
+    assert shown["schedule"]["days_per_week"] == 3 and shown["missed"] == 1
