@@ -148,3 +148,36 @@ def test_voiding_the_last_unbilled_service_closes_a_discharged_episode():
     events = s.run(c.VoidService(service_id="S-1", reason="not attended"))
     assert s.types(events) == ["service_voided", "claim_superseded", "episode_closed"]
     assert s.state.status == "closed"
+
+
+def test_a_second_request_for_a_held_month_takes_over_its_lines_and_answers_for_it():
+    from workflows.actions import claim_result
+
+    s = authorized()
+    first = service(NOV_24, service_id="S-1", roster_signed=False)
+    s.run(c.RecordServices(services=(first,)))
+    s.run(c.ReleaseClaim(claim_id="C-1", through=date(2026, 11, 30)))
+    s.run(c.RecordServices(services=(service(date(2026, 11, 25), service_id="S-2"),)))
+    events = s.run(c.ReleaseClaim(claim_id="C-2", through=date(2026, 11, 30)))
+    assert s.types(events) == ["claim_superseded", "claim_held"]
+    assert s.state.claims["C-1"].status == "superseded"
+    assert s.state.claims["C-2"].service_ids == ("S-1", "S-2")
+    assert claim_result(s.state, "C-1").claim_id == "C-2"
+    s.run(c.CorrectService(service=first.model_copy(update={"roster_signed": True}), reason="ok"))
+    record = s.state.claims["C-2"]
+    assert record.status == "released" and record.claim is not None
+    assert record.claim.type_of_bill == "0762"
+
+
+def test_units_are_exhausted_exactly_at_the_last_released_unit_and_the_next_line_is_held():
+    s = Scenario()
+    s.approve(units=2)
+    s.now = s.now.replace(day=27)
+    days = [date(2026, 11, d) for d in (24, 25)]
+    s.run(c.RecordServices(services=tuple(service(d) for d in days)))
+    s.run(c.ReleaseClaim(claim_id="C-1", through=date(2026, 11, 25)))
+    assert s.state.ended_authorizations == {"AUTH-1": "exhausted"}
+    s.run(c.RecordServices(services=(service(date(2026, 11, 26), service_id="S-3"),)))
+    s.run(c.ReleaseClaim(claim_id="C-2", through=date(2026, 11, 30)))
+    record = s.state.claims["C-2"]
+    assert record.status == "held" and record.reasons[0].code == "units_exhausted"
