@@ -291,6 +291,9 @@ def released_claim_event(
     out: list[ev.Event] = []
     if verdict.supersedes is not None:
         out.append(ev.ClaimSuperseded(at=now, claim_id=verdict.supersedes, by=claim_id))
+    if verdict.replaces is not None:
+        # The frequency-7 replacement carries every line of the claim it replaces (§6).
+        out.append(ev.ClaimSuperseded(at=now, claim_id=verdict.replaces, by=claim_id))
     out.append(
         ev.ClaimReleased(
             at=now,

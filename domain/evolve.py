@@ -281,15 +281,7 @@ def _released(s: Episode, e: ev.ClaimReleased) -> dict[str, Any]:
         dropped=e.dropped,
         replaces=e.claim.replaces,
     )
-    claims = {**s.claims, e.claim_id: record}
-    replaced = e.claim.replaces
-    if replaced is not None and replaced in claims:
-        # A frequency-7 replacement carries every line of the claim it replaces (§6).
-        old = claims[replaced]
-        claims[replaced] = old.model_copy(
-            update={"status": "superseded", "superseded_by": e.claim_id}
-        )
-    return {"claims": claims}
+    return {"claims": {**s.claims, e.claim_id: record}}
 
 
 def _held(s: Episode, e: ev.ClaimHeld) -> dict[str, Any]:

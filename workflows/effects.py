@@ -28,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
 
 
 # Events that create or change a claim; a projection batch carries only those claims.
-CLAIM_EVENTS = frozenset({"claim_released", "claim_held"})
+CLAIM_EVENTS = frozenset({"claim_released", "claim_held", "claim_superseded"})
 
 
 class EffectRunner:
@@ -158,4 +158,6 @@ def _request_payload(state: Episode, effect: Effect) -> dict[str, Any]:
         "urgency": o.urgency,
         "member_id": o.patient.member_id,
         "authorizations": [a.model_dump(mode="json") for a in state.authorizations],
+        # Issue 12: weeks attended below the level's minimum, evidence for a concurrent review.
+        "attendance": effect.detail.get("attendance", []),
     }

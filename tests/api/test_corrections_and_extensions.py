@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from store.sql import SqlReadModel
 from tests.api.helpers import Api, new_id, service_line
 from tests.api.test_billing import CLEAN, authorized, claim, services
 
@@ -50,6 +51,9 @@ async def test_voiding_the_held_line_withdraws_its_claim_and_records_why(api: Ap
     events = (await api.call("GET", f"/episodes/{episode_id}/events", "ops")).json()
     voided = [e for e in events if e["type"] == "service_voided"]
     assert [e["data"]["reason"] for e in voided] == ["not attended"]
+    # The SQL read model follows: the withdrawn claim is no longer held there either.
+    stored = SqlReadModel(api.stack.engine).claims(episode_id)
+    assert [(x.claim_id, x.status) for x in stored] == [("C-1", "superseded")]
     again = await api.call("POST", path, "billing", json={"reason": "not attended"})
     assert again.status_code == 200 and again.json()["version"] == response.json()["version"]
 
