@@ -24,6 +24,7 @@ from api.problems import install_problem_handlers
 from api.redelivery import Redelivery
 from api.routes import (
     actions,
+    attendance,
     billing,
     claims,
     episodes,
@@ -66,7 +67,7 @@ def create_app(
     install_problem_handlers(app)
     app.add_exception_handler(RequestValidationError, auth.on_validation)
     modules = (episodes, actions, billing, webhooks, ops, claims, notifications, payers)
-    for module in (*modules, submissions):
+    for module in (*modules, submissions, attendance):
         app.include_router(module.router)
     app.include_router(console.router)
     app.include_router(make_codec_router(codec_access(app.state.settings), ClientCodec(app)))

@@ -37,6 +37,7 @@ STATUS_OF_CODE = {
     "too_early": 409,
     "stale_deadline": 409,
     "unknown_payer": 422,
+    "unknown_service": 404,
 }
 TITLE_OF_CODE = {
     "invalid_input": "The request is not valid",
@@ -48,6 +49,7 @@ TITLE_OF_CODE = {
     "unknown_trace": "The trace number is not this episode's",
     "nothing_to_bill": "Nothing to bill",
     "unknown_payer": "The payer is not in the payer directory",
+    "unknown_service": "No such service on this episode",
 }
 
 

@@ -153,12 +153,39 @@ class ReleasedClaim(BaseModel):
     claim_id: str
     status: Literal["released"] = "released"
     claim: Claim
+    # Lines left off because they can never bill as recorded; void or correct them.
+    dropped: list[HoldReason] = []
 
 
 class HeldClaim(BaseModel):
     claim_id: str
     status: Literal["held"] = "held"
     reasons: list[HoldReason]
+    dropped: list[HoldReason] = []
+
+
+class VoidServiceRequest(Body):
+    """Why billing voids a recorded service (kept in the episode's history)."""
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ExtensionNoticeRequest(Body):
+    """A payer's notice extending its decision window (or an appeal's): moves the deadline."""
+
+    scope: Literal["decision", "appeal"] = "decision"
+    days: int | None = Field(default=None, ge=1, le=60)
+    reason: str | None = Field(default=None, max_length=2000)
+
+    def command(self) -> c.ExtendDecision:
+        return c.ExtendDecision(scope=self.scope, days=self.days, reason=self.reason)
+
+
+class CorrectServiceRequest(Body):
+    """The whole corrected service; its service_id must be the one in the path."""
+
+    reason: str = Field(min_length=1, max_length=2000)
+    service: Service
 
 
 class WebhookAccepted(BaseModel):

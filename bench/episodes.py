@@ -70,18 +70,20 @@ def approval(episode_id: str, start: date, days: int = 40, units: int = 20) -> c
 
 
 def services_on(day: date, count: int = 1) -> c.RecordServices:
+    """The per-diem S9480 once a day, then group sessions: a per-diem code twice a date is held
+    as overbilling (DOMAIN §6)."""
     return c.RecordServices(
         services=tuple(
             Service(
                 service_id=f"S-{uuid.uuid4().hex[:12]}",
                 date=day,
-                code="S9480",
+                code="S9480" if n == 0 else "90853",
                 revenue_code="0905",
                 minutes=180,
                 rendering_npi="1234567893",
                 charge=Decimal("150.00"),
             )
-            for _ in range(count)
+            for n in range(count)
         )
     )
 

@@ -8,9 +8,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from domain import events as ev
 from domain.codes import (
     KNOWN_CODES,
     NO_HCPCS_REVENUE_CODES,
+    NOT_COUNTED_REVENUE_PREFIXES,
     REVENUE_CODES,
     SETTINGS_WITHOUT_HCPCS,
     STILL_A_PATIENT,
@@ -20,7 +22,7 @@ from domain.codes import (
 )
 from domain.errors import Rejected
 from domain.events import EpisodeOpened
-from domain.holds import hold_reasons
+from domain.holds import dropped_reasons, hold_reasons, month_of, never_billable
 from domain.ledger import Ledger, ledger, units_summary
 from domain.model import Claim, ClaimLine, HoldReason, Service
 from domain.state import ClaimRecord, Episode
@@ -63,12 +65,20 @@ class ServiceCheck:
 class Released:
     claim: Claim
     service_ids: tuple[str, ...]
+    dropped: tuple[HoldReason, ...] = ()
+    supersedes: str | None = None
+    replaces: str | None = None
 
 
 @dataclass(frozen=True)
 class Held:
+    """`reasons` is empty only when every line was dropped (nothing billable is left)."""
+
     reasons: tuple[HoldReason, ...]
     service_ids: tuple[str, ...]
+    dropped: tuple[HoldReason, ...] = ()
+    supersedes: str | None = None
+    replaces: str | None = None
 
 
 def _opened(state: Episode) -> EpisodeOpened:
@@ -90,6 +100,14 @@ def check_services(state: Episode, services: Sequence[Service], now: datetime) -
     # batch, is a duplicate when identical (whatever became of the first) and refused if not.
     seen = dict(state.services)
     for service in services:
+        if service.service_id in state.voided_services:
+            rejected.append(_voided(service.service_id))
+            continue
+        if service.service_id in state.missed_sessions:
+            # §7: a no-show or late cancellation is never billed.
+            detail = f"session {service.service_id} was a no-show or late cancel; never billed"
+            rejected.append(LineProblem(service.service_id, "no_show", detail))
+            continue
         earlier = seen.get(service.service_id)
         if earlier is not None:
             if earlier == service:
@@ -112,6 +130,11 @@ def check_services(state: Episode, services: Sequence[Service], now: datetime) -
     return ServiceCheck(tuple(accepted), tuple(duplicates), tuple(rejected), tuple(warnings))
 
 
+def _voided(sid: str) -> LineProblem:
+    detail = f"service {sid} was voided and its id stays taken; record the service under a new id"
+    return LineProblem(sid, "service_id_conflict", detail)
+
+
 def _conflict(service: Service, in_batch: bool) -> LineProblem:
     sid = service.service_id
     if in_batch:
@@ -120,8 +143,8 @@ def _conflict(service: Service, in_batch: bool) -> LineProblem:
         )
     else:
         detail = (
-            f"service {sid} was already recorded with different details and recorded services "
-            "cannot change; record the correction under a new service_id"
+            f"service {sid} was already recorded with different details; correct it with "
+            "POST /episodes/{id}/services/{service_id}/correct instead of recording it again"
         )
     return LineProblem(sid, "service_id_conflict", detail)
 
@@ -175,18 +198,53 @@ def pair_warning(state: Episode, service: Service) -> str | None:
 
 
 def gate(state: Episode, through: date) -> Released | Held:
-    """The claim for the unbilled services up to `through`, one calendar month at a time (§6)."""
+    """The claim for the unbilled services up to `through`, one calendar month at a time (§6).
+
+    Lines that can never bill are left off (with their reason) rather than holding the rest;
+    a month that already has a claim gets a newer one carrying all its lines: a held claim is
+    superseded by it, a released one replaced by it (frequency 7; our choice, §6)."""
     _opened(state)
     billed = state.billed_service_ids
     due = [s for s in state.services.values() if s.service_id not in billed and s.date <= through]
-    if not due:
-        raise Rejected(
-            "nothing_to_bill",
-            f"no unbilled services are recorded on or before {through}; "
-            "record the attended services first or choose a later through date",
+    billable = [s for s in due if not never_billable(s)]
+    if not billable:
+        raise Rejected("nothing_to_bill", _nothing_to_bill(state, due, through))
+    month = min(month_of(s.date) for s in billable)
+    lines = [s for s in due if month_of(s.date) == month]
+    existing = month_claim(state, month)
+    if existing is None:
+        return _verdict(state, lines)
+    if existing.status == "held":
+        own = [state.services[sid] for sid in existing.service_ids if sid in state.services]
+        replaces = state.claims.get(existing.replaces) if existing.replaces else None
+        return _verdict(state, [*own, *lines], supersedes=existing, replaces=replaces)
+    return _verdict(state, lines, replaces=existing)
+
+
+def _nothing_to_bill(state: Episode, due: Sequence[Service], through: date) -> str:
+    if due:
+        ids = ", ".join(s.service_id for s in due)
+        return (
+            f"the unbilled services on or before {through} can never bill as recorded ({ids}); "
+            "correct or void them"
         )
-    month = min(_month(s.date) for s in due)
-    return _verdict(state, [s for s in due if _month(s.date) == month])
+    return (
+        f"no unbilled services are recorded on or before {through}; "
+        "record the attended services first or choose a later through date"
+    )
+
+
+def month_claim(state: Episode, month: tuple[int, int]) -> ClaimRecord | None:
+    """The live claim of a calendar month, if any: a held one (lines join it) before the
+    released one (a replacement then carries all the month's lines)."""
+    live = []
+    for record in state.claims.values():
+        if record.status == "superseded":
+            continue
+        days = [state.services[sid].date for sid in record.service_ids if sid in state.services]
+        if days and month_of(min(days)) == month:
+            live.append(record)
+    return min(live, key=lambda r: r.status != "held", default=None)
 
 
 def regate(state: Episode, record: ClaimRecord) -> Released | Held:
@@ -194,39 +252,107 @@ def regate(state: Episode, record: ClaimRecord) -> Released | Held:
     services = [state.services[sid] for sid in record.service_ids if sid in state.services]
     if not services:
         raise Rejected("nothing_to_bill", f"claim {record.claim_id} holds no recorded service")
-    return _verdict(state, services)
+    replaces = state.claims.get(record.replaces) if record.replaces else None
+    return _verdict(state, services, record=record, replaces=replaces)
 
 
-def _month(day: date) -> tuple[int, int]:
-    return day.year, day.month
-
-
-def _verdict(state: Episode, services: Iterable[Service]) -> Released | Held:
+def _verdict(
+    state: Episode,
+    services: Iterable[Service],
+    *,
+    record: ClaimRecord | None = None,
+    supersedes: ClaimRecord | None = None,
+    replaces: ClaimRecord | None = None,
+) -> Released | Held:
     ordered = sorted(services, key=lambda s: (s.date, s.service_id))
-    ids = tuple(s.service_id for s in ordered)
-    reasons = hold_reasons(state, ordered)
+    dropped = dropped_reasons(state, ordered)
+    keep = [s for s in ordered if not never_billable(s)]
+    ids = tuple(s.service_id for s in keep)
+    superseded = supersedes.claim_id if supersedes is not None else None
+    replaced = replaces.claim_id if replaces is not None else None
+    exclude = record or supersedes
+    reasons = hold_reasons(state, keep, exclude, replacing=replaces is not None) if keep else ()
+    if not keep:
+        return Held((), ids, dropped, superseded, replaced)
     if reasons:
-        return Held(reasons, ids)
-    return Released(build_claim(state, ordered), ids)
+        return Held(reasons, ids, dropped, superseded, replaced)
+    if replaces is not None:
+        old = [state.services[sid] for sid in replaces.service_ids if sid in state.services]
+        lines = sorted([*old, *keep], key=lambda s: (s.date, s.service_id))
+        claim = build_claim(state, lines, replaces=replaces.claim_id)
+        return Released(claim, tuple(s.service_id for s in lines), dropped, None, replaced)
+    return Released(build_claim(state, keep), ids, dropped, superseded, None)
+
+
+def released_claim_event(
+    verdict: Released, claim_id: str, now: datetime, was_held: bool = False
+) -> list[ev.Event]:
+    """The events of a released verdict: the superseded held claim, then the release."""
+    out: list[ev.Event] = []
+    if verdict.supersedes is not None:
+        out.append(ev.ClaimSuperseded(at=now, claim_id=verdict.supersedes, by=claim_id))
+    if verdict.replaces is not None:
+        # The frequency-7 replacement carries every line of the claim it replaces (§6).
+        out.append(ev.ClaimSuperseded(at=now, claim_id=verdict.replaces, by=claim_id))
+    out.append(
+        ev.ClaimReleased(
+            at=now,
+            claim_id=claim_id,
+            claim=verdict.claim,
+            service_ids=verdict.service_ids,
+            was_held=was_held,
+            dropped=verdict.dropped,
+        )
+    )
+    return out
+
+
+def held_claim_event(verdict: Held, claim_id: str, through: date, now: datetime) -> list[ev.Event]:
+    """The events of a held verdict; a claim left with no billable line is withdrawn."""
+    out: list[ev.Event] = []
+    if verdict.supersedes is not None:
+        out.append(ev.ClaimSuperseded(at=now, claim_id=verdict.supersedes, by=claim_id))
+    if not verdict.service_ids:
+        out.append(ev.ClaimSuperseded(at=now, claim_id=claim_id, by=""))
+        return out
+    out.append(
+        ev.ClaimHeld(
+            at=now,
+            claim_id=claim_id,
+            through=through,
+            service_ids=verdict.service_ids,
+            reasons=verdict.reasons,
+            dropped=verdict.dropped,
+            replaces=verdict.replaces,
+        )
+    )
+    return out
 
 
 # ---- building the claim -------------------------------------------------------------------
 
-# §6 frequency digit by (final, an earlier claim was released).
+# §6 frequency digit by (final, an earlier month was released); 7 replaces a sent claim.
 _FREQUENCY = {(True, False): "1", (True, True): "4", (False, False): "2", (False, True): "3"}
+REPLACEMENT_FREQUENCY = "7"
 _DEPARTMENT_MODIFIER = {"non_excepted_off_campus": "PN", "excepted_off_campus": "PO"}
 IOP_CONDITION_CODE = "92"
 
 
-def build_claim(state: Episode, services: Sequence[Service]) -> Claim:
+def build_claim(
+    state: Episode, services: Sequence[Service], *, replaces: str | None = None
+) -> Claim:
     """The institutional claim for `services` (in date order), assuming nothing holds it."""
     opened = _opened(state)
     final = _is_final(state, services)
-    frequency = _FREQUENCY[(final, bool(state.released_claims))]
+    month = month_of(services[0].date)
+    earlier = any(_record_month(state, c) < month for c in state.released_claims)
+    frequency = REPLACEMENT_FREQUENCY if replaces else _FREQUENCY[(final, earlier)]
+    if replaces:
+        final = state.claims[replaces].claim is not None and _replaced_final(state, replaces)
     discharge = state.discharge
     status = discharge.patient_status if final and discharge is not None else STILL_A_PATIENT
-    allocation = ledger(state).allocation
-    lines = tuple(_claim_line(opened, s, allocation.get(s.service_id)) for s in services)
+    book = ledger(state, services)
+    lines = tuple(_claim_line(opened, s, book.allocation.get(s.service_id)) for s in services)
     warnings = tuple(f"{s.service_id}: {w}" for s in services if (w := pair_warning(state, s)))
     warnings += _authorization_warnings(lines)
     return Claim(
@@ -238,16 +364,43 @@ def build_claim(state: Episode, services: Sequence[Service]) -> Claim:
         lines=lines,
         day_classes=day_classes(services),
         warnings=warnings,
+        authorization_number=_main_authorization(lines),
+        replaces=replaces,
     )
+
+
+def _record_month(state: Episode, record: ClaimRecord) -> tuple[int, int]:
+    days = [state.services[sid].date for sid in record.service_ids if sid in state.services]
+    return month_of(min(days, default=record.through))
+
+
+def _replaced_final(state: Episode, claim_id: str) -> bool:
+    claim = state.claims[claim_id].claim
+    return claim is not None and claim.patient_status != STILL_A_PATIENT
+
+
+def _main_authorization(lines: Sequence[ClaimLine]) -> str | None:
+    """§8 REF*G1 at claim level: the authorization covering most lines (earliest on a tie)."""
+    numbers = Counter(line.authorization_number for line in lines if line.authorization_number)
+    if not numbers:
+        return None
+    first = {n: i for i, n in reversed(list(enumerate(x.authorization_number for x in lines)))}
+    return min(numbers, key=lambda n: (-numbers[n], first[n]))
 
 
 def _is_final(state: Episode, services: Sequence[Service]) -> bool:
     """Final once discharged with nothing left to bill after this claim. Services on other
-    held claims still wait for a release, so they count as left (the sequence must close)."""
+    held claims still wait for a release, so they count as left (the sequence must close);
+    lines that can never bill as recorded do not."""
     if state.discharge is None:
         return False
     released = {sid for c in state.released_claims for sid in c.service_ids}
-    left = set(state.services) - released - {s.service_id for s in services}
+    ours = {s.service_id for s in services}
+    left = [
+        s
+        for s in state.services.values()
+        if s.service_id not in released and s.service_id not in ours and not never_billable(s)
+    ]
     return not left
 
 
@@ -262,10 +415,9 @@ def _authorization_warnings(lines: Sequence[ClaimLine]) -> tuple[str, ...]:
     )
 
 
-def _claim_line(
-    opened: EpisodeOpened, service: Service, authorization_number: str | None
-) -> ClaimLine:
+def _claim_line(opened: EpisodeOpened, service: Service, authorization: str | None) -> ClaimLine:
     modifiers = service.modifiers
+    cah = opened.setting in SETTINGS_WITHOUT_HCPCS
     extra = _DEPARTMENT_MODIFIER.get(opened.department)
     # §6: PN/PO mark provider-based hospital departments, so only hospital outpatient bills.
     if opened.setting == "hospital_outpatient" and extra and extra not in modifiers:
@@ -273,18 +425,24 @@ def _claim_line(
     return ClaimLine(
         service_id=service.service_id,
         revenue_code=service.revenue_code,
-        hcpcs=None if opened.setting in SETTINGS_WITHOUT_HCPCS else (service.code or None),
+        hcpcs=None if cah else (service.code or None),
         modifiers=modifiers,
         date=service.date,
-        units=service.units,
+        # §6: a CAH reports visits, not time units: one visit a line (our reading).
+        units=1 if cah else service.units,
         charge=service.charge,
-        authorization_number=authorization_number,
+        authorization_number=authorization,
     )
 
 
 def day_classes(services: Iterable[Service]) -> dict[str, str]:
-    """§6 APC classes: 4 or more services a day, 3 services, or fewer (not an IOP day)."""
-    per_day = Counter(s.date for s in services)
+    """§6 APC classes: 4 or more services a day, 3 services, or fewer (not an IOP day),
+    counted as the payer counts: lines with units on IOP revenue codes, not drugs or supplies."""
+    per_day = Counter(
+        s.date
+        for s in services
+        if s.units > 0 and not s.revenue_code.startswith(NOT_COUNTED_REVENUE_PREFIXES)
+    )
     return {day.isoformat(): _day_class(count) for day, count in sorted(per_day.items())}
 
 
@@ -292,3 +450,14 @@ def _day_class(count: int) -> str:
     if count >= 4:
         return "iop_4plus"
     return "iop_3" if count == 3 else "not_iop_day"
+
+
+def close_if_done(state: Episode, now: datetime) -> list[ev.Event]:
+    """A discharged episode closes once every billable service is on a released claim (lines
+    that can never bill as recorded do not keep it open)."""
+    if state.status != "discharged":
+        return []
+    unbilled = set(state.services) - state.billed_service_ids
+    if state.held_claims or any(not never_billable(state.services[sid]) for sid in unbilled):
+        return []
+    return [ev.EpisodeClosed(at=now, reason="discharged and every service billed")]

@@ -147,3 +147,31 @@ def npi_is_valid(npi: str) -> bool:
         digit = int(char) * (2 if position % 2 else 1)
         total += digit - 9 if digit > 9 else digit
     return total % 10 == 0
+
+
+# ---- how the payer counts units (DOMAIN §6 "Units", §7) -------------------------------------
+
+# Per-diem / per-session codes: billed at most once a date, with one unit. H0015 and S9480 are
+# per diem (§7); 90791/90792 (evaluations) are once a day under CPT. Our choice of set: these
+# are the codes whose definition is "per diem" or "per evaluation" among the known ones.
+PER_DAY_CODES: frozenset[str] = frozenset({"H0015", "S9480", "90791", "90792"})
+
+# Codes defined per 15 minutes: units follow CMS's 8-minute rule (a unit for each full 15
+# minutes, one more when 8 or more minutes remain).
+FIFTEEN_MINUTE_CODES: frozenset[str] = frozenset(
+    {"H2019", "H0004", "G0023", "G0024", "G0140", "G0146", "97550", "97551"} | _span(97151, 97158)
+)
+
+
+def fifteen_minute_units(minutes: int) -> int:
+    """§6 units for a 15-minute code: full quarters, plus one for a remainder of 8+ minutes."""
+    quarters, rest = divmod(minutes, 15)
+    return quarters + (1 if rest >= 8 else 0)
+
+
+# §7: H-codes billed for a group carry the HQ (group setting) modifier; like the CPT group codes
+# they need a signed roster.
+GROUP_MODIFIER = "HQ"
+
+# §6 3 vs 4+ class: drug (025X) and supply (027X) lines are not IOP services the payer counts.
+NOT_COUNTED_REVENUE_PREFIXES: tuple[str, ...] = ("025", "027")

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, TypeAdapter
 
+from domain.attendance import AttendanceEntry, ProgramSchedule
 from domain.model import (
     Department,
     Disposition,
@@ -135,6 +136,41 @@ class RetryFailedEffects(Frozen):
     by: str = Field(default="", max_length=200)
 
 
+# ---- added by issue 12 ----------------------------------------------------------------------
+
+
+class VoidService(Frozen):
+    type: Literal["void_service"] = "void_service"
+    service_id: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class CorrectService(Frozen):
+    type: Literal["correct_service"] = "correct_service"
+    service: Service
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ExtendDecision(Frozen):
+    """The payer's extension notice: `days` more for its decision (or the appeal's); None
+    takes the most the payer's policy allows."""
+
+    type: Literal["extend_decision"] = "extend_decision"
+    scope: Literal["decision", "appeal"] = "decision"
+    days: int | None = Field(default=None, ge=1, le=60)
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class SetSchedule(Frozen):
+    type: Literal["set_schedule"] = "set_schedule"
+    schedule: ProgramSchedule
+
+
+class RecordAttendance(Frozen):
+    type: Literal["record_attendance"] = "record_attendance"
+    sessions: tuple[AttendanceEntry, ...] = Field(min_length=1, max_length=500)
+
+
 Command = Annotated[
     OpenEpisode
     | ApplyPayerDecision
@@ -150,7 +186,12 @@ Command = Annotated[
     | Cancel
     | DeadlineReached
     | RecordEffectFailure
-    | RetryFailedEffects,
+    | RetryFailedEffects
+    | VoidService
+    | CorrectService
+    | ExtendDecision
+    | SetSchedule
+    | RecordAttendance,
     Field(discriminator="type"),
 ]
 

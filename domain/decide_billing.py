@@ -5,10 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain import events as ev
-from domain.claims import Released, check_services, gate, ledger
+from domain.claims import (
+    Released,
+    check_services,
+    close_if_done,
+    gate,
+    held_claim_event,
+    ledger,
+    released_claim_event,
+)
 from domain.codes import PATIENT_STATUS
 from domain.commands import Cancel, Discharge, RecordServices, ReleaseClaim
-from domain.decide_payer import extension_request
+from domain.decide_payer import exhausted_after, extension_request, pending_lines
 from domain.errors import Rejected
 from domain.evolve import fold
 from domain.guards import require_active, require_open
@@ -30,13 +38,12 @@ def record_services(state: Episode, cmd: RecordServices, now: datetime) -> list[
 
 
 def _units_follow_up(state: Episode, now: datetime) -> list[ev.Event]:
-    """§5: units used up end an authorization; 80 % used makes a concurrent review due."""
-    used = ledger(state).used
+    """§5: 80 % of the units used makes a concurrent review due. Units are consumed only by
+    released lines, but the review looks ahead: the attended, billable lines not yet released
+    count towards it (they will draw on the authorization once released)."""
+    used = ledger(state, pending_lines(state)).used
     events: list[ev.Event] = []
     live = live_authorizations(state)
-    for auth in live:
-        if auth.units and used.get(auth.number, 0) >= auth.units:
-            events.append(ev.AuthorizationEnded(at=now, number=auth.number, status="exhausted"))
     fraction = state.policy.review_units_fraction
     near_limit = any(used.get(a.number, 0) >= fraction * a.units for a in live)
     if near_limit and state.pending is None and state.status == "authorized":
@@ -52,34 +59,17 @@ def release_claim(state: Episode, cmd: ReleaseClaim, now: datetime) -> list[ev.E
     require_active(state)
     verdict = gate(state, cmd.through)
     if isinstance(verdict, Released):
-        released = ev.ClaimReleased(
-            at=now, claim_id=cmd.claim_id, claim=verdict.claim, service_ids=verdict.service_ids
-        )
-        return [released, *close_if_done(fold([released], state), now)]
-    return [
-        ev.ClaimHeld(
-            at=now,
-            claim_id=cmd.claim_id,
-            through=cmd.through,
-            service_ids=verdict.service_ids,
-            reasons=verdict.reasons,
-        )
-    ]
-
-
-def close_if_done(state: Episode, now: datetime) -> list[ev.Event]:
-    """A discharged episode closes once every service is on a released claim."""
-    if state.status != "discharged":
-        return []
-    if state.held_claims or set(state.services) - state.billed_service_ids:
-        return []
-    return [ev.EpisodeClosed(at=now, reason="discharged and every service billed")]
+        released = released_claim_event(verdict, cmd.claim_id, now)
+        after = fold(released, state)
+        ended = exhausted_after(after, now)
+        return [*released, *ended, *close_if_done(fold(ended, after), now)]
+    return held_claim_event(verdict, cmd.claim_id, cmd.through, now)
 
 
 def discharge(state: Episode, cmd: Discharge, now: datetime) -> list[ev.Event]:
     require_active(state)
     assert state.opened is not None
-    if state.status == "discharged":
+    if state.discharge is not None:
         raise Rejected("invalid_state", "the episode is already discharged")
     problems = _discharge_problems(state, cmd, now)
     if problems:

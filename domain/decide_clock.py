@@ -6,10 +6,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from domain import events as ev
+from domain.claims import close_if_done
 from domain.commands import DeadlineReached
 from domain.decide_payer import extension_request
 from domain.decide_review import p2p_decided
 from domain.errors import Rejected
+from domain.evolve import fold
 from domain.guards import require_active
 from domain.state import Episode, live_authorizations
 from domain.timing import ends_at
@@ -74,7 +76,8 @@ def _p2p_outcome(state: Episode, now: datetime) -> list[ev.Event]:
 
 
 def _appeal_filing(state: Episode, now: datetime) -> list[ev.Event]:
-    return [ev.DenialFinal(at=now)]
+    final = [ev.DenialFinal(at=now)]
+    return final + close_if_done(fold(final, state), now)
 
 
 def _appeal_decision(state: Episode, now: datetime) -> list[ev.Event]:

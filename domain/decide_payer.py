@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from domain import events as ev
-from domain.claims import Released, regate
+from domain.attendance import MIN_HOURS_PER_WEEK, weeks_below
+from domain.claims import Released, close_if_done, regate, released_claim_event
 from domain.codes import KNOWN_CODES, REVENUE_CODES
 from domain.commands import ApplyPayerDecision, OpenEpisode, ProvideInformation
 from domain.errors import Rejected
 from domain.evolve import fold
 from domain.guards import require_active
+from domain.holds import never_billable
 from domain.intake import intake_problems
-from domain.model import Authorization, PayerDecision
+from domain.ledger import ledger
+from domain.model import Authorization, PayerDecision, Service
 from domain.policy import default_policy
-from domain.state import Episode, PendingRequest
+from domain.state import ClaimRecord, Episode, PendingRequest, live_authorizations
 from domain.timing import decision_due, ends_at, extension_decision_due, review_due, trace_number
 
 
@@ -151,10 +154,15 @@ def _grant(
         requested_units=pending.units,
         purpose=pending.purpose,
         ends_at=ends_at(auth),
-        review_due=review if review > now else None,
+        review_due=review if review > now and state.discharge is None else None,
     )
     events: list[ev.Event] = [granted]
     after = fold(events, state)
+    if state.discharge is not None:
+        # Issue 12: an approval after discharge releases the claims it covers; then the
+        # episode closes once everything is billed. No concurrent review after discharge.
+        released = release_held(after, now)
+        return events + released + close_if_done(fold(released, after), now)
     if review <= now and ends_at(auth) > now:
         events.append(
             extension_request(after, now, "the authorization is inside its review window")
@@ -190,7 +198,7 @@ def _authorization(state: Episode, pending: PendingRequest, d: PayerDecision) ->
                 "service_codes": tuple(dict.fromkeys((*existing.service_codes, *d.service_codes))),
             }
         )
-    start = d.start or req.start
+    start = d.start or _default_start(state, pending)
     if start > d.end:
         raise Rejected("invalid_input", f"authorization start {start} is after its end {d.end}")
     return Authorization(
@@ -200,6 +208,29 @@ def _authorization(state: Episode, pending: PendingRequest, d: PayerDecision) ->
         units=units,
         unit_type=d.unit_type or req.unit_type,
         service_codes=d.service_codes or req.service_codes,
+    )
+
+
+def _default_start(state: Episode, pending: PendingRequest) -> date:
+    """Without a start date an initial approval starts on the requested start; an extension
+    under a new number starts the day after the authorization it extends, and never covers
+    days before the request was made (issue 12: an extension never backdates)."""
+    assert state.opened is not None
+    if pending.purpose != "extension" or not state.authorizations:
+        return state.opened.requested.start
+    after = max(a.end for a in state.authorizations) + timedelta(days=1)
+    return max(after, pending.requested_on) if pending.requested_on else after
+
+
+def attendance_evidence(state: Episode) -> tuple[str, ...]:
+    """§5 concurrent review: the weeks attended below the level's minimum hours (issue 12),
+    evidence a payer's reviewer asks for."""
+    assert state.opened is not None
+    level = state.opened.to_level
+    minimum = MIN_HOURS_PER_WEEK.get(level)
+    return tuple(
+        f"week of {week}: {hours} hours attended, below the {minimum} hours a week of level {level}"
+        for week, hours in weeks_below(list(state.attendance.values()), minimum)
     )
 
 
@@ -215,26 +246,46 @@ def extension_request(state: Episode, now: datetime, reason: str) -> ev.Authoriz
         ),
         units=state.opened.requested.units,
         reason=reason,
+        attendance=attendance_evidence(state),
     )
 
 
 def release_held(state: Episode, now: datetime) -> list[ev.Event]:
-    """Held claims go out by themselves once coverage arrives (retro-authorizations included)."""
+    """Held claims go out by themselves once coverage arrives (retro-authorizations included),
+    in month order (§6), so a later month waiting for an earlier one follows it out."""
     out: list[ev.Event] = []
     current = state
-    for record in sorted(state.held_claims, key=lambda c: (c.through, c.claim_id)):
-        verdict = regate(current, record)
+    for record in sorted(state.held_claims, key=lambda r: _claim_month(state, r)):
+        verdict = regate(current, current.claims[record.claim_id])
         if isinstance(verdict, Released):
-            event = ev.ClaimReleased(
-                at=now,
-                claim_id=record.claim_id,
-                claim=verdict.claim,
-                service_ids=verdict.service_ids,
-                was_held=True,
-            )
-            out.append(event)
-            current = fold([event], current)
-    return out
+            events = released_claim_event(verdict, record.claim_id, now, was_held=True)
+            out.extend(events)
+            current = fold(events, current)
+    ended = exhausted_after(current, now)
+    return out + ended
+
+
+def _claim_month(state: Episode, record: ClaimRecord) -> tuple[date, str]:
+    days = [state.services[sid].date for sid in record.service_ids if sid in state.services]
+    return min(days, default=record.through), record.claim_id
+
+
+def exhausted_after(state: Episode, now: datetime) -> list[ev.Event]:
+    """§5: an authorization whose units released lines used up ends (exhausted)."""
+    used = ledger(state).used
+    return [
+        ev.AuthorizationEnded(at=now, number=a.number, status="exhausted")
+        for a in live_authorizations(state)
+        if a.units and used.get(a.number, 0) >= a.units
+    ]
+
+
+def pending_lines(state: Episode) -> list[Service]:
+    """Recorded, billable lines not on a released claim (held or not yet asked for)."""
+    released = {sid for c in state.released_claims for sid in c.service_ids}
+    return [
+        s for s in state.services.values() if s.service_id not in released and not never_billable(s)
+    ]
 
 
 def provide_information(state: Episode, cmd: ProvideInformation, now: datetime) -> list[ev.Event]:
@@ -244,7 +295,8 @@ def provide_information(state: Episode, cmd: ProvideInformation, now: datetime) 
             "invalid_state", f"the payer has not asked for information (episode is {state.status})"
         )
     assert state.opened is not None
-    due = decision_due(state.policy, state.opened.urgency, now)
+    # The window is the one of the request's date (CMS-0057-F), restarted from now.
+    due = decision_due(state.policy, state.opened.urgency, now, state.pending.requested_on)
     return [
         ev.InformationProvided(
             at=now, trace_number=state.pending.trace_number, note=cmd.note, decision_due=due

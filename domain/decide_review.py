@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from domain import events as ev
+from domain.claims import close_if_done
 from domain.commands import (
     FileAppeal,
     RecordAppealOutcome,
@@ -13,8 +14,9 @@ from domain.commands import (
     ScheduleP2P,
 )
 from domain.errors import Rejected
+from domain.evolve import fold
 from domain.guards import require_state
-from domain.state import Denial, Episode
+from domain.state import Denial, Episode, live_authorizations
 
 
 def _denial(state: Episode) -> Denial:
@@ -78,8 +80,14 @@ def p2p_decided(
     )
 
 
+# §4 / issue 12: a P2P that is pending, failed or lapsed never takes away the appeal right
+# while its window is open; filing the appeal ends the P2P (P2P is refused once an appeal is
+# filed).
+APPEALABLE = ("denied", "p2p_requested", "p2p_scheduled")
+
+
 def file_appeal(state: Episode, cmd: FileAppeal, now: datetime) -> list[ev.Event]:
-    require_state(state, ("denied",), "file an appeal")
+    require_state(state, APPEALABLE, "file an appeal")
     denial = _denial(state)
     if now >= denial.appeal_filing_due:
         raise Rejected(
@@ -100,6 +108,11 @@ def record_appeal_outcome(
     if cmd.outcome == "overturned":
         due = now + timedelta(hours=state.policy.reversal_authorization_hours)
         return [ev.AppealDecided(at=now, outcome="overturned", authorization_due=due)]
+    if live_authorizations(state) or state.discharge is not None:
+        # An upheld appeal about an extension leaves the current authorization running to its
+        # end date (issue 12); after discharge the episode closes once billing is done.
+        decided = [ev.AppealDecided(at=now, outcome="upheld")]
+        return decided + close_if_done(fold(decided, state), now)
     return [
         ev.AppealDecided(at=now, outcome="upheld"),
         ev.EpisodeClosed(at=now, reason="appeal upheld: the denial stands"),

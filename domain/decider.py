@@ -7,11 +7,14 @@ from datetime import datetime
 from typing import Any
 
 from domain import commands as c
+from domain import decide_attendance as attendance
 from domain import decide_billing as billing
 from domain import decide_clock as clock
+from domain import decide_corrections as corrections
 from domain import decide_effects as failures
 from domain import decide_payer as payer
 from domain import decide_review as review
+from domain import decide_windows as windows
 from domain.errors import Rejected
 from domain.events import Event
 from domain.evolve import evolve, fold
@@ -34,6 +37,11 @@ _DECIDERS: dict[type[Any], Callable[[Episode, Any, datetime], list[Event]]] = {
     c.DeadlineReached: clock.deadline_reached,
     c.RecordEffectFailure: failures.record_effect_failure,
     c.RetryFailedEffects: failures.retry_failed_effects,
+    c.VoidService: corrections.void_service,
+    c.CorrectService: corrections.correct_service,
+    c.ExtendDecision: windows.extend_decision,
+    c.SetSchedule: attendance.set_schedule,
+    c.RecordAttendance: attendance.record_attendance,
 }
 
 

@@ -21,7 +21,12 @@ def _submit(e: ev.AuthorizationRequested) -> Effect:
     return Effect(
         kind="submit_request",
         key=e.trace_number,
-        detail={"trace_number": e.trace_number, "purpose": e.purpose, "units": e.units},
+        detail={
+            "trace_number": e.trace_number,
+            "purpose": e.purpose,
+            "units": e.units,
+            **({"attendance": list(e.attendance)} if e.attendance else {}),
+        },
     )
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, TypeAdapter
 
+from domain.attendance import AttendanceEntry, ProgramSchedule
 from domain.model import (
     Authorization,
     Claim,
@@ -58,6 +59,9 @@ class AuthorizationRequested(EventBase):
     decision_due: datetime
     units: int
     reason: str = ""
+    # Evidence a payer asks for in a concurrent review: weeks attended below the level's
+    # minimum hours (issue 12). Empty on requests recorded before this field.
+    attendance: tuple[str, ...] = ()
 
 
 class DecisionOverdue(EventBase):
@@ -200,6 +204,8 @@ class ClaimReleased(EventBase):
     claim: Claim
     service_ids: tuple[str, ...]
     was_held: bool = False
+    # Lines that can never bill as recorded, left off this claim with their reason (§6–§7).
+    dropped: tuple[HoldReason, ...] = ()
 
 
 class ClaimHeld(EventBase):
@@ -208,6 +214,9 @@ class ClaimHeld(EventBase):
     through: date
     service_ids: tuple[str, ...]
     reasons: tuple[HoldReason, ...]
+    dropped: tuple[HoldReason, ...] = ()
+    # A held replacement: its lines join those of this released claim when it goes (freq. 7).
+    replaces: str | None = None
 
 
 class Discharged(EventBase):
@@ -282,6 +291,54 @@ class EffectRetried(EventBase):
 
 EffectFailed = SubmissionFailed | ClaimDeliveryFailed | NotificationDropped
 
+# ---- added by issue 12: void/correct a service, one claim per month -------------------------
+
+
+class ServiceVoided(EventBase):
+    """Billing voided a recorded service: it stays in the history but never bills."""
+
+    type: Literal["service_voided"] = "service_voided"
+    service_id: str
+    reason: str
+
+
+class ServiceCorrected(EventBase):
+    """Billing corrected a recorded, unreleased service: `service` replaces it."""
+
+    type: Literal["service_corrected"] = "service_corrected"
+    service: Service
+    reason: str
+
+
+class ClaimSuperseded(EventBase):
+    """A held month claim whose lines moved into a newer request for the same month."""
+
+    type: Literal["claim_superseded"] = "claim_superseded"
+    claim_id: str
+    by: str
+
+
+class DecisionExtended(EventBase):
+    """The payer's notice that it extends its decision window (§3) or an appeal's (§4): the
+    deadline moves, nothing is decided."""
+
+    type: Literal["decision_extended"] = "decision_extended"
+    scope: Literal["decision", "appeal"]
+    days: int
+    due: datetime
+    reason: str | None = None
+
+
+class ScheduleSet(EventBase):
+    type: Literal["schedule_set"] = "schedule_set"
+    schedule: ProgramSchedule
+
+
+class AttendanceRecorded(EventBase):
+    type: Literal["attendance_recorded"] = "attendance_recorded"
+    sessions: tuple[AttendanceEntry, ...]
+
+
 Event = Annotated[
     EpisodeOpened
     | AuthorizationRequested
@@ -312,7 +369,13 @@ Event = Annotated[
     | SubmissionFailed
     | ClaimDeliveryFailed
     | NotificationDropped
-    | EffectRetried,
+    | EffectRetried
+    | ServiceVoided
+    | ServiceCorrected
+    | ClaimSuperseded
+    | DecisionExtended
+    | ScheduleSet
+    | AttendanceRecorded,
     Field(discriminator="type"),
 ]
 

@@ -41,7 +41,11 @@ def _opened(s: Episode, e: ev.EpisodeOpened) -> dict[str, Any]:
 
 def _requested(s: Episode, e: ev.AuthorizationRequested) -> dict[str, Any]:
     pending = PendingRequest(
-        trace_number=e.trace_number, purpose=e.purpose, decision_due=e.decision_due, units=e.units
+        trace_number=e.trace_number,
+        purpose=e.purpose,
+        decision_due=e.decision_due,
+        units=e.units,
+        requested_on=e.at.date(),
     )
     fields: dict[str, Any] = {
         "pending": pending,
@@ -101,13 +105,15 @@ def _granted(s: Episode, e: ev.AuthorizationGranted) -> dict[str, Any]:
         s.deadlines, *_REQUEST_DEADLINES, *_DENIAL_DEADLINES, "appeal_decision_due"
     )
     ends = max(e.ends_at, s.deadlines.get("authorization_ends", e.ends_at))
-    deadlines = _with(deadlines, authorization_ends=ends, concurrent_review_due=e.review_due)
+    if s.discharge is None:
+        deadlines = _with(deadlines, authorization_ends=ends, concurrent_review_due=e.review_due)
     return {
         "authorizations": authorizations,
         "ended_authorizations": ended,
         "pending": None,
         "denial": None,
-        "status": "authorized",
+        # An approval after discharge still counts (issue 12); the episode stays discharged.
+        "status": "authorized" if s.discharge is None else "discharged",
         "deadlines": deadlines,
         "delivery_ids": s.delivery_ids | {e.delivery_id},
     }
@@ -207,12 +213,21 @@ def _awaiting_reversal(s: Episode, due: datetime, deadlines: dict[str, datetime]
 
 
 def _p2p_window_closed(s: Episode, e: ev.P2PWindowClosed) -> dict[str, Any]:
-    return {"deadlines": _without(s.deadlines, "p2p_window_closes")}
+    fields: dict[str, Any] = {"deadlines": _without(s.deadlines, "p2p_window_closes")}
+    if s.status == "p2p_requested" and s.p2p_call_at is None:
+        # A requested P2P that was never scheduled lapses; the denial (and the appeal) remain.
+        fields["status"] = "denied"
+    return fields
 
 
 def _appeal_filed(s: Episode, e: ev.AppealFiled) -> dict[str, Any]:
     deadlines = _with(_without(s.deadlines, *_DENIAL_DEADLINES), appeal_decision_due=e.decision_due)
-    return {"appeal_level": e.level, "status": "appeal", "deadlines": deadlines}
+    return {
+        "appeal_level": e.level,
+        "status": "appeal",
+        "deadlines": deadlines,
+        "appeal_extended": False,
+    }
 
 
 def _appeal_overdue(s: Episode, e: ev.AppealDecisionOverdue) -> dict[str, Any]:
@@ -225,11 +240,18 @@ def _appeal_decided(s: Episode, e: ev.AppealDecided) -> dict[str, Any]:
         assert e.authorization_due is not None
         fields = _awaiting_reversal(s, e.authorization_due, deadlines)
         return {"appeal_outcome": e.outcome, **fields}
+    if s.discharge is not None:
+        return {"appeal_outcome": e.outcome, "deadlines": deadlines, "status": "discharged"}
+    if live_authorizations(s):
+        # The denial stands for the extension; the current authorization runs to its end.
+        return {"appeal_outcome": e.outcome, "deadlines": deadlines, "status": "authorized"}
     return {"appeal_outcome": e.outcome, "deadlines": deadlines}
 
 
 def _denial_final(s: Episode, e: ev.DenialFinal) -> dict[str, Any]:
     deadlines = _without(s.deadlines, *_DENIAL_DEADLINES)
+    if s.discharge is not None:
+        return {"status": "discharged", "deadlines": deadlines}
     if live_authorizations(s):
         # An extension was denied but the current authorization still runs to its end.
         return {"status": "authorized", "deadlines": deadlines}
@@ -257,6 +279,8 @@ def _released(s: Episode, e: ev.ClaimReleased) -> dict[str, Any]:
         through=e.claim.through,
         service_ids=e.service_ids,
         claim=e.claim,
+        dropped=e.dropped,
+        replaces=e.claim.replaces,
     )
     return {"claims": {**s.claims, e.claim_id: record}}
 
@@ -268,15 +292,53 @@ def _held(s: Episode, e: ev.ClaimHeld) -> dict[str, Any]:
         through=e.through,
         service_ids=e.service_ids,
         reasons=e.reasons,
+        dropped=e.dropped,
+        replaces=e.replaces,
     )
     return {"claims": {**s.claims, e.claim_id: record}}
+
+
+def _decision_extended(s: Episode, e: ev.DecisionExtended) -> dict[str, Any]:
+    if e.scope == "appeal":
+        return {"appeal_extended": True, "deadlines": _with(s.deadlines, appeal_decision_due=e.due)}
+    assert s.pending is not None
+    pending = s.pending.model_copy(update={"decision_due": e.due, "extended": True})
+    return {"pending": pending, "deadlines": _with(s.deadlines, payer_decision_due=e.due)}
+
+
+def _schedule_set(s: Episode, e: ev.ScheduleSet) -> dict[str, Any]:
+    return {"schedule": e.schedule}
+
+
+def _attendance(s: Episode, e: ev.AttendanceRecorded) -> dict[str, Any]:
+    return {"attendance": {**s.attendance, **{x.session_id: x for x in e.sessions}}}
+
+
+def _superseded(s: Episode, e: ev.ClaimSuperseded) -> dict[str, Any]:
+    old = s.claims[e.claim_id]
+    record = old.model_copy(update={"status": "superseded", "superseded_by": e.by or None})
+    return {"claims": {**s.claims, e.claim_id: record}}
+
+
+def _voided(s: Episode, e: ev.ServiceVoided) -> dict[str, Any]:
+    services = {k: v for k, v in s.services.items() if k != e.service_id}
+    return {"services": services, "voided_services": {**s.voided_services, e.service_id: e.reason}}
+
+
+def _corrected(s: Episode, e: ev.ServiceCorrected) -> dict[str, Any]:
+    return {"services": {**s.services, e.service.service_id: e.service}}
 
 
 def _discharged(s: Episode, e: ev.Discharged) -> dict[str, Any]:
     info = DischargeInfo(
         date=e.date, patient_status=e.patient_status, disposition=e.disposition, to_level=e.to_level
     )
-    return {"discharge": info, "status": "discharged", "deadlines": {}, "pending": None}
+    # Issue 12: an answer still owed by the payer (a pending request, a denial's windows, an
+    # appeal) survives discharge — an approval after discharge still counts; only the
+    # coverage timers (review, authorization end) stop.
+    deadlines = _without(s.deadlines, "concurrent_review_due", "authorization_ends")
+    status = "discharged"
+    return {"discharge": info, "status": status, "deadlines": deadlines}
 
 
 def _closed(s: Episode, e: ev.EpisodeClosed) -> dict[str, Any]:
@@ -352,6 +414,12 @@ _HANDLERS: dict[type[Any], Handler] = {
     ev.ClaimDeliveryFailed: _effect_failed,
     ev.NotificationDropped: _effect_failed,
     ev.EffectRetried: _effect_retried,
+    ev.ServiceVoided: _voided,
+    ev.ServiceCorrected: _corrected,
+    ev.ClaimSuperseded: _superseded,
+    ev.DecisionExtended: _decision_extended,
+    ev.ScheduleSet: _schedule_set,
+    ev.AttendanceRecorded: _attendance,
 }
 
 

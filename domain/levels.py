@@ -15,6 +15,12 @@ LEVELS: dict[int, tuple[str, ...]] = {
 
 # The 3rd edition keeps withdrawal management as "-WM" variants; the 4th folds it into the levels.
 WM_SUFFIX = "-WM"
+# ASAM 3rd edition withdrawal-management levels (1-WM ambulatory without extended on-site
+# monitoring, 2-WM with it, 3.2-WM clinically managed residential, 3.7-WM medically monitored
+# inpatient, 4-WM medically managed inpatient). Our choice: exactly these are valid "-WM"
+# levels; of them 3.2-WM, 3.7-WM and 4-WM are above 2.1 and so valid from-levels (§1), and
+# no -WM level is ever an IOP to-level.
+WM_LEVELS: dict[int, tuple[str, ...]] = {3: ("1-WM", "2-WM", "3.2-WM", "3.7-WM", "4-WM"), 4: ()}
 
 DIMENSIONS: dict[int, tuple[str, ...]] = {
     3: ("1", "2", "3", "4", "5", "6"),
@@ -35,7 +41,9 @@ def base_level(level: str, edition: int) -> str:
 
 
 def is_valid_level(level: str, edition: int) -> bool:
-    return base_level(level, edition) in LEVELS.get(edition, ())
+    if level.endswith(WM_SUFFIX):
+        return level in WM_LEVELS.get(edition, ())
+    return level in LEVELS.get(edition, ())
 
 
 def level_value(level: str, edition: int) -> float:
@@ -49,11 +57,11 @@ def level_problems(edition: int, from_level: str, to_level: str) -> list[str]:
     problems = []
     for field, level in (("from_level", from_level), ("to_level", to_level)):
         if not is_valid_level(level, edition):
-            allowed = ", ".join(LEVELS[edition])
+            allowed = ", ".join((*LEVELS[edition], *WM_LEVELS[edition]))
             problems.append(f"{field} {level!r} is not an ASAM edition {edition} level ({allowed})")
     if problems:
         return problems
-    if base_level(to_level, edition) != IOP_LEVEL:
+    if to_level != IOP_LEVEL:
         problems.append(f"to_level must be {IOP_LEVEL} (IOP) for a step-down, got {to_level!r}")
     if level_value(from_level, edition) <= level_value(IOP_LEVEL, edition):
         problems.append(

@@ -102,8 +102,8 @@ class ClaimLine(Frozen):
     date: date
     units: int
     charge: Decimal
-    # The authorization the line draws units from (the ledger's allocation at release), so
-    # the 837I can report REF*G1 (DOMAIN §8); None on claims released before it was kept.
+    # §4/§8: the prior authorization covering this line (REF*G1 at line level when a claim
+    # draws on two authorizations). None only on lines recorded before this field.
     authorization_number: str | None = None
 
 
@@ -116,6 +116,11 @@ class Claim(Frozen):
     lines: tuple[ClaimLine, ...]
     day_classes: dict[str, str] = Field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    # §8 REF*G1: the authorization covering the claim's lines (the one covering most of them
+    # when two do; each line then names its own). None only on claims built before this field.
+    authorization_number: str | None = None
+    # A replacement (frequency 7) names the claim it replaces.
+    replaces: str | None = None
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -123,6 +128,8 @@ class Claim(Frozen):
     def prior_authorization(self) -> str | None:
         """The one number the 837I's REF*G1 carries: the authorization most lines draw on,
         the earliest line's on a tie (DOMAIN §8: a missing one is denied with CARC 197)."""
+        if self.authorization_number:
+            return self.authorization_number
         numbers = [line.authorization_number for line in self.lines if line.authorization_number]
         if not numbers:
             return None

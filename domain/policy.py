@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
@@ -19,6 +21,24 @@ PlanType = Literal[
 PLAN_TYPES: tuple[PlanType, ...] = get_args(PlanType)
 
 
+class DecisionWindow(BaseModel):
+    """A decision window for requests made before `requested_before` (a rule's start date)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    requested_before: date
+    standard_days: int
+    expedited_hours: int = 72
+
+
+# §3 CMS-0057-F: standard decisions went from 14 to 7 calendar days for requests made on or
+# after 2026-01-01 (Medicaid managed care: rating periods from that date — we key it on the
+# request date too); expedited stays 72 hours.
+CMS_0057_F_WINDOWS: tuple[DecisionWindow, ...] = (
+    DecisionWindow(requested_before=date(2026, 1, 1), standard_days=14, expedited_hours=72),
+)
+
+
 class PayerPolicy(BaseModel):
     """What one payer promises and demands; the rules read windows from here, never literals."""
 
@@ -29,6 +49,14 @@ class PayerPolicy(BaseModel):
     # §3: CMS-0057-F — 72 hours expedited, 7 calendar days standard.
     decision_hours_expedited: int = 72
     decision_days_standard: int = 7
+    # Earlier windows by request date (a table, not code): a request made before a row's
+    # date uses that row; on or after every row, the two fields above.
+    decision_windows: tuple[DecisionWindow, ...] = ()
+    # §3: the payer may extend a standard decision with notice (Medicare Advantage 14 days,
+    # 42 CFR 422.568(b)(1)(i); ERISA pre-service 15 days); 0: no extension allowed.
+    decision_extension_days: int = 0
+    # §4: appeal decisions may be extended 14 days (Medicaid managed care, ERISA); 0: none.
+    appeal_extension_days: int = 0
     # §3: a deadline that passes is an escalation, then a second one later …
     second_escalation_hours: int = 48
     # … unless a missed deadline counts as a denial (Medicaid managed care, 42 CFR 438.404(c)(5)).
@@ -60,20 +88,39 @@ class PayerPolicy(BaseModel):
     # hostile payload (units=10**9) is refused instead of becoming an authorization.
     max_authorized_units: int = 1000
 
+    # §7: self-pay patients may be charged for a no-show or late cancellation; Medicaid
+    # patients may not (the rules never charge a Medicaid plan, whatever this says).
+    no_show_fee: Decimal | None = None
+    # §7: repeated no-shows are a clinical flag: this many in this many days.
+    no_show_review_count: int = 3
+    no_show_review_days: int = 14
 
+
+_CMS = {"decision_windows": CMS_0057_F_WINDOWS}
 _OVERRIDES: dict[PlanType, dict[str, object]] = {
-    "medicare_advantage": {},
-    "medicaid_ffs": {},
-    "medicaid_managed_care": {"missed_deadline_is_denial": True},
-    "chip": {},
-    # §3: ERISA — urgent 72 h, non-urgent pre-service 15 days; internal appeal within 180 days.
+    "medicare_advantage": {**_CMS, "decision_extension_days": 14},
+    "medicaid_ffs": {**_CMS},
+    "medicaid_managed_care": {
+        **_CMS,
+        "missed_deadline_is_denial": True,
+        "appeal_extension_days": 14,
+    },
+    "chip": {**_CMS},
+    # §3: ERISA — urgent 72 h, non-urgent pre-service 15 days (+15 extension); internal
+    # appeal within 180 days; appeal decisions extendable (issue 12: 14 days).
     "commercial": {
         "decision_days_standard": 15,
         "appeal_filing_days": 180,
         "extension_decision_hours": 24,
+        "decision_extension_days": 15,
+        "appeal_extension_days": 14,
     },
     # Exchange QHP issuers are outside the CMS-0057-F timeframes; they follow the ERISA clock.
-    "qhp_exchange": {"decision_days_standard": 15, "appeal_filing_days": 180},
+    "qhp_exchange": {
+        "decision_days_standard": 15,
+        "appeal_filing_days": 180,
+        "decision_extension_days": 15,
+    },
     "self_pay": {"requires_authorization": False},
 }
 

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
+from domain.attendance import (
+    MIN_HOURS_PER_WEEK,
+    MISSED,
+    no_show_fees,
+    repeated_missed,
+    weekly_hours,
+)
 from domain.claims import units_summary
 from domain.decider import deadlines
 from domain.model import Authorization
 from domain.state import Episode, live_authorizations, open_failures
 from domain.timing import ends_at
 from domain.views import (
+    AttendanceView,
     AuthorizationView,
     ClaimView,
     EpisodeSummary,
     EpisodeView,
     UnitsView,
+    WeekView,
     WorklistItem,
     WorklistKind,
 )
@@ -52,6 +61,8 @@ def claim_views(state: Episode) -> list[ClaimView]:
             through=c.through,
             claim=c.claim,
             reasons=list(c.reasons),
+            dropped=list(c.dropped),
+            superseded_by=c.superseded_by,
         )
         for c in state.claims.values()
     ]
@@ -70,7 +81,46 @@ def episode_view(state: Episode, now: datetime) -> EpisodeView:
         deadlines=deadlines(state),
         claims=claim_views(state),
         version=state.version,
+        attendance=attendance_view(state),
     )
+
+
+def _minimum_hours(state: Episode) -> int | None:
+    assert state.opened is not None
+    return MIN_HOURS_PER_WEEK.get(state.opened.to_level)
+
+
+def attendance_view(state: Episode) -> AttendanceView | None:
+    if state.schedule is None and not state.attendance:
+        return None
+    assert state.opened is not None
+    entries = list(state.attendance.values())
+    minimum = _minimum_hours(state)
+    policy = state.policy
+    weeks = [
+        WeekView(
+            week=week,
+            hours=hours,
+            minimum=minimum,
+            below_minimum=minimum is not None and hours < minimum,
+        )
+        for week, hours in weekly_hours(entries).items()
+    ]
+    return AttendanceView(
+        schedule=state.schedule,
+        weeks=weeks,
+        attended=sum(1 for e in entries if e.status == "attended"),
+        missed=sum(1 for e in entries if e.status in MISSED),
+        excused=sum(1 for e in entries if e.status == "excused"),
+        no_show_fees=no_show_fees(entries, state.opened.payer.plan_type, policy.no_show_fee),
+        repeated_no_shows=_repeated(state),
+    )
+
+
+def _repeated(state: Episode) -> list[date]:
+    policy = state.policy
+    entries = list(state.attendance.values())
+    return repeated_missed(entries, policy.no_show_review_count, policy.no_show_review_days)
 
 
 def summarize(state: Episode, now: datetime) -> EpisodeSummary:
@@ -96,6 +146,13 @@ def summarize(state: Episode, now: datetime) -> EpisodeSummary:
 def worklist_items(state: Episode, now: datetime) -> list[WorklistItem]:
     items = _request_items(state) + _denial_items(state) + _coverage_items(state, now)
     items += _failure_items(state)
+    missed = _repeated(state)
+    if missed:
+        detail = (
+            f"{len(missed)} missed sessions (no-show or late cancel) from {missed[0]} to "
+            f"{missed[-1]}: clinical review with the therapist"
+        )
+        items.append(_item(state, "repeated_no_shows", None, detail))
     held = state.held_claims
     if held:
         codes = sorted({r.code for c in held for r in c.reasons})
@@ -159,7 +216,7 @@ def _failure_items(state: Episode) -> list[WorklistItem]:
 
 def _denial_items(state: Episode) -> list[WorklistItem]:
     d = state.deadlines
-    items = []
+    items = _unexplained_denial(state)
     if state.status == "denied" and "p2p_window_closes" in d:
         items.append(
             _item(
@@ -185,6 +242,15 @@ def _denial_items(state: Episode) -> list[WorklistItem]:
     if state.status == "appeal" and "appeal_decision_due" in d:
         items.append(_item(state, "appeal_due", d["appeal_decision_due"], "appeal decision due"))
     return items
+
+
+def _unexplained_denial(state: Episode) -> list[WorklistItem]:
+    """§3: a denial carries a specific reason; one without is accepted but flagged to ops."""
+    denial = state.denial
+    if denial is None or denial.deemed or denial.reason or denial.reason_code:
+        return []
+    detail = "denial without reason — request it in writing"
+    return [_item(state, "denial_without_reason", denial.appeal_filing_due, detail)]
 
 
 def _coverage_items(state: Episode, now: datetime) -> list[WorklistItem]:

@@ -7,9 +7,12 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from domain.attendance import MISSED, AttendanceEntry, ProgramSchedule
 from domain.events import EpisodeOpened, RequestPurpose
 from domain.model import Authorization, Claim, EpisodeStateName, Frozen, HoldReason, Service
 from domain.policy import PayerPolicy
+
+CURRENT_RULES = 2
 
 
 class PendingRequest(Frozen):
@@ -24,14 +27,25 @@ class PendingRequest(Frozen):
     # Set when the submission never reached the payer: no payer clock runs meanwhile.
     undelivered: str | None = None
 
+    # The day the request was made (None in states recorded before this field): an extension
+    # approved without a start never covers days before it.
+    requested_on: date | None = None
+    # The payer already extended this request's decision window (once per request).
+    extended: bool = False
+
 
 class ClaimRecord(Frozen):
     claim_id: str
-    status: Literal["released", "held"]
+    # superseded: its lines went into a newer claim for the same month (held merge or a
+    # frequency-7 replacement); it no longer counts as billing them.
+    status: Literal["released", "held", "superseded"]
     through: date
     service_ids: tuple[str, ...]
     claim: Claim | None = None
     reasons: tuple[HoldReason, ...] = ()
+    dropped: tuple[HoldReason, ...] = ()
+    replaces: str | None = None
+    superseded_by: str | None = None
 
 
 class Denial(Frozen):
@@ -81,6 +95,7 @@ class Episode(Frozen):
     p2p_outcome: str | None = None
     appeal_level: str | None = None
     appeal_outcome: str | None = None
+    appeal_extended: bool = False
     services: dict[str, Service] = Field(default_factory=dict)
     claims: dict[str, ClaimRecord] = Field(default_factory=dict)
     discharge: DischargeInfo | None = None
@@ -89,6 +104,18 @@ class Episode(Frozen):
     notices: tuple[str, ...] = ()
     closed_reason: str | None = None
     failures: dict[str, EffectFailure] = Field(default_factory=dict)
+    # Which billing rules decide: episodes whose workflow history predates a rule keep the
+    # rules they ran under (replay is a contract). 2 adds the per-day duplicate hold (issue 12).
+    rules: int = CURRENT_RULES
+    # service_id -> why billing voided it (the service left `services`; the id stays taken).
+    voided_services: dict[str, str] = Field(default_factory=dict)
+    schedule: ProgramSchedule | None = None
+    attendance: dict[str, AttendanceEntry] = Field(default_factory=dict)
+
+    @property
+    def missed_sessions(self) -> frozenset[str]:
+        """Sessions recorded as no-show or late cancel: never on a claim (§7)."""
+        return frozenset(k for k, v in self.attendance.items() if v.status in MISSED)
 
     @property
     def policy(self) -> PayerPolicy:
@@ -102,8 +129,10 @@ class Episode(Frozen):
 
     @property
     def billed_service_ids(self) -> frozenset[str]:
-        """Services already in a claim, released or held."""
-        return frozenset(sid for c in self.claims.values() for sid in c.service_ids)
+        """Services already in a claim, released or held (not in a superseded one)."""
+        return frozenset(
+            sid for c in self.claims.values() if c.status != "superseded" for sid in c.service_ids
+        )
 
     @property
     def released_claims(self) -> list[ClaimRecord]:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from domain.attendance import ProgramSchedule
 from domain.model import Claim, Deadline, HoldReason, Payer, UnitType
 
 WorklistKind = Literal[
@@ -24,6 +26,8 @@ WorklistKind = Literal[
     "deliver_claim_failed",
     "notify_failed",
     "workflow_stuck",
+    "denial_without_reason",
+    "repeated_no_shows",
 ]
 
 
@@ -54,10 +58,32 @@ class UnitsView(BaseModel):
 
 class ClaimView(BaseModel):
     claim_id: str
-    status: Literal["released", "held"]
+    status: Literal["released", "held", "superseded"]
     through: date
     claim: Claim | None = None
     reasons: list[HoldReason] = []
+    # Lines left off this claim because they can never bill as recorded (void or correct them).
+    dropped: list[HoldReason] = []
+    superseded_by: str | None = None
+
+
+class WeekView(BaseModel):
+    week: date
+    hours: Decimal
+    minimum: int | None
+    below_minimum: bool
+
+
+class AttendanceView(BaseModel):
+    """The schedule and attendance (issue 12): hours a week against the level's minimum."""
+
+    schedule: ProgramSchedule | None
+    weeks: list[WeekView]
+    attended: int
+    missed: int
+    excused: int
+    no_show_fees: Decimal
+    repeated_no_shows: list[date]
 
 
 class EpisodeView(BaseModel):
@@ -70,6 +96,7 @@ class EpisodeView(BaseModel):
     deadlines: list[Deadline]
     claims: list[ClaimView]
     version: int
+    attendance: AttendanceView | None = None
 
 
 class WorklistItem(BaseModel):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from domain import commands as c
 from domain.errors import Rejected
-from workflows.models import AppealAction, P2PAction
+from domain.state import Episode
+from workflows.models import AppealAction, ClaimResult, P2PAction
 
 
 def p2p_command(action: P2PAction) -> c.RequestP2P | c.ScheduleP2P | c.RecordP2POutcome:
@@ -31,3 +32,22 @@ def appeal_command(action: AppealAction) -> c.FileAppeal | c.RecordAppealOutcome
     if action.outcome is None:
         raise Rejected("invalid_input", "`outcome` (overturned or upheld) is required")
     return c.RecordAppealOutcome(outcome=action.outcome)
+
+
+def claim_result(state: Episode, claim_id: str) -> ClaimResult:
+    """The answer to a claim request. A claim whose lines went into a newer claim for the same
+    month (issue 12: one claim a month) answers with that claim, so a repeated request still
+    gets the claim that carries its lines."""
+    record = state.claims[claim_id]
+    seen = {claim_id}
+    while record.superseded_by and record.superseded_by not in seen:
+        seen.add(record.superseded_by)
+        record = state.claims[record.superseded_by]
+    status = "released" if record.status == "released" else "held"
+    return ClaimResult(
+        claim_id=record.claim_id,
+        status=status,
+        claim=record.claim,
+        reasons=list(record.reasons),
+        dropped=list(record.dropped),
+    )

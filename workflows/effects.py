@@ -28,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
 
 
 # Events that create or change a claim; a projection batch carries only those claims.
-CLAIM_EVENTS = frozenset({"claim_released", "claim_held"})
+CLAIM_EVENTS = frozenset({"claim_released", "claim_held", "claim_superseded"})
 
 
 class EffectRunner:
@@ -192,4 +192,6 @@ def _request_payload(state: Episode, effect: Effect) -> dict[str, Any]:
         "patient": {"name": o.patient.name, "birth_date": o.patient.birth_date.isoformat()},
         "plan_type": o.payer.plan_type,
         "setting": o.setting,
+        # Issue 12: weeks attended below the level's minimum, evidence for a concurrent review.
+        "attendance": effect.detail.get("attendance", []),
     }

@@ -20,11 +20,12 @@ with workflow.unsafe.imports_passed_through():
     from domain.project import episode_view
     from domain.state import Episode, open_failures
     from domain.views import EpisodeView, StoredEvent
-    from workflows.actions import appeal_command, p2p_command
+    from workflows.actions import appeal_command, claim_result, p2p_command
     from workflows.effects import EffectRunner
     from workflows.lanes import EffectLanes, PendingEffect
     from workflows.models import (
         AppealAction,
+        AttendanceResult,
         ClaimResult,
         DecisionResult,
         EpisodeInput,
@@ -54,6 +55,9 @@ class EpisodeWorkflow:
     def __init__(self, input: EpisodeInput) -> None:
         self._input = input
         self._state = input.snapshot or Episode()
+        # Issue 12: runs recorded before the per-day duplicate hold keep the rules they ran under.
+        if not workflow.patched("billing-rules-2"):
+            self._state = self._state.model_copy(update={"rules": 1})
         self._first_seq = self._state.version + 1
         self._events: list[StoredEvent] = []
         self._ignored: set[tuple[str, Any]] = set()
@@ -327,13 +331,7 @@ class EpisodeWorkflow:
     @workflow.update
     def release_claim(self, command: c.ReleaseClaim) -> ClaimResult:
         self._apply(command)
-        record = self._state.claims[command.claim_id]
-        return ClaimResult(
-            claim_id=record.claim_id,
-            status=record.status,
-            claim=record.claim,
-            reasons=list(record.reasons),
-        )
+        return claim_result(self._state, command.claim_id)
 
     @release_claim.validator
     def _validate_claim(self, command: c.ReleaseClaim) -> None:
@@ -401,4 +399,63 @@ class EpisodeWorkflow:
 
     @cancel.validator
     def _validate_cancel(self, command: c.Cancel) -> None:
+        self._validate(command)
+
+    # -- issue 12: billing voids or corrects a recorded service -------------------------------
+
+    @workflow.update
+    def void_service(self, command: c.VoidService) -> EpisodeView:
+        self._apply(command)
+        return self._view()
+
+    @void_service.validator
+    def _validate_void_service(self, command: c.VoidService) -> None:
+        self._validate(command)
+
+    @workflow.update
+    def correct_service(self, command: c.CorrectService) -> EpisodeView:
+        self._apply(command)
+        return self._view()
+
+    @correct_service.validator
+    def _validate_correct_service(self, command: c.CorrectService) -> None:
+        self._validate(command)
+
+    # -- issue 12: the payer's notice extending a decision window -----------------------------
+
+    @workflow.update
+    def extend_decision(self, command: c.ExtendDecision) -> EpisodeView:
+        self._apply(command)
+        return self._view()
+
+    @extend_decision.validator
+    def _validate_extend_decision(self, command: c.ExtendDecision) -> None:
+        self._validate(command)
+
+    # -- issue 12: the program schedule and session attendance --------------------------------
+
+    @workflow.update
+    def set_schedule(self, command: c.SetSchedule) -> EpisodeView:
+        self._apply(command)
+        return self._view()
+
+    @set_schedule.validator
+    def _validate_set_schedule(self, command: c.SetSchedule) -> None:
+        self._validate(command)
+
+    @workflow.update
+    def record_attendance(self, command: c.RecordAttendance) -> AttendanceResult:
+        known = set(self._state.attendance)
+        new = self._apply(command)
+        derived = [s.service_id for e in new if e.type == "services_recorded" for s in e.services]
+        ids = [s.session_id for s in command.sessions]
+        return AttendanceResult(
+            recorded=[i for i in dict.fromkeys(ids) if i not in known],
+            duplicates=[i for i in dict.fromkeys(ids) if i in known],
+            services=derived,
+            version=self._state.version,
+        )
+
+    @record_attendance.validator
+    def _validate_record_attendance(self, command: c.RecordAttendance) -> None:
         self._validate(command)

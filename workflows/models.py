@@ -71,6 +71,8 @@ class ClaimResult(BaseModel):
     status: Literal["released", "held"]
     claim: Claim | None = None
     reasons: list[HoldReason] = []
+    # Lines left off the claim because they can never bill as recorded (issue 12).
+    dropped: list[HoldReason] = []
 
 
 class P2PAction(BaseModel):
@@ -95,3 +97,13 @@ class RetryResult(BaseModel):
     """The failures that were started again (their new attempts run as effects)."""
 
     retried: list[str]
+
+
+class AttendanceResult(BaseModel):
+    """Sessions recorded now, sessions recorded before (duplicates) and the services derived
+    from attended, billed sessions (issue 12)."""
+
+    recorded: list[str]
+    duplicates: list[str]
+    services: list[str]
+    version: int

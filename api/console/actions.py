@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from api.bounds import OUT_OF_RANGE, check_dates
 from api.console import action_fields as af
+from api.console import attendance_forms
 from api.console.page import alert, csrf_input, esc
 from api.console.session import Session
 from domain import commands as c
@@ -181,6 +182,26 @@ ACTIONS: dict[str, Action] = {
             _build_discharge,
             af.discharge_fields,
             "Discharge",
+        ),
+        Action(
+            "program-schedule",
+            "Set the program schedule",
+            INTAKE_OPS,
+            _active,
+            EpisodeWorkflow.set_schedule,
+            attendance_forms.build_schedule,
+            attendance_forms.schedule_fields,
+            "Save schedule",
+        ),
+        Action(
+            "attendance",
+            "Record a session's attendance",
+            OPS,
+            _active,
+            EpisodeWorkflow.record_attendance,
+            attendance_forms.build_attendance,
+            attendance_forms.attendance_fields,
+            "Record attendance",
         ),
         Action(
             "cancel",

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from api.console.actions import Failure, actions_html
+from api.console.attendance_card import attendance_card, dropped_html
 from api.console.page import esc
 from api.console.session import Session
 from api.console.submissions_card import submissions_card
@@ -115,6 +116,12 @@ def deadlines_card(view: EpisodeView, now: datetime) -> str:
 
 
 def claim_row(claim: ClaimView) -> str:
+    if claim.status == "superseded":
+        by = f"its lines are on {esc(claim.superseded_by)}" if claim.superseded_by else "withdrawn"
+        return (
+            f'<tr><td>{esc(claim.claim_id)}</td><td><span class="badge">superseded</span></td>'
+            f"<td>{esc(claim.through)}</td><td>{by}</td></tr>"
+        )
     if claim.status == "released" and claim.claim is not None:
         body = claim.claim
         what = (
@@ -129,7 +136,7 @@ def claim_row(claim: ClaimView) -> str:
         badge = '<span class="badge bad">held</span>'
     return (
         f"<tr><td>{esc(claim.claim_id)}</td><td>{badge}</td>"
-        f"<td>{esc(claim.through)}</td><td>{what}</td></tr>"
+        f"<td>{esc(claim.through)}</td><td>{what}{dropped_html(claim)}</td></tr>"
     )
 
 
@@ -159,6 +166,7 @@ def episode_body(page: EpisodePage, session: Session) -> str:
         f'<div class="grid">{authorization_card(view.authorization, view.units, page.now)}'
         f"{deadlines_card(view, page.now)}</div>"
         f'<div style="height:1rem"></div>{claims_card(view.claims)}'
+        f"{attendance_card(view.attendance)}"
         '<section class="card" aria-labelledby="act-h"><h2 id="act-h">Actions</h2>'
         f"{actions_html(view.episode_id, view.state, session, page.failed)}</section>"
         f"{submissions_card(page.submissions) if session.may('ops') else ''}"

@@ -28,6 +28,8 @@ KIND_LABELS = {
     "deliver_claim_failed": "Claim delivery failed",
     "notify_failed": "Notification not sent",
     "workflow_stuck": "Episode workflow stuck",
+    "denial_without_reason": "Denial without reason",
+    "repeated_no_shows": "Repeated no-shows",
 }
 PAYER_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 

@@ -18,7 +18,13 @@ from api.bounds import checked
 from api.deps import Workflows
 from api.problems import problem_responses
 from api.routes.episodes import EpisodeId
-from api.schemas import CancelRequest, DischargeRequest, InformationRequest, RetryRequest
+from api.schemas import (
+    CancelRequest,
+    DischargeRequest,
+    ExtensionNoticeRequest,
+    InformationRequest,
+    RetryRequest,
+)
 from domain.views import EpisodeView
 from workflows.episode import EpisodeWorkflow
 from workflows.models import AppealAction, P2PAction, RetryResult
@@ -178,3 +184,23 @@ async def retry_failures(
         episode_id, update, command, update_id=update_id("retry", key)
     )
     return result
+
+
+@router.post(
+    "/episodes/{episode_id}/decision-extension",
+    name="episode.decision_extension",
+    summary="Record the payer's notice extending its decision or appeal window (ops)",
+    description=(
+        "Moves the deadline by `days` (default: the most the payer's policy allows — Medicare "
+        "Advantage 14, ERISA 15; appeals 14 under Medicaid managed care and ERISA), once, "
+        "counted from the current deadline; not a denial. 422 beyond the policy; 409 after "
+        "the deadline passed, a second extension, or nothing waiting. " + STATE_NOTE
+    ),
+    responses=ACTION_ERRORS,
+)
+async def decision_extension(
+    episode_id: EpisodeId, body: ExtensionNoticeRequest, user: OpsUser, workflows: Workflows
+) -> EpisodeView:
+    update = EpisodeWorkflow.extend_decision
+    view: EpisodeView = await workflows.act(episode_id, update, body.command())
+    return view

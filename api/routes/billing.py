@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response
 
 from api.auth import BillingUser
 from api.deps import Deps, Workflows
 from api.problems import ApiProblem, ProblemItem, problem_responses
 from api.routes.episodes import EpisodeId
-from api.schemas import ClaimRequest, HeldClaim, ReleasedClaim, ServicesRequest, ServicesResponse
+from api.schemas import (
+    ClaimRequest,
+    CorrectServiceRequest,
+    HeldClaim,
+    ReleasedClaim,
+    ServicesRequest,
+    ServicesResponse,
+    VoidServiceRequest,
+)
+from domain import commands as c
+from domain.views import EpisodeView
 from workflows.episode import EpisodeWorkflow
 from workflows.models import ClaimResult, ServicesResult
 
@@ -92,6 +104,67 @@ async def release_claim(
     deps.metrics.inc("stepdown_claims_total", status=result.status)
     request.state.outcome = result.status
     if result.status == "released" and result.claim is not None:
-        return ReleasedClaim(claim_id=result.claim_id, claim=result.claim)
+        return ReleasedClaim(claim_id=result.claim_id, claim=result.claim, dropped=result.dropped)
     response.status_code = 202
-    return HeldClaim(claim_id=result.claim_id, reasons=result.reasons)
+    return HeldClaim(claim_id=result.claim_id, reasons=result.reasons, dropped=result.dropped)
+
+
+ServiceId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", max_length=64)]
+
+
+@router.post(
+    "/episodes/{episode_id}/services/{service_id}/void",
+    name="episode.service_void",
+    summary="Void a recorded service that is not on a released claim (billing)",
+    description=(
+        "The service stays in the history (a `service_voided` event) and never bills; its id "
+        "stays taken. A held claim holding it is gated again, so a hold that service caused "
+        "clears. Voiding a voided service again changes nothing. 404 unknown service; 409 "
+        "when it is on a released claim."
+    ),
+    responses=problem_responses(401, 403, 404, 409, 422, 503),
+)
+async def void_service(
+    episode_id: EpisodeId,
+    service_id: ServiceId,
+    body: VoidServiceRequest,
+    user: BillingUser,
+    workflows: Workflows,
+    request: Request,
+) -> EpisodeView:
+    command = c.VoidService(service_id=service_id, reason=body.reason)
+    view: EpisodeView = await workflows.act(episode_id, EpisodeWorkflow.void_service, command)
+    request.state.outcome = "voided"
+    return view
+
+
+@router.post(
+    "/episodes/{episode_id}/services/{service_id}/correct",
+    name="episode.service_correct",
+    summary="Correct a recorded service that is not on a released claim (billing)",
+    description=(
+        "The body's service replaces the recorded one (a `service_corrected` event); it passes "
+        "the same checks as a new line. A held claim holding it is gated again. The same "
+        "correction twice changes nothing. 422 when the body's service_id differs from the "
+        "path or the line is invalid; 404 unknown service; 409 when on a released claim."
+    ),
+    responses=problem_responses(401, 403, 404, 409, 422, 503),
+)
+async def correct_service(
+    episode_id: EpisodeId,
+    service_id: ServiceId,
+    body: CorrectServiceRequest,
+    user: BillingUser,
+    workflows: Workflows,
+    request: Request,
+) -> EpisodeView:
+    if body.service.service_id != service_id:
+        item = ProblemItem(
+            detail=f"service.service_id {body.service.service_id!r} is not {service_id!r}",
+            pointer="#/service/service_id",
+        )
+        raise ApiProblem(422, "invalid_input", item.detail, errors=[item])
+    command = c.CorrectService(service=body.service, reason=body.reason)
+    view: EpisodeView = await workflows.act(episode_id, EpisodeWorkflow.correct_service, command)
+    request.state.outcome = "corrected"
+    return view

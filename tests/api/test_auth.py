@@ -24,6 +24,16 @@ BODIES: dict[str, Any] = {
     f"/episodes/{EP}/services": {"services": [service_line()]},
     f"/episodes/{EP}/claims": {"claim_id": "C-1", "through": "2026-11-30"},
     f"/episodes/{EP}/failures/retry": {},
+    f"/episodes/{EP}/services/S-1/void": {"reason": "entered twice"},
+    f"/episodes/{EP}/services/S-1/correct": {
+        "reason": "roster signed",
+        "service": service_line(service_id="S-1"),
+    },
+    f"/episodes/{EP}/decision-extension": {"reason": "records needed"},
+    f"/episodes/{EP}/schedule": {"days_per_week": 3, "hours_per_day": "3"},
+    f"/episodes/{EP}/attendance": {
+        "sessions": [{"session_id": "A-1", "date": "2026-11-30", "status": "no_show"}]
+    },
 }
 # (method, path, roles allowed besides admin) for every route that needs a token.
 ROUTES = [
@@ -42,6 +52,11 @@ ROUTES = [
     ("POST", f"/episodes/{EP}/services", {"billing"}),
     ("POST", f"/episodes/{EP}/claims", {"billing"}),
     ("POST", f"/episodes/{EP}/failures/retry", {"ops"}),
+    ("POST", f"/episodes/{EP}/services/S-1/void", {"billing"}),
+    ("POST", f"/episodes/{EP}/services/S-1/correct", {"billing"}),
+    ("POST", f"/episodes/{EP}/decision-extension", {"ops"}),
+    ("PUT", f"/episodes/{EP}/schedule", {"intake", "ops"}),
+    ("POST", f"/episodes/{EP}/attendance", {"billing", "ops"}),
 ]
 ROLES = ("intake", "billing", "ops")
 

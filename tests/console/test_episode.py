@@ -46,6 +46,8 @@ async def test_a_denied_episode_offers_p2p_and_appeal_and_shows_the_denial(
         "p2p-request",
         "appeal-file",
         "discharge",
+        "program-schedule",
+        "attendance",
         "cancel",
     ]
     workflow = f"/namespaces/default/workflows/episode-{view['episode_id']}"
@@ -58,7 +60,11 @@ async def test_intake_sees_only_the_actions_of_its_role(console: Console) -> Non
 
     page = await page_of(console, view["episode_id"])
 
-    assert re.findall(r'data-action="([a-z0-9-]+)"', page) == ["discharge", "cancel"]
+    assert re.findall(r'data-action="([a-z0-9-]+)"', page) == [
+        "discharge",
+        "program-schedule",
+        "cancel",
+    ]
 
 
 async def test_the_timeline_and_history_link_are_for_ops_only(console: Console) -> None:

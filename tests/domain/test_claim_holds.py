@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from domain.claims import Held, Released, gate
+from domain.errors import Rejected
 from domain.model import Authorization, HoldReason, Service
 from domain.state import Episode
 from tests.domain.factories import authorization, claim_record, episode, opened_event, service
@@ -101,28 +104,53 @@ def test_unsigned_roster_of_a_non_group_code_does_not_hold():
     assert isinstance(gate(state, THROUGH), Released)
 
 
-def test_claim_is_held_when_an_untimed_session_is_under_45_minutes():
+def dropped_from(*services: Service, **fields: object) -> dict[str, HoldReason]:
+    """The reasons lines were left off a claim whose other lines were released."""
+    verdict = gate(episode(services=[service(minutes=60), *services], **fields), THROUGH)
+    assert isinstance(verdict, Released), verdict
+    dropped_ids = {sid for r in verdict.dropped for sid in r.lines}
+    assert dropped_ids.isdisjoint(verdict.service_ids)
+    assert dropped_ids.isdisjoint(line.service_id for line in verdict.claim.lines)
+    return {r.code: r for r in verdict.dropped}
+
+
+def test_untimed_session_under_45_minutes_is_left_off_while_the_valid_lines_go_out():
     short = service(code="90853", minutes=44)
-    found = held_for(short, service(minutes=45))
+    found = dropped_from(short, service(minutes=45))
     assert found["below_minimum_minutes"].lines == (short.service_id,)
 
 
-def test_claim_is_held_when_psychotherapy_is_under_16_minutes():
-    found = held_for(service(code="90832", minutes=15), authorizations=_psychotherapy_auth())
+def test_psychotherapy_under_16_minutes_is_left_off_the_claim():
+    found = dropped_from(service(code="90832", minutes=15), authorizations=_auths_with_therapy())
     assert "90832 for 15 min" in found["below_minimum_minutes"].detail
 
 
-def test_claim_is_held_when_minutes_call_for_another_psychotherapy_code():
+def test_psychotherapy_coded_above_its_minutes_is_left_off_with_the_code_it_calls_for():
     one = service(service_id="S-1", code="90837", minutes=40)
-    found = held_for(one, authorizations=_psychotherapy_auth())
+    found = dropped_from(one, authorizations=_auths_with_therapy())
     assert "S-1 billed 90837 for 40 min, which calls for 90834" in (
         found["time_code_mismatch"].detail
     )
 
 
-def test_claim_is_held_when_psychotherapy_has_no_minutes():
-    found = held_for(service(code="90834", minutes=None), authorizations=_psychotherapy_auth())
+def test_psychotherapy_without_minutes_is_left_off_the_claim():
+    found = dropped_from(service(code="90834", minutes=None), authorizations=_auths_with_therapy())
     assert list(found) == ["missing_minutes"]
+
+
+def test_a_claim_of_only_lines_that_can_never_bill_is_refused_naming_them():
+    short = service(service_id="S-short", minutes=20)
+    with pytest.raises(Rejected, match="can never bill as recorded \\(S-short\\)") as err:
+        gate(episode(services=[short]), THROUGH)
+    assert err.value.code == "nothing_to_bill"
+
+
+def test_dropped_lines_take_no_units():
+    short = service(date=date(2026, 11, 24), minutes=10)
+    good = service(date=date(2026, 11, 25))
+    state = episode(services=[short, good], authorizations=(authorization(units=1),))
+    verdict = gate(state, THROUGH)
+    assert isinstance(verdict, Released) and verdict.service_ids == (good.service_id,)
 
 
 def test_psychotherapy_with_minutes_matching_its_code_is_released():
@@ -162,3 +190,7 @@ def test_released_services_keep_their_units_before_later_recorded_earlier_dates(
 
 def _psychotherapy_auth() -> tuple[Authorization, ...]:
     return (authorization(service_codes=("90832", "90834", "90837")),)
+
+
+def _auths_with_therapy() -> tuple[Authorization, ...]:
+    return (authorization(service_codes=("90853", "90832", "90834", "90837")),)

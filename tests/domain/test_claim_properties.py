@@ -7,11 +7,24 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.claims import Held, Released, gate, ledger, regate
+from domain.claims import (
+    Held,
+    Released,
+    gate,
+    held_claim_event,
+    ledger,
+    regate,
+    released_claim_event,
+)
 from domain.errors import Rejected
+from domain.evolve import fold
+from domain.holds import month_of, never_billable
+from domain.ledger import released_services as ledger_services
 from domain.model import Authorization, Service
-from domain.state import ClaimRecord, Episode
-from tests.domain.factories import START, authorization, claim_record, episode, service
+from domain.state import ClaimRecord, DischargeInfo, Episode
+from tests.domain.factories import OPENED_AT, START, authorization, episode, service
+
+NOW = OPENED_AT
 
 PAIRS = [("90853", "0905"), ("S9480", "0905"), ("G0410", "0915"), ("90834", "0914")]
 CODES = sorted({code for pair in PAIRS for code in pair})
@@ -60,17 +73,8 @@ def _covered(state: Episode, day: date, code: str, revenue_code: str) -> bool:
 
 def _record(state: Episode, claim_id: str, verdict: Released | Held) -> Episode:
     if isinstance(verdict, Released):
-        record = claim_record(
-            claim_id=claim_id,
-            service_ids=verdict.service_ids,
-            claim=verdict.claim,
-            through=verdict.claim.through,
-        )
-    else:
-        record = claim_record(
-            claim_id=claim_id, status="held", service_ids=verdict.service_ids, through=FAR
-        )
-    return state.model_copy(update={"claims": {**state.claims, claim_id: record}})
+        return fold(released_claim_event(verdict, claim_id, NOW), state)
+    return fold(held_claim_event(verdict, claim_id, FAR, NOW), state)
 
 
 def _assert_released_lines_are_covered(state: Episode, verdict: Released | Held) -> None:
@@ -98,7 +102,7 @@ def _released_ids(claims: list[ClaimRecord]) -> list[str]:
 @settings(max_examples=200, deadline=None)
 @given(episodes())
 def test_ledger_never_uses_more_than_approved_and_only_covering_authorizations(state):
-    book = ledger(state)
+    book = ledger(state, state.services.values())  # as if every recorded line were released
     by_number = {a.number: a for a in state.authorizations}
     for auth in state.authorizations:
         assert 0 <= book.used[auth.number] <= auth.units
@@ -140,5 +144,61 @@ def test_gate_never_releases_a_service_twice(state, data):
             billed = _record(billed, record.claim_id, verdict)
     released = _released_ids(list(billed.claims.values()))
     assert len(released) == len(set(released))
-    assert set(billed.services) == set(billed.billed_service_ids)
+    unbilled = set(billed.services) - set(billed.billed_service_ids)
+    assert all(never_billable(billed.services[sid]) for sid in unbilled)
     assert set(released) <= set(ledger(billed).allocation)
+
+
+def _payer_count(auth: Authorization, lines: list[Service]) -> int:
+    """The units `lines` use of `auth`, counted afresh the way the payer counts (§6)."""
+    if auth.unit_type == "days":
+        return len({s.date for s in lines})
+    if auth.unit_type == "sessions":
+        return len(lines)
+    if auth.unit_type == "units_15min":
+        return sum(s.units for s in lines)
+    minutes: dict[date, int] = {}
+    for s in lines:
+        if s.minutes is not None:
+            minutes[s.date] = minutes.get(s.date, 0) + s.minutes
+    untimed = sum(s.units for s in lines if s.minutes is None)
+    return untimed + sum(-(-m // 60) for m in minutes.values())
+
+
+@settings(max_examples=100, deadline=None)
+@given(episodes())
+def test_units_used_equal_what_the_released_lines_use_and_nothing_else(state):
+    billed = _bill_everything(state)
+    book = ledger(billed)
+    released = [s for s in ledger_services(billed)]
+    for auth in billed.authorizations:
+        mine = [s for s in released if book.allocation.get(s.service_id) == auth.number]
+        assert book.used[auth.number] == _payer_count(auth, mine)
+    assert {s.service_id for s in released} == set(_released_ids(list(billed.claims.values())))
+
+
+_LAST = {"1", "4"}
+
+
+@settings(max_examples=100, deadline=None)
+@given(episodes(), st.booleans())
+def test_frequency_digits_follow_month_order_with_one_claim_a_month(state, discharge):
+    if discharge and state.services:
+        last = max(s.date for s in state.services.values())
+        info = DischargeInfo(date=last, patient_status="01", disposition="completed")
+        state = state.model_copy(update={"discharge": info})
+    billed = _bill_everything(state)
+    live = sorted(billed.released_claims, key=lambda r: r.claim.from_ if r.claim else FAR)
+    months = [(r.claim.from_.year, r.claim.from_.month) for r in live if r.claim]
+    assert len(months) == len(set(months))
+    for record in live:
+        assert record.claim is not None
+        assert month_of(record.claim.from_) == month_of(record.claim.through)
+    digits = [r.claim.type_of_bill[-1] for r in live if r.claim]
+    for n, digit in enumerate(digits):
+        if n == 0:
+            assert digit in {"1", "2"}
+        else:
+            assert digit in {"3", "4"}
+        if digit in _LAST:
+            assert n == len(digits) - 1

@@ -38,16 +38,26 @@ def test_claim_covers_only_the_earliest_calendar_month():
     assert verdict.service_ids == (nov.service_id,)
 
 
-def test_claim_skips_services_already_on_a_claim():
-    billed, held, new = service(), service(), service(date=date(2026, 11, 26))
-    state = episode(
-        services=[billed, held, new],
-        claims=[
-            claim_record(service_ids=(billed.service_id,)),
-            claim_record(status="held", service_ids=(held.service_id,)),
-        ],
-    )
-    assert released(state).service_ids == (new.service_id,)
+def test_claim_skips_services_already_on_a_released_claim():
+    billed, new = service(), service(date=date(2026, 12, 1))
+    state = episode(services=[billed, new], claims=[claim_record(service_ids=(billed.service_id,))])
+    assert released(state, date(2026, 12, 31)).service_ids == (new.service_id,)
+
+
+def test_a_second_request_for_a_month_with_a_held_claim_takes_its_lines_and_supersedes_it():
+    held, new = service(), service(date=date(2026, 11, 26))
+    record = claim_record(status="held", service_ids=(held.service_id,))
+    verdict = released(episode(services=[held, new], claims=[record]))
+    assert verdict.service_ids == (held.service_id, new.service_id)
+    assert verdict.supersedes == record.claim_id
+
+
+def test_a_second_request_for_a_sent_month_is_a_frequency_seven_replacement_with_all_lines():
+    sent, new = service(), service(date=date(2026, 11, 26))
+    record = claim_record(service_ids=(sent.service_id,))
+    verdict = released(episode(services=[sent, new], claims=[record]))
+    assert verdict.claim.type_of_bill == "0767" and verdict.claim.replaces == record.claim_id
+    assert verdict.service_ids == (sent.service_id, new.service_id)
 
 
 def test_nothing_to_bill_is_rejected_when_every_service_is_on_a_claim():
@@ -112,14 +122,17 @@ def test_claim_is_not_final_while_a_later_month_remains_unbilled():
     assert claim.type_of_bill == "0762" and claim.patient_status == "30"
 
 
-def test_claim_is_not_final_while_services_wait_on_a_held_claim():
+def test_later_month_waits_for_a_held_earlier_month_naming_it():
     held, dec = service(), service(date=date(2026, 12, 2))
     state = episode(
         services=[held, dec],
         discharge=discharged(date(2026, 12, 2)),
         claims=[claim_record(status="held", service_ids=(held.service_id,))],
     )
-    assert released(state, date(2026, 12, 31)).claim.type_of_bill == "0762"
+    verdict = gate(state, date(2026, 12, 31))
+    assert isinstance(verdict, Held)
+    (reason,) = verdict.reasons
+    assert reason.code == "earlier_month_unreleased" and "2026-11 claim" in reason.detail
 
 
 @pytest.mark.parametrize(
@@ -146,12 +159,12 @@ def test_department_modifier_is_only_for_hospital_outpatient():
     assert released(state).claim.lines[0].modifiers == ()
 
 
-def test_cah_claim_reports_revenue_codes_without_hcpcs():
+def test_cah_claim_reports_revenue_codes_without_hcpcs_and_visits_not_time_units():
     state = episode(opened=opened_event(setting="cah"), services=[service(units=2)])
     claim = released(state).claim
     assert claim.type_of_bill == "0852"
     line = claim.lines[0]
-    assert line.hcpcs is None and line.revenue_code == "0905" and line.units == 2
+    assert line.hcpcs is None and line.revenue_code == "0905" and line.units == 1
 
 
 def test_claim_lines_report_code_units_and_charge():

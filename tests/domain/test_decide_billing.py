@@ -80,9 +80,12 @@ def test_eighty_percent_of_units_used_makes_the_concurrent_review_due():
     assert s.state.pending is not None and s.state.pending.purpose == "extension"
 
 
-def test_units_used_up_end_the_authorization():
+def test_units_used_up_by_released_lines_end_the_authorization():
     s = authorized(units=2)
     record(s, date(2026, 11, 24), date(2026, 11, 25))
+    assert s.state.ended_authorizations == {}  # recorded lines consume nothing yet
+    events = s.run(c.ReleaseClaim(claim_id="C-1", through=date(2026, 11, 30)))
+    assert s.types(events) == ["claim_released", "authorization_ended"]
     assert s.state.ended_authorizations == {"AUTH-1": "exhausted"}
     assert s.state.status == "expired"
 

@@ -186,11 +186,18 @@ def test_extension_under_a_new_number_adds_a_second_authorization():
     assert [a.number for a in s.state.authorizations] == ["AUTH-1", "AUTH-2"]
 
 
-def test_commercial_extension_asked_a_day_ahead_is_decided_in_24_hours():
-    s = Scenario(payer={"id": "acme", "plan_type": "commercial"})
+def test_commercial_urgent_extension_asked_a_day_ahead_is_decided_in_24_hours():
+    s = Scenario(payer={"id": "acme", "plan_type": "commercial"}, urgency="expedited")
     s.approve(end=date(2026, 12, 10))
     s.fire("concurrent_review_due")
     assert s.state.deadlines["payer_decision_due"] == s.now + timedelta(hours=24)
+
+
+def test_commercial_standard_extension_is_not_urgent_and_keeps_the_standard_window():
+    s = Scenario(payer={"id": "acme", "plan_type": "commercial"})
+    s.approve(end=date(2026, 12, 10))
+    s.fire("concurrent_review_due")
+    assert s.state.deadlines["payer_decision_due"] == s.now + timedelta(days=15)
 
 
 def test_authorization_already_inside_its_review_window_requests_extension_at_once():

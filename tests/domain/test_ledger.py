@@ -6,17 +6,23 @@ from datetime import date
 
 import pytest
 
-from domain.claims import ledger, units_summary
+from domain.claims import Ledger, ledger, units_summary
+from domain.state import Episode
 from tests.domain.factories import authorization, claim_record, episode, service
 
 DAY = date(2026, 11, 24)
+
+
+def book(state: Episode) -> Ledger:
+    """The ledger if every recorded service were released (candidates in date order)."""
+    return ledger(state, state.services.values())
 
 
 def used_by(unit_type: str, *services: object, **auth: object) -> int:
     state = episode(
         services=list(services), authorizations=(authorization(unit_type=unit_type, **auth),)
     )
-    return ledger(state).used["AUTH-1"]
+    return book(state).used["AUTH-1"]
 
 
 def test_days_count_once_per_distinct_date_however_many_services():
@@ -41,31 +47,31 @@ def test_service_goes_to_the_first_covering_authorization_by_start():
     later = authorization(number="AUTH-2", start=date(2026, 11, 24))
     earlier = authorization(number="AUTH-1", start=date(2026, 11, 23))
     one = service(date=DAY)
-    book = ledger(episode(services=[one], authorizations=(later, earlier)))
-    assert book.allocation == {one.service_id: "AUTH-1"}
-    assert book.used == {"AUTH-1": 1, "AUTH-2": 0}
+    found = book(episode(services=[one], authorizations=(later, earlier)))
+    assert found.allocation == {one.service_id: "AUTH-1"}
+    assert found.used == {"AUTH-1": 1, "AUTH-2": 0}
 
 
 def test_service_goes_to_an_authorization_that_covers_its_code_or_revenue_code():
     groups = authorization(number="AUTH-G", service_codes=("0915",))
     first = authorization(service_codes=("S9480",))
     group = service(code="G0410", revenue_code="0915")
-    book = ledger(episode(services=[group], authorizations=(first, groups)))
-    assert book.allocation == {group.service_id: "AUTH-G"}
+    found = book(episode(services=[group], authorizations=(first, groups)))
+    assert found.allocation == {group.service_id: "AUTH-G"}
 
 
 def test_service_overflows_to_the_next_authorization_with_room():
     full = authorization(units=1)
     spare = authorization(number="AUTH-2", units=5)
     one, two = service(date=DAY), service(date=date(2026, 11, 25))
-    book = ledger(episode(services=[two, one], authorizations=(full, spare)))
-    assert book.allocation == {one.service_id: "AUTH-1", two.service_id: "AUTH-2"}
+    found = book(episode(services=[two, one], authorizations=(full, spare)))
+    assert found.allocation == {one.service_id: "AUTH-1", two.service_id: "AUTH-2"}
 
 
 def test_service_beyond_every_authorization_is_left_unallocated():
     one, two = service(date=DAY), service(date=date(2026, 11, 25))
-    book = ledger(episode(services=[one, two], authorizations=(authorization(units=1),)))
-    assert book.allocation == {one.service_id: "AUTH-1"} and book.used == {"AUTH-1": 1}
+    found = book(episode(services=[one, two], authorizations=(authorization(units=1),)))
+    assert found.allocation == {one.service_id: "AUTH-1"} and found.used == {"AUTH-1": 1}
 
 
 def test_released_services_are_allocated_before_unbilled_ones():
@@ -75,10 +81,41 @@ def test_released_services_are_allocated_before_unbilled_ones():
         authorizations=(authorization(units=1),),
         claims=[claim_record(service_ids=(billed.service_id,))],
     )
-    assert ledger(state).allocation == {billed.service_id: "AUTH-1"}
+    assert book(state).allocation == {billed.service_id: "AUTH-1"}
 
 
-def test_units_summary_adds_every_authorization():
+def test_units_summary_adds_every_authorization_and_counts_released_lines_only():
     auths = (authorization(units=3), authorization(number="AUTH-2", units=4))
-    state = episode(services=[service(date=DAY)], authorizations=auths)
+    billed, unbilled = service(date=DAY), service(date=date(2026, 11, 25))
+    state = episode(
+        services=[billed, unbilled],
+        authorizations=auths,
+        claims=[claim_record(service_ids=(billed.service_id,))],
+    )
     assert units_summary(state) == (7, 1, 6)
+
+
+def test_held_and_unbilled_lines_consume_no_units():
+    held, unbilled = service(date=DAY), service(date=date(2026, 11, 25))
+    state = episode(
+        services=[held, unbilled],
+        authorizations=(authorization(units=1),),
+        claims=[claim_record(status="held", service_ids=(held.service_id,))],
+    )
+    assert ledger(state) == Ledger(allocation={}, used={"AUTH-1": 0})
+
+
+def test_hour_units_sum_a_days_minutes_before_rounding_up():
+    forty = [service(date=DAY, minutes=40) for _ in range(3)]  # 120 min: 2 hours, not 3
+    assert used_by("hours", *forty) == 2
+    assert (
+        used_by(
+            "hours", service(date=DAY, minutes=40), service(minutes=40, date=date(2026, 11, 25))
+        )
+        == 2
+    )
+
+
+def test_hour_units_round_a_days_total_up_at_the_last_minute():
+    assert used_by("hours", service(date=DAY, minutes=60), service(date=DAY, minutes=1)) == 2
+    assert used_by("hours", service(date=DAY, minutes=30), service(date=DAY, minutes=30)) == 1

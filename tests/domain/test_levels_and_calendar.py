@@ -29,13 +29,34 @@ def test_fourth_edition_sources_step_down_to_iop(source):
 def test_level_from_the_other_edition_is_rejected():
     problems = level_problems(3, "2.7", "2.1")
     assert problems == [
-        "from_level '2.7' is not an ASAM edition 3 level (0.5, 1, 2.1, 2.5, 3.1, 3.3, 3.5, 3.7, 4)"
+        "from_level '2.7' is not an ASAM edition 3 level "
+        "(0.5, 1, 2.1, 2.5, 3.1, 3.3, 3.5, 3.7, 4, 1-WM, 2-WM, 3.2-WM, 3.7-WM, 4-WM)"
     ]
 
 
 def test_withdrawal_management_suffix_exists_only_in_third_edition():
     assert is_valid_level("3.7-WM", 3)
     assert not is_valid_level("3.7-WM", 4)
+
+
+@pytest.mark.parametrize("source", ["3.2-WM", "3.7-WM", "4-WM"])
+def test_third_edition_withdrawal_management_above_iop_steps_down_to_iop(source):
+    assert level_problems(3, source, "2.1") == []
+
+
+@pytest.mark.parametrize("source", ["1-WM", "2-WM"])
+def test_ambulatory_withdrawal_management_is_not_above_iop(source):
+    assert "is not above 2.1" in level_problems(3, source, "2.1")[0]
+
+
+@pytest.mark.parametrize("level", ["2.1-WM", "2.5-WM", "3.5-WM", "WM"])
+def test_levels_asam_has_no_withdrawal_management_variant_of_are_invalid(level):
+    assert not is_valid_level(level, 3)
+
+
+def test_a_withdrawal_management_level_is_never_the_iop_to_level():
+    problems = level_problems(3, "3.7-WM", "2.1-WM")
+    assert problems and "to_level '2.1-WM'" in problems[0]
 
 
 def test_step_up_is_not_a_step_down():

@@ -25,6 +25,8 @@ def test_view_shows_units_used_and_an_active_authorization():
     s.approve(units=10)
     s.now = s.now.replace(day=24)
     s.run(c.RecordServices(services=(service(date(2026, 11, 24), code="S9480"),)))
+    assert episode_view(s.state, s.now).units.used == 0  # only released lines use units
+    s.run(c.ReleaseClaim(claim_id="C-1", through=date(2026, 11, 30)))
     view = episode_view(s.state, s.now)
     assert view.authorization is not None and view.authorization.status == "active"
     assert (view.units.approved, view.units.used, view.units.remaining) == (10, 1, 9)
@@ -56,7 +58,7 @@ def test_worklist_shows_information_requested_and_p2p_windows():
     s.decision("A4")
     assert kinds(s) == ["info_requested"]
     s.run(c.ProvideInformation(note="sent"))
-    s.decision("A3")
+    s.decision("A3", reason="not medically necessary")
     assert kinds(s) == ["p2p_window_closing"]
     s.run(c.RequestP2P())
     s.run(c.ScheduleP2P(at=s.now + timedelta(hours=3)))
@@ -88,6 +90,7 @@ def test_worklist_flags_an_authorization_that_ended_while_the_patient_attends():
     s.approve(units=1)
     s.now = s.now.replace(day=24)
     s.run(c.RecordServices(services=(service(date(2026, 11, 24), code="S9480"),)))
+    s.run(c.ReleaseClaim(claim_id="C-1", through=date(2026, 11, 30)))
     assert s.state.status == "expired"
     assert kinds(s) == ["concurrent_review_due"]
     s.decision("C", reason="resubmit on the new form")
@@ -114,15 +117,10 @@ def test_every_notable_event_notifies_staff():
     s.decision("CT", reason="call")
     s.run(c.ProvideInformation(note="x"))
     s.approve(units=1)
-    s.run(
-        c.RecordServices(
-            services=(
-                service(date(2026, 11, 24), code="S9480"),
-                service(date(2026, 11, 25), code="S9480"),
-            )
-        )
-    )
+    s.run(c.RecordServices(services=(service(date(2026, 11, 24), code="S9480"),)))
     s.run(c.ReleaseClaim(claim_id="C-1", through=date(2026, 11, 30)))
+    s.run(c.RecordServices(services=(service(date(2026, 11, 25), code="S9480"),)))
+    s.run(c.ReleaseClaim(claim_id="C-2", through=date(2026, 11, 30)))
     notified = {
         e.detail.get("kind") for ev in s.events for e in effects_of(ev, 1) if e.kind == "notify"
     }

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain import commands as c
+from domain.attendance import AttendanceEntry
 from domain.claims import ledger
 from domain.decider import decide, fold
 from domain.errors import Rejected
@@ -34,9 +35,18 @@ step = st.one_of(
     st.tuples(
         st.just("discharge"),
     ),
+    st.tuples(st.just("void"), st.integers(0, 30)),
+    st.tuples(st.just("correct"), st.integers(0, 30), st.sampled_from([10, 30, 60])),
+    st.tuples(
+        st.just("attendance"),
+        st.integers(0, 70),
+        st.sampled_from(["attended", "no_show", "late_cancel", "excused"]),
+    ),
+    st.tuples(st.just("extend"), st.sampled_from(["decision", "appeal"])),
 )
 
 START = date(2026, 11, 23)
+BILL = {"code": "S9480", "revenue_code": "0905", "rendering_npi": "1234567893", "charge": "150"}
 
 
 def _command(s: Scenario, op: tuple[Any, ...], n: int) -> Any:
@@ -73,6 +83,24 @@ def _command(s: Scenario, op: tuple[Any, ...], n: int) -> Any:
         return c.FileAppeal() if op[1] == "file" else c.RecordAppealOutcome(outcome=op[1])
     if kind == "info":
         return c.ProvideInformation(note="documents")
+    if kind in ("void", "correct"):
+        recorded = sorted(s.state.services)
+        if not recorded:
+            return c.VoidService(service_id="S-none", reason="x")
+        target = recorded[op[1] % len(recorded)]
+        if kind == "void":
+            return c.VoidService(service_id=target, reason="entered in error")
+        fixed = s.state.services[target].model_copy(update={"minutes": op[2]})
+        return c.CorrectService(service=fixed, reason="minutes")
+    if kind == "attendance":
+        _, offset, status = op
+        day = min(START + timedelta(days=offset), s.now.date())
+        entry: dict[str, Any] = {"session_id": f"A{n}", "date": day, "status": status}
+        if status == "attended":
+            entry |= {"minutes": 60, "bill": BILL}
+        return c.RecordAttendance(sessions=(AttendanceEntry.model_validate(entry),))
+    if kind == "extend":
+        return c.ExtendDecision(scope=op[1])
     return c.Discharge(date=s.now.date(), patient_status="01", disposition="completed")
 
 
@@ -118,13 +146,62 @@ def _check_invariants(s: Scenario) -> None:
     book = ledger(s.state)
     for auth in s.state.authorizations:
         assert book.used.get(auth.number, 0) <= auth.units
+    # No released line outside an authorization; every released line holds its units.
+    released_ids = set()
     for record in s.state.released_claims:
         assert record.claim is not None
         for line in record.claim.lines:
+            released_ids.add(line.service_id)
             number = book.allocation[line.service_id]
+            assert line.authorization_number == number
             auth = next(a for a in s.state.authorizations if a.number == number)
             assert auth.start <= line.date <= auth.end
             assert auth.covers(line.date, s.state.services[line.service_id].code, line.revenue_code)
+    # Units used are those of the released lines, and nothing else.
+    assert set(book.allocation) == released_ids
+    assert sum(book.used.values()) == _released_units(s.state, book)
+    # No no-show or late cancellation is ever on a claim.
+    on_claims = {sid for c in s.state.claims.values() for sid in c.service_ids}
+    assert not on_claims & s.state.missed_sessions
+    _check_month_order(s.state)
+
+
+def _released_units(state: Any, book: Any) -> int:
+    """The units the released lines use, counted afresh per authorization and unit type."""
+    total = 0
+    by_number = {a.number: a for a in state.authorizations}
+    for number, auth in by_number.items():
+        mine = [state.services[sid] for sid, n in book.allocation.items() if n == number]
+        if auth.unit_type == "days":
+            total += len({x.date for x in mine})
+        elif auth.unit_type == "sessions":
+            total += len(mine)
+        else:
+            total += sum(x.units for x in mine)
+    return total
+
+
+def _check_month_order(state: Any) -> None:
+    """One live claim a month; frequency digits follow month order (2 first, then 3, and 1 or
+    4 only last); a replacement (7) stands in its replaced claim's place."""
+    live = sorted(
+        (r for r in state.released_claims if r.claim is not None), key=lambda r: r.claim.from_
+    )
+    months = [(r.claim.from_.year, r.claim.from_.month) for r in live]
+    assert len(months) == len(set(months))
+    digits = [_position_digit(state, r) for r in live]
+    for n, digit in enumerate(digits):
+        assert digit in ({"1", "2"} if n == 0 else {"3", "4"}), digits
+        if digit in {"1", "4"}:
+            assert n == len(digits) - 1, digits
+
+
+def _position_digit(state: Any, record: Any) -> str:
+    digit = record.claim.type_of_bill[-1]
+    while digit == "7":
+        record = state.claims[record.claim.replaces]
+        digit = record.claim.type_of_bill[-1]
+    return digit
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

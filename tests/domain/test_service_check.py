@@ -118,7 +118,15 @@ def test_recorded_service_sent_again_changed_is_rejected():
     changed = one.model_copy(update={"minutes": 50})
     check = check_services(episode(services=[one]), [changed], NOW)
     assert [(p.service_id, p.code) for p in check.rejected] == [("S-1", "service_id_conflict")]
-    assert "new service_id" in check.rejected[0].detail
+    assert "/correct" in check.rejected[0].detail
+
+
+def test_a_voided_service_id_stays_taken():
+    one = service(service_id="S-1")
+    state = episode(voided_services={"S-1": "entered twice"})
+    check = check_services(state, [one], NOW)
+    assert [(p.service_id, p.code) for p in check.rejected] == [("S-1", "service_id_conflict")]
+    assert "voided" in check.rejected[0].detail
 
 
 def test_service_repeated_in_one_batch_is_accepted_once_and_a_changed_repeat_rejected():

@@ -184,18 +184,20 @@ async def test_discharge_in_one_month_releases_an_admit_through_discharge_claim(
 
 
 def services_on(day: date, count: int = 1) -> c.RecordServices:
+    """`count` services on `day`: the per-diem S9480 once, then group sessions (90853), since a
+    per-diem code twice a date is held as overbilling (DOMAIN §6, issue 12)."""
     return c.RecordServices(
         services=tuple(
             Service(
                 service_id=f"S-{uuid.uuid4().hex[:8]}",
                 date=day,
-                code="S9480",
+                code="S9480" if n == 0 else "90853",
                 revenue_code="0905",
                 minutes=180,
                 rendering_npi="1234567893",
                 charge=Decimal("150.00"),
             )
-            for _ in range(count)
+            for n in range(count)
         )
     )
 

@@ -1,0 +1,189 @@
+"""Schedule and attendance (issue 12, §1, §7): no-shows never billed, fees only where the
+policy allows, repeated no-shows flagged, hours a week against the level's minimum."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from domain import commands as c
+from domain.attendance import AttendanceEntry, ProgramSchedule
+from domain.errors import Rejected
+from domain.policy import default_policy
+from domain.project import episode_view, worklist_items
+from tests.domain.scenario import Scenario, service
+
+MON = date(2026, 11, 23)
+NOW = datetime(2026, 12, 12, 18, tzinfo=UTC)
+
+
+def entry(session_id: str, day: date, status: str = "attended", **fields: Any) -> AttendanceEntry:
+    body: dict[str, Any] = {"session_id": session_id, "date": day, "status": status, **fields}
+    if status == "attended":
+        body.setdefault("minutes", 180)
+    return AttendanceEntry.model_validate(body)
+
+
+BILL = {
+    "code": "S9480",
+    "revenue_code": "0905",
+    "rendering_npi": "1234567893",
+    "charge": "150.00",
+}
+
+
+def authorized(**open_fields: Any) -> Scenario:
+    s = Scenario(**open_fields)
+    s.approve()
+    s.now = NOW
+    return s
+
+
+def test_a_schedule_is_recorded_once_and_shown():
+    s = authorized()
+    schedule = ProgramSchedule(days_per_week=3, hours_per_day=Decimal("3"), weekdays=(1, 3, 5))
+    assert s.types(s.run(c.SetSchedule(schedule=schedule))) == ["schedule_set"]
+    assert s.run(c.SetSchedule(schedule=schedule)) == []
+    view = episode_view(s.state, s.now).attendance
+    assert view is not None and view.schedule == schedule
+
+
+def test_an_attended_billed_session_derives_its_service_in_one_step():
+    s = authorized()
+    events = s.run(c.RecordAttendance(sessions=(entry("A-1", MON, bill=BILL),)))
+    assert s.types(events) == ["attendance_recorded", "services_recorded"]
+    derived = s.state.services["A-1"]
+    assert (derived.date, derived.minutes, derived.code) == (MON, 180, "S9480")
+
+
+def test_a_no_show_is_never_billed_and_its_session_id_cannot_be_billed_later():
+    s = authorized()
+    s.run(c.RecordAttendance(sessions=(entry("A-1", MON, "no_show"),)))
+    assert "A-1" not in s.state.services
+    s.run(c.RecordServices(services=(service(MON, service_id="A-1"),)))
+    assert "A-1" not in s.state.services
+
+
+def test_a_no_show_cannot_carry_billing_or_minutes():
+    s = authorized()
+    with pytest.raises(Rejected) as err:
+        s.run(c.RecordAttendance(sessions=(entry("A-1", MON, "no_show", bill=BILL),)))
+    assert "never billed" in str(err.value)
+    with pytest.raises(Rejected, match="only an attended session has minutes"):
+        s.run(c.RecordAttendance(sessions=(entry("A-2", MON, "late_cancel", minutes=30),)))
+
+
+def test_a_session_with_a_recorded_service_cannot_become_a_no_show():
+    s = authorized()
+    s.run(c.RecordServices(services=(service(MON, service_id="A-1"),)))
+    with pytest.raises(Rejected, match="void it first"):
+        s.run(c.RecordAttendance(sessions=(entry("A-1", MON, "no_show"),)))
+
+
+def test_the_same_attendance_again_is_a_duplicate_and_a_changed_one_is_refused():
+    s = authorized()
+    first = entry("A-1", MON)
+    s.run(c.RecordAttendance(sessions=(first,)))
+    assert s.run(c.RecordAttendance(sessions=(first,))) == []
+    before = s.state
+    with pytest.raises(Rejected, match="other details"):
+        s.run(c.RecordAttendance(sessions=(entry("A-1", MON, "no_show"),)))
+    assert s.state == before
+
+
+def test_bad_attendance_lists_every_problem_and_records_nothing():
+    s = authorized()
+    before = s.state
+    sessions = (
+        entry("A-1", NOW.date() + timedelta(days=1)),
+        entry("A-2", date(2026, 11, 1)),
+        entry("A-3", MON, bill={**BILL, "rendering_npi": "1234567890"}),
+    )
+    with pytest.raises(Rejected) as err:
+        s.run(c.RecordAttendance(sessions=sessions))
+    assert len(err.value.problems) == 3 and s.state == before
+
+
+def test_an_attended_session_needs_minutes():
+    with pytest.raises(Rejected, match="needs its minutes"):
+        s = authorized()
+        bare = AttendanceEntry(session_id="A-1", date=MON, status="attended")
+        s.run(c.RecordAttendance(sessions=(bare,)))
+
+
+def test_three_no_shows_in_fourteen_days_raise_a_clinical_review_item():
+    s = authorized()
+    days = [MON, MON + timedelta(days=6), MON + timedelta(days=13)]
+    s.run(
+        c.RecordAttendance(
+            sessions=tuple(entry(f"N-{i}", d, "no_show") for i, d in enumerate(days))
+        )
+    )
+    items = {i.kind: i.detail for i in worklist_items(s.state, s.now)}
+    assert "3 missed sessions" in items["repeated_no_shows"]
+
+
+def test_no_shows_spread_beyond_fourteen_days_raise_nothing():
+    s = authorized()
+    days = [MON, MON + timedelta(days=7), MON + timedelta(days=14)]
+    s.run(
+        c.RecordAttendance(
+            sessions=tuple(entry(f"N-{i}", d, "no_show") for i, d in enumerate(days))
+        )
+    )
+    assert "repeated_no_shows" not in {i.kind for i in worklist_items(s.state, s.now)}
+
+
+def test_excused_absences_do_not_count_as_no_shows():
+    s = authorized()
+    days = [MON, MON + timedelta(days=1), MON + timedelta(days=2)]
+    s.run(
+        c.RecordAttendance(
+            sessions=tuple(entry(f"E-{i}", d, "excused") for i, d in enumerate(days))
+        )
+    )
+    assert "repeated_no_shows" not in {i.kind for i in worklist_items(s.state, s.now)}
+
+
+def test_a_self_pay_policy_fee_is_charged_for_missed_sessions_but_never_to_medicaid():
+    policy = default_policy("self_pay").model_copy(update={"no_show_fee": Decimal("25.00")})
+    s = Scenario(payer={"id": "self", "plan_type": "self_pay"}, policy=policy.model_dump())
+    s.now = NOW
+    s.run(
+        c.RecordAttendance(
+            sessions=(entry("N-1", MON, "no_show"), entry("N-2", MON, "late_cancel"))
+        )
+    )
+    view = episode_view(s.state, s.now).attendance
+    assert view is not None and view.no_show_fees == Decimal("50.00")
+
+    medicaid = default_policy("medicaid_managed_care").model_copy(
+        update={"no_show_fee": Decimal("25.00")}
+    )
+    m = Scenario(policy=medicaid.model_dump())
+    m.now = NOW
+    m.run(c.RecordAttendance(sessions=(entry("N-1", MON, "no_show"),)))
+    mview = episode_view(m.state, m.now).attendance
+    assert mview is not None and mview.no_show_fees == Decimal("0.00")
+
+
+def test_weeks_below_the_iop_minimum_are_shown_and_sent_with_the_concurrent_review():
+    s = Scenario()
+    s.approve(end=date(2026, 12, 10))
+    s.now = datetime(2026, 12, 4, 9, tzinfo=UTC)
+    short_week = [entry(f"A-{d}", MON + timedelta(days=d), minutes=120) for d in (0, 2, 4)]
+    full_week = [entry(f"B-{d}", MON + timedelta(days=7 + d)) for d in (0, 2, 4)]
+    s.run(c.RecordAttendance(sessions=(*short_week, *full_week)))
+    view = episode_view(s.state, s.now).attendance
+    assert view is not None
+    assert [(w.week, w.hours, w.below_minimum) for w in view.weeks] == [
+        (MON, Decimal("6.00"), True),
+        (MON + timedelta(days=7), Decimal("9.00"), False),
+    ]
+    (request,) = s.fire("concurrent_review_due")
+    assert request.attendance == (  # type: ignore[union-attr]
+        "week of 2026-11-23: 6.00 hours attended, below the 9 hours a week of level 2.1",
+    )
