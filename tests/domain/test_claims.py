@@ -234,9 +234,10 @@ def test_a_claim_released_before_lines_kept_their_authorization_reports_none():
     claim = released(episode(services=[service()])).claim
     old = claim.model_copy(
         update={
+            "authorization_number": None,
             "lines": tuple(
                 line.model_copy(update={"authorization_number": None}) for line in claim.lines
-            )
+            ),
         }
     )
     assert old.prior_authorization is None
