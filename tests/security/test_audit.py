@@ -52,8 +52,31 @@ async def walk_an_episode(w: Walk) -> str:
     await w.call("ops", assign, path, {"episode_id": ep}, ep)
     await w.call("ops", route + "p2p", f"/episodes/{ep}/p2p", {"action": "request"}, ep)
     await w.call("ops", route + "appeal", f"/episodes/{ep}/appeal", {"action": "file"}, ep)
-    lines = {"services": [service_line()]}
+    line = service_line()
+    lines = {"services": [line]}
     await w.call("billing", route + "services", f"/episodes/{ep}/services", lines, ep, "recorded")
+    sid, fix = line["service_id"], "POST /episodes/{episode_id}/services/{service_id}/"
+    correct = {"reason": "roster signed", "service": line}
+    await w.call(
+        "billing",
+        fix + "correct",
+        f"/episodes/{ep}/services/{sid}/correct",
+        correct,
+        ep,
+        "corrected",
+    )
+    void = {"reason": "entered twice"}
+    await w.call("billing", fix + "void", f"/episodes/{ep}/services/{sid}/void", void, ep, "voided")
+    await w.call("billing", fix + "void", f"/episodes/{ep}/services/S-none/void", void, ep)
+    schedule = {"days_per_week": 3, "hours_per_day": "3"}
+    await w.call("intake", "PUT /episodes/{episode_id}/schedule", f"/episodes/{ep}/schedule",
+                 schedule, ep, method="PUT")  # fmt: skip
+    seen = {"sessions": [{"session_id": new_id("A"), "date": today().isoformat(),
+                          "status": "no_show"}]}  # fmt: skip
+    await w.call("ops", route + "attendance", f"/episodes/{ep}/attendance", seen, ep, "recorded")
+    notice = {"reason": "records needed"}
+    await w.call("ops", route + "decision-extension", f"/episodes/{ep}/decision-extension",
+                 notice, ep)  # fmt: skip
     claim = {"claim_id": new_id("C"), "through": today().isoformat()}
     await w.call("billing", route + "claims", f"/episodes/{ep}/claims", claim, ep, "held")
     await w.call("billing", route + "cancel", f"/episodes/{ep}/cancel", {"reason": "no"}, ep)
