@@ -188,15 +188,6 @@ class AuditRow(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
 
-class X12ControlNumberRow(Base):
-    """The last interchange control number handed out (ISA13/GS06), per counter name."""
-
-    __tablename__ = "x12_control_numbers"
-
-    name: Mapped[str] = mapped_column(String(40), primary_key=True)
-    value: Mapped[int] = mapped_column(Integer)
-
-
 class X12SubmissionRow(Base):
     """Every 278 request written to the clearinghouse mailbox, exactly as written."""
 

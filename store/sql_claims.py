@@ -32,7 +32,9 @@ from store.schema import ClaimBatchRow, ClaimOutboxRow
 from store.sequences import next_value
 
 # Sequences a batch takes one value of each: its id and its ISA13, GS06 and ST02.
-SEQUENCES = ("claim_batch", "x12_isa", "x12_gs", "x12_st")
+# ISA13 comes from the sequence the 278 requests share (store/x12_ledger.INTERCHANGES); a
+# batch is one functional group per interchange, so GS06 repeats it.
+SEQUENCES = ("claim_batch", "x12_isa", "x12_st")
 MAX_CONTROL = 999_999_999
 
 
@@ -110,7 +112,10 @@ class SqlClaimBatches:
         if not self._anything_queued(payer_id):
             return None  # a quiet schedule tick takes no transaction and burns no number
         with self._sessions.begin() as session:
-            numbers = [next_value(session, self._insert, name) for name in SEQUENCES]
+            batch_no, interchange, transaction = (
+                next_value(session, self._insert, name) for name in SEQUENCES
+            )
+            numbers = [batch_no, interchange, interchange, transaction]
             rows = self._queued(session, max_claims, payer_id)
             sendable = [row for row in rows if _sendable(row, now)]
             if not sendable:

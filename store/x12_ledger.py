@@ -17,9 +17,11 @@ from sqlalchemy import Engine, select, update
 from payers.formats.x12_ack import Acknowledgement
 from payers.formats.x12_write import MAX_CONTROL_NUMBER
 from store.db import dialect_insert, session_factory
-from store.schema import X12AcknowledgementRow, X12ControlNumberRow, X12SubmissionRow
+from store.schema import X12AcknowledgementRow, X12SubmissionRow
+from store.sequences import next_value
 
-INTERCHANGES = "interchange"
+# The interchange (ISA13) sequence, shared with the 837I batches (store/sql_claims.py).
+INTERCHANGES = "x12_isa"
 
 
 class X12Submission(BaseModel):
@@ -104,22 +106,14 @@ class SqlX12Ledger:
         self._insert = dialect_insert(engine)
 
     def next_control_number(self, counter: str = INTERCHANGES) -> int:
-        """The next number of `counter`, 1 … 999999999, never handed out before."""
-        seed = (
-            self._insert(X12ControlNumberRow)
-            .values(name=counter, value=0)
-            .on_conflict_do_nothing(index_elements=[X12ControlNumberRow.name])
-        )
-        bump = (
-            update(X12ControlNumberRow)
-            .where(X12ControlNumberRow.name == counter)
-            .values(value=X12ControlNumberRow.value + 1)
-            .returning(X12ControlNumberRow.value)
-        )
+        """The next number of `counter`, 1 … 999999999, never handed out before.
+
+        Interchanges draw from the same named sequence as the 837I batches
+        (store/sequences.py), so a 278 and an 837 to the same clearinghouse never share an
+        ISA13: a clearinghouse rejects a repeated interchange control number.
+        """
         with self._sessions.begin() as session:
-            session.execute(seed)
-            # The UPDATE takes the row lock, so concurrent callers get distinct numbers.
-            value: int = session.execute(bump).scalar_one()
+            value = next_value(session, self._insert, counter)
         if value > MAX_CONTROL_NUMBER:
             raise OverflowError(f"the {counter} control numbers are used up (ISA13 has 9 digits)")
         return value

@@ -14,6 +14,7 @@ from store.claims import BatchStateConflict, UnknownBatch
 from store.db import make_engine
 from store.sql import SqlReadModel
 from store.sql_claims import SqlClaimBatches
+from store.x12_ledger import SqlX12Ledger
 from tests.store.claim_events import AT, SUBMITTER, ReleasingEpisode
 from tests.support.db import database_engine, database_url
 from tests.support.x12valid import x12_errors
@@ -89,6 +90,20 @@ def test_a_cut_takes_every_queued_claim_into_one_valid_837i(read_model, batches)
     assert text.count("REF*G1*AUTH-1~") == 3
     assert batches.outbox(status="queued") == []
     assert batches.cut(SUBMITTER, AT) is None
+
+
+def test_a_278_and_an_837_never_share_an_interchange_control_number(
+    read_model, batches, database_engine
+):
+    ledger = SqlX12Ledger(database_engine)
+    before = ledger.next_control_number()
+    released(read_model)
+    batch = batches.cut(SUBMITTER, AT)
+    after = ledger.next_control_number()
+
+    assert batch is not None
+    assert before < batch.interchange_control < after
+    assert batch.group_control == batch.interchange_control
 
 
 def test_each_batch_takes_new_control_numbers(read_model, batches):

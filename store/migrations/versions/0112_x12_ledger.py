@@ -20,12 +20,6 @@ INSTANT = sa.DateTime(timezone=True)
 
 def upgrade() -> None:
     op.create_table(
-        "x12_control_numbers",
-        sa.Column("name", sa.String(40), nullable=False),
-        sa.Column("value", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("name", name="pk_x12_control_numbers"),
-    )
-    op.create_table(
         "x12_submissions",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("idempotency_key", sa.String(200), nullable=False),
@@ -71,4 +65,3 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("x12_acknowledgements")
     op.drop_table("x12_submissions")
-    op.drop_table("x12_control_numbers")
