@@ -1,7 +1,8 @@
 """A worker process whose payer hangs inside the first attempt of each submission, to be killed.
 
-Usage: python -m tests.faults.payer_worker ADDRESS TASK_QUEUE STATE_FILE
-The payer and the read model live in STATE_FILE (SQLite), so they outlive the process.
+Usage: python -m tests.faults.payer_worker ADDRESS TASK_QUEUE STATE_FILE DATABASE_URL
+The payer lives in STATE_FILE and the event store at DATABASE_URL (both SQLite files), so
+they outlive the process.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from temporalio.client import Client
 from activities.episode import EpisodeActivities
 from activities.fakes import RecordingClaimsOutbox, RecordingNotifier
 from activities.ports import PayerReceipt, PayerRequest
+from store.db import make_engine
+from store.sql import SqlReadModel
 from tests.workflows.crash_worker import FileState
 from worker import build_worker, run_until_stopped
 from workflows.episode import EpisodeWorkflow
@@ -66,10 +69,13 @@ class BlockingPayer(FileState):
             return [row[0] for row in db.execute(query, (episode_id,))]
 
 
-async def main(address: str, task_queue: str, state_file: str) -> None:
+async def main(address: str, task_queue: str, state_file: str, database_url: str) -> None:
     payer = BlockingPayer(Path(state_file))
     client = await Client.connect(address, data_converter=DATA_CONVERTER)
-    activities = EpisodeActivities(payer, payer, RecordingNotifier(), RecordingClaimsOutbox())
+    # The events project into a real event store (SQLite, migrated by the scenario), so the
+    # scenario can verify every chain after the kills.
+    read_model = SqlReadModel(make_engine(database_url))
+    activities = EpisodeActivities(payer, read_model, RecordingNotifier(), RecordingClaimsOutbox())
     worker = build_worker(client, activities, [EpisodeWorkflow], task_queue)
     sys.stdout.write("ready\n")  # the scenario waits for this line
     sys.stdout.flush()
@@ -77,4 +83,4 @@ async def main(address: str, task_queue: str, state_file: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(*sys.argv[1:4]))
+    asyncio.run(main(*sys.argv[1:5]))

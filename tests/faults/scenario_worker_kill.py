@@ -16,6 +16,10 @@ from temporalio.worker import Replayer
 
 from activities.episode import idempotency_key
 from domain import commands as c
+from store.db import make_engine, upgrade
+from store.event_store import SqlEventStore
+from store.sql import SqlReadModel
+from store.verify import check_stored
 from tests.faults.ledger import FaultResult
 from tests.faults.payer_worker import BlockingPayer
 from tests.support.procs import spawn, stop_process
@@ -109,9 +113,11 @@ async def run(client: Client, address: str, workdir: Path, episodes: int = 3) ->
     began = time.monotonic()
     queue, state_file = f"kill-{uuid.uuid4().hex}", workdir / f"payer-{uuid.uuid4().hex}.db"
     payer = BlockingPayer(state_file)
+    database = f"sqlite:///{workdir / f'store-{uuid.uuid4().hex}.db'}"
+    upgrade(database)
 
     async def start_worker() -> Any:
-        return await spawn(WORKER, address, queue, str(state_file))
+        return await spawn(WORKER, address, queue, str(state_file), database)
 
     workers = [await start_worker()]
     try:
@@ -133,15 +139,34 @@ async def run(client: Client, address: str, workdir: Path, episodes: int = 3) ->
         for process in workers:
             stop_process(process, grace=40)
     result = account(payer, keys, results, killed_inside, time.monotonic() - began)
+    result.problems += verify_event_store(database, {r.episode_id: r.version for r in results})
     result.problems += [f"decision answered {d.status}" for d in decisions if d.status != "applied"]
     result.problems += [f"services lost: {s.accepted}" for s in services if not s.accepted]
     result.load["worker kills"] = len(workers) - 1
     result.notes.append(
         f"{len(workers) - 1} kills (inside submissions, during decisions, during services), "
-        f"each followed by a new worker process that replayed every history from the start"
+        f"each followed by a new worker process that replayed every history from the start; "
+        f"`events verify` found every event chain whole (seq 1..n) and folding to its end state"
     )
     result.unreplayable = await replay_failures(handles)
     return result
+
+
+def verify_event_store(database: str, versions: dict[str, int]) -> list[str]:
+    """`stepdown events verify` over the episodes: every chain whole, seq 1..n up to the
+    version the workflow ended at, folding to the state of the derived summary."""
+    engine = make_engine(database)
+    problems: list[str] = []
+    try:
+        store, read_model = SqlEventStore(engine), SqlReadModel(engine)
+        for episode_id, version in versions.items():
+            check = check_stored(store, read_model, episode_id)
+            problems += check.problems
+            if len(check.events) != version:
+                problems.append(f"{episode_id}: {len(check.events)} events stored of {version}")
+    finally:
+        engine.dispose()
+    return problems
 
 
 def account(
@@ -151,11 +176,7 @@ def account(
     lost = len(keys - set(accepted))
     doubled = sum(times - 1 for times in accepted.values()) + len(set(accepted) - keys)
     problems = [f"{r.episode_id} ended {r.state}" for r in results if r.state != "closed"]
-    problems += [
-        f"{r.episode_id}: read model holds seqs {payer.seqs(r.episode_id)} of {r.version}"
-        for r in results
-        if payer.seqs(r.episode_id) != list(range(1, r.version + 1))
-    ]
+
     notes = [
         f"{killed} submissions in flight at the kill; {sum(attempts.values())} attempts, "
         f"{len(accepted)} accepted by the payer; every episode closed",
