@@ -36,7 +36,14 @@ from payers.mailbox import DirectoryMailbox, MailboxLayout
 from payers.x12_gateway import X12Parties, X12PayerGateway
 from store.sql import SqlReadModel
 from store.x12_ledger import SqlX12Ledger, SubmissionRejection, X12Submission
-from tests.api.helpers import Api, Stack, api_settings, eventually
+from tests.api.helpers import (
+    SEEDED_PAYERS,
+    Api,
+    Stack,
+    api_settings,
+    eventually,
+    register_payers,
+)
 from tests.payers.mailboxes import Box, box
 from tests.support.temporal import running_worker
 from workflows.episode import EpisodeWorkflow
@@ -88,6 +95,7 @@ async def x12_stack(
     activities = EpisodeActivities(gateway, SqlReadModel(engine), fakes.notifier, fakes.outbox)
     async with running_worker(env.client, activities, [EpisodeWorkflow], queue):
         deps = sql_deps(engine, env.client, config)
+        register_payers(deps.directory(), SEEDED_PAYERS)
         app = create_app(config, deps=deps)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://stepdown.test") as http:
