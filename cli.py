@@ -458,11 +458,12 @@ async def temporal_client(settings: Settings) -> tuple[Any, str | None]:
     """A Temporal client, or None and why not when Temporal does not answer in time."""
     import asyncio
 
+    from workflows.codec import PayloadKeyError
     from workflows.temporal import connect
 
     try:
         return await asyncio.wait_for(connect(settings), timeout=5.0), None
-    except (RuntimeError, OSError, TimeoutError) as exc:
+    except (RuntimeError, OSError, TimeoutError, PayloadKeyError) as exc:
         reason = str(exc).split(":")[0] or "no answer in 5 s"
         return None, f"Temporal unreachable at {settings.temporal_address} ({reason})"
 

@@ -170,7 +170,12 @@ def search_digests(cipher: PhiCipher | None, field: str, value: str) -> list[str
 
 def cipher_from_settings(settings: Any) -> PhiCipher | None:
     """The cipher of `settings`' payload keys; None when no key is configured."""
-    keys = settings.payload_keyring()
+    from workflows.codec import PayloadKeyError
+
+    try:
+        keys = settings.payload_keyring()
+    except PayloadKeyError:
+        return None
     if not keys or settings.payload_active_key is None:
         return None
     return PhiCipher(keys, settings.payload_active_key)

@@ -386,9 +386,9 @@ class PhiIndexRow(Base):
     __tablename__ = "phi_index"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    episode_id: Mapped[str] = mapped_column(
-        ForeignKey("episodes.episode_id", ondelete="CASCADE"), index=True
-    )
+    # No foreign key to the derived `episodes` table: the index is built from the events
+    # (the record) and outlives a `stepdown db rebuild` of the derived tables.
+    episode_id: Mapped[str] = mapped_column(String(80), index=True)
     field: Mapped[str] = mapped_column(String(20))
     digest: Mapped[str] = mapped_column(String(64))
 

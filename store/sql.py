@@ -29,7 +29,6 @@ from store.schema import (
     EpisodeRow,
     EventRow,
     InboxRow,
-    PhiIndexRow,
     TraceRouteRow,
     WorklistRow,
 )
@@ -276,7 +275,7 @@ class SqlReadModel:
         """Removes the episode's derived rows; its events are the record and stay."""
         with self._sessions.begin() as session:
             # Children first, so a rebuild never depends on the database enforcing the cascade.
-            for table in (ClaimRow, WorklistRow, PhiIndexRow):
+            for table in (ClaimRow, WorklistRow):
                 session.execute(delete(table).where(table.episode_id == episode_id))
             session.execute(delete(EpisodeRow).where(EpisodeRow.episode_id == episode_id))
 

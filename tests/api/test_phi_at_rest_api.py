@@ -27,7 +27,16 @@ from store.db import make_engine
 from store.phi import cipher_from_settings
 from store.schema import EventRow, InboxRow
 from store.sql import SqlReadModel
-from tests.api.helpers import Api, Stack, api_settings, approval, decision_body, new_id
+from tests.api.helpers import (
+    SEEDED_PAYERS,
+    Api,
+    Stack,
+    api_settings,
+    approval,
+    decision_body,
+    new_id,
+    register_payers,
+)
 from tests.support.db import DATABASES, migrated_database
 from tests.support.temporal import running_worker
 from workflows.episode import EpisodeWorkflow
@@ -57,6 +66,7 @@ async def api(dev_env: WorkflowEnvironment, sealed_engine: Engine) -> AsyncItera
     activities = EpisodeActivities(ports.payer_gateway, read_model, ports.notifier, ports.outbox)
     async with running_worker(dev_env.client, activities, [EpisodeWorkflow], queue):
         deps = sql_deps(sealed_engine, dev_env.client, settings)
+        register_payers(deps.directory(), SEEDED_PAYERS)
         stack = Stack(create_app(settings, deps=deps), deps, settings, sealed_engine, ports)
         transport = httpx.ASGITransport(app=stack.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://stepdown.test") as http:

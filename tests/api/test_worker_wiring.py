@@ -23,7 +23,16 @@ from api.deps import sql_deps
 from devstack.mailsink import MailSink
 from settings import Settings
 from store.db import make_engine
-from tests.api.helpers import Api, Stack, api_settings, approval, eventually, service_line
+from tests.api.helpers import (
+    SEEDED_PAYERS,
+    Api,
+    Stack,
+    api_settings,
+    approval,
+    eventually,
+    register_payers,
+    service_line,
+)
 from tests.api.test_billing import CLEAN, claim, services
 from tests.api.test_claims_outbox import queued
 from tests.store.claim_events import SUBMITTER
@@ -65,6 +74,7 @@ async def processes(env: WorkflowEnvironment, settings: Settings) -> AsyncIterat
     try:
         async with running_worker(env.client, activities, [EpisodeWorkflow], settings.task_queue):
             deps = sql_deps(engine, env.client, settings)
+            register_payers(deps.directory(), SEEDED_PAYERS)
             app = create_app(settings, deps=deps)
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://s.test") as http:

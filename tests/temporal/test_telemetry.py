@@ -24,7 +24,7 @@ from api.deps import sql_deps
 from settings import Settings
 from store.db import make_engine
 from store.sql import SqlReadModel
-from tests.api.helpers import api_settings, intake_body
+from tests.api.helpers import SEEDED_PAYERS, api_settings, intake_body, register_payers
 from tests.support.db import migrated_database
 from tests.support.procs import free_port
 from tests.support.temporal import running_worker
@@ -112,7 +112,9 @@ async def test_one_trace_spans_the_request_the_update_and_the_activities(
     )
     # The worker inherits the client's interceptors: workflow and activity spans.
     async with running_worker(client, activities, [EpisodeWorkflow], queue):
-        app = create_app(config, deps=sql_deps(sqlite_engine, client, config), tracing=provider)
+        deps = sql_deps(sqlite_engine, client, config)
+        register_payers(deps.directory(), SEEDED_PAYERS)
+        app = create_app(config, deps=deps, tracing=provider)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://stepdown.test") as http:
             opened = await http.post(

@@ -53,12 +53,6 @@ def upgrade() -> None:
         sa.Column("field", sa.String(20), nullable=False),
         sa.Column("digest", sa.String(64), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_phi_index"),
-        sa.ForeignKeyConstraint(
-            ["episode_id"],
-            ["episodes.episode_id"],
-            name="fk_phi_index_episode_id_episodes",
-            ondelete="CASCADE",
-        ),
     )
     op.create_index("ix_phi_index_episode_id", "phi_index", ["episode_id"])
     op.create_index("ix_phi_index_field_digest", "phi_index", ["field", "digest"])
@@ -76,21 +70,25 @@ def upgrade() -> None:
 def _seal_existing_phi() -> None:
     # The one place a revision runs application code: sealing needs the keyring and the
     # cipher the processes use (store/phi.py), and must never drift from them.
-    from settings import get_settings
+    from settings import Settings
     from store.phi import cipher_from_settings
     from store.phi_rows import reseal
 
-    cipher = cipher_from_settings(get_settings())
+    # A fresh Settings, not the cached get_settings(): a migration run inside a process
+    # must not pin that process's settings.
+    cipher = cipher_from_settings(Settings())
     if cipher is not None:
         reseal(op.get_bind(), cipher)
 
 
 def _open_sealed_phi() -> None:
-    from settings import get_settings
+    from settings import Settings
     from store.phi import cipher_from_settings
     from store.phi_rows import unseal
 
-    cipher = cipher_from_settings(get_settings())
+    # A fresh Settings, not the cached get_settings(): a migration run inside a process
+    # must not pin that process's settings.
+    cipher = cipher_from_settings(Settings())
     if cipher is not None:
         unseal(op.get_bind(), cipher)
 

@@ -3,7 +3,8 @@
 Adds `prev_hash` and `hash` to every event (existing rows are chained in seq order), drops
 the foreign key to the derived `episodes` table, adds `legal_holds` and `episode_purges`,
 and installs triggers that refuse UPDATE and DELETE on `episode_events` (DELETE only passes
-for an episode with a purge tombstone and no active legal hold; TRUNCATE is refused too).
+for an episode with a purge tombstone and no active legal hold; an UPDATE only re-seals the
+data column at rest, leaving identity, chain and hash alone; TRUNCATE is refused too).
 
 Revision ID: 0190
 Revises: 0001
@@ -35,11 +36,22 @@ DELETE_ALLOWED = (
     "WHERE h.episode_id = OLD.episode_id AND h.released_at IS NULL)"
 )
 
+# The one UPDATE let through: re-sealing `data` at rest under a rotated payload key
+# (`stepdown db reencrypt`, store/phi.py). Identity, chain and hash stay as they are; the hash
+# is over the plain data, so any change of content is still found by `events verify`.
+RESEAL_ONLY = (
+    "NEW.episode_id = OLD.episode_id AND NEW.seq = OLD.seq AND NEW.type = OLD.type "
+    "AND NEW.at = OLD.at AND NEW.hash = OLD.hash AND NEW.prev_hash = OLD.prev_hash"
+)
+
 POSTGRES_FUNCTION = f"""
 CREATE FUNCTION episode_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'DELETE' AND {DELETE_ALLOWED} THEN
         RETURN OLD;
+    END IF;
+    IF TG_OP = 'UPDATE' AND {RESEAL_ONLY} THEN
+        RETURN NEW;
     END IF;
     RAISE EXCEPTION '{REFUSED}: % refused', TG_OP USING ERRCODE = 'insufficient_privilege';
 END;
@@ -53,6 +65,7 @@ POSTGRES_TRIGGERS = (
 )
 SQLITE_TRIGGERS = (
     "CREATE TRIGGER episode_events_no_update BEFORE UPDATE ON episode_events "
+    f"WHEN NOT ({RESEAL_ONLY}) "
     f"BEGIN SELECT RAISE(ABORT, '{REFUSED}: UPDATE refused'); END",
     "CREATE TRIGGER episode_events_no_delete BEFORE DELETE ON episode_events "
     f"WHEN NOT ({DELETE_ALLOWED}) "
