@@ -25,10 +25,14 @@ episode_app = typer.Typer(help="One episode: open, show, events, history.", no_a
 episodes_app = typer.Typer(help="Many episodes.", no_args_is_help=True)
 db_app = typer.Typer(help="The read model's database.", no_args_is_help=True)
 webhook_app = typer.Typer(help="Payer webhooks, sent like a payer.", no_args_is_help=True)
+users_app = typer.Typer(
+    help="People: add, personal API tokens, disable (on DATABASE_URL).", no_args_is_help=True
+)
 app.add_typer(episode_app, name="episode")
 app.add_typer(episodes_app, name="episodes")
 app.add_typer(db_app, name="db")
 app.add_typer(webhook_app, name="webhook")
+app.add_typer(users_app, name="users")
 
 console = Console()
 err = Console(stderr=True)
@@ -289,6 +293,75 @@ def states(
         typer.echo(to_mermaid(steps), nl=False)
     else:
         emit([asdict(step) for step in steps], json_, render.transitions_table(steps))
+
+
+@contextmanager
+def user_store() -> Iterator[Any]:
+    """The users table of DATABASE_URL; a refusal or a missing schema is a message and exit 1."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from api.people import PeopleError
+    from store.db import make_engine
+    from store.sql_users import SqlUserStore
+
+    settings = load_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        yield SqlUserStore(engine)
+    except PeopleError as exc:
+        raise fail(str(exc)) from None
+    except (OperationalError, ProgrammingError):
+        raise fail(
+            f"cannot use the users table of {engine.url!r}; run `stepdown db upgrade` first"
+        ) from None
+    finally:
+        engine.dispose()
+
+
+def utc_now() -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
+@users_app.command("add")
+def users_add(
+    username: str,
+    role: Annotated[
+        list[str], typer.Option("--role", help="intake, billing, ops or admin; repeatable.")
+    ],
+    name: Annotated[str | None, typer.Option("--name", help="Full name, as pages show it.")] = None,
+) -> None:
+    """Add a person; prints their one-time password (shown once, stored as argon2id)."""
+    from api.people import add_user
+
+    with user_store() as users:
+        record, password = add_user(users, username, role, name, utc_now())
+    added = f"added {record.username} ({record.display_name}), roles {', '.join(record.roles)}"
+    console.print(added, markup=False, highlight=False)
+    console.print("one-time password (shown once; hand it over privately):", highlight=False)
+    typer.echo(password)
+
+
+@users_app.command("token")
+def users_token(username: str) -> None:
+    """Issue USERNAME a personal API token: printed once, stored as its SHA-256 only."""
+    from api.people import issue_personal_token
+
+    with user_store() as users:
+        token = issue_personal_token(users, username, utc_now())
+    err.print(f"personal API token of {username} (shown once; Authorization: Bearer <token>):")
+    typer.echo(token)
+
+
+@users_app.command("disable")
+def users_disable(username: str) -> None:
+    """Disable USERNAME: every console session and personal token is revoked at once."""
+    from api.people import disable_user
+
+    with user_store() as users:
+        record = disable_user(users, username, utc_now())
+    console.print(f"disabled {record.username}; their sessions and tokens are revoked")
 
 
 if __name__ == "__main__":

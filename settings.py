@@ -131,6 +131,22 @@ class Settings(BaseSettings):
     # With the default mix this seed answers the demo episodes with approvals, a modified
     # approval, denials, a pend and silence, in all three formats (tests/devstack/test_demo.py).
     simulator_seed: int = Field(default=941, alias="STEPDOWN_SIM_SEED")
+    # Console sessions end after this long without a request, and after the absolute lifetime.
+    console_idle_minutes: int = Field(default=30, ge=1, le=720, alias="STEPDOWN_CONSOLE_IDLE")
+    console_session_hours: int = Field(default=12, ge=1, le=168, alias="STEPDOWN_CONSOLE_LIFETIME")
+    # Failed attempts before a 429 with Retry-After, within `throttle_window_seconds`.
+    signin_failures_per_account: int = Field(
+        default=5, ge=1, alias="STEPDOWN_SIGNIN_FAILURES_PER_ACCOUNT"
+    )
+    signin_failures_per_address: int = Field(
+        default=20, ge=1, alias="STEPDOWN_SIGNIN_FAILURES_PER_ADDRESS"
+    )
+    bearer_failures_per_address: int = Field(
+        default=20, ge=1, alias="STEPDOWN_BEARER_FAILURES_PER_ADDRESS"
+    )
+    throttle_window_seconds: int = Field(
+        default=900, ge=10, le=86_400, alias="STEPDOWN_THROTTLE_WINDOW"
+    )
 
     @field_validator("payload_keys")
     @classmethod

@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None, *, deps: ApiDeps | None = None)
     app = FastAPI(title="stepdown", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings or get_settings()
     app.state.deps = deps
+    app.state.throttles = auth.make_throttles(app.state.settings)
     install_problem_handlers(app)
     app.add_exception_handler(RequestValidationError, auth.on_validation)
     for module in (episodes, actions, billing, webhooks, ops):

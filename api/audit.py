@@ -25,6 +25,7 @@ def audit_entry(scope: Scope, status: int, at: datetime) -> AuditEntry | None:
     actor = _actor(state)
     if actor is None:
         return None  # never authenticated: the security log has the attempt
+    user = state.get("user")
     episode_id = state.get("episode_id") or scope.get("path_params", {}).get("episode_id")
     return AuditEntry(
         actor=actor[0],
@@ -36,6 +37,8 @@ def audit_entry(scope: Scope, status: int, at: datetime) -> AuditEntry | None:
         status_code=status,
         request_id=state.get("request_id", ""),
         at=at,
+        user_id=getattr(user, "user_id", None),
+        actor_name=getattr(user, "name", None),
     )
 
 

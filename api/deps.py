@@ -19,6 +19,8 @@ from settings import Settings
 from store.db import make_engine
 from store.ports import AuditLog, ReadModel, WebhookInbox
 from store.sql import SqlAuditLog, SqlReadModel, SqlWebhookInbox
+from store.sql_users import SqlUserStore
+from store.users import UserStore
 from workflows.client import EpisodeClient
 from workflows.temporal import data_converter
 
@@ -44,6 +46,8 @@ class ApiDeps:
     database_health: HealthCheck
     clock: Callable[[], datetime] = utc_now
     metrics: Metrics = field(default_factory=Metrics)
+    # People, their personal tokens and console sessions; None: role tokens only.
+    users: UserStore | None = None
 
 
 def temporal_health(client: Client) -> HealthCheck:
@@ -79,6 +83,7 @@ def sql_deps(engine: Engine, client: Client, settings: Settings) -> ApiDeps:
         audit_log=SqlAuditLog(engine),
         temporal_health=temporal_health(client),
         database_health=database_health(engine),
+        users=SqlUserStore(engine),
     )
 
 

@@ -60,6 +60,9 @@ class AuditEntry(BaseModel):
     status_code: int
     request_id: str
     at: datetime
+    # The person behind `actor`, when the caller is a user rather than a role token or payer.
+    user_id: int | None = None
+    actor_name: str | None = None
 
 
 class ReadModel(Protocol):

@@ -20,7 +20,7 @@ from api.console.session import (
 
 Form = dict[str, str]
 security_log = logging.getLogger("stepdown.security")
-LOGIN_LINK = '<p><a href="/console/login">Sign in with another token</a></p>'
+LOGIN_LINK = '<p><a href="/console/login">Sign in as someone else</a></p>'
 
 
 def forbidden(role: str, session: Session | None, roles: tuple[str, ...]) -> Response:
@@ -30,9 +30,9 @@ def forbidden(role: str, session: Session | None, roles: tuple[str, ...]) -> Res
     return message_page("Not allowed", detail, session, 403, LOGIN_LINK)
 
 
-def enter(request: Request, roles: tuple[str, ...] = CONSOLE_ROLES) -> Session | Response:
+async def enter(request: Request, roles: tuple[str, ...] = CONSOLE_ROLES) -> Session | Response:
     """The signed-in session, or the response that sends the visitor elsewhere."""
-    session = current_session(request)
+    session = await current_session(request)
     if session is None:
         return login_redirect(request)
     if not session.may(*roles):
@@ -50,7 +50,7 @@ async def submitted(
             "console form from another origin refused: from=%s", client_of(request)
         )
         return message_page("Refused", "The form was sent from another site.", None, 403)
-    gate = enter(request, roles)
+    gate = await enter(request, roles)
     if isinstance(gate, Response):
         return gate
     form = await read_form(request)

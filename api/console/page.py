@@ -27,6 +27,11 @@ def csrf_input(session: Session) -> str:
     return f'<input type="hidden" name="{CSRF_FIELD}" value="{esc(session.csrf)}">'
 
 
+def who(session: Session) -> str:
+    user = session.user
+    return f"{user.name} ({user.role})" if user.name else user.role
+
+
 def header(session: Session | None) -> str:
     if session is None:
         return '<header class="top"><a href="/console">stepdown · ops console</a></header>'
@@ -36,7 +41,7 @@ def header(session: Session | None) -> str:
     return (
         '<header class="top"><a href="/console">stepdown</a>'
         f'<nav aria-label="Console">{"".join(links)}</nav>'
-        f'<span class="who">signed in as {esc(session.role)}</span>'
+        f'<span class="who">signed in as {esc(who(session))}</span>'
         f'<form method="post" action="/console/logout">{csrf_input(session)}'
         '<button type="submit">Log out</button></form></header>'
     )

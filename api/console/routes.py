@@ -39,7 +39,7 @@ def unavailable(session: Session) -> Response:
 
 @router.get("", name="console.worklist")
 async def worklist(request: Request, kind: str | None = None, payer: str | None = None) -> Response:
-    gate = enter(request)
+    gate = await enter(request)
     if isinstance(gate, Response):
         return gate
     if not gate.may(*WORKLIST_ROLES):
@@ -52,7 +52,7 @@ async def worklist(request: Request, kind: str | None = None, payer: str | None 
 
 @router.get("/episodes/new", name="console.intake_form")
 async def intake_form(request: Request) -> Response:
-    gate = enter(request, INTAKE_ROLES)
+    gate = await enter(request, INTAKE_ROLES)
     if isinstance(gate, Response):
         return gate
     return render("Open an episode", intake_body(gate, defaults(), {}), gate)
@@ -109,7 +109,7 @@ async def show_episode(
 
 @router.get("/episodes/{episode_id}", name="console.episode")
 async def episode(request: Request, episode_id: str, done: str | None = None) -> Response:
-    gate = enter(request)
+    gate = await enter(request)
     if isinstance(gate, Response):
         return gate
     if not valid_id(episode_id):

@@ -47,6 +47,11 @@ def api_settings(**overrides: Any) -> Settings:
         "STEPDOWN_WEBHOOK_SECRETS": SECRETS,
         "STEPDOWN_TEMPORAL_TIMEOUT": 15,
         "STEPDOWN_REDELIVERY_INTERVAL": 0.2,
+        # The shared stacks serve every test from one address: only the throttle tests,
+        # on their own app, count failures to a low limit.
+        "STEPDOWN_BEARER_FAILURES_PER_ADDRESS": 100_000,
+        "STEPDOWN_SIGNIN_FAILURES_PER_ADDRESS": 100_000,
+        "STEPDOWN_SIGNIN_FAILURES_PER_ACCOUNT": 100_000,
     }
     return Settings.model_validate(values | overrides)
 

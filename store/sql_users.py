@@ -1,0 +1,161 @@
+"""SQL adapter of the identity store: users, personal tokens, console sessions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import IntegrityError
+
+from store.db import session_factory
+from store.schema import ConsoleSessionRow, UserRow, UserTokenRow
+from store.users import SessionRecord, UserExists, UserRecord
+
+
+def user_record(row: UserRow) -> UserRecord:
+    return UserRecord.model_validate(row, from_attributes=True)
+
+
+class SqlUserStore:
+    def __init__(self, engine: Engine) -> None:
+        self._sessions = session_factory(engine)
+
+    def add(
+        self,
+        username: str,
+        display_name: str,
+        roles: list[str],
+        password_hash: str | None,
+        now: datetime,
+    ) -> UserRecord:
+        row = UserRow(
+            username=username,
+            display_name=display_name,
+            roles=list(roles),
+            active=True,
+            password_hash=password_hash,
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            with self._sessions.begin() as session:
+                session.add(row)
+                session.flush()
+                return user_record(row)
+        except IntegrityError:
+            raise UserExists(f"the username {username!r} is taken") from None
+
+    def by_username(self, username: str) -> UserRecord | None:
+        with self._sessions.begin() as session:
+            row = session.scalar(select(UserRow).where(UserRow.username == username))
+            return user_record(row) if row else None
+
+    def set_password(self, user_id: int, password_hash: str, now: datetime) -> None:
+        with self._sessions.begin() as session:
+            session.execute(
+                update(UserRow)
+                .where(UserRow.id == user_id)
+                .values(password_hash=password_hash, updated_at=now)
+            )
+
+    def set_active(self, user_id: int, now: datetime) -> None:
+        with self._sessions.begin() as session:
+            session.execute(
+                update(UserRow).where(UserRow.id == user_id).values(active=True, updated_at=now)
+            )
+
+    def add_token(self, user_id: int, token_hash: str, now: datetime) -> None:
+        with self._sessions.begin() as session:
+            session.add(UserTokenRow(user_id=user_id, token_hash=token_hash, created_at=now))
+
+    def user_for_token(self, token_hash: str) -> UserRecord | None:
+        query = (
+            select(UserRow)
+            .join(UserTokenRow, UserTokenRow.user_id == UserRow.id)
+            .where(
+                UserTokenRow.token_hash == token_hash,
+                UserTokenRow.revoked_at.is_(None),
+                UserRow.active.is_(True),
+            )
+        )
+        with self._sessions.begin() as session:
+            row = session.scalar(query)
+            return user_record(row) if row else None
+
+    def disable(self, username: str, now: datetime) -> UserRecord | None:
+        with self._sessions.begin() as session:
+            row = session.scalar(select(UserRow).where(UserRow.username == username))
+            if row is None:
+                return None
+            row.active, row.updated_at = False, now
+            session.execute(
+                update(UserTokenRow)
+                .where(UserTokenRow.user_id == row.id, UserTokenRow.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+            session.execute(
+                update(ConsoleSessionRow)
+                .where(ConsoleSessionRow.user_id == row.id, ConsoleSessionRow.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+            session.flush()
+            return user_record(row)
+
+    def open_session(
+        self,
+        id_hash: str,
+        user_id: int | None,
+        token_hash: str | None,
+        actor: str,
+        role: str,
+        now: datetime,
+    ) -> None:
+        row = ConsoleSessionRow(
+            id_hash=id_hash,
+            user_id=user_id,
+            token_hash=token_hash,
+            actor=actor,
+            role=role,
+            created_at=now,
+            last_seen_at=now,
+        )
+        with self._sessions.begin() as session:
+            session.add(row)
+
+    def session(self, id_hash: str) -> SessionRecord | None:
+        query = (
+            select(ConsoleSessionRow, UserRow)
+            .outerjoin(UserRow, UserRow.id == ConsoleSessionRow.user_id)
+            .where(ConsoleSessionRow.id_hash == id_hash)
+        )
+        with self._sessions.begin() as session:
+            found = session.execute(query).first()
+            if found is None:
+                return None
+            row, user = found
+            return SessionRecord(
+                id_hash=row.id_hash,
+                user=user_record(user) if user is not None else None,
+                token_hash=row.token_hash,
+                actor=row.actor,
+                role=row.role,
+                created_at=row.created_at,
+                last_seen_at=row.last_seen_at,
+                revoked_at=row.revoked_at,
+            )
+
+    def touch_session(self, id_hash: str, now: datetime) -> None:
+        with self._sessions.begin() as session:
+            session.execute(
+                update(ConsoleSessionRow)
+                .where(ConsoleSessionRow.id_hash == id_hash)
+                .values(last_seen_at=now)
+            )
+
+    def revoke_session(self, id_hash: str, now: datetime) -> None:
+        with self._sessions.begin() as session:
+            session.execute(
+                update(ConsoleSessionRow)
+                .where(ConsoleSessionRow.id_hash == id_hash, ConsoleSessionRow.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
