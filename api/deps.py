@@ -15,6 +15,7 @@ from temporalio.client import Client
 
 from api.gateway import EpisodeGateway
 from api.metrics import Metrics
+from domain.model import Actor
 from settings import Settings
 from store.db import make_engine
 from store.ports import AuditLog, ReadModel, WebhookInbox
@@ -118,9 +119,18 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
+def actor_of_request(request: Request) -> Actor | None:
+    """The signed-in caller (api.auth.User, set on request.state) as the domain names it."""
+    user = getattr(request.state, "user", None)
+    if user is None:
+        return None
+    return Actor(id=user.actor, role=user.role, name=user.name)
+
+
 def get_gateway(request: Request) -> EpisodeGateway:
     deps, settings = get_deps(request), get_settings(request)
-    return EpisodeGateway(deps.episodes, settings.temporal_timeout_seconds)
+    timeout = settings.temporal_timeout_seconds
+    return EpisodeGateway(deps.episodes, timeout, lambda: actor_of_request(request))
 
 
 Deps = Annotated[ApiDeps, Depends(get_deps)]

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, TypeAdapter
 
 from domain.model import (
+    Actor,
     Authorization,
     Claim,
     Department,
@@ -30,6 +31,9 @@ RequestPurpose = Literal["initial", "extension", "reversal"]
 
 class EventBase(Frozen):
     at: datetime
+    # The person whose command produced the event; None for the payer, the clock and
+    # events recorded before people had identities.
+    actor: Actor | None = None
 
 
 class EpisodeOpened(EventBase):

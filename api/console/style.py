@@ -72,8 +72,10 @@ button.danger { background:var(--bad); }
 .actions form { border:1px solid var(--line); border-radius:8px; padding:.8rem; }
 .login { max-width:420px; margin:4rem auto; }
 ol.timeline { list-style:none; margin:0; padding:0; }
-ol.timeline li { display:grid; grid-template-columns:11rem 6rem 1fr; gap:.8rem;
+ol.timeline li { display:grid; grid-template-columns:11rem 9rem 1fr; gap:.8rem;
   padding:.45rem 0; border-bottom:1px solid var(--line); }
 .who-tag { font-size:.78rem; font-weight:700; text-transform:uppercase; color:var(--muted); }
+.who-tag[data-actor] { text-transform:none; }
+.who-tag .muted { font-weight:400; }
 @media print { header.top, .actions, form { display:none; } }
 """

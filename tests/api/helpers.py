@@ -65,7 +65,9 @@ def new_id(prefix: str = "ep") -> str:
 
 
 def intake_body(**overrides: Any) -> dict[str, Any]:
-    body = dated_command(today(), **overrides).model_dump(mode="json", exclude={"type", "policy"})
+    body = dated_command(today(), **overrides).model_dump(
+        mode="json", exclude={"type", "policy", "actor"}
+    )
     return body
 
 

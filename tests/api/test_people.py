@@ -7,6 +7,7 @@ import dataclasses
 import logging
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -16,7 +17,7 @@ from api.app import create_app
 from api.people import add_user, disable_user, issue_personal_token, seed_dev_users
 from settings import Settings
 from store.sql_users import SqlUserStore
-from tests.api.helpers import Api, Stack, api_settings, intake_body
+from tests.api.helpers import Api, Stack, api_settings, eventually, intake_body
 
 
 def username() -> str:
@@ -134,3 +135,73 @@ async def test_dev_tokens_stand_for_the_seeded_dev_users(stack: Stack) -> None:
     assert opened.status_code == 201, opened.text
     assert (entries[0].actor, entries[0].actor_name) == ("user:intake", "Dev intake")
     assert disabled.status_code == 401
+
+
+async def events_of(api: Api, episode_id: str, count: int) -> list[dict[str, Any]]:
+    async def enough() -> list[dict[str, Any]] | None:
+        found = await api.call("GET", f"/episodes/{episode_id}/events", "ops")
+        events: list[dict[str, Any]] = found.json() if found.status_code == 200 else []
+        return events if len(events) >= count else None
+
+    return await eventually(enough)
+
+
+async def test_each_event_names_the_person_whose_command_produced_it(api: Api) -> None:
+    intake_login, intake = person(api, "intake", name="Ivy Intake")
+    ops_login, ops = person(api, "ops", name="Oscar Ops")
+    body = intake_body()
+    episode_id = body["episode_id"]
+
+    await api.http.post("/episodes", json=body, headers=bearer(intake))
+    # A body naming someone else changes nothing: only the signed-in caller acts.
+    forged = {"action": "request", "actor": {"id": "user:mallory", "role": "admin"}}
+    view = await api.view(episode_id)
+    await api.decide(view, "A3", reason="criteria")
+    await eventually(lambda: _state_is(api, episode_id, "denied"))
+    p2p = await api.http.post(f"/episodes/{episode_id}/p2p", json=forged, headers=bearer(ops))
+    events = await events_of(api, episode_id, 4)
+
+    assert p2p.status_code == 200, p2p.text
+    actors = {e["type"]: (e["data"].get("actor") or {}).get("id") for e in events}
+    assert actors["episode_opened"] == actors["authorization_requested"] == f"user:{intake_login}"
+    assert actors["authorization_denied"] is None  # the payer's
+    assert actors["p2p_requested"] == f"user:{ops_login}"
+    requested = next(e for e in events if e["type"] == "p2p_requested")
+    assert requested["data"]["actor"] == {
+        "id": f"user:{ops_login}",
+        "role": "ops",
+        "name": "Oscar Ops",
+    }
+
+
+async def _state_is(api: Api, episode_id: str, state: str) -> bool:
+    return (await api.view(episode_id))["state"] == state
+
+
+async def test_the_same_intake_from_another_person_is_a_repeat_not_a_conflict(api: Api) -> None:
+    _, first = person(api, "intake")
+    _, second = person(api, "intake")
+    body = intake_body()
+
+    opened = await api.http.post("/episodes", json=body, headers=bearer(first))
+    again = await api.http.post("/episodes", json=body, headers=bearer(second))
+
+    assert (opened.status_code, again.status_code) == (201, 200)
+
+
+async def test_reads_of_phi_are_audited_by_person(api: Api) -> None:
+    view = await api.open()
+    episode_id = view["episode_id"]
+    login, token = person(api, "ops", name="Rita Reader")
+
+    for path in ("", "/events", "/history"):
+        await api.http.get(f"/episodes/{episode_id}{path}", headers=bearer(token))
+    await api.http.get("/worklist", headers=bearer(token))  # no single episode's PHI
+    entries = await asyncio.to_thread(api.deps.audit_log.entries, episode_id)
+
+    reads = [(e.action, e.actor, e.actor_name) for e in entries if e.route.startswith("GET")]
+    assert reads == [
+        ("episode.history", f"user:{login}", "Rita Reader"),
+        ("episode.events", f"user:{login}", "Rita Reader"),
+        ("episode.view", f"user:{login}", "Rita Reader"),
+    ]

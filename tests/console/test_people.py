@@ -3,6 +3,7 @@ timeout, Secure over HTTPS, failed sign-ins throttled per account and per addres
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import uuid
@@ -17,7 +18,7 @@ from api.app import create_app
 from api.console.session import COOKIE
 from api.people import add_user, disable_user
 from store.sql_users import SqlUserStore
-from tests.api.helpers import Stack, api_settings
+from tests.api.helpers import Stack, api_settings, eventually
 from tests.console.helpers import CSRF, Console, visible_text
 
 
@@ -176,3 +177,29 @@ def csrf_of(page: httpx.Response) -> str:
     found = CSRF.search(page.text)
     assert found, page.text
     return found.group(1)
+
+
+async def test_the_timeline_names_the_person_and_the_page_read_is_audited(
+    console: Console, console_stack: Stack
+) -> None:
+    login, password = new_person(console_stack, "ops", name="Oscar Ops")
+    view = await console.api.open()
+    episode_id = view["episode_id"]
+    await sign_in(console.web, login, password)
+
+    cancelled = await console.act(episode_id, "cancel", reason="patient moved")
+
+    async def timeline() -> str | None:
+        page = await console.web.get(f"/console/episodes/{episode_id}")
+        text = visible_text(page.text)
+        return text if "Cancelled: patient moved" in text else None
+
+    text = await eventually(timeline)
+    entries = await asyncio.to_thread(console_stack.deps.audit_log.entries, episode_id)
+    assert cancelled.status_code == 303
+    assert f"Oscar Ops (ops) user:{login} Cancelled: patient moved" in text
+    assert "Opened: step-down" in text  # the intake token's event: a role, no person
+    reads = {(e.action, e.actor, e.actor_name) for e in entries if e.route.startswith("GET")}
+    assert ("console.episode", f"user:{login}", "Oscar Ops") in reads
+    [action] = [e for e in entries if e.action == "console.action"]
+    assert (action.actor, action.user_id is not None) == (f"user:{login}", True)
