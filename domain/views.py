@@ -75,7 +75,8 @@ class WorklistItem(BaseModel):
 
 
 class EpisodeSummary(BaseModel):
-    """One row of the episode list; no PHI beyond the episode id."""
+    """One row of the episode list (ops and intake): the patient is named so a coordinator
+    recognises the episode; no birth date, diagnoses or clinical detail."""
 
     episode_id: str
     state: str
@@ -89,3 +90,6 @@ class EpisodeSummary(BaseModel):
     opened_at: datetime
     updated_at: datetime
     worklist: list[WorklistItem] = []
+    # None in summaries projected before the lists showed the patient.
+    patient_name: str | None = None
+    member_id: str | None = None

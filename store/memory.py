@@ -19,6 +19,7 @@ from store.ports import (
     unmatched_item,
     urgency,
 )
+from store.search import episode_keys, query_tokens
 
 
 class InMemoryReadModel:
@@ -29,6 +30,7 @@ class InMemoryReadModel:
         self._summaries: dict[str, dict[str, Any]] = {}
         self._events: dict[str, dict[int, dict[str, Any]]] = {}
         self._claims: dict[str, list[dict[str, Any]]] = {}
+        self._keys: dict[str, set[str]] = {}
         # The worklist shows unmatched deliveries, which live in the inbox.
         self._inbox = inbox or InMemoryWebhookInbox()
 
@@ -46,6 +48,8 @@ class InMemoryReadModel:
                 changed = {c.claim_id: c.model_dump(mode="json", by_alias=True) for c in claims}
                 kept = [c for c in self._claims.get(episode_id, []) if c["claim_id"] not in changed]
                 self._claims[episode_id] = kept + list(changed.values())
+            keys = self._keys.setdefault(episode_id, set())
+            keys |= {key for _, key in episode_keys(events)}
             known = self._events.setdefault(episode_id, {})
             new = 0
             for event in events:
@@ -66,12 +70,18 @@ class InMemoryReadModel:
         due_before: datetime | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        q: str | None = None,
     ) -> tuple[list[EpisodeSummary], str | None]:
         if limit < 1:
             raise ValueError(f"limit must be at least 1, not {limit}")
         after = decode_cursor(cursor) if cursor is not None else None
+        tokens = set(query_tokens(q)) if q is not None else None
         with self._lock:
-            summaries = [EpisodeSummary.model_validate(s) for s in self._summaries.values()]
+            summaries = [
+                EpisodeSummary.model_validate(s)
+                for episode_id, s in self._summaries.items()
+                if tokens is None or (tokens and tokens <= self._keys.get(episode_id, set()))
+            ]
         found = sorted(
             (s for s in summaries if _matches(s, state, payer_id, due_before, after)),
             key=lambda s: (s.opened_at, s.episode_id),
@@ -112,7 +122,7 @@ class InMemoryReadModel:
 
     def delete_episode(self, episode_id: str) -> None:
         with self._lock:
-            for table in (self._summaries, self._events, self._claims):
+            for table in (self._summaries, self._events, self._claims, self._keys):
                 table.pop(episode_id, None)
 
     def episode_for_trace(self, trace_number: str) -> str | None:

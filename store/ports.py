@@ -92,11 +92,14 @@ class ReadModel(Protocol):
         due_before: datetime | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        q: str | None = None,
     ) -> tuple[list[EpisodeSummary], str | None]:
         """A page newest first (opened_at, then episode_id, descending) and the next cursor.
 
-        `due_before` keeps episodes whose next deadline is at or before it; the cursor is
-        None on the last page; a cursor not handed out here raises InvalidCursor.
+        `due_before` keeps episodes whose next deadline is at or before it; `q` those that
+        have every word of it as a search key (store/search.py: patient name words, member
+        id, authorization and trace numbers; a `q` without words matches nothing); the
+        cursor is None on the last page; a cursor not handed out here raises InvalidCursor.
         """
         ...
 

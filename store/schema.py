@@ -92,6 +92,18 @@ class EventRow(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
+class SearchKeyRow(Base):
+    """The words an episode is found by (store/search.py); one row per (kind, key)."""
+
+    __tablename__ = "episode_search_keys"
+
+    episode_id: Mapped[str] = mapped_column(
+        ForeignKey("episodes.episode_id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
+
+
 class ClaimRow(Base):
     __tablename__ = "claims"
 

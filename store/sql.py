@@ -6,13 +6,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, func, or_, select
+from sqlalchemy import Engine, and_, delete, distinct, func, or_, select
 from sqlalchemy.orm import Session
 
 from domain.views import ClaimView, EpisodeSummary, StoredEvent, WorklistItem
 from store.db import dialect_insert, session_factory
 from store.ports import decode_cursor, encode_cursor, unmatched_item, urgency
-from store.schema import ClaimRow, EpisodeRow, EventRow, InboxRow, WorklistRow
+from store.schema import ClaimRow, EpisodeRow, EventRow, InboxRow, SearchKeyRow, WorklistRow
+from store.search import episode_keys, query_tokens
 from store.sql_audit import SqlAuditLog
 from store.sql_inbox import SqlWebhookInbox, inbox_entry
 
@@ -38,7 +39,18 @@ class SqlReadModel:
         with self._sessions.begin() as session:
             if self._upsert_summary(session, summary):
                 self._replace_claims_and_worklist(session, summary, claims)
+            self._add_search_keys(session, summary.episode_id, events)
             return self._insert_events(session, summary.episode_id, events)
+
+    def _add_search_keys(
+        self, session: Session, episode_id: str, events: Sequence[StoredEvent]
+    ) -> None:
+        keys = [
+            {"episode_id": episode_id, "kind": kind, "key": key}
+            for kind, key in sorted(episode_keys(events))
+        ]
+        if keys:
+            session.execute(self._insert(SearchKeyRow).values(keys).on_conflict_do_nothing())
 
     def _upsert_summary(self, session: Session, summary: EpisodeSummary) -> bool:
         """Writes the summary unless a newer one is stored; True when it was written."""
@@ -111,10 +123,13 @@ class SqlReadModel:
         due_before: datetime | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        q: str | None = None,
     ) -> tuple[list[EpisodeSummary], str | None]:
         if limit < 1:
             raise ValueError(f"limit must be at least 1, not {limit}")
         query = select(EpisodeRow.summary_json)
+        if q is not None:
+            query = query.where(EpisodeRow.episode_id.in_(_matching(query_tokens(q))))
         if state is not None:
             query = query.where(EpisodeRow.state == state)
         if payer_id is not None:
@@ -226,4 +241,14 @@ def _claim_view(row: ClaimRow) -> ClaimView:
             "claim": row.claim,
             "reasons": row.reasons,
         }
+    )
+
+
+def _matching(tokens: list[str]) -> Any:
+    """Ids of the episodes that have every token as a search key (of any kind)."""
+    return (
+        select(SearchKeyRow.episode_id)
+        .where(SearchKeyRow.key.in_(tokens))
+        .group_by(SearchKeyRow.episode_id)
+        .having(func.count(distinct(SearchKeyRow.key)) == len(tokens))
     )

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse
 
 from api.auth import User, address_of, user_for_token, user_of
 from api.console.gate import forbidden, security_log, submitted
-from api.console.page import alert, esc, message_page, render
+from api.console.page import message_page, render
 from api.console.session import (
     CONSOLE_ROLES,
     clear_session_cookie,
@@ -24,6 +24,7 @@ from api.console.session import (
     set_session_cookie,
     users_of,
 )
+from api.console.templates import render_template
 from api.deps import blocking, get_deps
 from api.identity import rehash_if_needed, verify_password
 from api.throttle import Throttles
@@ -37,24 +38,7 @@ WRONG_TOKEN = "That token is not valid. Check it and try again."
 def login_page(
     next_path: str, problem: str = "", status: int = 200, username: str = ""
 ) -> Response:
-    hidden = f'<input type="hidden" name="next" value="{esc(next_path)}">'
-    body = (
-        '<div class="card login"><h1>Sign in</h1>'
-        f"{alert([problem] if problem else [])}"
-        f'<form method="post" action="/console/login">{hidden}'
-        '<div class="field"><label for="username">Username</label>'
-        f'<input id="username" name="username" autocomplete="username" value="{esc(username)}" '
-        'autocapitalize="none" spellcheck="false" required autofocus></div>'
-        '<div class="field"><label for="password">Password</label>'
-        '<input type="password" id="password" name="password" '
-        'autocomplete="current-password" required></div>'
-        '<button type="submit">Sign in</button></form>'
-        "<details><summary>Sign in with an access token instead</summary>"
-        f'<form method="post" action="/console/login">{hidden}'
-        '<div class="field"><label for="token">Access token</label>'
-        '<input type="password" id="token" name="token" autocomplete="off" required></div>'
-        '<button type="submit">Sign in with the token</button></form></details></div>'
-    )
+    body = render_template("login.html", next_path=next_path, problem=problem, username=username)
     return render("Sign in", body, None, status=status)
 
 

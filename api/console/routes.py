@@ -11,6 +11,7 @@ from api.console import login
 from api.console.actions import ACTIONS, Failure, build
 from api.console.episode_data import fetch_worklist, load_episode
 from api.console.episode_page import EPISODE_SCRIPT, episode_body
+from api.console.episodes_page import clean_query, clean_state, episodes_body, find
 from api.console.gate import enter, forbidden, submitted
 from api.console.intake import FORM_LEVEL, command_from, problem_errors
 from api.console.intake_form import defaults, intake_body
@@ -48,6 +49,22 @@ async def worklist(request: Request, kind: str | None = None, payer: str | None 
     kind, payer = clean_kind(kind), clean_payer(payer)
     data = await fetch_worklist(get_deps(request), kind, payer)
     return render("Worklist", worklist_body(*data, kind, payer, get_deps(request).clock()), gate)
+
+
+@router.get("/episodes", name="console.episodes")
+async def episodes(
+    request: Request, q: str | None = None, state: str | None = None, payer: str | None = None
+) -> Response:
+    """All episodes, or those a search finds, for intake and ops (as GET /episodes)."""
+    gate = await enter(request, INTAKE_ROLES)
+    if isinstance(gate, Response):
+        return gate
+    query, state, payer = clean_query(q), clean_state(state), clean_payer(payer)
+    deps = get_deps(request)
+    found, more, payers = await find(deps, query, state, payer)
+    body = episodes_body(found, more, payers, query, state, payer, deps.clock())
+    title = f"Search: {query}" if query else "All episodes"
+    return render(title, body, gate, query=query)
 
 
 @router.get("/episodes/new", name="console.intake_form")

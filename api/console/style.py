@@ -77,5 +77,20 @@ ol.timeline li { display:grid; grid-template-columns:11rem 9rem 1fr; gap:.8rem;
 .who-tag { font-size:.78rem; font-weight:700; text-transform:uppercase; color:var(--muted); }
 .who-tag[data-actor] { text-transform:none; }
 .who-tag .muted { font-weight:400; }
+.visually-hidden { position:absolute; width:1px; height:1px; overflow:hidden;
+  clip:rect(0 0 0 0); white-space:nowrap; }
+header.top form.search { flex:0 1 22rem; }
+header.top form.search input { padding:.25rem .5rem; }
+form.filters .grow { flex:1 1 18rem; }
+.scroll { overflow-x:auto; }
+@media (max-width: 700px) {
+  header.top { flex-wrap:wrap; gap:.6rem 1rem; padding:.6rem .8rem; }
+  header.top nav { flex-wrap:wrap; gap:.4rem 1rem; flex-basis:100%; order:2; }
+  header.top form.search { flex:1 1 100%; order:3; }
+  main { padding:0 .8rem; margin-top:1rem; }
+  .grid { grid-template-columns:1fr; }
+  ol.timeline li { grid-template-columns:1fr; gap:.1rem; }
+  table.worklist td:not(:last-child) { white-space:normal; }
+}
 @media print { header.top, .actions, form { display:none; } }
 """

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import AwareDatetime
 
-from api.auth import IntakeUser, OpsUser, ReaderUser
+from api.auth import IntakeOrOpsUser, IntakeUser, OpsUser, ReaderUser
 from api.deps import Deps, Workflows, blocking
 from api.problems import ApiProblem, problem_responses
 from api.schemas import EpisodePage, IntakeRequest
@@ -64,11 +64,15 @@ async def get_episode(episode_id: EpisodeId, user: ReaderUser, workflows: Workfl
 @router.get(
     "/episodes",
     name="episode.list",
-    summary="Episode summaries from the read model, newest first (ops)",
+    summary="Episode summaries from the read model, newest first; search with `q` (intake, ops)",
+    description=(
+        "`q` finds episodes by patient name words, member id, authorization number or trace "
+        "number, each matched whole with case and accents ignored; every word must match."
+    ),
     responses=problem_responses(401, 403, 422, 503),
 )
 async def list_episodes(
-    user: OpsUser,
+    user: IntakeOrOpsUser,
     deps: Deps,
     state: EpisodeStateName | None = None,
     payer_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -77,9 +81,15 @@ async def list_episodes(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=512, description="a next_cursor")] = None,
+    q: Annotated[
+        str | None,
+        Query(min_length=1, max_length=200, description="patient name, member id, auth or trace"),
+    ] = None,
 ) -> EpisodePage:
     due: datetime | None = due_before
-    page, after = await blocking(deps.read_model.list_episodes, state, payer_id, due, limit, cursor)
+    page, after = await blocking(
+        deps.read_model.list_episodes, state, payer_id, due, limit, cursor, q
+    )
     return EpisodePage(episodes=page, next_cursor=after)
 
 

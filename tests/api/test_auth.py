@@ -28,7 +28,8 @@ BODIES: dict[str, Any] = {
 ROUTES = [
     ("POST", "/episodes", {"intake"}),
     ("GET", f"/episodes/{EP}", {"intake", "billing", "ops"}),
-    ("GET", "/episodes", {"ops"}),
+    ("GET", "/episodes", {"intake", "ops"}),  # intake searches (issue 13)
+    ("GET", "/episodes?q=ortiz", {"intake", "ops"}),
     ("GET", f"/episodes/{EP}/events", {"ops"}),
     ("GET", f"/episodes/{EP}/history", {"ops"}),
     ("GET", "/worklist", {"ops"}),

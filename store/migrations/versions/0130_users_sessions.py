@@ -1,4 +1,5 @@
-"""People: users, personal API tokens, console sessions, and the person in each audit entry.
+"""People: users, personal API tokens, console sessions, the person in each audit entry,
+and the search keys that find an episode by patient, member id, authorization or trace.
 
 Revision ID: 0130
 Revises: 0001
@@ -70,7 +71,59 @@ def _create_console_sessions() -> None:
     op.create_index("ix_console_sessions_user_id", "console_sessions", ["user_id"])
 
 
+def _create_search_keys() -> None:
+    op.create_table(
+        "episode_search_keys",
+        sa.Column("episode_id", sa.String(80), nullable=False),
+        sa.Column("kind", sa.String(20), nullable=False),
+        sa.Column("key", sa.String(200), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["episode_id"],
+            ["episodes.episode_id"],
+            name="fk_episode_search_keys_episode_id_episodes",
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("episode_id", "kind", "key", name="pk_episode_search_keys"),
+    )
+    op.create_index("ix_episode_search_keys_key", "episode_search_keys", ["key"])
+    _backfill_search_keys()
+
+
+def _backfill_search_keys() -> None:
+    """Keys for the episodes projected before this revision, from their stored events."""
+    from domain.views import StoredEvent
+    from store.search import event_keys
+
+    events = sa.table(
+        "episode_events",
+        sa.column("episode_id", sa.String),
+        sa.column("seq", sa.Integer),
+        sa.column("type", sa.String),
+        sa.column("at", INSTANT),
+        sa.column("data", sa.JSON),
+    )
+    keys = sa.table(
+        "episode_search_keys",
+        sa.column("episode_id", sa.String),
+        sa.column("kind", sa.String),
+        sa.column("key", sa.String),
+    )
+    kinds = ("episode_opened", "authorization_requested", "authorization_granted")
+    bind = op.get_bind()
+    found = bind.execute(sa.select(events).where(events.c.type.in_(kinds)))
+    rows = {
+        (row.episode_id, kind, key)
+        for row in found
+        for kind, key in event_keys(
+            StoredEvent(seq=row.seq, type=row.type, at=row.at, data=row.data)
+        )
+    }
+    if rows:
+        op.bulk_insert(keys, [{"episode_id": e, "kind": k, "key": v} for e, k, v in rows])
+
+
 def upgrade() -> None:
+    _create_search_keys()
     _create_users()
     _create_console_sessions()
     with op.batch_alter_table("audit_log") as batch:
@@ -84,5 +137,5 @@ def downgrade() -> None:
     with op.batch_alter_table("audit_log") as batch:
         batch.drop_column("actor_name")
         batch.drop_column("user_id")
-    for table in ("console_sessions", "user_tokens", "users"):
+    for table in ("console_sessions", "user_tokens", "users", "episode_search_keys"):
         op.drop_table(table)
