@@ -62,9 +62,17 @@ def load_settings() -> Settings:
         raise fail(f"invalid settings: {problems}") from None
 
 
+TOKEN_HINT = "\npass --token or set STEPDOWN_TOKEN (`stepdown dev` prints its dev tokens)"
+
+
 @contextmanager
-def api(api_url: str | None, token: str | None) -> Iterator[ApiClient]:
-    """A client of the API; API problems and connection failures become a message and exit 1."""
+def api(
+    api_url: str | None, token: str | None, unauthorized_hint: str | None = TOKEN_HINT
+) -> Iterator[ApiClient]:
+    """A client of the API; API problems and connection failures become a message and exit 1.
+
+    `unauthorized_hint` follows the message of a 401 (none when a token was given).
+    """
     settings = load_settings()
     url = api_url or settings.public_api_url()
     if token is None:
@@ -73,10 +81,8 @@ def api(api_url: str | None, token: str | None) -> Iterator[ApiClient]:
         with ApiClient(url, token) as client:
             yield client
     except ApiError as problem:
-        hint = "\npass --token or set STEPDOWN_TOKEN (`stepdown dev` prints its dev tokens)"
-        raise fail(
-            problem.message + (hint if problem.status == 401 and not token else "")
-        ) from None
+        hinted = problem.status == 401 and not token and unauthorized_hint
+        raise fail(problem.message + (unauthorized_hint if hinted else "")) from None
     except httpx.ConnectError:
         raise fail(f"cannot reach the API at {url}; is `stepdown dev` running?") from None
     except httpx.HTTPError as exc:
@@ -268,7 +274,12 @@ def webhook_send(
         key = DEV_WEBHOOK_SECRET if settings.dev_mode else None
     if key is None:
         raise fail(f"no webhook secret for {payer}: pass --secret or set STEPDOWN_WEBHOOK_SECRET")
-    with api(api_url, None) as client:
+    # A 401 here is the payer's signature, not a missing token.
+    secret_hint = (
+        f"\nthe signature was refused: pass the webhook secret configured for {payer} "
+        "with --secret or STEPDOWN_WEBHOOK_SECRET"
+    )
+    with api(api_url, None, secret_hint) as client:
         response = client.send_decision(
             payer, decision, fmt=format, secret=key, timestamp=int(time.time()),
             delivery_id=delivery_id,

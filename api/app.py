@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
-from api import auth, console
+from api import auth, console, docs
 from api.codec import codec_cors_middleware, make_codec_router
 from api.deps import ApiDeps, production_deps
 from api.middleware import BodyLimitMiddleware, ObserveMiddleware
@@ -36,7 +36,15 @@ billing, ops, admin). Every error is `application/problem+json` (RFC 9457); bodi
 
 def create_app(settings: Settings | None = None, *, deps: ApiDeps | None = None) -> FastAPI:
     """The app; without `deps` its lifespan connects to Temporal and the database."""
-    app = FastAPI(title="stepdown", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="stepdown",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        # Served by api.docs from local assets: the default pages load them from a CDN.
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.settings = settings or get_settings()
     app.state.deps = deps
     app.state.throttles = auth.make_throttles(app.state.settings)
@@ -45,6 +53,7 @@ def create_app(settings: Settings | None = None, *, deps: ApiDeps | None = None)
     for module in (episodes, actions, billing, webhooks, ops):
         app.include_router(module.router)
     app.include_router(console.router)
+    docs.install(app)
     app.include_router(make_codec_router(codec_access(app.state.settings), ClientCodec(app)))
     # The last added runs first: every answer, a 413 included, gets an id and is counted.
     app.add_middleware(BodyLimitMiddleware)

@@ -14,9 +14,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api import problems
 from api.deps import blocking, get_deps, get_settings
@@ -26,6 +27,13 @@ from settings import DEV_TOKENS, TOKEN_HASH, Settings, hash_token
 from store.users import UserRecord
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="stepdown"'}
+# Declares the scheme in /openapi.json, so /docs' "Authorize" sends the token; checking it
+# stays with checked_user (auto_error off: a missing token is our own 401 problem).
+BEARER = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description="A personal token (`stepdown users token USERNAME`) or a role token.",
+)
 security_log = logging.getLogger("stepdown.security")
 
 
@@ -155,7 +163,10 @@ def checked_user(request: Request) -> User:
     return user
 
 
-def current_user(request: Request) -> User:
+def current_user(
+    request: Request,
+    _declared: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)] = None,
+) -> User:
     user = checked_user(request)
     request.state.user = user
     return user

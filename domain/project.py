@@ -89,8 +89,6 @@ def summarize(state: Episode, now: datetime) -> EpisodeSummary:
         opened_at=state.opened.at,
         updated_at=now,
         worklist=worklist_items(state, now),
-        patient_name=state.opened.patient.name,
-        member_id=state.opened.patient.member_id,
     )
 
 

@@ -75,8 +75,7 @@ class WorklistItem(BaseModel):
 
 
 class EpisodeSummary(BaseModel):
-    """One row of the episode list (ops and intake): the patient is named so a coordinator
-    recognises the episode; no birth date, diagnoses or clinical detail."""
+    """One row of the episode list; no PHI beyond the episode id."""
 
     episode_id: str
     state: str
@@ -90,6 +89,3 @@ class EpisodeSummary(BaseModel):
     opened_at: datetime
     updated_at: datetime
     worklist: list[WorklistItem] = []
-    # None in summaries projected before the lists showed the patient.
-    patient_name: str | None = None
-    member_id: str | None = None

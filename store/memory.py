@@ -13,9 +13,11 @@ from store.ports import (
     AuditEntry,
     InboxEntry,
     InboxStatus,
+    PatientLabel,
     UnknownDelivery,
     decode_cursor,
     encode_cursor,
+    patient_label,
     unmatched_item,
     urgency,
 )
@@ -95,6 +97,18 @@ class InMemoryReadModel:
         with self._lock:
             known = dict(self._events.get(episode_id, {}))
         return [StoredEvent.model_validate(known[seq]) for seq in sorted(known) if seq > after]
+
+    def patients(self, episode_ids: Sequence[str]) -> dict[str, PatientLabel]:
+        labels: dict[str, PatientLabel] = {}
+        with self._lock:
+            for episode_id in episode_ids:
+                for event in self._events.get(episode_id, {}).values():
+                    label = (
+                        patient_label(event["data"]) if event["type"] == "episode_opened" else None
+                    )
+                    if label is not None:
+                        labels[episode_id] = label
+        return labels
 
     def claims(self, episode_id: str) -> list[ClaimView]:
         with self._lock:

@@ -46,6 +46,15 @@ class InboxEntry(BaseModel):
     updated_at: datetime
 
 
+class PatientLabel(BaseModel):
+    """How lists name an episode's patient (console only; the summaries carry no PHI)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    member_id: str
+
+
 class AuditEntry(BaseModel):
     """Who did what to which episode, and how it ended."""
 
@@ -104,6 +113,10 @@ class ReadModel(Protocol):
         ...
 
     def events(self, episode_id: str, after: int = 0) -> list[StoredEvent]: ...
+
+    def patients(self, episode_ids: Sequence[str]) -> dict[str, PatientLabel]:
+        """The patient of each episode, from its projected `episode_opened` event."""
+        ...
 
     def claims(self, episode_id: str) -> list[ClaimView]: ...
 
@@ -186,6 +199,14 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
 def urgency(item: WorklistItem) -> tuple[bool, datetime | None, str, str, str]:
     """Most urgent first: earliest due, undated last; ties broken so every backend agrees."""
     return (item.due is None, item.due, item.episode_id, item.kind, item.detail)
+
+
+def patient_label(data: dict[str, Any]) -> PatientLabel | None:
+    """The label in an `episode_opened` event's data, if it has one."""
+    patient = data.get("patient")
+    if not isinstance(patient, dict) or not patient.get("name"):
+        return None
+    return PatientLabel(name=str(patient["name"]), member_id=str(patient.get("member_id", "")))
 
 
 def unmatched_item(entry: InboxEntry) -> WorklistItem:

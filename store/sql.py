@@ -11,7 +11,14 @@ from sqlalchemy.orm import Session
 
 from domain.views import ClaimView, EpisodeSummary, StoredEvent, WorklistItem
 from store.db import dialect_insert, session_factory
-from store.ports import decode_cursor, encode_cursor, unmatched_item, urgency
+from store.ports import (
+    PatientLabel,
+    decode_cursor,
+    encode_cursor,
+    patient_label,
+    unmatched_item,
+    urgency,
+)
 from store.schema import ClaimRow, EpisodeRow, EventRow, InboxRow, SearchKeyRow, WorklistRow
 from store.search import episode_keys, query_tokens
 from store.sql_audit import SqlAuditLog
@@ -156,6 +163,17 @@ class SqlReadModel:
                 StoredEvent(seq=row.seq, type=row.type, at=row.at, data=row.data)
                 for row in session.scalars(query)
             ]
+
+    def patients(self, episode_ids: Sequence[str]) -> dict[str, PatientLabel]:
+        if not episode_ids:
+            return {}
+        query = select(EventRow.episode_id, EventRow.data).where(
+            EventRow.episode_id.in_(list(episode_ids)), EventRow.type == "episode_opened"
+        )
+        with self._sessions.begin() as session:
+            rows = session.execute(query).all()
+        labels = {episode_id: patient_label(data) for episode_id, data in rows}
+        return {episode_id: label for episode_id, label in labels.items() if label is not None}
 
     def claims(self, episode_id: str) -> list[ClaimView]:
         query = (

@@ -12,6 +12,7 @@ from api.console.when import due_html
 from api.deps import ApiDeps, blocking
 from domain.model import EpisodeStateName
 from domain.views import EpisodeSummary
+from store.ports import PatientLabel
 
 STATES: tuple[str, ...] = get_args(EpisodeStateName)
 PAGE = 100
@@ -38,43 +39,45 @@ def clean_query(q: str | None) -> str | None:
     return q[:MAX_QUERY] if q else None
 
 
-async def find(
-    deps: ApiDeps, q: str | None, state: str | None, payer: str | None
-) -> tuple[list[EpisodeSummary], bool, list[str]]:
-    """One page of matches, whether there are more, and the payers to filter by."""
+@dataclass(frozen=True)
+class Found:
+    episodes: list[EpisodeSummary]
+    patients: dict[str, PatientLabel]
+    more: bool
+    payers: list[str]
+
+
+async def find(deps: ApiDeps, q: str | None, state: str | None, payer: str | None) -> Found:
+    """One page of matches with their patients, whether there are more, and the payers."""
     found, more = await blocking(deps.read_model.list_episodes, state, payer, None, PAGE, None, q)
+    patients = await blocking(deps.read_model.patients, [s.episode_id for s in found])
     recent, _ = await blocking(deps.read_model.list_episodes, None, None, None, 200)
     payers = sorted({s.payer_id for s in recent} | ({payer} if payer else set()))
-    return found, more is not None, payers
+    return Found(found, patients, more is not None, payers)
+
+
+def _row(summary: EpisodeSummary, patient: PatientLabel | None, now: datetime) -> Row:
+    return Row(
+        summary.episode_id,
+        patient.name if patient else None,
+        patient.member_id if patient else None,
+        summary.state,
+        summary.payer_id,
+        due_html(summary.next_deadline, now),
+        summary.held_claims,
+    )
 
 
 def episodes_body(
-    found: list[EpisodeSummary],
-    more: bool,
-    payers: list[str],
-    q: str | None,
-    state: str | None,
-    payer: str | None,
-    now: datetime,
+    found: Found, q: str | None, state: str | None, payer: str | None, now: datetime
 ) -> str:
-    rows = [
-        Row(
-            s.episode_id,
-            s.patient_name,
-            s.member_id,
-            s.state,
-            s.payer_id,
-            due_html(s.next_deadline, now),
-            s.held_claims,
-        )
-        for s in found
-    ]
+    rows = [_row(s, found.patients.get(s.episode_id), now) for s in found.episodes]
     states = [(value, value.replace("_", " ")) for value in STATES]
     return render_template(
         "episodes.html",
         episodes=rows,
-        more=more,
-        payers=payers,
+        more=found.more,
+        payers=found.payers,
         states=states,
         query=q,
         state=state,

@@ -61,8 +61,8 @@ async def episodes(
         return gate
     query, state, payer = clean_query(q), clean_state(state), clean_payer(payer)
     deps = get_deps(request)
-    found, more, payers = await find(deps, query, state, payer)
-    body = episodes_body(found, more, payers, query, state, payer, deps.clock())
+    found = await find(deps, query, state, payer)
+    body = episodes_body(found, query, state, payer, deps.clock())
     title = f"Search: {query}" if query else "All episodes"
     return render(title, body, gate, query=query)
 

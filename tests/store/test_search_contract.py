@@ -82,3 +82,16 @@ def test_repeated_batches_and_a_rebuild_keep_the_keys_right(
     assert found(read_model, "ortiz") == {dana}
     read_model.delete_episode(dana)
     assert found(read_model, "ortiz") == set()
+
+
+def test_lists_name_the_patient_from_the_opened_event(
+    read_model: ReadModel, two: tuple[str, str]
+) -> None:
+    dana, other = two
+
+    labels = read_model.patients([dana, other, new_id()])
+
+    assert labels[dana].name == "Dana María Ortíz-Lopez"
+    assert labels[other].member_id == "X1"
+    assert set(labels) == {dana, other}
+    assert read_model.patients([]) == {}
