@@ -58,7 +58,7 @@ def verify_password(user: UserRecord | None, password: str) -> bool:
 def rehash_if_needed(users: UserStore, user: UserRecord, password: str, now: datetime) -> None:
     """argon2's parameters grow over time; a sign-in is the moment to upgrade a stored hash."""
     if user.password_hash and HASHER.check_needs_rehash(user.password_hash):
-        users.set_password(user.id, hash_password(password), now)
+        users.set_password(user.id, hash_password(password), now, user.password_expired)
 
 
 def issue_token(users: UserStore, user: UserRecord, now: datetime) -> str:

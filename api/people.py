@@ -44,7 +44,8 @@ def add_user(
     check_new_user(username, roles, name)
     password = new_password()
     try:
-        record = users.add(username, name.strip(), roles, hash_password(password), now)
+        hashed = hash_password(password)
+        record = users.add(username, name.strip(), roles, hashed, now, password_expired=True)
     except UserExists as err:
         raise PeopleError(str(err)) from None
     return record, password

@@ -181,6 +181,8 @@ class UserRow(Base):
     active: Mapped[bool] = mapped_column(Boolean)
     # argon2id encoded hash (argon2-cffi); None until a password is set.
     password_hash: Mapped[str | None] = mapped_column(String(200))
+    # A one-time password (`stepdown users add`) must be replaced at the first sign-in.
+    password_expired: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 

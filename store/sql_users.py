@@ -27,6 +27,7 @@ class SqlUserStore:
         roles: list[str],
         password_hash: str | None,
         now: datetime,
+        password_expired: bool = False,
     ) -> UserRecord:
         row = UserRow(
             username=username,
@@ -34,6 +35,7 @@ class SqlUserStore:
             roles=list(roles),
             active=True,
             password_hash=password_hash,
+            password_expired=password_expired,
             created_at=now,
             updated_at=now,
         )
@@ -50,12 +52,14 @@ class SqlUserStore:
             row = session.scalar(select(UserRow).where(UserRow.username == username))
             return user_record(row) if row else None
 
-    def set_password(self, user_id: int, password_hash: str, now: datetime) -> None:
+    def set_password(
+        self, user_id: int, password_hash: str, now: datetime, expired: bool = False
+    ) -> None:
         with self._sessions.begin() as session:
             session.execute(
                 update(UserRow)
                 .where(UserRow.id == user_id)
-                .values(password_hash=password_hash, updated_at=now)
+                .values(password_hash=password_hash, password_expired=expired, updated_at=now)
             )
 
     def set_active(self, user_id: int, now: datetime) -> None:

@@ -23,6 +23,7 @@ class UserRecord(BaseModel):
     roles: list[str]
     active: bool
     password_hash: str | None = None
+    password_expired: bool = False
     created_at: datetime
     updated_at: datetime
 
@@ -50,13 +51,16 @@ class UserStore(Protocol):
         roles: list[str],
         password_hash: str | None,
         now: datetime,
+        password_expired: bool = False,
     ) -> UserRecord:
         """A new active user; UserExists when the username is taken."""
         ...
 
     def by_username(self, username: str) -> UserRecord | None: ...
 
-    def set_password(self, user_id: int, password_hash: str, now: datetime) -> None: ...
+    def set_password(
+        self, user_id: int, password_hash: str, now: datetime, expired: bool = False
+    ) -> None: ...
 
     def set_active(self, user_id: int, now: datetime) -> None:
         """Active again; tokens and sessions revoked by a disable stay revoked."""

@@ -121,7 +121,7 @@ def refused(request: Request, target: str, username: str) -> Response:
 
 @router.post("/logout", name="console.logout")
 async def logout(request: Request) -> Response:
-    gate = await submitted(request, ("ops", "intake", "billing"))
+    gate = await submitted(request, ("ops", "intake", "billing"), expired_ok=True)
     if isinstance(gate, Response):
         return gate
     session, _ = gate

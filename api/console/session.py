@@ -40,6 +40,8 @@ class Session:
     user: User
     csrf: str
     id_hash: str = ""
+    # Signed in with a one-time password: only the password page until it is replaced.
+    password_expired: bool = False
 
     @property
     def role(self) -> str:
@@ -112,7 +114,8 @@ def load_session(request: Request) -> Session | None:
         return None
     if now - record.last_seen_at >= TOUCH_EVERY:
         users.touch_session(record.id_hash, now)
-    return Session(user, csrf_token(cookie), record.id_hash)
+    expired = record.user is not None and record.user.password_expired
+    return Session(user, csrf_token(cookie), record.id_hash, expired)
 
 
 async def current_session(request: Request) -> Session | None:

@@ -39,6 +39,7 @@ def test_add_prints_a_one_time_password_that_only_its_hash_is_kept_of(
     record = users.by_username("dana")
     assert record is not None and record.roles == ["ops"] and record.display_name == "Dana Ortiz"
     assert record.password_hash is not None and record.password_hash.startswith("$argon2id$")
+    assert record.password_expired  # one-time: replaced at the first sign-in
     assert password not in record.password_hash
     assert verify_password(record, password)
     assert not verify_password(record, password + "x")

@@ -16,15 +16,22 @@ import pytest_asyncio
 
 from api.app import create_app
 from api.console.session import COOKIE
+from api.identity import hash_password
 from api.people import add_user, disable_user
 from store.sql_users import SqlUserStore
 from tests.api.helpers import Stack, api_settings, eventually
 from tests.console.helpers import CSRF, Console, visible_text
 
 
-def new_person(stack: Stack, *roles: str, name: str = "Dana Ortiz") -> tuple[str, str]:
-    login = f"u{uuid.uuid4().hex[:10]}"
-    _, password = add_user(SqlUserStore(stack.engine), login, list(roles), name, stack.deps.clock())
+def new_person(
+    stack: Stack, *roles: str, name: str = "Dana Ortiz", one_time: bool = False
+) -> tuple[str, str]:
+    """A user and their password: the one-time one, or (default) one they already chose."""
+    login, users, now = f"u{uuid.uuid4().hex[:10]}", SqlUserStore(stack.engine), stack.deps.clock()
+    record, password = add_user(users, login, list(roles), name, now)
+    if not one_time:
+        password = f"chosen-{uuid.uuid4().hex}"
+        users.set_password(record.id, hash_password(password), now)
     return login, password
 
 
@@ -203,3 +210,54 @@ async def test_the_timeline_names_the_person_and_the_page_read_is_audited(
     assert ("console.episode", f"user:{login}", "Oscar Ops") in reads
     [action] = [e for e in entries if e.action == "console.action"]
     assert (action.actor, action.user_id is not None) == (f"user:{login}", True)
+
+
+async def test_a_one_time_password_must_be_replaced_before_any_page(
+    console: Console, console_stack: Stack
+) -> None:
+    login, one_time = new_person(console_stack, "ops", one_time=True)
+    await sign_in(console.web, login, one_time)
+
+    held = await console.web.get("/console/episodes")
+    form = await console.web.get("/console/password")
+    token = csrf_of(form)
+    bad = await console.web.post(
+        "/console/password",
+        data={"csrf": token, "current": "wrong", "new": "short", "confirm": "other"},
+    )
+    mismatch = await console.web.post(
+        "/console/password",
+        data={"csrf": token, "current": one_time, "new": "a long new passphrase", "confirm": "x"},
+    )
+    done = await console.web.post(
+        "/console/password",
+        data={
+            "csrf": token,
+            "current": one_time,
+            "new": "a long new passphrase",
+            "confirm": "a long new passphrase",
+        },
+    )
+    after = await console.web.get("/console/episodes")
+
+    assert held.status_code == 303 and held.headers["location"] == "/console/password"
+    assert "You signed in with a one-time password" in visible_text(form.text)
+    assert bad.status_code == 422
+    text = visible_text(bad.text)
+    assert "That is not your current password." in text
+    assert "Use at least 12 characters." in text
+    assert 'id="current" name="current" autocomplete="current-password"' in bad.text
+    assert 'aria-invalid="true"' in bad.text and 'aria-describedby="new-hint new-error"' in bad.text
+    assert "The two new passwords differ" in visible_text(mismatch.text)
+    assert done.status_code == 303 and after.status_code == 200
+    await console.submit("/console/logout", {}, csrf=csrf_of(after))
+    assert (await sign_in(console.web, login, one_time)).status_code == 401
+    assert (await sign_in(console.web, login, "a long new passphrase")).status_code == 303
+
+
+async def test_a_token_session_has_no_password_to_change(console: Console) -> None:
+    await console.login("ops")
+
+    response = await console.web.get("/console/password")
+
+    assert response.status_code == 404

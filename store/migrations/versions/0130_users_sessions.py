@@ -35,6 +35,7 @@ def _create_users() -> None:
         sa.Column("roles", sa.JSON(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("password_hash", sa.String(200), nullable=True),
+        sa.Column("password_expired", sa.Boolean(), nullable=False),
         sa.Column("created_at", INSTANT, nullable=False),
         sa.Column("updated_at", INSTANT, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_users"),
