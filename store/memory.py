@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from domain.report import PayerEvent
 from domain.views import ClaimView, EpisodeSummary, StoredEvent, WorklistItem
 from store.ports import (
     PENDING_STATUSES,
@@ -97,6 +98,23 @@ class InMemoryReadModel:
         with self._lock:
             known = dict(self._events.get(episode_id, {}))
         return [StoredEvent.model_validate(known[seq]) for seq in sorted(known) if seq > after]
+
+    def payer_events(
+        self, start: datetime, end: datetime, types: Collection[str]
+    ) -> list[PayerEvent]:
+        found = []
+        with self._lock:
+            for episode_id, known in sorted(self._events.items()):
+                summary = self._summaries.get(episode_id)
+                events = [StoredEvent.model_validate(known[seq]) for seq in sorted(known)]
+                if summary is None or not any(start <= e.at < end for e in events):
+                    continue
+                found += [
+                    PayerEvent(episode_id, summary["payer_id"], summary["plan_type"], e)
+                    for e in events
+                    if e.type in types
+                ]
+        return found
 
     def patients(self, episode_ids: Sequence[str]) -> dict[str, PatientLabel]:
         labels: dict[str, PatientLabel] = {}

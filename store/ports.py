@@ -5,12 +5,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from domain.report import PayerEvent
 from domain.views import ClaimView, EpisodeSummary, StoredEvent, WorklistItem
 
 InboxStatus = Literal["received", "applied", "queued", "duplicate", "unmatched", "rejected"]
@@ -113,6 +114,13 @@ class ReadModel(Protocol):
         ...
 
     def events(self, episode_id: str, after: int = 0) -> list[StoredEvent]: ...
+
+    def payer_events(
+        self, start: datetime, end: datetime, types: Collection[str]
+    ) -> list[PayerEvent]:
+        """Every event of `types` of the episodes with any event in [start, end), earlier
+        and later ones included, each with its episode's payer and plan type."""
+        ...
 
     def patients(self, episode_ids: Sequence[str]) -> dict[str, PatientLabel]:
         """The patient of each episode, from its projected `episode_opened` event."""

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, and_, delete, distinct, func, or_, select
 from sqlalchemy.orm import Session
 
+from domain.report import PayerEvent
 from domain.views import ClaimView, EpisodeSummary, StoredEvent, WorklistItem
 from store.db import dialect_insert, session_factory
 from store.ports import (
@@ -162,6 +163,29 @@ class SqlReadModel:
             return [
                 StoredEvent(seq=row.seq, type=row.type, at=row.at, data=row.data)
                 for row in session.scalars(query)
+            ]
+
+    def payer_events(
+        self, start: datetime, end: datetime, types: Collection[str]
+    ) -> list[PayerEvent]:
+        active = (
+            select(EventRow.episode_id).where(EventRow.at >= start, EventRow.at < end).distinct()
+        )
+        query = (
+            select(EventRow, EpisodeRow.payer_id, EpisodeRow.plan_type)
+            .join(EpisodeRow, EpisodeRow.episode_id == EventRow.episode_id)
+            .where(EventRow.episode_id.in_(active), EventRow.type.in_(list(types)))
+            .order_by(EventRow.episode_id, EventRow.seq)
+        )
+        with self._sessions.begin() as session:
+            return [
+                PayerEvent(
+                    row.episode_id,
+                    payer_id,
+                    plan_type,
+                    StoredEvent(seq=row.seq, type=row.type, at=row.at, data=row.data),
+                )
+                for row, payer_id, plan_type in session.execute(query)
             ]
 
     def patients(self, episode_ids: Sequence[str]) -> dict[str, PatientLabel]:

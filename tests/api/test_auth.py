@@ -34,6 +34,7 @@ ROUTES = [
     ("GET", f"/episodes/{EP}/history", {"ops"}),
     ("GET", "/worklist", {"ops"}),
     ("GET", "/audit", {"ops"}),
+    ("GET", "/reports/summary?from=2026-11-01&to=2026-11-30", {"ops"}),
     ("POST", f"/episodes/{EP}/p2p", {"ops"}),
     ("POST", f"/episodes/{EP}/appeal", {"ops"}),
     ("POST", f"/episodes/{EP}/discharge", {"intake", "ops"}),
