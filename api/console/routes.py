@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
@@ -15,13 +16,16 @@ from api.console.episodes_page import clean_query, clean_state, episodes_body, f
 from api.console.gate import enter, forbidden, submitted
 from api.console.intake import FORM_LEVEL, command_from, problem_errors
 from api.console.intake_form import defaults, intake_body
-from api.console.page import message_page, render
+from api.console.page import SECURITY_HEADERS, message_page, render
+from api.console.reports_page import parse_period, reports_body
 from api.console.session import Session
 from api.console.worklist_page import clean_kind, clean_payer, worklist_body
-from api.deps import get_deps, get_gateway
+from api.deps import ApiDeps, blocking, get_deps, get_gateway
 from api.problems import status_for
+from api.reports import as_csv
 from domain.commands import EPISODE_ID_PATTERN
 from domain.errors import Rejected
+from domain.report import REPORT_EVENTS, SummaryReport, summary_report
 from workflows.client import WorkflowServiceUnavailable
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -29,6 +33,7 @@ router.include_router(login.router)
 router.include_router(password.router)
 INTAKE_ROLES = ("intake", "ops")
 WORKLIST_ROLES = ("ops",)
+REPORT_ROLES = ("ops",)
 UNAVAILABLE = (
     "The workflow service (Temporal) did not answer in time. "
     "Check whether the change was made, then retry in a few seconds."
@@ -66,6 +71,43 @@ async def episodes(
     body = episodes_body(found, query, state, payer, deps.clock())
     title = f"Search: {query}" if query else "All episodes"
     return render(title, body, gate, query=query)
+
+
+@router.get("/reports", name="console.reports")
+async def reports(request: Request) -> Response:
+    """The summary report of a period (ops, as GET /reports/summary), charts and a table."""
+    gate = await enter(request, REPORT_ROLES)
+    if isinstance(gate, Response):
+        return gate
+    deps = get_deps(request)
+    start, end, errors, span = parse_period(
+        request.query_params.get("from"), request.query_params.get("to"), deps.clock().date()
+    )
+    report = await summary_of(deps, span) if span else None
+    body = reports_body(start, end, errors, report)
+    return render("Reports", body, gate, status=422 if errors else 200)
+
+
+@router.get("/reports.csv", name="console.reports_csv")
+async def reports_csv(request: Request) -> Response:
+    gate = await enter(request, REPORT_ROLES)
+    if isinstance(gate, Response):
+        return gate
+    deps = get_deps(request)
+    start, end, errors, span = parse_period(
+        request.query_params.get("from"), request.query_params.get("to"), deps.clock().date()
+    )
+    if span is None:
+        return message_page("Not a period", " ".join(errors.values()), gate, 422)
+    name = f"stepdown-summary-{start}-{end}.csv"
+    headers = SECURITY_HEADERS | {"Content-Disposition": f'attachment; filename="{name}"'}
+    report = await summary_of(deps, span)
+    return Response(as_csv(report), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+async def summary_of(deps: ApiDeps, span: tuple[datetime, datetime]) -> SummaryReport:
+    rows = await blocking(deps.read_model.payer_events, *span, REPORT_EVENTS)
+    return summary_report(rows, *span)
 
 
 @router.get("/episodes/new", name="console.intake_form")

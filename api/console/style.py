@@ -77,6 +77,19 @@ ol.timeline li { display:grid; grid-template-columns:11rem 9rem 1fr; gap:.8rem;
 .who-tag { font-size:.78rem; font-weight:700; text-transform:uppercase; color:var(--muted); }
 .who-tag[data-actor] { text-transform:none; }
 .who-tag .muted { font-weight:400; }
+figure.chart { margin:0; }
+figure.chart figcaption { font-weight:700; margin-bottom:.4rem; }
+figure.chart svg text { font-size:12px; fill:var(--ink); }
+figure.chart rect.ok { fill:var(--ok); } figure.chart rect.warn { fill:#c98a00; }
+figure.chart rect.bad { fill:var(--bad); } figure.chart rect.accent { fill:var(--accent); }
+ul.legend { list-style:none; padding:0; margin:.4rem 0 0; display:flex; gap:1rem;
+  flex-wrap:wrap; font-size:.85rem; }
+.swatch { display:inline-block; width:.8rem; height:.8rem; margin-right:.3rem;
+  border-radius:2px; vertical-align:-1px; }
+.swatch.ok { background:var(--ok); } .swatch.warn { background:#c98a00; }
+.swatch.bad { background:var(--bad); } .swatch.accent { background:var(--accent); }
+table.report td, table.report th { white-space:nowrap; }
+tr.total th, tr.total td { font-weight:700; }
 .visually-hidden { position:absolute; width:1px; height:1px; overflow:hidden;
   clip:rect(0 0 0 0); white-space:nowrap; }
 header.top form.search { flex:0 1 22rem; }
