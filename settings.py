@@ -9,6 +9,7 @@ import re
 import sys
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -131,6 +132,8 @@ class Settings(BaseSettings):
     # With the default mix this seed answers the demo episodes with approvals, a modified
     # approval, denials, a pend and silence, in all three formats (tests/devstack/test_demo.py).
     simulator_seed: int = Field(default=941, alias="STEPDOWN_SIM_SEED")
+    # The facility's time zone (IANA name): the console shows exact due times in it.
+    console_timezone: str = Field(default="UTC", alias="STEPDOWN_CONSOLE_TIMEZONE")
     # Console sessions end after this long without a request, and after the absolute lifetime.
     console_idle_minutes: int = Field(default=30, ge=1, le=720, alias="STEPDOWN_CONSOLE_IDLE")
     console_session_hours: int = Field(default=12, ge=1, le=168, alias="STEPDOWN_CONSOLE_LIFETIME")
@@ -147,6 +150,15 @@ class Settings(BaseSettings):
     throttle_window_seconds: int = Field(
         default=900, ge=10, le=86_400, alias="STEPDOWN_THROTTLE_WINDOW"
     )
+
+    @field_validator("console_timezone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {zone!r}; use an IANA name") from None
+        return zone
 
     @field_validator("payload_keys")
     @classmethod

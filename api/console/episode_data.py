@@ -6,8 +6,9 @@ from fastapi import Request
 
 from api.console.actions import ACTIONS, Failure
 from api.console.episode_page import EpisodePage
+from api.console.worklist_page import Worklist
 from api.deps import ApiDeps, blocking, get_deps, get_gateway, get_settings
-from domain.views import EpisodeSummary, StoredEvent, WorklistItem
+from domain.views import StoredEvent
 from workflows.client import workflow_id
 from workflows.episode import EpisodeWorkflow
 from workflows.models import EventsQuery
@@ -20,10 +21,8 @@ NOTICES = {
 }
 
 
-async def fetch_worklist(
-    deps: ApiDeps, kind: str | None, payer: str | None
-) -> tuple[list[WorklistItem], dict[str, EpisodeSummary], list[str]]:
-    """The items, the summaries of their episodes, and the payers to filter by."""
+async def fetch_worklist(deps: ApiDeps, kind: str | None, payer: str | None) -> Worklist:
+    """The items, the summaries and patients of their episodes, and the payers to filter by."""
     items = await blocking(deps.read_model.worklist, kind, payer)
     recent, _ = await blocking(deps.read_model.list_episodes, None, None, None, SUMMARY_PAGE)
     summaries = {s.episode_id: s for s in recent}
@@ -32,7 +31,10 @@ async def fetch_worklist(
         if found is not None:
             summaries[episode_id] = found
     payers = sorted({s.payer_id for s in summaries.values()} | ({payer} if payer else set()))
-    return items, summaries, payers
+    patients = await blocking(
+        deps.read_model.patients, [i.episode_id for i in items if i.episode_id]
+    )
+    return Worklist(items, summaries, patients, payers)
 
 
 async def timeline_events(deps: ApiDeps, episode_id: str, version: int) -> list[StoredEvent]:

@@ -20,7 +20,7 @@ from api.console.page import SECURITY_HEADERS, message_page, render
 from api.console.reports_page import parse_period, reports_body
 from api.console.session import Session
 from api.console.worklist_page import clean_kind, clean_payer, worklist_body
-from api.deps import ApiDeps, blocking, get_deps, get_gateway
+from api.deps import ApiDeps, blocking, get_deps, get_gateway, get_settings
 from api.problems import status_for
 from api.reports import as_csv
 from domain.commands import EPISODE_ID_PATTERN
@@ -53,8 +53,10 @@ async def worklist(request: Request, kind: str | None = None, payer: str | None 
         # The worklist is ops work (GET /worklist is ops only); intake's page is the form.
         return RedirectResponse(request.url_for("console.intake_form").path, status_code=303)
     kind, payer = clean_kind(kind), clean_payer(payer)
-    data = await fetch_worklist(get_deps(request), kind, payer)
-    return render("Worklist", worklist_body(*data, kind, payer, get_deps(request).clock()), gate)
+    deps = get_deps(request)
+    data = await fetch_worklist(deps, kind, payer)
+    zone = get_settings(request).console_timezone
+    return render("Worklist", worklist_body(data, kind, payer, deps.clock(), zone), gate)
 
 
 @router.get("/episodes", name="console.episodes")

@@ -1,15 +1,28 @@
-"""The worklist page: what needs a person, most urgent first, filtered by kind and payer."""
+"""The worklist page: who needs what, most urgent first, filtered by kind and payer."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import get_args
+from zoneinfo import ZoneInfo
 
-from api.console.fields import select
-from api.console.page import esc
-from api.console.when import due_html, is_overdue
+from api.console.templates import render_template
+from api.console.when import is_overdue, local_due_html
 from domain.views import EpisodeSummary, WorklistItem, WorklistKind
+from store.ports import PatientLabel
+
+
+@dataclass(frozen=True)
+class Worklist:
+    """What the worklist page shows: the items, their episodes' summaries and patients."""
+
+    items: list[WorklistItem]
+    summaries: dict[str, EpisodeSummary]
+    patients: dict[str, PatientLabel]
+    payers: list[str]
+
 
 KINDS: tuple[str, ...] = get_args(WorklistKind)
 KIND_LABELS = {
@@ -34,55 +47,54 @@ def clean_payer(payer: str | None) -> str | None:
     return payer if payer and PAYER_ID.match(payer) else None
 
 
-def filters_form(kind: str | None, payer: str | None, payers: list[str]) -> str:
-    kinds = [("", "All kinds"), *((k, KIND_LABELS[k]) for k in KINDS)]
-    payer_options = [("", "All payers"), *((p, p) for p in payers)]
-    return (
-        '<form class="filters" method="get" action="/console" role="search">'
-        f'<div><label for="kind">Kind</label>{select("kind", kinds, kind or "")}</div>'
-        f'<div><label for="payer">Payer</label>{select("payer", payer_options, payer or "")}</div>'
-        '<div><button type="submit">Filter</button></div>'
-        '<div><a href="/console">Clear filters</a></div></form>'
-    )
+@dataclass(frozen=True)
+class Row:
+    episode_id: str
+    patient: PatientLabel | None
+    what: str
+    detail: str
+    due: str  # trusted HTML of when.local_due_html
+    overdue: bool
+    payer: str
+    state: str
 
 
-def item_row(item: WorklistItem, summary: EpisodeSummary | None, now: datetime) -> str:
-    overdue = is_overdue(item.due, now)
-    css = ' class="overdue"' if overdue else ""
-    if item.episode_id:
-        episode = f'<a href="/console/episodes/{esc(item.episode_id)}">{esc(item.episode_id)}</a>'
-    else:
-        episode = '<span class="muted">none matched</span>'
-    payer = esc(summary.payer_id) if summary else ""
-    state = esc(summary.state.replace("_", " ")) if summary else ""
-    return (
-        f"<tr{css}><td>{due_html(item.due, now)}</td>"
-        f"<td>{esc(KIND_LABELS.get(item.kind, item.kind))}</td>"
-        f"<td>{episode}</td><td>{payer}</td><td>{state}</td><td>{esc(item.detail)}</td></tr>"
+def _row(
+    item: WorklistItem,
+    summary: EpisodeSummary | None,
+    patient: PatientLabel | None,
+    now: datetime,
+    zone: ZoneInfo,
+) -> Row:
+    return Row(
+        episode_id=item.episode_id,
+        patient=patient,
+        what=KIND_LABELS.get(item.kind, item.kind),
+        detail=item.detail,
+        due=local_due_html(item.due, now, zone),
+        overdue=is_overdue(item.due, now),
+        payer=summary.payer_id if summary else "",
+        state=summary.state.replace("_", " ") if summary else "",
     )
 
 
 def worklist_body(
-    items: list[WorklistItem],
-    summaries: dict[str, EpisodeSummary],
-    payers: list[str],
-    kind: str | None,
-    payer: str | None,
-    now: datetime,
+    data: Worklist, kind: str | None, payer: str | None, now: datetime, zone: str
 ) -> str:
-    overdue = sum(1 for i in items if is_overdue(i.due, now))
-    counts = f"{len(items)} item(s)" + (
-        f', <span class="overdue-text">{overdue} overdue</span>' if overdue else ""
-    )
-    rows = "".join(item_row(i, summaries.get(i.episode_id), now) for i in items)
-    table = (
-        '<table class="worklist" aria-describedby="wl-count"><thead><tr><th>Due</th><th>What</th>'
-        "<th>Episode</th><th>Payer</th><th>State</th><th>Detail</th></tr></thead>"
-        f"<tbody>{rows}</tbody></table>"
-        if rows
-        else '<p class="muted">Nothing needs a person right now.</p>'
-    )
-    return (
-        f'<h1>Worklist</h1><p id="wl-count" class="muted">{counts}, most urgent first</p>'
-        f'{filters_form(kind, payer, payers)}<div class="card">{table}</div>'
+    """Patient first: who, what is due, when (relative and exact local time), payer, episode."""
+    tz = ZoneInfo(zone)
+    rows = [
+        _row(i, data.summaries.get(i.episode_id), data.patients.get(i.episode_id), now, tz)
+        for i in data.items
+    ]
+    kinds = [("", "All kinds"), *((k, KIND_LABELS[k]) for k in KINDS)]
+    return render_template(
+        "worklist.html",
+        rows=rows,
+        overdue=sum(1 for r in rows if r.overdue),
+        kinds=kinds,
+        kind=kind,
+        payers=data.payers,
+        payer=payer,
+        zone=zone,
     )
