@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from fastapi import Request
 
 from api.console.actions import ACTIONS, Failure
@@ -85,4 +87,5 @@ async def load_episode(
         now=deps.clock(),
         failed=failed,
         notice="" if failed else notice_for(done),
+        zone=ZoneInfo(get_settings(request).console_timezone),
     )

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from api.console.actions import Failure, actions_html
+from api.console.next_step import next_step
 from api.console.page import esc
 from api.console.session import Session
+from api.console.templates import render_template
 from api.console.timeline import timeline_html
 from api.console.when import days_left, due_html
+from domain.model import TERMINAL_STATES
 from domain.views import AuthorizationView, ClaimView, EpisodeView, StoredEvent, UnitsView
 
+UTC_ZONE = ZoneInfo("UTC")
 STATE_STYLE = {
     "authorized": "ok",
     "discharged": "ok",
@@ -31,6 +36,10 @@ EPISODE_SCRIPT = (
     "document.querySelectorAll('[data-tz-offset]').forEach(function(i)"
     "{i.value=String(new Date().getTimezoneOffset());});"
     "if(location.search.indexOf('done=')>=0){history.replaceState(null,'',location.pathname);}"
+    # Discharge and cancel cannot be undone: ask first (the forms carry data-confirm).
+    "document.querySelectorAll('form[data-confirm]').forEach(function(f){"
+    "f.addEventListener('submit',function(e){"
+    "if(!window.confirm(f.getAttribute('data-confirm'))){e.preventDefault();}});});"
 )
 
 
@@ -42,6 +51,7 @@ class EpisodePage:
     now: datetime
     failed: tuple[str, Failure] | None = None
     notice: str = ""
+    zone: ZoneInfo = UTC_ZONE
 
 
 def state_badge(state: str) -> str:
@@ -77,19 +87,25 @@ def units_bar(units: UnitsView, unit_type: str) -> str:
     )
 
 
-def authorization_card(auth: AuthorizationView | None, units: UnitsView, now: datetime) -> str:
+def authorization_card(
+    auth: AuthorizationView | None, units: UnitsView, now: datetime, state: str = ""
+) -> str:
     if auth is None:
         return (
             '<section class="card" aria-labelledby="auth-h"><h2 id="auth-h">Authorization</h2>'
             '<p class="muted">No authorization yet.</p></section>'
         )
-    style = "ok" if auth.status == "active" else "bad"
+    # A closed, cancelled or discharged episode uses its authorization no more.
+    ended = auth.status == "active" and (state in TERMINAL_STATES or state == "discharged")
+    status = f"ended ({state})" if ended else auth.status
+    style = "ok" if status == "active" else "bad"
+    left = "no longer used" if ended else days_left(auth.end, now.date())
     return (
         '<section class="card" aria-labelledby="auth-h"><h2 id="auth-h">Authorization '
-        f'<span class="badge {style}">{esc(auth.status)}</span></h2>'
+        f'<span class="badge {style}">{esc(status)}</span></h2>'
         f'<dl class="facts"><dt>Number</dt><dd>{esc(auth.number)}</dd>'
         f"<dt>Dates</dt><dd>{esc(auth.start)} to {esc(auth.end)} · "
-        f"<strong>{esc(days_left(auth.end, now.date()))}</strong></dd>"
+        f"<strong>{esc(left)}</strong></dd>"
         f"<dt>Codes</dt><dd>{esc(', '.join(auth.service_codes))}</dd></dl>"
         f"{units_bar(units, auth.unit_type)}</section>"
     )
@@ -148,16 +164,20 @@ def episode_body(page: EpisodePage, session: Session) -> str:
     view = page.view
     notice = f'<div class="alert ok" role="status">{esc(page.notice)}</div>' if page.notice else ""
     trace = f" · trace {esc(view.trace_number)}" if view.trace_number else ""
+    step = next_step(view, page.events, session, page.now, page.zone)
     return (
         f"{notice}<h1>Episode {esc(view.episode_id)} {state_badge(view.state)}</h1>"
         f"{patient_line(page.events)}"
+        f"{render_template('next_step.html', step=step)}"
         f'<p class="small">Payer <strong>{esc(view.payer.id)}</strong> '
         f"({esc(view.payer.plan_type.replace('_', ' '))}){trace} · version {view.version}</p>"
-        f'<div class="grid">{authorization_card(view.authorization, view.units, page.now)}'
+        f'<div class="grid">'
+        f"{authorization_card(view.authorization, view.units, page.now, view.state)}"
         f"{deadlines_card(view, page.now)}</div>"
         f'<div style="height:1rem"></div>{claims_card(view.claims)}'
         '<section class="card" aria-labelledby="act-h"><h2 id="act-h">Actions</h2>'
-        f"{actions_html(view.episode_id, view.state, session, page.failed)}</section>"
+        f"{actions_html(view.episode_id, view.state, session, page.failed, step.action)}"
+        "</section>"
         f"{timeline_card(page) if session.may('ops') else ''}"
     )
 

@@ -90,6 +90,13 @@ ul.legend { list-style:none; padding:0; margin:.4rem 0 0; display:flex; gap:1rem
 .swatch.bad { background:var(--bad); } .swatch.accent { background:var(--accent); }
 table.report td, table.report th { white-space:nowrap; }
 tr.total th, tr.total td { font-weight:700; }
+fieldset.quiet { border:0; padding:0; margin:.6rem 0 1rem; background:none; }
+fieldset.quiet legend { font-weight:600; font-size:.85rem; color:var(--muted); padding:0; }
+.next-step { border-left:4px solid var(--accent); }
+.next-step .main-action { margin:.7rem 0 0; font-weight:600; }
+details.more { margin-top:1rem; }
+details.more > summary { cursor:pointer; font-weight:600; color:var(--accent);
+  margin-bottom:.6rem; }
 .visually-hidden { position:absolute; width:1px; height:1px; overflow:hidden;
   clip:rect(0 0 0 0); white-space:nowrap; }
 header.top form.search { flex:0 1 22rem; }
