@@ -51,6 +51,7 @@ def charts(report: SummaryReport) -> dict[str, Chart]:
         [
             (p.payer_id, [p.approvals, p.partial_approvals, p.denials], _percent(p.denial_rate))
             for p in payers
+            if p.approvals + p.partial_approvals + p.denials
         ],
     )
     hours = bar_chart(

@@ -99,7 +99,13 @@ details.more > summary { cursor:pointer; font-weight:600; color:var(--accent);
   margin-bottom:.6rem; }
 .visually-hidden { position:absolute; width:1px; height:1px; overflow:hidden;
   clip:rect(0 0 0 0); white-space:nowrap; }
-header.top form.search { flex:0 1 22rem; }
+header.top form.search { flex:0 1 16rem; }
+header.top nav a, header.top .who { white-space:nowrap; }
+tbody th { text-transform:none; letter-spacing:normal; font-size:inherit; color:inherit; }
+.charts { display:grid; grid-template-columns:repeat(auto-fit,minmax(min(100%,460px),1fr));
+  gap:1rem; margin-bottom:1rem; }
+.charts > .card { margin-bottom:0; }
+figure.chart svg { max-width:100%; height:auto; }
 header.top form.search input { padding:.25rem .5rem; }
 form.filters .grow { flex:1 1 18rem; }
 .scroll { overflow-x:auto; }
