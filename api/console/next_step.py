@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from api.console.actions import ACTIONS
 from api.console.session import Session
-from api.console.timeline import describe
+from api.console.timeline import WHO
 from api.console.when import local_due_html, since
 from domain.views import EpisodeView, StoredEvent
 
@@ -47,6 +47,15 @@ class NextStep:
     p2p_call: str | None
 
 
+def headline(event: StoredEvent) -> str:
+    """The last event in a few words and by whom; the timeline below has the whole sentence."""
+    words = event.type.replace("_", " ").replace("p2p", "P2P")
+    what = words[:1].upper() + words[1:]
+    actor = event.data.get("actor")
+    who = actor.get("name") or actor.get("role") if isinstance(actor, dict) else WHO.get(event.type)
+    return f"{what} ({who})" if who else what
+
+
 def _local(at: str | None, zone: ZoneInfo) -> str | None:
     if not at:
         return None
@@ -69,7 +78,7 @@ def next_step(
     denied = _last(events, "authorization_denied") if view.state in PRIMARY else None
     scheduled = _last(events, "p2p_scheduled") if view.state == "p2p_scheduled" else None
     return NextStep(
-        happened=describe(last) if last else "Nothing projected yet.",
+        happened=headline(last) if last else "Nothing projected yet.",
         happened_when=since(last.at, now) if last else "",
         due_label=due.kind.replace("_", " ") if due else None,
         due_html=local_due_html(due.due if due else None, now, zone),

@@ -27,7 +27,7 @@ async def test_a_denial_leads_ops_to_the_p2p_request_with_the_reason_and_due_tim
 
     step = section(page, "next-h")
     text = visible_text(step)
-    assert "Last Denied: not medically necessary" in text
+    assert "Last Authorization denied (payer)" in text
     assert "Denial reason not medically necessary" in text
     assert re.search(r"Due P2p window closes: in \d+ d", text)
     assert '<a class="button" href="#act-p2p-request">Request a peer-to-peer review</a>' in step
