@@ -10,7 +10,7 @@ from api.console.fields import choices, field, input_id, select, text_input
 from api.console.intake import DIMENSION_FIELDS, FORM_LEVEL, LABELS, Errors, Form
 from api.console.page import alert, csrf_input, esc
 from api.console.session import Session
-from domain.levels import LEVELS
+from domain.levels import IOP_LEVEL, LEVELS
 from domain.model import Department, Setting, UnitType, Urgency
 from domain.policy import PLAN_TYPES
 
@@ -60,6 +60,8 @@ def row(*inputs: str) -> str:
 
 
 LEVEL_CHOICES = [(lvl, lvl) for lvl in ALL_LEVELS]
+# A step-down goes to IOP only (DOMAIN §1): the list offers no level the rules would refuse.
+TO_LEVEL_CHOICES = [(IOP_LEVEL, f"{IOP_LEVEL} (intensive outpatient)")]
 
 
 def episode_part(f: IntakeForm) -> str:
@@ -94,7 +96,7 @@ def level_part(f: IntakeForm) -> str:
     inputs = row(
         f.choice("asam_edition", "ASAM edition", [("3", "3rd"), ("4", "4th")]),
         f.choice("from_level", "From level", LEVEL_CHOICES),
-        f.choice("to_level", "To level", LEVEL_CHOICES),
+        f.choice("to_level", "To level", TO_LEVEL_CHOICES),
         f.choice("setting", "Setting", CHOOSE + choices(get_args(Setting))),
         f.choice("department", "Department", choices(get_args(Department))),
     )
