@@ -157,6 +157,10 @@ def sections(f: IntakeForm) -> str:
     return "".join(part(f) for part in PARTS)
 
 
+# Moves focus to the summary, so keyboard and screen-reader users start at the problems.
+FOCUS_ERRORS = "document.getElementById('form-errors')?.focus();"
+
+
 def error_summary(errors: Errors) -> str:
     if not errors:
         return ""
@@ -169,7 +173,8 @@ def error_summary(errors: Errors) -> str:
     count = sum(len(ps) for ps in errors.values())
     items = "".join(f"<li>{esc(p)}</li>" for p in general) + "".join(links)
     return (
-        f'<div class="alert error" role="alert" id="form-errors"><strong>{count} problem(s) '
+        f'<div class="alert error" role="alert" id="form-errors" tabindex="-1">'
+        f"<strong>{count} problem(s) "
         f"stop this episode from opening; each is marked at its field.</strong>"
         f"<ul>{items}</ul></div>"
     )

@@ -15,7 +15,7 @@ from api.console.episode_page import EPISODE_SCRIPT, episode_body
 from api.console.episodes_page import clean_query, clean_state, episodes_body, find
 from api.console.gate import enter, forbidden, submitted
 from api.console.intake import FORM_LEVEL, command_from, problem_errors
-from api.console.intake_form import defaults, intake_body
+from api.console.intake_form import FOCUS_ERRORS, defaults, intake_body
 from api.console.page import SECURITY_HEADERS, message_page, render
 from api.console.reports_page import parse_period, reports_body
 from api.console.session import Session
@@ -142,7 +142,7 @@ async def intake(request: Request) -> Response:
             return RedirectResponse(f"/console/episodes/{view.episode_id}?done={done}", 303)
     request.state.outcome = "invalid"
     body = intake_body(session, form, errors)
-    return render("Open an episode", body, session, status=status)
+    return render("Open an episode", body, session, status=status, script=FOCUS_ERRORS)
 
 
 def valid_id(episode_id: str) -> bool:

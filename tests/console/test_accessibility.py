@@ -105,6 +105,13 @@ async def test_no_page_has_a_serious_or_critical_violation(
     ):
         await page.goto(f"{live}{path}")
         found[name] = await violations(page)
+    await page.goto(f"{live}/console/episodes/new")
+    await page.fill("#requested-units", "0")
+    await page.get_by_role("button", name="Open episode").click()
+    await page.wait_for_selector("#form-errors")
+    focused = await page.evaluate("document.activeElement && document.activeElement.id")
+    assert focused == "form-errors"  # the summary of what to fix has the focus
+    found["intake-errors"] = await violations(page)
     episode_id = await denied_episode(console_stack)
     await page.goto(f"{live}/console/episodes/{episode_id}")
     found["episode"] = await violations(page)
