@@ -199,6 +199,18 @@ class UserTokenRow(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
+class AssignmentRow(Base):
+    """Who owns an episode's work; no foreign key to episodes: ops may assign an episode the
+    read model has not projected yet."""
+
+    __tablename__ = "episode_assignments"
+
+    episode_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    assigned_by: Mapped[str] = mapped_column(String(200))
+    assigned_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class ConsoleSessionRow(Base):
     """A console sign-in; the cookie holds a random id, the table only its SHA-256."""
 

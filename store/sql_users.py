@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from store.db import session_factory
-from store.schema import ConsoleSessionRow, UserRow, UserTokenRow
+from store.schema import AssignmentRow, ConsoleSessionRow, UserRow, UserTokenRow
 from store.users import SessionRecord, UserExists, UserRecord
 
 
@@ -155,6 +156,38 @@ class SqlUserStore:
                 .where(ConsoleSessionRow.id_hash == id_hash)
                 .values(last_seen_at=now)
             )
+
+    def users(self) -> list[UserRecord]:
+        with self._sessions.begin() as session:
+            return [
+                user_record(r) for r in session.scalars(select(UserRow).order_by(UserRow.username))
+            ]
+
+    def assign(self, episode_id: str, user_id: int | None, by: str, now: datetime) -> None:
+        with self._sessions.begin() as session:
+            session.execute(delete(AssignmentRow).where(AssignmentRow.episode_id == episode_id))
+            if user_id is not None:
+                session.add(
+                    AssignmentRow(
+                        episode_id=episode_id, user_id=user_id, assigned_by=by, assigned_at=now
+                    )
+                )
+
+    def owners(self, episode_ids: Sequence[str]) -> dict[str, UserRecord]:
+        if not episode_ids:
+            return {}
+        query = (
+            select(AssignmentRow.episode_id, UserRow)
+            .join(UserRow, UserRow.id == AssignmentRow.user_id)
+            .where(AssignmentRow.episode_id.in_(list(episode_ids)))
+        )
+        with self._sessions.begin() as session:
+            return {episode_id: user_record(user) for episode_id, user in session.execute(query)}
+
+    def owned_by(self, user_id: int) -> list[str]:
+        query = select(AssignmentRow.episode_id).where(AssignmentRow.user_id == user_id)
+        with self._sessions.begin() as session:
+            return sorted(session.scalars(query))
 
     def revoke_session(self, id_hash: str, now: datetime) -> None:
         with self._sessions.begin() as session:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -91,3 +92,19 @@ class UserStore(Protocol):
     def touch_session(self, id_hash: str, now: datetime) -> None: ...
 
     def revoke_session(self, id_hash: str, now: datetime) -> None: ...
+
+    def users(self) -> list[UserRecord]:
+        """Everyone, by username (the console's list of people to assign work to)."""
+        ...
+
+    def assign(self, episode_id: str, user_id: int | None, by: str, now: datetime) -> None:
+        """`user_id` owns the episode from now on; None: nobody does."""
+        ...
+
+    def owners(self, episode_ids: Sequence[str]) -> dict[str, UserRecord]:
+        """The owner of each of these episodes that has one."""
+        ...
+
+    def owned_by(self, user_id: int) -> list[str]:
+        """The episodes `user_id` owns."""
+        ...

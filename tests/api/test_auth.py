@@ -23,6 +23,7 @@ BODIES: dict[str, Any] = {
     f"/episodes/{EP}/information": {"note": "sent the PHP discharge summary"},
     f"/episodes/{EP}/services": {"services": [service_line()]},
     f"/episodes/{EP}/claims": {"claim_id": "C-1", "through": "2026-11-30"},
+    f"/episodes/{EP}/owner": {"username": None},
 }
 # (method, path, roles allowed besides admin) for every route that needs a token.
 ROUTES = [
@@ -42,6 +43,7 @@ ROUTES = [
     ("POST", f"/episodes/{EP}/information", {"intake", "ops"}),
     ("POST", f"/episodes/{EP}/services", {"billing"}),
     ("POST", f"/episodes/{EP}/claims", {"billing"}),
+    ("PUT", f"/episodes/{EP}/owner", {"ops"}),
 ]
 ROLES = ("intake", "billing", "ops")
 

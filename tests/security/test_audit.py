@@ -48,6 +48,9 @@ async def walk_an_episode(w: Walk) -> str:
     claim = {"claim_id": new_id("C"), "through": today().isoformat()}
     await w.call("billing", route + "claims", f"/episodes/{ep}/claims", claim, ep, "held")
     await w.call("billing", route + "cancel", f"/episodes/{ep}/cancel", {"reason": "no"}, ep)
+    owner = "PUT /episodes/{episode_id}/owner"
+    await w.call("ops", owner, f"/episodes/{ep}/owner", {"username": None}, ep, "unassigned")
+    await w.call("intake", owner, f"/episodes/{ep}/owner", {"username": None}, ep)
     discharge = {"date": today().isoformat(), "patient_status": "01", "disposition": "completed"}
     await w.call("intake", route + "discharge", f"/episodes/{ep}/discharge", discharge, ep)
     await w.call("ops", route + "cancel", f"/episodes/{ep}/cancel", {"reason": "late"}, ep)

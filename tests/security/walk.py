@@ -27,6 +27,7 @@ CHANGING_ROUTES = {
     "POST /webhooks/payers/{payer_id}",
     "POST /console/episodes/new",
     "POST /console/episodes/{episode_id}/actions/{name}",
+    "PUT /episodes/{episode_id}/owner",
 }
 WEBHOOK_ROUTE = "POST /webhooks/payers/{payer_id}"
 # What the payer hears in `status` on a 202, or by the status code of a refusal.
@@ -64,7 +65,8 @@ class Walk:
         self, role: str, route: str, path: str, body: Any, episode_id: str | None, ok: str = "ok"
     ) -> Any:
         rid = uuid.uuid4().hex
-        response = await self.api.call("POST", path, role, json=body, headers={"X-Request-ID": rid})
+        method = route.split(" ", 1)[0]
+        response = await self.api.call(method, path, role, json=body, headers={"X-Request-ID": rid})
         problem = response.json() if response.status_code >= 400 else {}
         outcome = problem.get("code", ok)
         self._remember(rid, actor_of(f"t-{role}"), role, route, episode_id, response, outcome)

@@ -86,3 +86,22 @@ def test_a_password_hash_is_replaced(users: SqlUserStore) -> None:
     users.set_password(dana.id, "new", NOW + timedelta(days=1))
 
     assert users.by_username("dana").password_hash == "new"  # type: ignore[union-attr]
+
+
+def test_an_episode_has_at_most_one_owner(users: SqlUserStore) -> None:
+    dana = users.add("dana", "Dana Ortiz", ["ops"], None, NOW)
+    ivy = users.add("ivy", "Ivy Lee", ["intake"], None, NOW)
+
+    users.assign("ep-1", dana.id, "user:admin", NOW)
+    users.assign("ep-2", dana.id, "user:admin", NOW)
+    users.assign("ep-1", ivy.id, "user:dana", NOW)  # reassigned
+    users.assign("ep-2", None, "user:dana", NOW)  # unassigned
+    users.assign("ep-3", ivy.id, "user:dana", NOW)
+
+    assert {k: v.username for k, v in users.owners(["ep-1", "ep-2", "ep-3"]).items()} == {
+        "ep-1": "ivy",
+        "ep-3": "ivy",
+    }
+    assert users.owned_by(ivy.id) == ["ep-1", "ep-3"] and users.owned_by(dana.id) == []
+    assert users.owners([]) == {}
+    assert [u.username for u in users.users()] == ["dana", "ivy"]

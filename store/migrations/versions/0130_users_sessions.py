@@ -1,5 +1,5 @@
-"""People: users, personal API tokens, console sessions, the person in each audit entry,
-and the search keys that find an episode by patient, member id, authorization or trace.
+"""People: users, personal API tokens, console sessions, episode owners, the person in each
+audit entry, and the search keys that find an episode by patient, member id, authorization or trace.
 
 Revision ID: 0130
 Revises: 0001
@@ -123,9 +123,23 @@ def _backfill_search_keys() -> None:
         op.bulk_insert(keys, [{"episode_id": e, "kind": k, "key": v} for e, k, v in rows])
 
 
+def _create_assignments() -> None:
+    op.create_table(
+        "episode_assignments",
+        sa.Column("episode_id", sa.String(80), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("assigned_by", sa.String(200), nullable=False),
+        sa.Column("assigned_at", INSTANT, nullable=False),
+        _user_fk("episode_assignments"),
+        sa.PrimaryKeyConstraint("episode_id", name="pk_episode_assignments"),
+    )
+    op.create_index("ix_episode_assignments_user_id", "episode_assignments", ["user_id"])
+
+
 def upgrade() -> None:
     _create_search_keys()
     _create_users()
+    _create_assignments()
     _create_console_sessions()
     with op.batch_alter_table("audit_log") as batch:
         batch.add_column(sa.Column("user_id", sa.Integer(), nullable=True))
@@ -138,5 +152,6 @@ def downgrade() -> None:
     with op.batch_alter_table("audit_log") as batch:
         batch.drop_column("actor_name")
         batch.drop_column("user_id")
-    for table in ("console_sessions", "user_tokens", "users", "episode_search_keys"):
+    tables = ("episode_assignments", "console_sessions", "user_tokens", "users")
+    for table in (*tables, "episode_search_keys"):
         op.drop_table(table)
