@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
@@ -10,6 +11,7 @@ from api.console.actions import ACTIONS, Failure
 from api.console.episode_page import EpisodePage
 from api.console.worklist_page import Worklist
 from api.deps import ApiDeps, blocking, get_deps, get_gateway, get_settings
+from api.routes.owners import OWNER_ROLES
 from domain.views import StoredEvent
 from workflows.client import workflow_id
 from workflows.episode import EpisodeWorkflow
@@ -18,14 +20,21 @@ from workflows.models import EventsQuery
 # Enough for the payer filter of a console; the worklist itself is not cut.
 SUMMARY_PAGE = 200
 NOTICES = {
+    "owner": "Owner changed.",
     "opened": "Episode opened; the authorization request is on its way to the payer.",
     "already-open": "This episode was already open with exactly these details.",
 }
 
 
-async def fetch_worklist(deps: ApiDeps, kind: str | None, payer: str | None) -> Worklist:
-    """The items, the summaries and patients of their episodes, and the payers to filter by."""
+async def fetch_worklist(
+    deps: ApiDeps, kind: str | None, payer: str | None, owner_id: int | None = None
+) -> Worklist:
+    """The items (of `owner_id`'s episodes only, when given), the summaries, patients and
+    owners of their episodes, and the payers to filter by."""
     items = await blocking(deps.read_model.worklist, kind, payer)
+    if owner_id is not None and deps.users is not None:
+        owned = set(await blocking(deps.users.owned_by, owner_id))
+        items = [i for i in items if i.episode_id in owned]
     recent, _ = await blocking(deps.read_model.list_episodes, None, None, None, SUMMARY_PAGE)
     summaries = {s.episode_id: s for s in recent}
     for episode_id in {i.episode_id for i in items if i.episode_id} - set(summaries):
@@ -36,7 +45,10 @@ async def fetch_worklist(deps: ApiDeps, kind: str | None, payer: str | None) -> 
     patients = await blocking(
         deps.read_model.patients, [i.episode_id for i in items if i.episode_id]
     )
-    return Worklist(items, summaries, patients, payers)
+    ids = [i.episode_id for i in items if i.episode_id]
+    found = await blocking(deps.users.owners, ids) if deps.users is not None else {}
+    owners = {episode_id: user.display_name for episode_id, user in found.items()}
+    return Worklist(items, summaries, patients, payers, owners)
 
 
 async def timeline_events(deps: ApiDeps, episode_id: str, version: int) -> list[StoredEvent]:
@@ -88,4 +100,20 @@ async def load_episode(
         failed=failed,
         notice="" if failed else notice_for(done),
         zone=ZoneInfo(get_settings(request).console_timezone),
+        **await owner_and_people(deps, episode_id),
     )
+
+
+async def owner_and_people(deps: ApiDeps, episode_id: str) -> dict[str, Any]:
+    """The episode's owner's name and who may own it (active ops and intake people)."""
+    if deps.users is None:
+        return {}
+    owners = await blocking(deps.users.owners, [episode_id])
+    everyone = await blocking(deps.users.users)
+    people = [
+        (u.username, u.display_name)
+        for u in everyone
+        if u.active and set(u.roles) & set(OWNER_ROLES)
+    ]
+    owner = owners.get(episode_id)
+    return {"owner": owner.display_name if owner else None, "people": people}

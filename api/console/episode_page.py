@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -52,6 +52,9 @@ class EpisodePage:
     failed: tuple[str, Failure] | None = None
     notice: str = ""
     zone: ZoneInfo = UTC_ZONE
+    owner: str | None = None
+    # (username, name) of the people ops may give the episode to.
+    people: list[tuple[str, str]] = field(default_factory=list)
 
 
 def state_badge(state: str) -> str:
@@ -169,6 +172,7 @@ def episode_body(page: EpisodePage, session: Session) -> str:
         f"{notice}<h1>Episode {esc(view.episode_id)} {state_badge(view.state)}</h1>"
         f"{patient_line(page.events)}"
         f"{render_template('next_step.html', step=step)}"
+        f"{owner_card(page, session)}"
         f'<p class="small">Payer <strong>{esc(view.payer.id)}</strong> '
         f"({esc(view.payer.plan_type.replace('_', ' '))}){trace} · version {view.version}</p>"
         f'<div class="grid">'
@@ -179,6 +183,17 @@ def episode_body(page: EpisodePage, session: Session) -> str:
         f"{actions_html(view.episode_id, view.state, session, page.failed, step.action)}"
         "</section>"
         f"{timeline_card(page) if session.may('ops') else ''}"
+    )
+
+
+def owner_card(page: EpisodePage, session: Session) -> str:
+    return render_template(
+        "owner.html",
+        owner=page.owner,
+        may_assign=session.may("ops"),
+        episode_id=page.view.episode_id,
+        csrf=session.csrf,
+        people=page.people,
     )
 
 

@@ -18,11 +18,12 @@ from api.console.intake import FORM_LEVEL, command_from, problem_errors
 from api.console.intake_form import FOCUS_ERRORS, defaults, intake_body
 from api.console.page import SECURITY_HEADERS, message_page, render
 from api.console.reports_page import parse_period, reports_body
-from api.console.session import Session
+from api.console.session import Session, users_of
 from api.console.worklist_page import clean_kind, clean_payer, worklist_body
 from api.deps import ApiDeps, blocking, get_deps, get_gateway, get_settings
-from api.problems import status_for
+from api.problems import ApiProblem, status_for
 from api.reports import as_csv
+from api.routes.owners import person_for
 from domain.commands import EPISODE_ID_PATTERN
 from domain.errors import Rejected
 from domain.report import REPORT_EVENTS, SummaryReport, summary_report
@@ -45,7 +46,9 @@ def unavailable(session: Session) -> Response:
 
 
 @router.get("", name="console.worklist")
-async def worklist(request: Request, kind: str | None = None, payer: str | None = None) -> Response:
+async def worklist(
+    request: Request, kind: str | None = None, payer: str | None = None, mine: str | None = None
+) -> Response:
     gate = await enter(request)
     if isinstance(gate, Response):
         return gate
@@ -54,9 +57,13 @@ async def worklist(request: Request, kind: str | None = None, payer: str | None 
         return RedirectResponse(request.url_for("console.intake_form").path, status_code=303)
     kind, payer = clean_kind(kind), clean_payer(payer)
     deps = get_deps(request)
-    data = await fetch_worklist(deps, kind, payer)
+    # "My work": the items of the episodes this person owns (a role token owns none).
+    owner_id = gate.user.user_id if mine else None
+    mine_only = bool(mine) and owner_id is not None
+    data = await fetch_worklist(deps, kind, payer, owner_id)
     zone = get_settings(request).console_timezone
-    return render("Worklist", worklist_body(data, kind, payer, deps.clock(), zone), gate)
+    body = worklist_body(data, kind, payer, deps.clock(), zone, mine_only)
+    return render("My work" if mine_only else "Worklist", body, gate)
 
 
 @router.get("/episodes", name="console.episodes")
@@ -177,6 +184,32 @@ async def episode(request: Request, episode_id: str, done: str | None = None) ->
     if not valid_id(episode_id):
         return message_page("No such episode", "That is not an episode id.", gate, 404)
     return await show_episode(request, gate, episode_id, done=done)
+
+
+@router.post("/episodes/{episode_id}/owner", name="console.owner")
+async def assign_owner(request: Request, episode_id: str) -> Response:
+    """Ops give the episode to a person (or to nobody), as PUT /episodes/{id}/owner does."""
+    posted = await submitted(request, ("ops",))
+    if isinstance(posted, Response):
+        return posted
+    session, form = posted
+    if not valid_id(episode_id):
+        return message_page("Not found", "That is not an episode id.", session, 404)
+    request.state.episode_id = episode_id
+    deps = get_deps(request)
+    users = users_of(request)
+    if await blocking(deps.read_model.summary, episode_id) is None:
+        return message_page("No such episode", f"There is no episode {episode_id}.", session, 404)
+    username = form.get("username", "").strip()[:40]
+    try:
+        record = await blocking(person_for, users, username) if username else None
+    except ApiProblem as problem:
+        request.state.outcome = "invalid"
+        return message_page("Not assigned", problem.detail + ".", session, 422)
+    owner_id = record.id if record else None
+    await blocking(users.assign, episode_id, owner_id, session.user.actor, deps.clock())
+    request.state.outcome = "assigned" if record else "unassigned"
+    return RedirectResponse(f"/console/episodes/{episode_id}?done=owner", status_code=303)
 
 
 @router.post("/episodes/{episode_id}/actions/{name}", name="console.action")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import get_args
 from zoneinfo import ZoneInfo
@@ -22,6 +22,8 @@ class Worklist:
     summaries: dict[str, EpisodeSummary]
     patients: dict[str, PatientLabel]
     payers: list[str]
+    # Episode id -> the owner's display name (PUT /episodes/{id}/owner).
+    owners: dict[str, str] = field(default_factory=dict)
 
 
 KINDS: tuple[str, ...] = get_args(WorklistKind)
@@ -57,6 +59,7 @@ class Row:
     overdue: bool
     payer: str
     state: str
+    owner: str
 
 
 def _row(
@@ -65,6 +68,7 @@ def _row(
     patient: PatientLabel | None,
     now: datetime,
     zone: ZoneInfo,
+    owner: str = "",
 ) -> Row:
     return Row(
         episode_id=item.episode_id,
@@ -75,16 +79,29 @@ def _row(
         overdue=is_overdue(item.due, now),
         payer=summary.payer_id if summary else "",
         state=summary.state.replace("_", " ") if summary else "",
+        owner=owner,
     )
 
 
 def worklist_body(
-    data: Worklist, kind: str | None, payer: str | None, now: datetime, zone: str
+    data: Worklist,
+    kind: str | None,
+    payer: str | None,
+    now: datetime,
+    zone: str,
+    mine: bool = False,
 ) -> str:
     """Patient first: who, what is due, when (relative and exact local time), payer, episode."""
     tz = ZoneInfo(zone)
     rows = [
-        _row(i, data.summaries.get(i.episode_id), data.patients.get(i.episode_id), now, tz)
+        _row(
+            i,
+            data.summaries.get(i.episode_id),
+            data.patients.get(i.episode_id),
+            now,
+            tz,
+            data.owners.get(i.episode_id, ""),
+        )
         for i in data.items
     ]
     kinds = [("", "All kinds"), *((k, KIND_LABELS[k]) for k in KINDS)]
@@ -97,4 +114,5 @@ def worklist_body(
         payers=data.payers,
         payer=payer,
         zone=zone,
+        mine=mine,
     )

@@ -39,7 +39,8 @@ def owner_of(record: UserRecord | None) -> Owner | None:
     return Owner(username=record.username, name=record.display_name) if record else None
 
 
-def _person(users: UserStore, username: str) -> UserRecord:
+def person_for(users: UserStore, username: str) -> UserRecord:
+    """The active ops or intake person `username`, or a 422 saying why not."""
     record = users.by_username(username)
     problem = None
     if record is None:
@@ -70,7 +71,7 @@ async def assign_owner(
         raise ApiProblem(503, "unavailable", "the users store is not configured")
     if await blocking(deps.read_model.summary, episode_id) is None:
         raise ApiProblem(404, "not_found", f"the read model has no episode {episode_id}")
-    record = await blocking(_person, users, body.username) if body.username else None
+    record = await blocking(person_for, users, body.username) if body.username else None
     await blocking(
         users.assign, episode_id, record.id if record else None, user.actor, deps.clock()
     )
