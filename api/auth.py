@@ -118,11 +118,6 @@ def user_for_token(request: Request, token: str) -> User | None:
     return user_of(record) if record is not None else None
 
 
-def authenticate(request: Request) -> User | None:
-    token = bearer_token(request)
-    return user_for_token(request, token) if token else None
-
-
 def make_throttles(settings: Settings) -> Throttles:
     window = settings.throttle_window_seconds
     return Throttles(

@@ -91,7 +91,12 @@ def _create_search_keys() -> None:
 
 
 def _backfill_search_keys() -> None:
-    """Keys for the episodes projected before this revision, from their stored events."""
+    """Keys for the episodes projected before this revision, from their stored events.
+
+    Uses the application's key function (store/search.py) rather than a frozen copy: the
+    keys must match what the running read model looks up, and a later change of that
+    function comes with its own re-keying revision.
+    """
     from domain.views import StoredEvent
     from store.search import event_keys
 
