@@ -18,11 +18,13 @@ from api.metrics import Metrics
 from domain.model import Actor
 from settings import Settings
 from store.db import make_engine
+from store.notes import SqlNotes
 from store.ports import AuditLog, ReadModel, WebhookInbox
 from store.sql import SqlAuditLog, SqlReadModel, SqlWebhookInbox
 from store.sql_users import SqlUserStore
 from store.users import UserStore
 from workflows.client import EpisodeClient
+from workflows.codec import build_codec
 from workflows.temporal import data_converter
 
 P = ParamSpec("P")
@@ -49,6 +51,8 @@ class ApiDeps:
     metrics: Metrics = field(default_factory=Metrics)
     # People, their personal tokens and console sessions; None: role tokens only.
     users: UserStore | None = None
+    # Notes on episodes, sealed with the payload keyring; None: no notes.
+    notes: SqlNotes | None = None
 
 
 def temporal_health(client: Client) -> HealthCheck:
@@ -85,6 +89,7 @@ def sql_deps(engine: Engine, client: Client, settings: Settings) -> ApiDeps:
         temporal_health=temporal_health(client),
         database_health=database_health(engine),
         users=SqlUserStore(engine),
+        notes=SqlNotes(engine, build_codec(settings) if settings.payload_keyring() else None),
     )
 
 

@@ -199,6 +199,20 @@ class UserTokenRow(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
+class NoteRow(Base):
+    """A free-text note on an episode; the text is PHI, sealed with the payload keyring."""
+
+    __tablename__ = "episode_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    episode_id: Mapped[str] = mapped_column(String(80), index=True)
+    author: Mapped[str] = mapped_column(String(200))
+    author_name: Mapped[str | None] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # An encrypted Temporal Payload (workflows/codec.py): key id, nonce, AES-256-GCM.
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class AssignmentRow(Base):
     """Who owns an episode's work; no foreign key to episodes: ops may assign an episode the
     read model has not projected yet."""

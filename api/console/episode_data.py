@@ -13,6 +13,7 @@ from api.console.worklist_page import Worklist
 from api.deps import ApiDeps, blocking, get_deps, get_gateway, get_settings
 from api.routes.owners import OWNER_ROLES
 from domain.views import StoredEvent
+from store.notes import Note, NotesUnavailable
 from workflows.client import workflow_id
 from workflows.episode import EpisodeWorkflow
 from workflows.models import EventsQuery
@@ -20,6 +21,7 @@ from workflows.models import EventsQuery
 # Enough for the payer filter of a console; the worklist itself is not cut.
 SUMMARY_PAGE = 200
 NOTICES = {
+    "note": "Note added.",
     "owner": "Owner changed.",
     "opened": "Episode opened; the authorization request is on its way to the payer.",
     "already-open": "This episode was already open with exactly these details.",
@@ -101,7 +103,17 @@ async def load_episode(
         notice="" if failed else notice_for(done),
         zone=ZoneInfo(get_settings(request).console_timezone),
         **await owner_and_people(deps, episode_id),
+        notes=await notes_or_none(deps, episode_id),
     )
+
+
+async def notes_or_none(deps: ApiDeps, episode_id: str) -> list[Note] | None:
+    if deps.notes is None:
+        return None
+    try:
+        return await blocking(deps.notes.notes, episode_id)
+    except NotesUnavailable:
+        return None
 
 
 async def owner_and_people(deps: ApiDeps, episode_id: str) -> dict[str, Any]:

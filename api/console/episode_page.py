@@ -15,6 +15,7 @@ from api.console.timeline import timeline_html
 from api.console.when import days_left, due_html
 from domain.model import TERMINAL_STATES
 from domain.views import AuthorizationView, ClaimView, EpisodeView, StoredEvent, UnitsView
+from store.notes import Note
 
 UTC_ZONE = ZoneInfo("UTC")
 STATE_STYLE = {
@@ -55,6 +56,10 @@ class EpisodePage:
     owner: str | None = None
     # (username, name) of the people ops may give the episode to.
     people: list[tuple[str, str]] = field(default_factory=list)
+    # None: notes are unavailable (no payload key); a refused note comes back with its error.
+    notes: list[Note] | None = None
+    note_draft: str = ""
+    note_error: str = ""
 
 
 def state_badge(state: str) -> str:
@@ -173,6 +178,7 @@ def episode_body(page: EpisodePage, session: Session) -> str:
         f"{patient_line(page.events)}"
         f"{render_template('next_step.html', step=step)}"
         f"{owner_card(page, session)}"
+        f"{notes_card(page, session)}"
         f'<p class="small">Payer <strong>{esc(view.payer.id)}</strong> '
         f"({esc(view.payer.plan_type.replace('_', ' '))}){trace} · version {view.version}</p>"
         f'<div class="grid">'
@@ -194,6 +200,18 @@ def owner_card(page: EpisodePage, session: Session) -> str:
         episode_id=page.view.episode_id,
         csrf=session.csrf,
         people=page.people,
+    )
+
+
+def notes_card(page: EpisodePage, session: Session) -> str:
+    return render_template(
+        "notes.html",
+        notes=page.notes or [],
+        unavailable=page.notes is None,
+        episode_id=page.view.episode_id,
+        csrf=session.csrf,
+        draft=page.note_draft,
+        error=page.note_error,
     )
 
 

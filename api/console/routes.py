@@ -23,6 +23,7 @@ from api.console.worklist_page import clean_kind, clean_payer, worklist_body
 from api.deps import ApiDeps, blocking, get_deps, get_gateway, get_settings
 from api.problems import ApiProblem, status_for
 from api.reports import as_csv
+from api.routes.notes import MAX_NOTE
 from api.routes.owners import person_for
 from domain.commands import EPISODE_ID_PATTERN
 from domain.errors import Rejected
@@ -184,6 +185,42 @@ async def episode(request: Request, episode_id: str, done: str | None = None) ->
     if not valid_id(episode_id):
         return message_page("No such episode", "That is not an episode id.", gate, 404)
     return await show_episode(request, gate, episode_id, done=done)
+
+
+@router.post("/episodes/{episode_id}/notes", name="console.note")
+async def add_note(request: Request, episode_id: str) -> Response:
+    """A note on the episode (intake, ops), as POST /episodes/{id}/notes adds it."""
+    posted = await submitted(request)
+    if isinstance(posted, Response):
+        return posted
+    session, form = posted
+    if not valid_id(episode_id):
+        return message_page("Not found", "That is not an episode id.", session, 404)
+    request.state.episode_id = episode_id
+    deps = get_deps(request)
+    if deps.notes is None or await blocking(deps.read_model.summary, episode_id) is None:
+        return message_page("No such episode", f"There is no episode {episode_id}.", session, 404)
+    text = form.get("text", "").strip()
+    error = "" if text else "Write the note before adding it."
+    if len(text) > MAX_NOTE:
+        error = f"Keep the note under {MAX_NOTE} characters; it has {len(text)}."
+    if error:
+        request.state.outcome = "invalid"
+        return await show_note_error(request, session, episode_id, form.get("text", ""), error)
+    user = session.user
+    await blocking(deps.notes.add, episode_id, user.actor, user.name, text, deps.clock())
+    request.state.outcome = "added"
+    return RedirectResponse(f"/console/episodes/{episode_id}?done=note", status_code=303)
+
+
+async def show_note_error(
+    request: Request, session: Session, episode_id: str, draft: str, error: str
+) -> Response:
+    page = await load_episode(request, episode_id)
+    page.note_draft, page.note_error = draft[: MAX_NOTE + 100], error
+    body = episode_body(page, session)
+    title = f"Episode {episode_id}"
+    return render(title, body, session, status=422, script=EPISODE_SCRIPT)
 
 
 @router.post("/episodes/{episode_id}/owner", name="console.owner")

@@ -97,6 +97,9 @@ fieldset.quiet legend { font-weight:600; font-size:.85rem; color:var(--muted); p
 details.more { margin-top:1rem; }
 details.more > summary { cursor:pointer; font-weight:600; color:var(--accent);
   margin-bottom:.6rem; }
+ol.notes { list-style:none; margin:0 0 1rem; padding:0; }
+ol.notes li { padding:.45rem 0; border-bottom:1px solid var(--line); }
+.note-text { white-space:pre-wrap; overflow-wrap:anywhere; }
 .visually-hidden { position:absolute; width:1px; height:1px; overflow:hidden;
   clip:rect(0 0 0 0); white-space:nowrap; }
 header.top form.search { flex:0 1 16rem; }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -52,6 +53,10 @@ def api_settings(**overrides: Any) -> Settings:
         "STEPDOWN_BEARER_FAILURES_PER_ADDRESS": 100_000,
         "STEPDOWN_SIGNIN_FAILURES_PER_ADDRESS": 100_000,
         "STEPDOWN_SIGNIN_FAILURES_PER_ACCOUNT": 100_000,
+        # Seals notes at rest (store/notes.py); any 32 bytes, as production's own key would be.
+        "STEPDOWN_PAYLOAD_KEYS": {
+            "test-1": base64.b64encode(b"stepdown-test-notes-key-32-bytes").decode()
+        },
     }
     return Settings.model_validate(values | overrides)
 

@@ -24,6 +24,7 @@ BODIES: dict[str, Any] = {
     f"/episodes/{EP}/services": {"services": [service_line()]},
     f"/episodes/{EP}/claims": {"claim_id": "C-1", "through": "2026-11-30"},
     f"/episodes/{EP}/owner": {"username": None},
+    f"/episodes/{EP}/notes": {"text": "called the payer"},
 }
 # (method, path, roles allowed besides admin) for every route that needs a token.
 ROUTES = [
@@ -44,6 +45,8 @@ ROUTES = [
     ("POST", f"/episodes/{EP}/services", {"billing"}),
     ("POST", f"/episodes/{EP}/claims", {"billing"}),
     ("PUT", f"/episodes/{EP}/owner", {"ops"}),
+    ("POST", f"/episodes/{EP}/notes", {"intake", "ops"}),
+    ("GET", f"/episodes/{EP}/notes", {"intake", "ops"}),
 ]
 ROLES = ("intake", "billing", "ops")
 

@@ -48,6 +48,9 @@ async def walk_an_episode(w: Walk) -> str:
     claim = {"claim_id": new_id("C"), "through": today().isoformat()}
     await w.call("billing", route + "claims", f"/episodes/{ep}/claims", claim, ep, "held")
     await w.call("billing", route + "cancel", f"/episodes/{ep}/cancel", {"reason": "no"}, ep)
+    note = {"text": "called the payer"}
+    await w.call("intake", route + "notes", f"/episodes/{ep}/notes", note, ep, "added")
+    await w.call("billing", route + "notes", f"/episodes/{ep}/notes", note, ep)
     owner = "PUT /episodes/{episode_id}/owner"
     await w.call("ops", owner, f"/episodes/{ep}/owner", {"username": None}, ep, "unassigned")
     await w.call("intake", owner, f"/episodes/{ep}/owner", {"username": None}, ep)

@@ -28,6 +28,7 @@ CHANGING_ROUTES = {
     "POST /console/episodes/new",
     "POST /console/episodes/{episode_id}/actions/{name}",
     "PUT /episodes/{episode_id}/owner",
+    "POST /episodes/{episode_id}/notes",
 }
 WEBHOOK_ROUTE = "POST /webhooks/payers/{payer_id}"
 # What the payer hears in `status` on a 202, or by the status code of a refusal.
