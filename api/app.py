@@ -20,7 +20,17 @@ from api.deps import ApiDeps, production_deps
 from api.middleware import BodyLimitMiddleware, ObserveMiddleware
 from api.problems import install_problem_handlers
 from api.redelivery import Redelivery
-from api.routes import actions, billing, episodes, notes, ops, owners, reports, webhooks
+from api.routes import (
+    actions,
+    attachments,
+    billing,
+    episodes,
+    notes,
+    ops,
+    owners,
+    reports,
+    webhooks,
+)
 from settings import Settings, get_settings
 
 log = logging.getLogger("stepdown.api")
@@ -50,7 +60,7 @@ def create_app(settings: Settings | None = None, *, deps: ApiDeps | None = None)
     app.state.throttles = auth.make_throttles(app.state.settings)
     install_problem_handlers(app)
     app.add_exception_handler(RequestValidationError, auth.on_validation)
-    for module in (episodes, actions, billing, webhooks, ops, reports, owners, notes):
+    for module in (episodes, actions, billing, webhooks, ops, reports, owners, notes, attachments):
         app.include_router(module.router)
     app.include_router(console.router)
     docs.install(app)

@@ -12,7 +12,16 @@ from store.ports import AuditEntry
 # Reads that reveal PHI are audited too, by whom (HIPAA 164.312(b)): the episode (API and
 # console page), its events, and the history with decoded workflow payloads.
 AUDITED_READS = frozenset(
-    {"episode.view", "episode.events", "episode.history", "episode.notes", "console.episode"}
+    {
+        "episode.view",
+        "episode.events",
+        "episode.history",
+        "episode.notes",
+        "episode.attachments",
+        "episode.attachment",
+        "console.episode",
+        "console.attachment",
+    }
 )
 OUTCOME_OF_STATUS = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 409: "conflict"}
 

@@ -17,6 +17,7 @@ from api.gateway import EpisodeGateway
 from api.metrics import Metrics
 from domain.model import Actor
 from settings import Settings
+from store.attachments import SqlAttachments
 from store.db import make_engine
 from store.notes import SqlNotes
 from store.ports import AuditLog, ReadModel, WebhookInbox
@@ -53,6 +54,7 @@ class ApiDeps:
     users: UserStore | None = None
     # Notes on episodes, sealed with the payload keyring; None: no notes.
     notes: SqlNotes | None = None
+    attachments: SqlAttachments | None = None
 
 
 def temporal_health(client: Client) -> HealthCheck:
@@ -76,6 +78,8 @@ def database_health(engine: Engine) -> HealthCheck:
 
 def sql_deps(engine: Engine, client: Client, settings: Settings) -> ApiDeps:
     """The production wiring over one engine and one Temporal client."""
+    # Notes and attachments are sealed with the payload keyring; without one they answer 503.
+    codec = build_codec(settings) if settings.payload_keyring() else None
     return ApiDeps(
         episodes=EpisodeClient(
             client,
@@ -89,7 +93,8 @@ def sql_deps(engine: Engine, client: Client, settings: Settings) -> ApiDeps:
         temporal_health=temporal_health(client),
         database_health=database_health(engine),
         users=SqlUserStore(engine),
-        notes=SqlNotes(engine, build_codec(settings) if settings.payload_keyring() else None),
+        notes=SqlNotes(engine, codec),
+        attachments=SqlAttachments(engine, codec),
     )
 
 

@@ -213,6 +213,23 @@ class NoteRow(Base):
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class AttachmentRow(Base):
+    """Clinical documentation for an episode (PDF or image): name and bytes sealed at rest."""
+
+    __tablename__ = "episode_attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    episode_id: Mapped[str] = mapped_column(String(80), index=True)
+    content_type: Mapped[str] = mapped_column(String(60))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by: Mapped[str] = mapped_column(String(200))
+    uploader_name: Mapped[str | None] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    sealed_name: Mapped[bytes] = mapped_column(LargeBinary)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class AssignmentRow(Base):
     """Who owns an episode's work; no foreign key to episodes: ops may assign an episode the
     read model has not projected yet."""

@@ -25,6 +25,7 @@ BODIES: dict[str, Any] = {
     f"/episodes/{EP}/claims": {"claim_id": "C-1", "through": "2026-11-30"},
     f"/episodes/{EP}/owner": {"username": None},
     f"/episodes/{EP}/notes": {"text": "called the payer"},
+    f"/episodes/{EP}/attachments": {"file": "not a multipart upload"},
 }
 # (method, path, roles allowed besides admin) for every route that needs a token.
 ROUTES = [
@@ -47,6 +48,9 @@ ROUTES = [
     ("PUT", f"/episodes/{EP}/owner", {"ops"}),
     ("POST", f"/episodes/{EP}/notes", {"intake", "ops"}),
     ("GET", f"/episodes/{EP}/notes", {"intake", "ops"}),
+    ("POST", f"/episodes/{EP}/attachments", {"intake", "ops"}),
+    ("GET", f"/episodes/{EP}/attachments", {"intake", "ops"}),
+    ("GET", f"/episodes/{EP}/attachments/1", {"intake", "ops"}),
 ]
 ROLES = ("intake", "billing", "ops")
 

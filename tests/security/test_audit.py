@@ -51,6 +51,10 @@ async def walk_an_episode(w: Walk) -> str:
     note = {"text": "called the payer"}
     await w.call("intake", route + "notes", f"/episodes/{ep}/notes", note, ep, "added")
     await w.call("billing", route + "notes", f"/episodes/{ep}/notes", note, ep)
+    attach, pdf = route + "attachments", ("a.pdf", b"%PDF-1.7 summary", "application/pdf")
+    await w.upload("ops", attach, f"/episodes/{ep}/attachments", pdf, ep)
+    await w.upload("ops", attach, f"/episodes/{ep}/attachments", ("a.exe", b"MZ", "x/y"), ep)
+    await w.upload("billing", attach, f"/episodes/{ep}/attachments", pdf, ep)
     owner = "PUT /episodes/{episode_id}/owner"
     await w.call("ops", owner, f"/episodes/{ep}/owner", {"username": None}, ep, "unassigned")
     await w.call("intake", owner, f"/episodes/{ep}/owner", {"username": None}, ep)

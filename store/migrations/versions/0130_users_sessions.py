@@ -1,6 +1,6 @@
-"""People: users, personal API tokens, console sessions, episode owners and notes, the person
-in each audit entry, and the search keys that find an episode by patient, member id,
-authorization or trace number.
+"""People: users, personal API tokens, console sessions, episode owners, notes and
+attachments, the person in each audit entry, and the search keys that find an episode by
+patient, member id, authorization or trace number.
 
 Revision ID: 0130
 Revises: 0001
@@ -156,11 +156,30 @@ def _create_notes() -> None:
     op.create_index("ix_episode_notes_episode_id", "episode_notes", ["episode_id"])
 
 
+def _create_attachments() -> None:
+    op.create_table(
+        "episode_attachments",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("episode_id", sa.String(80), nullable=False),
+        sa.Column("content_type", sa.String(60), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("sha256", sa.String(64), nullable=False),
+        sa.Column("uploaded_by", sa.String(200), nullable=False),
+        sa.Column("uploader_name", sa.String(200), nullable=True),
+        sa.Column("at", INSTANT, nullable=False),
+        sa.Column("sealed_name", sa.LargeBinary(), nullable=False),
+        sa.Column("sealed", sa.LargeBinary(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_episode_attachments"),
+    )
+    op.create_index("ix_episode_attachments_episode_id", "episode_attachments", ["episode_id"])
+
+
 def upgrade() -> None:
     _create_search_keys()
     _create_users()
     _create_assignments()
     _create_notes()
+    _create_attachments()
     _create_console_sessions()
     with op.batch_alter_table("audit_log") as batch:
         batch.add_column(sa.Column("user_id", sa.Integer(), nullable=True))
@@ -173,6 +192,13 @@ def downgrade() -> None:
     with op.batch_alter_table("audit_log") as batch:
         batch.drop_column("actor_name")
         batch.drop_column("user_id")
-    tables = ("episode_notes", "episode_assignments", "console_sessions", "user_tokens", "users")
+    tables = (
+        "episode_attachments",
+        "episode_notes",
+        "episode_assignments",
+        "console_sessions",
+        "user_tokens",
+        "users",
+    )
     for table in (*tables, "episode_search_keys"):
         op.drop_table(table)
