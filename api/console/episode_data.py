@@ -13,6 +13,7 @@ from api.console.worklist_page import Worklist
 from api.deps import ApiDeps, blocking, get_deps, get_gateway, get_settings
 from api.routes.owners import OWNER_ROLES
 from domain.views import StoredEvent
+from store.attachments import Attachment
 from store.notes import Note, NotesUnavailable
 from workflows.client import workflow_id
 from workflows.episode import EpisodeWorkflow
@@ -21,6 +22,7 @@ from workflows.models import EventsQuery
 # Enough for the payer filter of a console; the worklist itself is not cut.
 SUMMARY_PAGE = 200
 NOTICES = {
+    "attached": "Attachment added.",
     "note": "Note added.",
     "owner": "Owner changed.",
     "opened": "Episode opened; the authorization request is on its way to the payer.",
@@ -104,7 +106,17 @@ async def load_episode(
         zone=ZoneInfo(get_settings(request).console_timezone),
         **await owner_and_people(deps, episode_id),
         notes=await notes_or_none(deps, episode_id),
+        files=await files_or_none(deps, episode_id),
     )
+
+
+async def files_or_none(deps: ApiDeps, episode_id: str) -> list[Attachment] | None:
+    if deps.attachments is None:
+        return None
+    try:
+        return await blocking(deps.attachments.attachments, episode_id)
+    except NotesUnavailable:
+        return None
 
 
 async def notes_or_none(deps: ApiDeps, episode_id: str) -> list[Note] | None:

@@ -15,6 +15,7 @@ from api.console.timeline import timeline_html
 from api.console.when import days_left, due_html
 from domain.model import TERMINAL_STATES
 from domain.views import AuthorizationView, ClaimView, EpisodeView, StoredEvent, UnitsView
+from store.attachments import MAX_BYTES, Attachment
 from store.notes import Note
 
 UTC_ZONE = ZoneInfo("UTC")
@@ -60,6 +61,8 @@ class EpisodePage:
     notes: list[Note] | None = None
     note_draft: str = ""
     note_error: str = ""
+    # None: attachments are unavailable (no payload key).
+    files: list[Attachment] | None = None
 
 
 def state_badge(state: str) -> str:
@@ -179,6 +182,7 @@ def episode_body(page: EpisodePage, session: Session) -> str:
         f"{render_template('next_step.html', step=step)}"
         f"{owner_card(page, session)}"
         f"{notes_card(page, session)}"
+        f"{files_card(page, session)}"
         f'<p class="small">Payer <strong>{esc(view.payer.id)}</strong> '
         f"({esc(view.payer.plan_type.replace('_', ' '))}){trace} · version {view.version}</p>"
         f'<div class="grid">'
@@ -212,6 +216,17 @@ def notes_card(page: EpisodePage, session: Session) -> str:
         csrf=session.csrf,
         draft=page.note_draft,
         error=page.note_error,
+    )
+
+
+def files_card(page: EpisodePage, session: Session) -> str:
+    return render_template(
+        "attachments.html",
+        files=page.files or [],
+        unavailable=page.files is None,
+        episode_id=page.view.episode_id,
+        csrf=session.csrf,
+        max_kib=MAX_BYTES // 1024,
     )
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
-from api.console import login, password
+from api.console import files, login, password
 from api.console.actions import ACTIONS, Failure, build
 from api.console.episode_data import fetch_worklist, load_episode
 from api.console.episode_page import EPISODE_SCRIPT, episode_body
@@ -33,6 +33,7 @@ from workflows.client import WorkflowServiceUnavailable
 router = APIRouter(prefix="/console", include_in_schema=False)
 router.include_router(login.router)
 router.include_router(password.router)
+router.include_router(files.router)
 INTAKE_ROLES = ("intake", "ops")
 WORKLIST_ROLES = ("ops",)
 REPORT_ROLES = ("ops",)

@@ -100,6 +100,8 @@ details.more > summary { cursor:pointer; font-weight:600; color:var(--accent);
 ol.notes { list-style:none; margin:0 0 1rem; padding:0; }
 ol.notes li { padding:.45rem 0; border-bottom:1px solid var(--line); }
 .note-text { white-space:pre-wrap; overflow-wrap:anywhere; }
+ul.files { list-style:none; margin:0 0 1rem; padding:0; }
+ul.files li { padding:.35rem 0; border-bottom:1px solid var(--line); overflow-wrap:anywhere; }
 .visually-hidden { position:absolute; width:1px; height:1px; overflow:hidden;
   clip:rect(0 0 0 0); white-space:nowrap; }
 header.top form.search { flex:0 1 16rem; }
