@@ -179,12 +179,9 @@ def episode_body(page: EpisodePage, session: Session) -> str:
     return (
         f"{notice}<h1>Episode {esc(view.episode_id)} {state_badge(view.state)}</h1>"
         f"{patient_line(page.events)}"
-        f"{render_template('next_step.html', step=step)}"
-        f"{owner_card(page, session)}"
-        f"{notes_card(page, session)}"
-        f"{files_card(page, session)}"
         f'<p class="small">Payer <strong>{esc(view.payer.id)}</strong> '
         f"({esc(view.payer.plan_type.replace('_', ' '))}){trace} · version {view.version}</p>"
+        f"{render_template('next_step.html', step=step)}"
         f'<div class="grid">'
         f"{authorization_card(view.authorization, view.units, page.now, view.state)}"
         f"{deadlines_card(view, page.now)}</div>"
@@ -192,6 +189,7 @@ def episode_body(page: EpisodePage, session: Session) -> str:
         '<section class="card" aria-labelledby="act-h"><h2 id="act-h">Actions</h2>'
         f"{actions_html(view.episode_id, view.state, session, page.failed, step.action)}"
         "</section>"
+        f"{owner_card(page, session)}{notes_card(page, session)}{files_card(page, session)}"
         f"{timeline_card(page) if session.may('ops') else ''}"
     )
 

@@ -1,7 +1,7 @@
 """A coordinator's day in real headless Chromium, as a person: sign in with a password, find a
-patient from the header's search box, cancel an episode after confirming, see the timeline
-name them, read the reports and export CSV, fit 375 px with no sideways scroll, sign out and
-find the old cookie refused; /docs renders with no network."""
+patient from the header's search box, add a note and an attachment, cancel an episode after
+confirming, see the timeline name them, read the reports and export CSV, fit 375 px with no
+sideways scroll, sign out and find the old cookie refused; /docs renders with no network."""
 
 from __future__ import annotations
 
@@ -104,6 +104,19 @@ async def test_a_coordinators_day_as_a_person(
     await page.get_by_role("link", name=f"Ada {surname}").click()
     await expect(page.get_by_role("heading", name="Next step")).to_be_visible()
     await shots(page, "4-episode")
+
+    await page.get_by_label("Add a note").fill("Called the payer's UM line; fax sent.")
+    await page.get_by_role("button", name="Add note").click()
+    await expect(page.get_by_text("Note added.")).to_be_visible()
+    await expect(page.locator("ol.notes")).to_contain_text("Dana Ortiz")
+    await page.get_by_label("Attach clinical documentation").set_input_files(
+        files=[{"name": "php-summary.pdf", "mimeType": "application/pdf",
+                "buffer": b"%PDF-1.7\nPHP discharge summary\n%%EOF"}]
+    )  # fmt: skip
+    await page.get_by_role("button", name="Attach", exact=True).click()
+    await expect(page.get_by_text("Attachment added.")).to_be_visible()
+    await expect(page.get_by_role("link", name="php-summary.pdf")).to_be_visible()
+    await shots(page, "4b-note-and-attachment")
 
     await page.locator("#cancel-reason").fill("patient moved away")
     asked: list[str] = []
