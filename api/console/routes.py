@@ -19,7 +19,7 @@ from api.console.intake_form import FOCUS_ERRORS, defaults, intake_body
 from api.console.page import SECURITY_HEADERS, message_page, render
 from api.console.reports_page import parse_period, reports_body
 from api.console.session import Session, users_of
-from api.console.worklist_page import clean_kind, clean_payer, worklist_body
+from api.console.worklist_page import clean_kind, clean_payer, clean_sort, worklist_body
 from api.deps import ApiDeps, blocking, get_deps, get_gateway, get_settings
 from api.problems import ApiProblem, status_for
 from api.reports import as_csv
@@ -49,7 +49,11 @@ def unavailable(session: Session) -> Response:
 
 @router.get("", name="console.worklist")
 async def worklist(
-    request: Request, kind: str | None = None, payer: str | None = None, mine: str | None = None
+    request: Request,
+    kind: str | None = None,
+    payer: str | None = None,
+    mine: str | None = None,
+    sort: str | None = None,
 ) -> Response:
     gate = await enter(request)
     if isinstance(gate, Response):
@@ -64,7 +68,7 @@ async def worklist(
     mine_only = bool(mine) and owner_id is not None
     data = await fetch_worklist(deps, kind, payer, owner_id)
     zone = get_settings(request).console_timezone
-    body = worklist_body(data, kind, payer, deps.clock(), zone, mine_only)
+    body = worklist_body(data, kind, payer, deps.clock(), zone, mine_only, clean_sort(sort))
     return render("My work" if mine_only else "Worklist", body, gate)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import get_args
@@ -83,6 +84,29 @@ def _row(
     )
 
 
+# Sortable columns: the key of each (ties keep the urgency order, which is the default).
+SORTS: dict[str, Callable[[Row], tuple[bool, str]]] = {
+    "patient": lambda r: (r.patient is None, r.patient.name.casefold() if r.patient else ""),
+    "what": lambda r: (False, r.what),
+    "payer": lambda r: (not r.payer, r.payer),
+    "state": lambda r: (not r.state, r.state),
+    "owner": lambda r: (not r.owner, r.owner.casefold()),
+}
+COLUMNS = (
+    ("patient", "Patient"),
+    ("what", "What is due"),
+    ("due", "Due"),
+    ("payer", "Payer"),
+    ("", "Episode"),
+    ("state", "State"),
+    ("owner", "Owner"),
+)
+
+
+def clean_sort(sort: str | None) -> str:
+    return sort if sort in SORTS else "due"
+
+
 def worklist_body(
     data: Worklist,
     kind: str | None,
@@ -90,6 +114,7 @@ def worklist_body(
     now: datetime,
     zone: str,
     mine: bool = False,
+    sort: str = "due",
 ) -> str:
     """Patient first: who, what is due, when (relative and exact local time), payer, episode."""
     tz = ZoneInfo(zone)
@@ -104,6 +129,8 @@ def worklist_body(
         )
         for i in data.items
     ]
+    if sort in SORTS:
+        rows.sort(key=SORTS[sort])  # stable: equal keys stay most urgent first
     kinds = [("", "All kinds"), *((k, KIND_LABELS[k]) for k in KINDS)]
     return render_template(
         "worklist.html",
@@ -115,4 +142,6 @@ def worklist_body(
         payer=payer,
         zone=zone,
         mine=mine,
+        sort=sort,
+        columns=COLUMNS,
     )

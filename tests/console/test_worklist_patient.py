@@ -45,3 +45,32 @@ async def test_a_row_starts_with_the_patient_and_shows_the_local_due_time(
 def test_an_unknown_time_zone_is_refused_at_startup() -> None:
     with pytest.raises(ValidationError, match="unknown time zone 'Mars/Olympus'"):
         api_settings(STEPDOWN_CONSOLE_TIMEZONE="Mars/Olympus")
+
+
+async def test_columns_sort_the_worklist_and_an_unknown_sort_keeps_urgency(
+    console: Console,
+) -> None:
+    payer = f"payer-{uuid.uuid4().hex[:8]}"
+    for name in ("Zed Zulu", "Amy Alpha"):
+        view = await console.api.open(
+            payer={"id": payer, "plan_type": "medicaid_managed_care"},
+            patient={"id": "P", "name": name, "birth_date": "1980-01-01", "member_id": "M1"},
+        )
+        assert (await console.api.decide(view, "A3", reason="criteria")).status_code == 202
+        await console.api.projected(view["episode_id"], view["version"] + 1)
+    await console.login("ops")
+
+    by_patient = (
+        await console.web.get("/console", params={"payer": payer, "sort": "patient"})
+    ).text
+    by_urgency = (await console.web.get("/console", params={"payer": payer, "sort": "<x>"})).text
+
+    assert [visible_text(r).split(" member")[0] for r in rows(by_patient)] == [
+        "Amy Alpha",
+        "Zed Zulu",
+    ]
+    assert '<th scope="col" aria-sort="ascending"><a href="/console?sort=patient' in by_patient
+    assert [visible_text(r).split(" member")[0] for r in rows(by_urgency)] == [
+        "Zed Zulu",
+        "Amy Alpha",
+    ]  # opened first, so its P2P window closes first
