@@ -42,7 +42,7 @@ def audit_entry(scope: Scope, status: int, at: datetime) -> AuditEntry | None:
     return AuditEntry(
         actor=actor[0],
         role=actor[1],
-        action=name or "unnamed",
+        action=str(state.get("action") or name or "unnamed")[:80],
         route=f"{method} {route.path}",
         episode_id=str(episode_id)[:80] if episode_id else None,
         outcome=str(state.get("outcome") or _outcome(status))[:80],

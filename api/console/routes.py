@@ -263,6 +263,8 @@ async def act(request: Request, episode_id: str, name: str) -> Response:
     action = ACTIONS.get(name)
     if action is None or not valid_id(episode_id):
         return message_page("Not found", "No such action or episode.", session, 404)
+    # The audit entry names the action taken, not only the route every action shares.
+    request.state.action = f"console.action.{action.name}"
     if not session.may(*action.roles):
         return forbidden(session.role, session, action.roles)
     request.state.episode_id = episode_id

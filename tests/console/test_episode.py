@@ -195,6 +195,6 @@ async def test_a_cancel_through_the_console_is_audited_with_the_signed_in_role(
     assert response.status_code == 303
     assert (await console.api.view(view["episode_id"]))["state"] == "cancelled"
     audit = console.api.deps.audit_log.entries(view["episode_id"])
-    [entry] = [e for e in audit if e.action == "console.action"]
+    [entry] = [e for e in audit if e.action == "console.action.cancel"]  # names the action
     assert (entry.role, entry.outcome, entry.status_code) == ("intake", "ok", 303)
     assert entry.actor.startswith("token:") and "t-intake" not in entry.actor

@@ -208,7 +208,7 @@ async def test_the_timeline_names_the_person_and_the_page_read_is_audited(
     assert "Opened: step-down" in text  # the intake token's event: a role, no person
     reads = {(e.action, e.actor, e.actor_name) for e in entries if e.route.startswith("GET")}
     assert ("console.episode", f"user:{login}", "Oscar Ops") in reads
-    [action] = [e for e in entries if e.action == "console.action"]
+    [action] = [e for e in entries if e.action == "console.action.cancel"]
     assert (action.actor, action.user_id is not None) == (f"user:{login}", True)
 
 
