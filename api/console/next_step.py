@@ -45,6 +45,7 @@ class NextStep:
     waiting: str
     denial: str | None
     p2p_call: str | None
+    pend: str | None = None  # what the payer asked for when it pended the request (A4)
 
 
 def headline(event: StoredEvent) -> str:
@@ -77,6 +78,7 @@ def next_step(
     usable = action is not None and session.may(*action.roles)
     denied = _last(events, "authorization_denied") if view.state in PRIMARY else None
     scheduled = _last(events, "p2p_scheduled") if view.state == "p2p_scheduled" else None
+    pended = _last(events, "information_requested") if view.state == "info_requested" else None
     return NextStep(
         happened=headline(last) if last else "Nothing projected yet.",
         happened_when=since(last.at, now) if last else "",
@@ -87,4 +89,5 @@ def next_step(
         waiting=WAITING.get(view.state, "") if action is None else "",
         denial=(denied.data.get("reason") or denied.data.get("reason_code")) if denied else None,
         p2p_call=_local(scheduled.data.get("call_at"), zone) if scheduled else None,
+        pend=(pended.data.get("reason") or "see the payer's portal") if pended else None,
     )

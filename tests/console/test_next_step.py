@@ -78,3 +78,19 @@ async def test_a_cancelled_episode_shows_its_authorization_as_ended(console: Con
     assert "ended (cancelled)" in auth and "no longer used" in auth
     assert "days left" not in auth
     assert "Cancelled: nothing more to do." in visible_text(section(page, "next-h"))
+
+
+async def test_a_pend_shows_what_the_payer_asks_for_and_leads_to_the_information_form(
+    console: Console,
+) -> None:
+    view = await console.api.open()
+    pended = await console.api.decide(view, "A4", reason="the PHP discharge summary")
+    assert pended.status_code == 202
+    await console.api.projected(view["episode_id"], view["version"] + 1)
+    await console.login("intake")
+
+    page = (await console.web.get(f"/console/episodes/{view['episode_id']}")).text
+
+    step = section(page, "next-h")
+    assert "Payer asks for the PHP discharge summary" in visible_text(step)
+    assert 'href="#act-information"' in step
