@@ -48,7 +48,8 @@ browser: $(STAMP)
 	@test -x /usr/bin/chromium || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
 	@/usr/bin/chromium --version
 	@# axe-core (npm, pinned in package-lock.json) for the accessibility checks of the console.
-	@test -f node_modules/axe-core/axe.min.js || npm ci --no-audit --no-fund
+	@test -f node_modules/axe-core/axe.min.js || { command -v npm >/dev/null \
+		|| $(SUDO) apt-get install -y npm; npm ci --no-audit --no-fund; }
 
 clean:
 	rm -rf $(VENV) .stepdown .pytest_cache .mypy_cache .ruff_cache
