@@ -47,6 +47,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 browser: $(STAMP)
 	@test -x /usr/bin/chromium || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
 	@/usr/bin/chromium --version
+	@# axe-core (npm, pinned in package-lock.json) for the accessibility checks of the console.
+	@test -f node_modules/axe-core/axe.min.js || { command -v npm >/dev/null \
+		|| $(SUDO) apt-get install -y npm; npm ci --no-audit --no-fund; }
 
 clean:
 	rm -rf $(VENV) .stepdown .pytest_cache .mypy_cache .ruff_cache

@@ -33,6 +33,9 @@ events_app = typer.Typer(
 
 
 claims_app = typer.Typer(help="The claims outbox and its 837I batches.", no_args_is_help=True)
+users_app = typer.Typer(
+    help="People: add, personal API tokens, disable (on DATABASE_URL).", no_args_is_help=True
+)
 app.add_typer(episode_app, name="episode")
 app.add_typer(episodes_app, name="episodes")
 app.add_typer(db_app, name="db")
@@ -45,6 +48,7 @@ app.add_typer(claims_app, name="claims")
 
 payers_app = typer.Typer(help="The payer directory (admin).", no_args_is_help=True)
 app.add_typer(payers_app, name="payers")
+app.add_typer(users_app, name="users")
 
 console = Console()
 err = Console(stderr=True)
@@ -74,9 +78,17 @@ def load_settings() -> Settings:
         raise fail(f"invalid settings: {problems}") from None
 
 
+TOKEN_HINT = "\npass --token or set STEPDOWN_TOKEN (`stepdown dev` prints its dev tokens)"
+
+
 @contextmanager
-def api(api_url: str | None, token: str | None) -> Iterator[ApiClient]:
-    """A client of the API; API problems and connection failures become a message and exit 1."""
+def api(
+    api_url: str | None, token: str | None, unauthorized_hint: str | None = TOKEN_HINT
+) -> Iterator[ApiClient]:
+    """A client of the API; API problems and connection failures become a message and exit 1.
+
+    `unauthorized_hint` follows the message of a 401 (none when a token was given).
+    """
     settings = load_settings()
     url = api_url or settings.public_api_url()
     if token is None:
@@ -85,10 +97,8 @@ def api(api_url: str | None, token: str | None) -> Iterator[ApiClient]:
         with ApiClient(url, token) as client:
             yield client
     except ApiError as problem:
-        hint = "\npass --token or set STEPDOWN_TOKEN (`stepdown dev` prints its dev tokens)"
-        raise fail(
-            problem.message + (hint if problem.status == 401 and not token else "")
-        ) from None
+        hinted = problem.status == 401 and not token and unauthorized_hint
+        raise fail(problem.message + (unauthorized_hint if hinted else "")) from None
     except httpx.ConnectError:
         raise fail(f"cannot reach the API at {url}; is `stepdown dev` running?") from None
     except httpx.HTTPError as exc:
@@ -347,7 +357,12 @@ def webhook_send(
         key = DEV_WEBHOOK_SECRET if settings.dev_mode else None
     if key is None:
         raise fail(f"no webhook secret for {payer}: pass --secret or set STEPDOWN_WEBHOOK_SECRET")
-    with api(api_url, None) as client:
+    # A 401 here is the payer's signature, not a missing token.
+    secret_hint = (
+        f"\nthe signature was refused: pass the webhook secret configured for {payer} "
+        "with --secret or STEPDOWN_WEBHOOK_SECRET"
+    )
+    with api(api_url, None, secret_hint) as client:
         response = client.send_decision(
             payer, decision, fmt=format, secret=key, timestamp=int(time.time()),
             delivery_id=delivery_id,
@@ -798,6 +813,75 @@ def episode_reset(
     audit(engine, by, "episode.reset", episode_id, detail)
     engine.dispose()
     console.print(f"reset {episode_id}: {detail}", highlight=False)
+
+
+@contextmanager
+def user_store() -> Iterator[Any]:
+    """The users table of DATABASE_URL; a refusal or a missing schema is a message and exit 1."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from api.people import PeopleError
+    from store.db import make_engine
+    from store.sql_users import SqlUserStore
+
+    settings = load_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        yield SqlUserStore(engine)
+    except PeopleError as exc:
+        raise fail(str(exc)) from None
+    except (OperationalError, ProgrammingError):
+        raise fail(
+            f"cannot use the users table of {engine.url!r}; run `stepdown db upgrade` first"
+        ) from None
+    finally:
+        engine.dispose()
+
+
+def utc_now() -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
+@users_app.command("add")
+def users_add(
+    username: str,
+    role: Annotated[
+        list[str], typer.Option("--role", help="intake, billing, ops or admin; repeatable.")
+    ],
+    name: Annotated[str | None, typer.Option("--name", help="Full name, as pages show it.")] = None,
+) -> None:
+    """Add a person; prints their one-time password (shown once, stored as argon2id)."""
+    from api.people import add_user
+
+    with user_store() as users:
+        record, password = add_user(users, username, role, name, utc_now())
+    added = f"added {record.username} ({record.display_name}), roles {', '.join(record.roles)}"
+    console.print(added, markup=False, highlight=False)
+    console.print("one-time password (shown once; hand it over privately):", highlight=False)
+    typer.echo(password)
+
+
+@users_app.command("token")
+def users_token(username: str) -> None:
+    """Issue USERNAME a personal API token: printed once, stored as its SHA-256 only."""
+    from api.people import issue_personal_token
+
+    with user_store() as users:
+        token = issue_personal_token(users, username, utc_now())
+    err.print(f"personal API token of {username} (shown once; Authorization: Bearer <token>):")
+    typer.echo(token)
+
+
+@users_app.command("disable")
+def users_disable(username: str) -> None:
+    """Disable USERNAME: every console session and personal token is revoked at once."""
+    from api.people import disable_user
+
+    with user_store() as users:
+        record = disable_user(users, username, utc_now())
+    console.print(f"disabled {record.username}; their sessions and tokens are revoked")
 
 
 if __name__ == "__main__":

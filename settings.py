@@ -10,6 +10,7 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -278,6 +279,34 @@ class Settings(BaseSettings):
     rendering_npi: str | None = Field(
         default=None, pattern=r"^\d{10}$", alias="STEPDOWN_RENDERING_NPI"
     )
+
+    # The facility's time zone (IANA name): the console shows exact due times in it.
+    console_timezone: str = Field(default="UTC", alias="STEPDOWN_CONSOLE_TIMEZONE")
+    # Console sessions end after this long without a request, and after the absolute lifetime.
+    console_idle_minutes: int = Field(default=30, ge=1, le=720, alias="STEPDOWN_CONSOLE_IDLE")
+    console_session_hours: int = Field(default=12, ge=1, le=168, alias="STEPDOWN_CONSOLE_LIFETIME")
+    # Failed attempts before a 429 with Retry-After, within `throttle_window_seconds`.
+    signin_failures_per_account: int = Field(
+        default=5, ge=1, alias="STEPDOWN_SIGNIN_FAILURES_PER_ACCOUNT"
+    )
+    signin_failures_per_address: int = Field(
+        default=20, ge=1, alias="STEPDOWN_SIGNIN_FAILURES_PER_ADDRESS"
+    )
+    bearer_failures_per_address: int = Field(
+        default=20, ge=1, alias="STEPDOWN_BEARER_FAILURES_PER_ADDRESS"
+    )
+    throttle_window_seconds: int = Field(
+        default=900, ge=10, le=86_400, alias="STEPDOWN_THROTTLE_WINDOW"
+    )
+
+    @field_validator("console_timezone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {zone!r}; use an IANA name") from None
+        return zone
 
     @field_validator("payload_keys")
     @classmethod

@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
-from api import auth, console
+from api import auth, console, docs
 from api.codec import codec_cors_middleware, make_codec_router
 from api.deps import ApiDeps, production_deps
 from api.mailbox_poller import MailboxPoller
@@ -24,13 +24,17 @@ from api.problems import install_problem_handlers
 from api.redelivery import Redelivery
 from api.routes import (
     actions,
+    attachments,
     attendance,
     billing,
     claims,
     episodes,
+    notes,
     notifications,
     ops,
+    owners,
     payers,
+    reports,
     submissions,
     webhooks,
 )
@@ -60,16 +64,27 @@ def create_app(
 
     `tracing` (default: from STEPDOWN_OTLP_ENDPOINT, off when unset) traces each request.
     """
-    app = FastAPI(title="stepdown", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="stepdown",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        # Served by api.docs from local assets: the default pages load them from a CDN.
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.settings = settings or get_settings()
     app.state.deps = deps
     app.state.tracing = tracing or tracer_provider(app.state.settings, "stepdown-api")
+    app.state.throttles = auth.make_throttles(app.state.settings)
     install_problem_handlers(app)
     app.add_exception_handler(RequestValidationError, auth.on_validation)
     modules = (episodes, actions, billing, webhooks, ops, claims, notifications, payers)
-    for module in (*modules, submissions, attendance):
+    people = (reports, owners, notes, attachments)
+    for module in (*modules, submissions, attendance, *people):
         app.include_router(module.router)
     app.include_router(console.router)
+    docs.install(app)
     app.include_router(make_codec_router(codec_access(app.state.settings), ClientCodec(app)))
     # The last added runs first: every answer, a 413 included, gets an id and is counted.
     app.add_middleware(BodyLimitMiddleware)

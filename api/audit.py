@@ -9,9 +9,22 @@ from starlette.types import Scope
 
 from store.ports import AuditEntry
 
-# Reads that reveal PHI are audited too: the history shows decoded workflow payloads, and a
-# claim batch's 837I names each patient, birth date and member id.
-AUDITED_READS = frozenset({"episode.history", "claims.batch_x12"})
+# Reads that reveal PHI are audited too, by whom (HIPAA 164.312(b)): the episode (API and
+# console page), its events, the history with decoded workflow payloads, and a claim batch's
+# 837I (it names each patient, birth date and member id).
+AUDITED_READS = frozenset(
+    {
+        "episode.view",
+        "episode.events",
+        "episode.history",
+        "episode.notes",
+        "episode.attachments",
+        "episode.attachment",
+        "console.episode",
+        "console.attachment",
+        "claims.batch_x12",
+    }
+)
 OUTCOME_OF_STATUS = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 409: "conflict"}
 
 
@@ -26,6 +39,7 @@ def audit_entry(scope: Scope, status: int, at: datetime) -> AuditEntry | None:
     actor = _actor(state)
     if actor is None:
         return None  # never authenticated: the security log has the attempt
+    user = state.get("user")
     episode_id = state.get("episode_id") or scope.get("path_params", {}).get("episode_id")
     return AuditEntry(
         actor=actor[0],
@@ -37,6 +51,8 @@ def audit_entry(scope: Scope, status: int, at: datetime) -> AuditEntry | None:
         status_code=status,
         request_id=state.get("request_id", ""),
         at=at,
+        user_id=getattr(user, "user_id", None),
+        actor_name=getattr(user, "name", None),
     )
 
 

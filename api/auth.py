@@ -1,31 +1,77 @@
-"""Bearer tokens to roles, and the role each route needs, as Annotated dependencies."""
+"""Bearer tokens to people and roles, and the role each route needs, as Annotated dependencies.
+
+A bearer token is either a user's personal token (`stepdown users token`, stored hashed in
+the users table) or a role token of STEPDOWN_API_TOKENS (a service, no person); in dev mode
+the dev role tokens stand for the seeded dev users named after their roles.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api import problems
-from api.deps import get_settings
+from api.deps import blocking, get_deps, get_settings
 from api.problems import ApiProblem
-from settings import TOKEN_HASH, hash_token
+from api.throttle import Throttle, Throttles
+from settings import DEV_TOKENS, TOKEN_HASH, Settings, hash_token
+from store.users import UserRecord
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="stepdown"'}
+# Declares the scheme in /openapi.json, so /docs' "Authorize" sends the token; checking it
+# stays with checked_user (auto_error off: a missing token is our own 401 problem).
+BEARER = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description="A personal token (`stepdown users token USERNAME`) or a role token.",
+)
+security_log = logging.getLogger("stepdown.security")
 
 
 @dataclass(frozen=True)
 class User:
-    """A caller known by the fingerprint of its token (the token itself is never kept)."""
+    """A caller: a person (`user_id`, `name`) or a role token known by its fingerprint.
+
+    `role` is the one the audit log records; `roles` all a person holds.
+    """
 
     actor: str
     role: str
+    user_id: int | None = None
+    name: str | None = None
+    roles: tuple[str, ...] = ()
+
+    def holds(self, *roles: str) -> bool:
+        held = self.roles or (self.role,)
+        return "admin" in held or any(role in held for role in roles)
+
+    @property
+    def label(self) -> str:
+        """How pages name the caller: the person's name, else the role."""
+        return self.name or self.role
+
+
+def primary_role(roles: list[str]) -> str:
+    return "admin" if "admin" in roles else (roles[0] if roles else "none")
+
+
+def user_of(record: UserRecord) -> User:
+    return User(
+        actor=f"user:{record.username}",
+        role=primary_role(record.roles),
+        user_id=record.id,
+        name=record.display_name,
+        roles=tuple(record.roles),
+    )
 
 
 def role_of(tokens: Mapping[str, str], token: str) -> str | None:
@@ -49,21 +95,74 @@ def actor_of(token: str) -> str:
     return f"token:{hashlib.sha256(token.encode()).hexdigest()[:12]}"
 
 
-def authenticate(request: Request) -> User | None:
+def bearer_token(request: Request) -> str:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
-        return None
-    role = role_of(get_settings(request).api_tokens, token)
-    if role is None:
-        return None
-    return User(actor=actor_of(token), role=role)
+    return token.strip() if scheme.lower() == "bearer" else ""
 
 
-def current_user(request: Request) -> User:
-    user = authenticate(request)
+def user_for_token(request: Request, token: str) -> User | None:
+    """Who `token` stands for: a role token of the settings, else a personal token."""
+    settings = get_settings(request)
+    users = get_deps(request).users
+    role = role_of(settings.api_tokens, token)
+    if role is not None:
+        if settings.dev_mode and users is not None and token in DEV_TOKENS:
+            record = users.by_username(DEV_TOKENS[token])
+            if record is not None:
+                # A disabled dev user's token is refused like any revoked token.
+                return user_of(record) if record.active else None
+        return User(actor=actor_of(token), role=role)
+    if users is None or not token:
+        return None
+    record = users.user_for_token(hash_token(token))
+    return user_of(record) if record is not None else None
+
+
+def make_throttles(settings: Settings) -> Throttles:
+    window = settings.throttle_window_seconds
+    return Throttles(
+        signin_account=Throttle(settings.signin_failures_per_account, window),
+        signin_address=Throttle(settings.signin_failures_per_address, window),
+        bearer_address=Throttle(settings.bearer_failures_per_address, window),
+    )
+
+
+def address_of(request: Request) -> str:
+    return request.client.host if request.client else "?"
+
+
+def too_many_attempts(wait: int) -> ApiProblem:
+    detail = f"too many failed attempts from this address; retry in {wait} seconds"
+    return ApiProblem(429, "too_many_attempts", detail, headers={"Retry-After": str(wait)})
+
+
+def checked_user(request: Request) -> User:
+    """The caller, or 401; an address that keeps presenting bad tokens waits (429)."""
+    throttle: Throttle = request.app.state.throttles.bearer_address
+    address = address_of(request)
+    wait = throttle.retry_after(address)
+    if wait is not None:
+        raise too_many_attempts(wait)
+    token = bearer_token(request)
+    user = user_for_token(request, token) if token else None
     if user is None:
+        if token:
+            # Never the token, nor its fingerprint: a guess is still someone's secret.
+            wait = throttle.fail(address)
+            security_log.warning(
+                "bearer token refused: from=%s%s",
+                address,
+                f" throttled={wait}s" if wait is not None else "",
+            )
         raise unauthenticated()
+    return user
+
+
+def current_user(
+    request: Request,
+    _declared: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)] = None,
+) -> User:
+    user = checked_user(request)
     request.state.user = user
     return user
 
@@ -82,8 +181,11 @@ async def on_validation(request: Request, exc: Exception) -> JSONResponse:
     valid token still hears 401 first, and learns nothing about what the route expects."""
     assert isinstance(exc, RequestValidationError)
     name = getattr(request.scope.get("route"), "name", None)
-    if name not in TOKENLESS_ROUTES and authenticate(request) is None:
-        return problems.render(request, unauthenticated())
+    if name not in TOKENLESS_ROUTES:
+        try:
+            await blocking(checked_user, request)
+        except ApiProblem as refused:
+            return problems.render(request, refused)
     return await problems.on_validation(request, exc)
 
 
@@ -91,7 +193,7 @@ def allow(*roles: str) -> Callable[[User], User]:
     """A dependency that lets `roles` (and admin) through: 401 without a token, 403 otherwise."""
 
     def check(user: CurrentUser) -> User:
-        if user.role != "admin" and user.role not in roles:
+        if not user.holds(*roles):
             allowed = ", ".join(dict.fromkeys((*roles, "admin")))
             raise ApiProblem(
                 403,

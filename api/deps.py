@@ -17,17 +17,23 @@ from activities.claims_batches import ClaimBatcher, claim_batcher
 from api.gateway import EpisodeGateway
 from api.metrics import Metrics
 from api.stuck import StuckScan
+from domain.model import Actor
 from settings import Settings
+from store.attachments import SqlAttachments
 from store.db import make_engine
+from store.notes import SqlNotes
 from store.payers import PayerDirectory
 from store.phi import cipher_from_settings
 from store.ports import AuditLog, ReadModel, WebhookInbox
 from store.sql import SqlAuditLog, SqlReadModel, SqlWebhookInbox
 from store.sql_notifications import SqlNotifications
 from store.sql_payers import SqlPayerDirectory, SqlSubmissionLog
+from store.sql_users import SqlUserStore
 from store.submissions import SubmissionLog
+from store.users import UserStore
 from store.x12_ledger import SqlX12Ledger, X12Ledger
 from workflows.client import EpisodeClient
+from workflows.codec import build_codec
 from workflows.connection import Credentials, CredentialWatcher, load_credentials, watches_files
 from workflows.temporal import connect, data_converter
 
@@ -75,6 +81,12 @@ class ApiDeps:
         assert self.submissions is not None, "ApiDeps built without a submissions log"
         return self.submissions
 
+    # People, their personal tokens and console sessions; None: role tokens only.
+    users: UserStore | None = None
+    # Notes on episodes, sealed with the payload keyring; None: no notes.
+    notes: SqlNotes | None = None
+    attachments: SqlAttachments | None = None
+
 
 def temporal_health(client: Client) -> HealthCheck:
     async def check() -> None:
@@ -98,6 +110,8 @@ def database_health(engine: Engine) -> HealthCheck:
 def sql_deps(engine: Engine, client: Client, settings: Settings) -> ApiDeps:
     """The production wiring over one engine and one Temporal client; PHI sealed at rest."""
     cipher = cipher_from_settings(settings)
+    # Notes and attachments are sealed with the payload keyring; without one they answer 503.
+    codec = build_codec(settings) if cipher is not None else None
     return ApiDeps(
         episodes=EpisodeClient(
             client,
@@ -115,6 +129,9 @@ def sql_deps(engine: Engine, client: Client, settings: Settings) -> ApiDeps:
         notifications=SqlNotifications(engine),
         payers=SqlPayerDirectory(engine),
         submissions=SqlSubmissionLog(engine),
+        users=SqlUserStore(engine),
+        notes=SqlNotes(engine, codec),
+        attachments=SqlAttachments(engine, codec),
     )
 
 
@@ -171,9 +188,18 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
+def actor_of_request(request: Request) -> Actor | None:
+    """The signed-in caller (api.auth.User, set on request.state) as the domain names it."""
+    user = getattr(request.state, "user", None)
+    if user is None:
+        return None
+    return Actor(id=user.actor, role=user.role, name=user.name)
+
+
 def get_gateway(request: Request) -> EpisodeGateway:
     deps, settings = get_deps(request), get_settings(request)
-    return EpisodeGateway(deps.episodes, settings.temporal_timeout_seconds)
+    timeout = settings.temporal_timeout_seconds
+    return EpisodeGateway(deps.episodes, timeout, lambda: actor_of_request(request))
 
 
 Deps = Annotated[ApiDeps, Depends(get_deps)]

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 
 from api.problems import ApiProblem, rejected_problem, status_for
 from domain import commands as c
 from domain.errors import Rejected
-from domain.model import TERMINAL_STATES
+from domain.model import TERMINAL_STATES, Actor
 from domain.views import EpisodeView
 from workflows.client import EpisodeClient, HistoryEntry, WorkflowServiceUnavailable
 
@@ -20,17 +21,38 @@ T = TypeVar("T")
 CONNECT_FAILURE = "Failed client connect"
 
 
+def stamped(arg: Any, actor: Actor | None) -> Any:
+    """`arg` naming `actor` when it carries one (a person's command); other args as they are.
+
+    Whatever a body said about the actor is replaced: only the signed-in caller acts.
+    """
+    if isinstance(arg, BaseModel) and "actor" in type(arg).model_fields:
+        return arg.model_copy(update={"actor": actor})
+    return arg
+
+
+def no_actor() -> Actor | None:
+    return None
+
+
 class EpisodeGateway:
-    def __init__(self, client: EpisodeClient, timeout: float) -> None:
+    def __init__(
+        self,
+        client: EpisodeClient,
+        timeout: float,
+        actor: Callable[[], Actor | None] = no_actor,
+    ) -> None:
         self._client = client
         self._timeout = timeout
+        # Asked at each call: the caller is known once the route's auth dependency ran.
+        self._actor = actor
 
     @property
     def client(self) -> EpisodeClient:
         return self._client
 
     async def open(self, command: c.OpenEpisode) -> tuple[EpisodeView, bool]:
-        return await self._call(self._client.open(command))
+        return await self._call(self._client.open(stamped(command, self._actor())))
 
     async def view(self, episode_id: str) -> EpisodeView:
         return await self._call(self._client.view(episode_id))
@@ -43,6 +65,7 @@ class EpisodeGateway:
     ) -> Any:
         """Raises Rejected as the workflow refused, or WorkflowServiceUnavailable."""
         try:
+            arg = stamped(arg, self._actor())
             call = self._client.update(episode_id, update, arg, update_id=update_id)
             return await self._call(call)
         except Rejected as err:

@@ -46,21 +46,25 @@ def compact(value: Any, limit: int = 120) -> str:
 
 
 def episode_view(view: Mapping[str, Any]) -> RenderableType:
-    head = Table(show_header=False, title=f"episode {view.get('episode_id')}")
+    """The view as rows of plain text: values never pass through Rich markup, so an
+    authorization shown as "[active]" keeps its brackets and no value can restyle the output."""
+    head = Table(show_header=False, title=Text(f"episode {view.get('episode_id')}"))
     payer = view.get("payer") or {}
     head.add_row("state", Text(str(view.get("state")), style="bold"))
-    head.add_row("payer", f"{payer.get('id')} ({payer.get('plan_type')})")
-    head.add_row("trace number", str(view.get("trace_number") or ""))
-    head.add_row("version", str(view.get("version")))
+    head.add_row("payer", Text(f"{payer.get('id')} ({payer.get('plan_type')})"))
+    head.add_row("trace number", Text(str(view.get("trace_number") or "")))
+    head.add_row("version", Text(str(view.get("version"))))
     auth = view.get("authorization")
     if auth:
         head.add_row(
             "authorization",
-            f"{auth['number']} {auth['start']}…{auth['end']} {auth['units']} {auth['unit_type']}"
-            f" [{auth['status']}]",
+            Text(
+                f"{auth['number']} {auth['start']}…{auth['end']} {auth['units']} "
+                f"{auth['unit_type']} [{auth['status']}]"
+            ),
         )
     units = view.get("units") or {}
-    head.add_row("units", f"{units.get('used', 0)} used of {units.get('approved', 0)}")
+    head.add_row("units", Text(f"{units.get('used', 0)} used of {units.get('approved', 0)}"))
     parts: list[RenderableType] = [head]
     if view.get("deadlines"):
         parts.append(_table("deadline", "due", rows=_deadlines(view["deadlines"])))
@@ -125,7 +129,8 @@ def transitions_table(steps: Iterable[Transition]) -> Table:
 def _table(*headers: str, rows: list[list[str]], title: str | None = None) -> Table:
     table = Table(*headers, title=title)
     for row in rows:
-        table.add_row(*row)
+        # Text, not str: API values ("[active]", a payer's reason) are never Rich markup.
+        table.add_row(*(Text(cell) for cell in row))
     return table
 
 

@@ -64,6 +64,8 @@ class DevStack:
         self.timeout = timeout
         self.api_app = api_app
         self.logs = settings.data_dir / "logs"
+        # Console passwords of the dev users, fresh on every start (see _seed_users).
+        self.passwords: dict[str, str] = {}
         self.children: list[Child] = []
         self.pas_key: Path | None = None
         self.child_env: dict[str, str] = {}
@@ -106,6 +108,7 @@ class DevStack:
         temporal = self._spawn("temporal", self._temporal_argv())
         status.update("migrating the read model…")
         _migrate(s.database_url)
+        self.passwords = _seed_users(s.database_url)
         status.update("waiting for Temporal…")
         wait_until("Temporal", temporal_ready(s), temporal.check, self.timeout)
         # The SMTP sink first: the worker emails staff notifications as soon as it runs.
@@ -192,9 +195,12 @@ class DevStack:
         ):
             urls.add_row(name, where)
         self.console.print(urls)
-        tokens = Table("role", "token (Authorization: Bearer <token>)")
+        tokens = Table(
+            "role", "token (Authorization: Bearer <token>)", "console: username / password"
+        )
         for token, role in sorted(s.api_tokens.items(), key=lambda item: item[1]):
-            tokens.add_row(role, token)
+            password = self.passwords.get(role)
+            tokens.add_row(role, token, f"{role} / {password}" if password else "")
         self.console.print(tokens)
         secrets = ", ".join(s.secrets_for("*")) or "(per payer, see STEPDOWN_WEBHOOK_SECRETS)"
         self.console.print(f"webhook secret for every payer: [bold]{secrets}[/]")
@@ -238,6 +244,19 @@ def _migrate(url: str) -> None:
         upgrade(url)
     except Exception as err:
         raise StackError(f"migrating {url} failed: {err}") from err
+
+
+def _seed_users(url: str) -> dict[str, str]:
+    """The dev users (one per role) with passwords fresh for this run; printed in the banner."""
+    from api.people import seed_dev_users
+    from store.db import make_engine
+    from store.sql_users import SqlUserStore
+
+    engine = make_engine(url)
+    try:
+        return seed_dev_users(SqlUserStore(engine), datetime.now(UTC))
+    finally:
+        engine.dispose()
 
 
 @contextmanager

@@ -187,10 +187,16 @@ def pair_warning(state: Episode, service: Service) -> str | None:
         return None  # a CAH reports no HCPCS, so there is no pair on its claim
     if pair_in_table(service.revenue_code, service.code):
         return None
-    shown = service.code or "no HCPCS"
+    shown = f"HCPCS {service.code}" if service.code else "no HCPCS code"
+    # Only Medicare is known not to edit the pair; another payer may deny the line for it.
+    consequence = (
+        "Medicare does not check this pairing, but check the revenue code"
+        if _opened(state).payer.plan_type == "medicare_advantage"
+        else "the payer may deny the line; check the revenue code"
+    )
     return (
-        f"revenue code {service.revenue_code} with {shown} is outside DOMAIN §6's table; "
-        "Medicare does not edit the pairing, so check the revenue code"
+        f"revenue code {service.revenue_code} is not usually billed with {shown} for "
+        f"IOP; {consequence}"
     )
 
 

@@ -9,6 +9,7 @@ from pydantic import Field, TypeAdapter
 
 from domain.attendance import AttendanceEntry, ProgramSchedule
 from domain.model import (
+    Actor,
     Department,
     Disposition,
     Frozen,
@@ -44,6 +45,8 @@ class OpenEpisode(Frozen):
     php_last_claim_through: date | None = None
     # None: the plan type's default policy (domain.policy.default_policy).
     policy: PayerPolicy | None = None
+    # Who asked (None in histories recorded before people had identities).
+    actor: Actor | None = None
 
 
 class ApplyPayerDecision(Frozen):
@@ -55,16 +58,19 @@ class ApplyPayerDecision(Frozen):
 class ProvideInformation(Frozen):
     type: Literal["provide_information"] = "provide_information"
     note: str = Field(min_length=1, max_length=2000)
+    actor: Actor | None = None
 
 
 class RequestP2P(Frozen):
     type: Literal["request_p2p"] = "request_p2p"
+    actor: Actor | None = None
 
 
 class ScheduleP2P(Frozen):
     type: Literal["schedule_p2p"] = "schedule_p2p"
     at: datetime
     reviewer: str | None = Field(default=None, max_length=200)
+    actor: Actor | None = None
 
 
 class RecordP2POutcome(Frozen):
@@ -72,27 +78,32 @@ class RecordP2POutcome(Frozen):
     outcome: Literal["overturned", "upheld"]
     reviewer: str | None = Field(default=None, max_length=200)
     notes: str | None = Field(default=None, max_length=2000)
+    actor: Actor | None = None
 
 
 class FileAppeal(Frozen):
     type: Literal["file_appeal"] = "file_appeal"
     level: Urgency = "standard"
+    actor: Actor | None = None
 
 
 class RecordAppealOutcome(Frozen):
     type: Literal["record_appeal_outcome"] = "record_appeal_outcome"
     outcome: Literal["overturned", "upheld"]
+    actor: Actor | None = None
 
 
 class RecordServices(Frozen):
     type: Literal["record_services"] = "record_services"
     services: tuple[Service, ...] = Field(min_length=1, max_length=500)
+    actor: Actor | None = None
 
 
 class ReleaseClaim(Frozen):
     type: Literal["release_claim"] = "release_claim"
     claim_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
     through: date
+    actor: Actor | None = None
 
 
 class Discharge(Frozen):
@@ -101,11 +112,13 @@ class Discharge(Frozen):
     patient_status: str = Field(pattern=r"^\d{2}$")
     disposition: Disposition
     to_level: str | None = None
+    actor: Actor | None = None
 
 
 class Cancel(Frozen):
     type: Literal["cancel"] = "cancel"
     reason: str = Field(min_length=1, max_length=2000)
+    actor: Actor | None = None
 
 
 class DeadlineReached(Frozen):

@@ -29,7 +29,9 @@ def opened_event(cmd: OpenEpisode, at: datetime) -> ev.EpisodeOpened:
 
 def open_episode(state: Episode, cmd: OpenEpisode, now: datetime) -> list[ev.Event]:
     if state.opened is not None:
-        if opened_event(cmd, state.opened.at) != state.opened:
+        # The same details from another person are the same episode, not a conflict.
+        again = opened_event(cmd, state.opened.at).model_copy(update={"actor": state.opened.actor})
+        if again != state.opened:
             raise Rejected("conflict", f"episode {cmd.episode_id} was opened with other details")
         return []
     problems = intake_problems(cmd, now, KNOWN_CODES | set(REVENUE_CODES))

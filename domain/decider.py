@@ -49,7 +49,12 @@ def decide(state: Episode, command: c.Command, now: datetime) -> list[Event]:
     """The events `command` produces at `now`; raises `Rejected` and changes nothing otherwise."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    return _DECIDERS[type(command)](state, command, now)
+    events = _DECIDERS[type(command)](state, command, now)
+    actor = getattr(command, "actor", None)
+    if actor is None:
+        return events
+    # Every event a person's command causes names that person (held claims included).
+    return [event.model_copy(update={"actor": actor}) for event in events]
 
 
 def deadlines(state: Episode) -> list[Deadline]:

@@ -9,6 +9,7 @@ from pydantic import Field, TypeAdapter
 
 from domain.attendance import AttendanceEntry, ProgramSchedule
 from domain.model import (
+    Actor,
     Authorization,
     Claim,
     Department,
@@ -31,6 +32,9 @@ RequestPurpose = Literal["initial", "extension", "reversal"]
 
 class EventBase(Frozen):
     at: datetime
+    # The person whose command produced the event; None for the payer, the clock and
+    # events recorded before people had identities.
+    actor: Actor | None = None
 
 
 class EpisodeOpened(EventBase):

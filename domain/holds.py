@@ -242,6 +242,15 @@ def _count(lines: Lines) -> str:
     return "1 line" if len(lines) == 1 else f"{len(lines)} lines"
 
 
+def _verb(lines: Lines, one: str, many: str) -> str:
+    """The verb agreeing with _count: "1 line … has", "3 lines … have"."""
+    return one if len(lines) == 1 else many
+
+
+def _is_medicare(state: Episode) -> bool:
+    return state.opened is not None and state.opened.payer.plan_type == "medicare_advantage"
+
+
 def _span(lines: Lines) -> str:
     first, last = min(s.date for s in lines), max(s.date for s in lines)
     return f"on {first}" if first == last else f"from {first} to {last}"
@@ -253,7 +262,8 @@ def _codes(lines: Lines) -> str:
 
 def _no_authorization(state: Episode, lines: Lines, claim: Lines) -> str:
     return (
-        f"{_count(lines)} dated {_span(lines)} have no authorization yet; follow up on the "
+        f"{_count(lines)} {_span(lines)} {_verb(lines, 'has', 'have')} no authorization "
+        "yet; follow up on the "
         "authorization request — the claim is released by itself once the payer authorizes"
     )
 
@@ -273,14 +283,16 @@ def _outside_dates(state: Episode, lines: Lines, claim: Lines) -> str:
         )
     periods = ", ".join(f"{a.number} {a.start} to {a.end}" for a in state.authorizations)
     return (
-        f"{_count(lines)} dated {_span(lines)} fall outside every authorization ({periods}); "
+        f"{_count(lines)} {_span(lines)} {_verb(lines, 'falls', 'fall')} outside every "
+        f"authorization ({periods}); "
         "request authorization for those dates or correct them"
     )
 
 
 def _code_not_authorized(state: Episode, lines: Lines, claim: Lines) -> str:
     return (
-        f"{_count(lines)} bill {_codes(lines)}, which no authorization covers {_span(lines)}; "
+        f"{_count(lines)} {_verb(lines, 'bills', 'bill')} {_codes(lines)}, which no "
+        f"authorization covers {_span(lines)}; "
         "ask the payer to add the code to the authorization or correct the line's code"
     )
 
@@ -293,8 +305,9 @@ def _units_exhausted(state: Episode, lines: Lines, claim: Lines) -> str:
         if any(a.covers(s.date, s.code, s.revenue_code) for s in lines)
     )
     return (
-        f"{_count(lines)} {_span(lines)} go beyond the approved units ({usage} used with "
-        "this claim's other lines); request more units in a concurrent review"
+        f"{_count(lines)} {_span(lines)} {_verb(lines, 'goes', 'go')} beyond the approved units "
+        f"({usage} used with this claim's other lines); "
+        "request more units in a concurrent review"
     )
 
 
@@ -308,16 +321,18 @@ def _php_overlap(state: Episode, lines: Lines, claim: Lines) -> str:
         sides.append(f"the last PHP date {before} ({source})")
     if after is not None:
         sides.append(f"the step back up to PHP on {after}")
+    payer = "Medicare returns" if _is_medicare(state) else "the payer may return"
     return (
-        f"{_count(lines)} dated {_span(lines)} fall within {days} days of "
-        f"{' and '.join(sides)}; Medicare returns such IOP claims with reason 38363 — "
-        "confirm the PHP claim's dates before billing these days"
+        f"{_count(lines)} dated {_span(lines)} {_verb(lines, 'falls', 'fall')} within {days} "
+        f"days of {' and '.join(sides)}; {payer} an IOP claim that overlaps PHP (reason "
+        "38363) — confirm the PHP claim's dates before billing these days"
     )
 
 
 def _roster_unsigned(state: Episode, lines: Lines, claim: Lines) -> str:
     return (
-        f"{_count(lines)} of group therapy ({_codes(lines)}) {_span(lines)} have no signed "
+        f"{_count(lines)} of group therapy ({_codes(lines)}) {_span(lines)} "
+        f"{_verb(lines, 'has', 'have')} no signed "
         "attendance roster; get the roster signed — an unsigned roster can deny the whole day"
     )
 
@@ -325,7 +340,8 @@ def _roster_unsigned(state: Episode, lines: Lines, claim: Lines) -> str:
 def _below_minimum(state: Episode, lines: Lines, claim: Lines) -> str:
     examples = ", ".join(f"{s.service_id} {s.code} for {s.minutes} min" for s in lines)
     return (
-        f"{_count(lines)} are too short to bill ({examples}): untimed codes need "
+        f"{_count(lines)} {_verb(lines, 'is', 'are')} too short to bill ({examples}): "
+        "untimed codes need "
         f"{UNTIMED_MINIMUM_MINUTES} minutes and psychotherapy {PSYCHOTHERAPY_MINIMUM_MINUTES}; "
         "leave these sessions off the claim or correct the minutes"
     )
@@ -337,12 +353,14 @@ def _time_code_mismatch(state: Episode, lines: Lines, claim: Lines) -> str:
         f"{psychotherapy_code_for(s.minutes or 0)}"
         for s in lines
     )
-    return f"{_count(lines)} bill the wrong psychotherapy time code ({examples}); correct the code"
+    verb = _verb(lines, "bills", "bill")
+    return f"{_count(lines)} {verb} the wrong psychotherapy time code ({examples}); correct it"
 
 
 def _missing_minutes(state: Episode, lines: Lines, claim: Lines) -> str:
     return (
-        f"{_count(lines)} of psychotherapy ({_codes(lines)}) {_span(lines)} have no minutes; "
+        f"{_count(lines)} of psychotherapy ({_codes(lines)}) {_span(lines)} "
+        f"{_verb(lines, 'has', 'have')} no minutes; "
         "record the session length, which decides the code under CPT's time rule"
     )
 
@@ -393,7 +411,7 @@ def _later_sent(state: Episode, lines: Lines, claim: Lines) -> str:
 def _missing_hcpcs(state: Episode, lines: Lines, claim: Lines) -> str:
     assert state.opened is not None
     return (
-        f"{_count(lines)} {_span(lines)} have no HCPCS/CPT code, which a "
+        f"{_count(lines)} {_span(lines)} {_verb(lines, 'has', 'have')} no HCPCS/CPT code, which a "
         f"{state.opened.setting} claim must report; add the code"
     )
 

@@ -38,6 +38,18 @@ class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class Actor(Frozen):
+    """The person (or service) who asked for a change: `user:<username>` or `token:<fp>`.
+
+    HIPAA's audit controls want every change traceable to a person; commands carry one and
+    the events they produce repeat it.
+    """
+
+    id: str = Field(min_length=1, max_length=200)
+    role: str = Field(min_length=1, max_length=20)
+    name: str | None = Field(default=None, max_length=200)
+
+
 class Patient(Frozen):
     id: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=200)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from domain.report import PayerEvent
 from domain.views import ClaimView, EpisodeSummary, StoredEvent, WorklistItem
 from store.phi import normalise, searchable_values
 from store.ports import (
@@ -16,13 +17,16 @@ from store.ports import (
     EventGap,
     InboxEntry,
     InboxStatus,
+    PatientLabel,
     TraceRoute,
     UnknownDelivery,
     decode_cursor,
     encode_cursor,
+    patient_label,
     unmatched_item,
     urgency,
 )
+from store.search import episode_keys, query_tokens
 
 
 class InMemoryReadModel:
@@ -34,6 +38,7 @@ class InMemoryReadModel:
         self._events: dict[str, dict[int, dict[str, Any]]] = {}
         self._claims: dict[str, list[dict[str, Any]]] = {}
         self._routes: dict[str, TraceRoute] = {}
+        self._keys: dict[str, set[str]] = {}
         # The worklist shows unmatched deliveries, which live in the inbox.
         self._inbox = inbox or InMemoryWebhookInbox()
 
@@ -53,6 +58,8 @@ class InMemoryReadModel:
                 changed = {c.claim_id: c.model_dump(mode="json", by_alias=True) for c in claims}
                 kept = [c for c in self._claims.get(episode_id, []) if c["claim_id"] not in changed]
                 self._claims[episode_id] = kept + list(changed.values())
+            keys = self._keys.setdefault(episode_id, set())
+            keys |= {key for _, key in episode_keys(events)}
             new = 0
             for event in events:
                 trace = event.data.get("trace_number")
@@ -78,12 +85,18 @@ class InMemoryReadModel:
         due_before: datetime | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        q: str | None = None,
     ) -> tuple[list[EpisodeSummary], str | None]:
         if limit < 1:
             raise ValueError(f"limit must be at least 1, not {limit}")
         after = decode_cursor(cursor) if cursor is not None else None
+        tokens = set(query_tokens(q)) if q is not None else None
         with self._lock:
-            summaries = [EpisodeSummary.model_validate(s) for s in self._summaries.values()]
+            summaries = [
+                EpisodeSummary.model_validate(s)
+                for episode_id, s in self._summaries.items()
+                if tokens is None or (tokens and tokens <= self._keys.get(episode_id, set()))
+            ]
         found = sorted(
             (s for s in summaries if _matches(s, state, payer_id, due_before, after)),
             key=lambda s: (s.opened_at, s.episode_id),
@@ -97,6 +110,35 @@ class InMemoryReadModel:
         with self._lock:
             known = dict(self._events.get(episode_id, {}))
         return [StoredEvent.model_validate(known[seq]) for seq in sorted(known) if seq > after]
+
+    def payer_events(
+        self, start: datetime, end: datetime, types: Collection[str]
+    ) -> list[PayerEvent]:
+        found = []
+        with self._lock:
+            for episode_id, known in sorted(self._events.items()):
+                summary = self._summaries.get(episode_id)
+                events = [StoredEvent.model_validate(known[seq]) for seq in sorted(known)]
+                if summary is None or not any(start <= e.at < end for e in events):
+                    continue
+                found += [
+                    PayerEvent(episode_id, summary["payer_id"], summary["plan_type"], e)
+                    for e in events
+                    if e.type in types
+                ]
+        return found
+
+    def patients(self, episode_ids: Sequence[str]) -> dict[str, PatientLabel]:
+        labels: dict[str, PatientLabel] = {}
+        with self._lock:
+            for episode_id in episode_ids:
+                for event in self._events.get(episode_id, {}).values():
+                    label = (
+                        patient_label(event["data"]) if event["type"] == "episode_opened" else None
+                    )
+                    if label is not None:
+                        labels[episode_id] = label
+        return labels
 
     def claims(self, episode_id: str) -> list[ClaimView]:
         with self._lock:

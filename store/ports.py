@@ -5,12 +5,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from domain.report import PayerEvent
 from domain.views import ClaimView, EpisodeSummary, StoredEvent, WorklistItem
 
 InboxStatus = Literal["received", "applied", "queued", "duplicate", "unmatched", "rejected"]
@@ -66,6 +67,15 @@ class TraceRoute(BaseModel):
     payer_id: str
 
 
+class PatientLabel(BaseModel):
+    """How lists name an episode's patient (console only; the summaries carry no PHI)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    member_id: str
+
+
 class AuditEntry(BaseModel):
     """Who did what to which episode, and how it ended."""
 
@@ -80,6 +90,9 @@ class AuditEntry(BaseModel):
     status_code: int
     request_id: str
     at: datetime
+    # The person behind `actor`, when the caller is a user rather than a role token or payer.
+    user_id: int | None = None
+    actor_name: str | None = None
 
 
 class ReadModel(Protocol):
@@ -112,15 +125,29 @@ class ReadModel(Protocol):
         due_before: datetime | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        q: str | None = None,
     ) -> tuple[list[EpisodeSummary], str | None]:
         """A page newest first (opened_at, then episode_id, descending) and the next cursor.
 
-        `due_before` keeps episodes whose next deadline is at or before it; the cursor is
-        None on the last page; a cursor not handed out here raises InvalidCursor.
+        `due_before` keeps episodes whose next deadline is at or before it; `q` those that
+        have every word of it as a search key (store/search.py: patient name words, member
+        id, authorization and trace numbers; a `q` without words matches nothing); the
+        cursor is None on the last page; a cursor not handed out here raises InvalidCursor.
         """
         ...
 
     def events(self, episode_id: str, after: int = 0) -> list[StoredEvent]: ...
+
+    def payer_events(
+        self, start: datetime, end: datetime, types: Collection[str]
+    ) -> list[PayerEvent]:
+        """Every event of `types` of the episodes with any event in [start, end), earlier
+        and later ones included, each with its episode's payer and plan type."""
+        ...
+
+    def patients(self, episode_ids: Sequence[str]) -> dict[str, PatientLabel]:
+        """The patient of each episode, from its projected `episode_opened` event."""
+        ...
 
     def claims(self, episode_id: str) -> list[ClaimView]: ...
 
@@ -259,6 +286,14 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
 def urgency(item: WorklistItem) -> tuple[bool, datetime | None, str, str, str]:
     """Most urgent first: earliest due, undated last; ties broken so every backend agrees."""
     return (item.due is None, item.due, item.episode_id, item.kind, item.detail)
+
+
+def patient_label(data: dict[str, Any]) -> PatientLabel | None:
+    """The label in an `episode_opened` event's data, if it has one."""
+    patient = data.get("patient")
+    if not isinstance(patient, dict) or not patient.get("name"):
+        return None
+    return PatientLabel(name=str(patient["name"]), member_id=str(patient.get("member_id", "")))
 
 
 def unmatched_item(entry: InboxEntry) -> WorklistItem:

@@ -98,6 +98,18 @@ class EventRow(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class SearchKeyRow(Base):
+    """The words an episode is found by (store/search.py); one row per (kind, key)."""
+
+    __tablename__ = "episode_search_keys"
+
+    # No foreign key to the derived `episodes` table: the keys come from the events (the
+    # record) and outlive a `stepdown db rebuild` of the derived tables.
+    episode_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
+
+
 class ClaimRow(Base):
     __tablename__ = "claims"
 
@@ -186,6 +198,9 @@ class AuditRow(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     request_id: Mapped[str] = mapped_column(String(80))
     at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    # The person behind `actor` when it is a user (None for role tokens and payers).
+    user_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    actor_name: Mapped[str | None] = mapped_column(String(200))
 
 
 class X12SubmissionRow(Base):
@@ -393,3 +408,95 @@ class PhiIndexRow(Base):
     digest: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_phi_index_field_digest", "field", "digest"),)
+
+
+class UserRow(Base):
+    """One person: HIPAA's unique user identification (45 CFR 164.312(a)(2)(i))."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    roles: Mapped[list[str]] = mapped_column(JSON)
+    active: Mapped[bool] = mapped_column(Boolean)
+    # argon2id encoded hash (argon2-cffi); None until a password is set.
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    # A one-time password (`stepdown users add`) must be replaced at the first sign-in.
+    password_expired: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class UserTokenRow(Base):
+    """A personal API token, kept as `sha256:<hex>` like STEPDOWN_API_TOKENS keeps role tokens."""
+
+    __tablename__ = "user_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(80), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class NoteRow(Base):
+    """A free-text note on an episode; the text is PHI, sealed with the payload keyring."""
+
+    __tablename__ = "episode_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    episode_id: Mapped[str] = mapped_column(String(80), index=True)
+    author: Mapped[str] = mapped_column(String(200))
+    author_name: Mapped[str | None] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # An encrypted Temporal Payload (workflows/codec.py): key id, nonce, AES-256-GCM.
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AttachmentRow(Base):
+    """Clinical documentation for an episode (PDF or image): name and bytes sealed at rest."""
+
+    __tablename__ = "episode_attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    episode_id: Mapped[str] = mapped_column(String(80), index=True)
+    content_type: Mapped[str] = mapped_column(String(60))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by: Mapped[str] = mapped_column(String(200))
+    uploader_name: Mapped[str | None] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    sealed_name: Mapped[bytes] = mapped_column(LargeBinary)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AssignmentRow(Base):
+    """Who owns an episode's work; no foreign key to episodes: ops may assign an episode the
+    read model has not projected yet."""
+
+    __tablename__ = "episode_assignments"
+
+    episode_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    assigned_by: Mapped[str] = mapped_column(String(200))
+    assigned_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ConsoleSessionRow(Base):
+    """A console sign-in; the cookie holds a random id, the table only its SHA-256."""
+
+    __tablename__ = "console_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(80), primary_key=True)
+    # None for a session opened with a role token of STEPDOWN_API_TOKENS (no person known).
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    # The role token's hash for such a session, re-checked on every request.
+    token_hash: Mapped[str | None] = mapped_column(String(80))
+    actor: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, func, or_, select
+from sqlalchemy import Engine, and_, delete, distinct, func, or_, select
 from sqlalchemy.orm import Session
 
+from domain.report import PayerEvent
 from domain.views import ClaimView, EpisodeSummary, StoredEvent, WorklistItem
 from store.chain import GENESIS, event_hash
 from store.claims_queue import queue_released_claims
@@ -18,9 +19,11 @@ from store.ports import (
     EventConflict,
     EventGap,
     InboxEntry,
+    PatientLabel,
     TraceRoute,
     decode_cursor,
     encode_cursor,
+    patient_label,
     unmatched_item,
     urgency,
 )
@@ -29,9 +32,11 @@ from store.schema import (
     EpisodeRow,
     EventRow,
     InboxRow,
+    SearchKeyRow,
     TraceRouteRow,
     WorklistRow,
 )
+from store.search import episode_keys, query_tokens
 from store.sql_audit import SqlAuditLog
 from store.sql_inbox import SqlWebhookInbox, inbox_entry
 from store.sql_routes import REQUEST_EVENT, index_patient, patients, recoverable, route_requests
@@ -63,6 +68,7 @@ class SqlReadModel:
         with self._sessions.begin() as session:
             self.write_derived(session, summary, claims)
             route_requests(self._insert, session, summary, events)
+            self._add_search_keys(session, summary.episode_id, events)
             new = self._insert_events(session, summary.episode_id, events)
             # Same transaction: a claim is released in the read model only with its outbox row.
             queue_released_claims(session, self._insert, summary.episode_id, events)
@@ -74,6 +80,16 @@ class SqlReadModel:
         """The summary, its worklist and `claims`, in `session`, unless a newer one is stored."""
         if self._upsert_summary(session, summary):
             self._replace_claims_and_worklist(session, summary, claims)
+
+    def _add_search_keys(
+        self, session: Session, episode_id: str, events: Sequence[StoredEvent]
+    ) -> None:
+        keys = [
+            {"episode_id": episode_id, "kind": kind, "key": key}
+            for kind, key in sorted(episode_keys(events))
+        ]
+        if keys:
+            session.execute(self._insert(SearchKeyRow).values(keys).on_conflict_do_nothing())
 
     def _upsert_summary(self, session: Session, summary: EpisodeSummary) -> bool:
         """Writes the summary unless a newer one is stored; True when it was written."""
@@ -201,10 +217,13 @@ class SqlReadModel:
         due_before: datetime | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        q: str | None = None,
     ) -> tuple[list[EpisodeSummary], str | None]:
         if limit < 1:
             raise ValueError(f"limit must be at least 1, not {limit}")
         query = select(EpisodeRow.summary_json)
+        if q is not None:
+            query = query.where(EpisodeRow.episode_id.in_(_matching(query_tokens(q))))
         if state is not None:
             query = query.where(EpisodeRow.state == state)
         if payer_id is not None:
@@ -236,6 +255,40 @@ class SqlReadModel:
                 )
                 for row in session.scalars(query)
             ]
+
+    def payer_events(
+        self, start: datetime, end: datetime, types: Collection[str]
+    ) -> list[PayerEvent]:
+        active = (
+            select(EventRow.episode_id).where(EventRow.at >= start, EventRow.at < end).distinct()
+        )
+        query = (
+            select(EventRow, EpisodeRow.payer_id, EpisodeRow.plan_type)
+            .join(EpisodeRow, EpisodeRow.episode_id == EventRow.episode_id)
+            .where(EventRow.episode_id.in_(active), EventRow.type.in_(list(types)))
+            .order_by(EventRow.episode_id, EventRow.seq)
+        )
+        with self._sessions.begin() as session:
+            return [
+                PayerEvent(
+                    row.episode_id,
+                    payer_id,
+                    plan_type,
+                    StoredEvent(seq=row.seq, type=row.type, at=row.at, data=row.data),
+                )
+                for row, payer_id, plan_type in session.execute(query)
+            ]
+
+    def patients(self, episode_ids: Sequence[str]) -> dict[str, PatientLabel]:
+        if not episode_ids:
+            return {}
+        query = select(EventRow.episode_id, EventRow.data).where(
+            EventRow.episode_id.in_(list(episode_ids)), EventRow.type == "episode_opened"
+        )
+        with self._sessions.begin() as session:
+            rows = session.execute(query).all()
+        labels = {episode_id: patient_label(data) for episode_id, data in rows}
+        return {episode_id: label for episode_id, label in labels.items() if label is not None}
 
     def claims(self, episode_id: str) -> list[ClaimView]:
         query = (
@@ -349,4 +402,14 @@ def _claim_view(row: ClaimRow) -> ClaimView:
             "claim": row.claim,
             "reasons": row.reasons,
         }
+    )
+
+
+def _matching(tokens: list[str]) -> Any:
+    """Ids of the episodes that have every token as a search key (of any kind)."""
+    return (
+        select(SearchKeyRow.episode_id)
+        .where(SearchKeyRow.key.in_(tokens))
+        .group_by(SearchKeyRow.episode_id)
+        .having(func.count(distinct(SearchKeyRow.key)) == len(tokens))
     )

@@ -10,7 +10,7 @@ from workflows.models import AppealAction, ClaimResult, P2PAction
 
 def p2p_command(action: P2PAction) -> c.RequestP2P | c.ScheduleP2P | c.RecordP2POutcome:
     if action.action == "request":
-        return c.RequestP2P()
+        return c.RequestP2P(actor=action.actor)
     if action.action == "schedule":
         if action.at is None:
             raise Rejected(
@@ -20,18 +20,20 @@ def p2p_command(action: P2PAction) -> c.RequestP2P | c.ScheduleP2P | c.RecordP2P
             raise Rejected(
                 "invalid_input", "`at` needs a UTC offset, e.g. 2026-11-25T15:00:00+00:00"
             )
-        return c.ScheduleP2P(at=action.at, reviewer=action.reviewer)
+        return c.ScheduleP2P(at=action.at, reviewer=action.reviewer, actor=action.actor)
     if action.outcome is None:
         raise Rejected("invalid_input", "`outcome` (overturned or upheld) is required")
-    return c.RecordP2POutcome(outcome=action.outcome, reviewer=action.reviewer, notes=action.notes)
+    return c.RecordP2POutcome(
+        outcome=action.outcome, reviewer=action.reviewer, notes=action.notes, actor=action.actor
+    )
 
 
 def appeal_command(action: AppealAction) -> c.FileAppeal | c.RecordAppealOutcome:
     if action.action == "file":
-        return c.FileAppeal(level=action.level)
+        return c.FileAppeal(level=action.level, actor=action.actor)
     if action.outcome is None:
         raise Rejected("invalid_input", "`outcome` (overturned or upheld) is required")
-    return c.RecordAppealOutcome(outcome=action.outcome)
+    return c.RecordAppealOutcome(outcome=action.outcome, actor=action.actor)
 
 
 def claim_result(state: Episode, claim_id: str) -> ClaimResult:

@@ -89,7 +89,10 @@ class EpisodeClient:
         async with mapped_errors(command.episode_id):
             existing = await self._opened(command.episode_id)
             if existing is not None:
-                if existing != command:
+                # Who asks is not a detail: the same body from another person is a repeat.
+                if existing.model_copy(update={"actor": None}) != command.model_copy(
+                    update={"actor": None}
+                ):
                     raise Rejected(
                         "conflict", f"episode {command.episode_id} was opened with other details"
                     )

@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from domain.commands import OpenEpisode
-from domain.model import Claim, HoldReason, Urgency
+from domain.model import Actor, Claim, HoldReason, Urgency
 from domain.state import Episode
 from domain.views import EpisodeView, StoredEvent
 from workflows.lanes import PendingEffect
@@ -81,12 +82,16 @@ class P2PAction(BaseModel):
     outcome: Literal["overturned", "upheld"] | None = None
     reviewer: str | None = Field(default=None, max_length=200)
     notes: str | None = Field(default=None, max_length=2000)
+    # Set by the API from the signed-in caller (whatever a body says); not part of the contract.
+    actor: SkipJsonSchema[Actor | None] = None
 
 
 class AppealAction(BaseModel):
     action: Literal["file", "outcome"]
     level: Urgency = "standard"
     outcome: Literal["overturned", "upheld"] | None = None
+    # Set by the API from the signed-in caller (whatever a body says); not part of the contract.
+    actor: SkipJsonSchema[Actor | None] = None
 
 
 class EventsQuery(BaseModel):

@@ -52,6 +52,8 @@ class Action:
     fields: Callable[[Form, Errors, str], str]
     button: str
     danger: bool = False
+    # Asked in the browser before the form is sent (episode page script): no undo.
+    confirm: str = ""
 
 
 def scheduled_at(form: Form) -> datetime:
@@ -182,6 +184,10 @@ ACTIONS: dict[str, Action] = {
             _build_discharge,
             af.discharge_fields,
             "Discharge",
+            confirm=(
+                "Discharge this patient from IOP? The authorization ends on the discharge date; "
+                "this cannot be undone."
+            ),
         ),
         Action(
             "program-schedule",
@@ -213,6 +219,7 @@ ACTIONS: dict[str, Action] = {
             af.cancel_fields,
             "Cancel episode",
             danger=True,
+            confirm="Cancel this episode? No claim can be released for it afterwards.",
         ),
     )
 }
@@ -244,9 +251,10 @@ def action_form(episode_id: str, action: Action, session: Session, failure: Fail
     problems = failure.problems if failure else []
     unplaced = [p for name, ps in errors.items() for p in ps if name == "form"]
     css = "danger" if action.danger else ""
+    confirm = f' data-confirm="{esc(action.confirm)}"' if action.confirm else ""
     return (
         f'<form method="post" action="/console/episodes/{esc(episode_id)}/actions/{action.name}"'
-        f' aria-labelledby="act-{action.name}" data-action="{action.name}">'
+        f' aria-labelledby="act-{action.name}" data-action="{action.name}"{confirm}>'
         f'<h2 id="act-{action.name}">{esc(action.title)}</h2>'
         f"{alert(problems + unplaced)}{csrf_input(session)}"
         f"{action.fields(form, errors, action.name)}"
@@ -264,14 +272,33 @@ def stale_failure(state: str, session: Session, failed: tuple[str, Failure] | No
 
 
 def actions_html(
-    episode_id: str, state: str, session: Session, failed: tuple[str, Failure] | None = None
+    episode_id: str,
+    state: str,
+    session: Session,
+    failed: tuple[str, Failure] | None = None,
+    primary: str | None = None,
 ) -> str:
-    forms = [
-        action_form(episode_id, a, session, failed[1] if failed and failed[0] == a.name else None)
-        for a in available(state, session)
-    ]
+    """The `primary` action's form in view; the others folded under "More actions" (open
+    when one of them was just refused, so its errors show)."""
+    offered = available(state, session)
     stale = stale_failure(state, session, failed)
-    if not forms:
+    if not offered:
         note = f"No actions are open to you while the episode is {esc(state.replace('_', ' '))}."
         return f'{stale}<p class="muted">{note}</p>'
-    return f'{stale}<div class="actions">{"".join(forms)}</div>'
+
+    def form(a: Action) -> str:
+        return action_form(
+            episode_id, a, session, failed[1] if failed and failed[0] == a.name else None
+        )
+
+    main = [a for a in offered if a.name == primary] or ([] if primary else offered)
+    rest = [a for a in offered if a not in main]
+    folded = ""
+    if rest:
+        is_open = " open" if failed and failed[0] in {a.name for a in rest} else ""
+        folded = (
+            f'<details class="more"{is_open}><summary>More actions</summary>'
+            f'<div class="actions">{"".join(form(a) for a in rest)}</div></details>'
+        )
+    shown = f'<div class="actions">{"".join(form(a) for a in main)}</div>' if main else ""
+    return f"{stale}{shown}{folded}"

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from api.console.actions import Failure, actions_html
 from api.console.attendance_card import attendance_card, dropped_html
+from api.console.next_step import next_step
 from api.console.page import esc
 from api.console.session import Session
 from api.console.submissions_card import submissions_card
+from api.console.templates import render_template
 from api.console.timeline import timeline_html
 from api.console.when import days_left, due_html
+from domain.model import TERMINAL_STATES
 from domain.views import AuthorizationView, ClaimView, EpisodeView, StoredEvent, UnitsView
+from store.attachments import MAX_BYTES, Attachment
+from store.notes import Note
 from store.submissions import Submission
 
+UTC_ZONE = ZoneInfo("UTC")
 STATE_STYLE = {
     "authorized": "ok",
     "discharged": "ok",
@@ -34,6 +41,10 @@ EPISODE_SCRIPT = (
     "document.querySelectorAll('[data-tz-offset]').forEach(function(i)"
     "{i.value=String(new Date().getTimezoneOffset());});"
     "if(location.search.indexOf('done=')>=0){history.replaceState(null,'',location.pathname);}"
+    # Discharge and cancel cannot be undone: ask first (the forms carry data-confirm).
+    "document.querySelectorAll('form[data-confirm]').forEach(function(f){"
+    "f.addEventListener('submit',function(e){"
+    "if(!window.confirm(f.getAttribute('data-confirm'))){e.preventDefault();}});});"
 )
 
 
@@ -46,6 +57,16 @@ class EpisodePage:
     failed: tuple[str, Failure] | None = None
     notice: str = ""
     submissions: list[Submission] = field(default_factory=list)
+    zone: ZoneInfo = UTC_ZONE
+    owner: str | None = None
+    # (username, name) of the people ops may give the episode to.
+    people: list[tuple[str, str]] = field(default_factory=list)
+    # None: notes are unavailable (no payload key); a refused note comes back with its error.
+    notes: list[Note] | None = None
+    note_draft: str = ""
+    note_error: str = ""
+    # None: attachments are unavailable (no payload key).
+    files: list[Attachment] | None = None
 
 
 def state_badge(state: str) -> str:
@@ -81,19 +102,25 @@ def units_bar(units: UnitsView, unit_type: str) -> str:
     )
 
 
-def authorization_card(auth: AuthorizationView | None, units: UnitsView, now: datetime) -> str:
+def authorization_card(
+    auth: AuthorizationView | None, units: UnitsView, now: datetime, state: str = ""
+) -> str:
     if auth is None:
         return (
             '<section class="card" aria-labelledby="auth-h"><h2 id="auth-h">Authorization</h2>'
             '<p class="muted">No authorization yet.</p></section>'
         )
-    style = "ok" if auth.status == "active" else "bad"
+    # A closed, cancelled or discharged episode uses its authorization no more.
+    ended = auth.status == "active" and (state in TERMINAL_STATES or state == "discharged")
+    status = f"ended ({state})" if ended else auth.status
+    style = "ok" if status == "active" else "bad"
+    left = "no longer used" if ended else days_left(auth.end, now.date())
     return (
         '<section class="card" aria-labelledby="auth-h"><h2 id="auth-h">Authorization '
-        f'<span class="badge {style}">{esc(auth.status)}</span></h2>'
+        f'<span class="badge {style}">{esc(status)}</span></h2>'
         f'<dl class="facts"><dt>Number</dt><dd>{esc(auth.number)}</dd>'
         f"<dt>Dates</dt><dd>{esc(auth.start)} to {esc(auth.end)} · "
-        f"<strong>{esc(days_left(auth.end, now.date()))}</strong></dd>"
+        f"<strong>{esc(left)}</strong></dd>"
         f"<dt>Codes</dt><dd>{esc(', '.join(auth.service_codes))}</dd></dl>"
         f"{units_bar(units, auth.unit_type)}</section>"
     )
@@ -158,19 +185,58 @@ def episode_body(page: EpisodePage, session: Session) -> str:
     view = page.view
     notice = f'<div class="alert ok" role="status">{esc(page.notice)}</div>' if page.notice else ""
     trace = f" · trace {esc(view.trace_number)}" if view.trace_number else ""
+    step = next_step(view, page.events, session, page.now, page.zone)
     return (
         f"{notice}<h1>Episode {esc(view.episode_id)} {state_badge(view.state)}</h1>"
         f"{patient_line(page.events)}"
         f'<p class="small">Payer <strong>{esc(view.payer.id)}</strong> '
         f"({esc(view.payer.plan_type.replace('_', ' '))}){trace} · version {view.version}</p>"
-        f'<div class="grid">{authorization_card(view.authorization, view.units, page.now)}'
+        f"{render_template('next_step.html', step=step)}"
+        f'<div class="grid">'
+        f"{authorization_card(view.authorization, view.units, page.now, view.state)}"
         f"{deadlines_card(view, page.now)}</div>"
         f'<div style="height:1rem"></div>{claims_card(view.claims)}'
         f"{attendance_card(view.attendance)}"
         '<section class="card" aria-labelledby="act-h"><h2 id="act-h">Actions</h2>'
-        f"{actions_html(view.episode_id, view.state, session, page.failed)}</section>"
+        f"{actions_html(view.episode_id, view.state, session, page.failed, step.action)}"
+        "</section>"
+        f"{owner_card(page, session)}{notes_card(page, session)}{files_card(page, session)}"
         f"{submissions_card(page.submissions) if session.may('ops') else ''}"
         f"{timeline_card(page) if session.may('ops') else ''}"
+    )
+
+
+def owner_card(page: EpisodePage, session: Session) -> str:
+    return render_template(
+        "owner.html",
+        owner=page.owner,
+        may_assign=session.may("ops"),
+        episode_id=page.view.episode_id,
+        csrf=session.csrf,
+        people=page.people,
+    )
+
+
+def notes_card(page: EpisodePage, session: Session) -> str:
+    return render_template(
+        "notes.html",
+        notes=page.notes or [],
+        unavailable=page.notes is None,
+        episode_id=page.view.episode_id,
+        csrf=session.csrf,
+        draft=page.note_draft,
+        error=page.note_error,
+    )
+
+
+def files_card(page: EpisodePage, session: Session) -> str:
+    return render_template(
+        "attachments.html",
+        files=page.files or [],
+        unavailable=page.files is None,
+        episode_id=page.view.episode_id,
+        csrf=session.csrf,
+        max_kib=MAX_BYTES // 1024,
     )
 
 

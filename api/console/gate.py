@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import Request, Response
+from fastapi.responses import RedirectResponse
 
 from api.console.page import message_page
 from api.console.session import (
@@ -20,7 +21,8 @@ from api.console.session import (
 
 Form = dict[str, str]
 security_log = logging.getLogger("stepdown.security")
-LOGIN_LINK = '<p><a href="/console/login">Sign in with another token</a></p>'
+PASSWORD_PAGE = "/console/password"
+LOGIN_LINK = '<p><a href="/console/login">Sign in as someone else</a></p>'
 
 
 def forbidden(role: str, session: Session | None, roles: tuple[str, ...]) -> Response:
@@ -30,11 +32,15 @@ def forbidden(role: str, session: Session | None, roles: tuple[str, ...]) -> Res
     return message_page("Not allowed", detail, session, 403, LOGIN_LINK)
 
 
-def enter(request: Request, roles: tuple[str, ...] = CONSOLE_ROLES) -> Session | Response:
+async def enter(
+    request: Request, roles: tuple[str, ...] = CONSOLE_ROLES, *, expired_ok: bool = False
+) -> Session | Response:
     """The signed-in session, or the response that sends the visitor elsewhere."""
-    session = current_session(request)
+    session = await current_session(request)
     if session is None:
         return login_redirect(request)
+    if session.password_expired and not expired_ok:
+        return RedirectResponse(PASSWORD_PAGE, status_code=303)
     if not session.may(*roles):
         request.state.outcome = "forbidden"
         return forbidden(session.role, session, roles)
@@ -42,7 +48,7 @@ def enter(request: Request, roles: tuple[str, ...] = CONSOLE_ROLES) -> Session |
 
 
 async def submitted(
-    request: Request, roles: tuple[str, ...] = CONSOLE_ROLES
+    request: Request, roles: tuple[str, ...] = CONSOLE_ROLES, *, expired_ok: bool = False
 ) -> tuple[Session, Form] | Response:
     """A POSTed form from this origin, carrying this session's CSRF token."""
     if not same_origin(request):
@@ -50,7 +56,7 @@ async def submitted(
             "console form from another origin refused: from=%s", client_of(request)
         )
         return message_page("Refused", "The form was sent from another site.", None, 403)
-    gate = enter(request, roles)
+    gate = await enter(request, roles, expired_ok=expired_ok)
     if isinstance(gate, Response):
         return gate
     form = await read_form(request)

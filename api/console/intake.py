@@ -82,6 +82,43 @@ FRIENDLY = {
     "Field required": "required",
     "missing": "required",
 }
+# Pydantic's error types in words a coordinator reads ("Input should be greater than 0" is not).
+PLAIN = {
+    "int_parsing": "Enter a whole number, digits only (for example 2).",
+    "int_from_float": "Enter a whole number, without decimals.",
+    "float_parsing": "Enter a number, for example 20.",
+    "decimal_parsing": "Enter an amount, for example 150.00.",
+    "date_parsing": "Enter a valid date as year-month-day, for example 1990-04-01.",
+    "date_from_datetime_parsing": "Enter a valid date as year-month-day, for example 1990-04-01.",
+    "date_from_datetime_inexact": "Enter a date only, without a time.",
+    "greater_than": "Enter a number greater than {gt}.",
+    "greater_than_equal": "Enter a number of {ge} or more.",
+    "less_than": "Enter a number less than {lt}.",
+    "less_than_equal": "Enter a number of {le} or less.",
+    "string_too_short": "This cannot be empty.",
+    "string_too_long": "Use at most {max_length} characters.",
+    "string_pattern_mismatch": (
+        "Use letters, digits, '.', '_' or '-' only, starting with a letter or digit."
+    ),
+    "too_short": "Enter at least {min_length}.",
+    "too_long": "Enter at most {max_length}.",
+    "literal_error": "Choose one of the listed options.",
+    "enum": "Choose one of the listed options.",
+    "extra_forbidden": "This field is not part of the form.",
+}
+
+
+def plain(item: Any) -> str:
+    """The message for one pydantic error, in plain words where we know its type."""
+    kind, ctx = item.get("type", ""), item.get("ctx") or {}
+    if kind in FRIENDLY:
+        return FRIENDLY[kind]
+    if kind in PLAIN:
+        try:
+            return PLAIN[kind].format(**ctx)
+        except (KeyError, IndexError):
+            return PLAIN[kind]
+    return str(item["msg"]).removeprefix("Value error, ")
 
 
 def body_from(form: Form) -> dict[str, Any]:
@@ -108,7 +145,7 @@ def command_from(form: Form) -> tuple[c.OpenEpisode | None, Errors]:
         errors: Errors = {}
         for item in err.errors():
             name = field_of_loc(tuple(str(p) for p in item.get("loc", ())))
-            message = FRIENDLY.get(item["msg"], FRIENDLY.get(item["type"], item["msg"]))
+            message = plain(item)
             errors.setdefault(name, []).append(message)
         return None, errors
 

@@ -10,7 +10,7 @@ from api.console.fields import choices, field, input_id, select, text_input
 from api.console.intake import DIMENSION_FIELDS, FORM_LEVEL, LABELS, Errors, Form
 from api.console.page import alert, csrf_input, esc
 from api.console.session import Session
-from domain.levels import LEVELS
+from domain.levels import IOP_LEVEL, LEVELS
 from domain.model import Department, Setting, UnitType, Urgency
 from domain.policy import PLAN_TYPES
 
@@ -60,6 +60,8 @@ def row(*inputs: str) -> str:
 
 
 LEVEL_CHOICES = [(lvl, lvl) for lvl in ALL_LEVELS]
+# A step-down goes to IOP only (DOMAIN §1): the list offers no level the rules would refuse.
+TO_LEVEL_CHOICES = [(IOP_LEVEL, f"{IOP_LEVEL} (intensive outpatient)")]
 
 
 def episode_part(f: IntakeForm) -> str:
@@ -94,7 +96,7 @@ def level_part(f: IntakeForm) -> str:
     inputs = row(
         f.choice("asam_edition", "ASAM edition", [("3", "3rd"), ("4", "4th")]),
         f.choice("from_level", "From level", LEVEL_CHOICES),
-        f.choice("to_level", "To level", LEVEL_CHOICES),
+        f.choice("to_level", "To level", TO_LEVEL_CHOICES),
         f.choice("setting", "Setting", CHOOSE + choices(get_args(Setting))),
         f.choice("department", "Department", choices(get_args(Department))),
     )
@@ -155,6 +157,10 @@ def sections(f: IntakeForm) -> str:
     return "".join(part(f) for part in PARTS)
 
 
+# Moves focus to the summary, so keyboard and screen-reader users start at the problems.
+FOCUS_ERRORS = "document.getElementById('form-errors')?.focus();"
+
+
 def error_summary(errors: Errors) -> str:
     if not errors:
         return ""
@@ -167,7 +173,8 @@ def error_summary(errors: Errors) -> str:
     count = sum(len(ps) for ps in errors.values())
     items = "".join(f"<li>{esc(p)}</li>" for p in general) + "".join(links)
     return (
-        f'<div class="alert error" role="alert" id="form-errors"><strong>{count} problem(s) '
+        f'<div class="alert error" role="alert" id="form-errors" tabindex="-1">'
+        f"<strong>{count} problem(s) "
         f"stop this episode from opening; each is marked at its field.</strong>"
         f"<ul>{items}</ul></div>"
     )

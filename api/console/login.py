@@ -1,46 +1,69 @@
-"""Console sign-in with an API token (kept in an HttpOnly cookie) and sign-out."""
+"""Console sign-in as a person (username and password) or with an API token, and sign-out.
+
+Either way the cookie gets a random session id, never the token. Failed sign-ins are
+throttled per account and per address (429 with Retry-After) and logged without the secret.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
+from api.auth import User, address_of, user_for_token, user_of
 from api.console.gate import forbidden, security_log, submitted
-from api.console.page import alert, esc, message_page, render
+from api.console.page import message_page, render
 from api.console.session import (
     CONSOLE_ROLES,
     clear_session_cookie,
     client_of,
     current_session,
+    open_session,
     read_form,
     safe_next,
     same_origin,
-    session_for,
     set_session_cookie,
+    users_of,
 )
+from api.console.templates import render_template
+from api.deps import blocking, get_deps
+from api.identity import rehash_if_needed, verify_password
+from api.throttle import Throttles
 
 router = APIRouter(include_in_schema=False)
+MAX_FIELD = 200
+WRONG_PASSWORD = "That username and password do not match. Check them and try again."
+WRONG_TOKEN = "That token is not valid. Check it and try again."
 
 
-def login_page(next_path: str, problem: str = "", status: int = 200) -> Response:
-    body = (
-        '<div class="card login"><h1>Sign in</h1>'
-        '<p class="muted">Use the access token issued for your role (ops, intake or admin).</p>'
-        f"{alert([problem] if problem else [])}"
-        '<form method="post" action="/console/login">'
-        f'<input type="hidden" name="next" value="{esc(next_path)}">'
-        '<div class="field"><label for="token">Access token</label>'
-        '<input type="password" id="token" name="token" autocomplete="off" required '
-        'autofocus></div><button type="submit">Sign in</button></form></div>'
-    )
+def login_page(
+    next_path: str, problem: str = "", status: int = 200, username: str = ""
+) -> Response:
+    body = render_template("login.html", next_path=next_path, problem=problem, username=username)
     return render("Sign in", body, None, status=status)
 
 
 @router.get("/login", name="console.login_form")
 async def login_form(request: Request, next: str = "/console") -> Response:
-    if current_session(request) is not None:
+    if await current_session(request) is not None:
         return RedirectResponse(safe_next(next), status_code=303)
     return login_page(safe_next(next))
+
+
+def throttled(wait: int, target: str) -> Response:
+    problem = f"Too many failed sign-ins. Wait {wait} seconds, then try again."
+    response = login_page(target, problem, 429)
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+def _password_user(request: Request, username: str, password: str) -> User | None:
+    """The person these credentials belong to (synchronous: argon2 and the store)."""
+    users = users_of(request)
+    record = users.by_username(username)
+    if not verify_password(record, password) or record is None:
+        return None
+    rehash_if_needed(users, record, password, get_deps(request).clock())
+    return user_of(record)
 
 
 @router.post("/login", name="console.login")
@@ -49,26 +72,60 @@ async def login(request: Request) -> Response:
         security_log.warning("console sign-in from another origin: from=%s", client_of(request))
         return message_page("Refused", "The form was sent from another site.", None, 403)
     form = await read_form(request) or {}
-    token, target = form.get("token", "").strip(), safe_next(form.get("next"))
-    session = session_for(request, token)
-    if session is None:
-        request.state.outcome = "unauthenticated"
-        security_log.warning("console sign-in refused: unknown token from=%s", client_of(request))
-        return login_page(target, "That token is not valid. Check it and try again.", 401)
-    request.state.user = session.user
-    if not session.may(*CONSOLE_ROLES):
+    target = safe_next(form.get("next"))
+    username = form.get("username", "").strip().lower()[:MAX_FIELD]
+    token = form.get("token", "").strip()[:MAX_FIELD]
+    throttles: Throttles = request.app.state.throttles
+    address, account = address_of(request), f"user:{username}"
+    wait = throttles.signin_address.retry_after(address) or (
+        throttles.signin_account.retry_after(account) if username and not token else None
+    )
+    if wait is not None:
+        request.state.outcome = "throttled"
+        return throttled(wait, target)
+    if not token and not (username and form.get("password")):
+        return login_page(target, "Enter your username and your password.", 422, username)
+    if token:
+        user = await blocking(user_for_token, request, token)
+    else:
+        user = await blocking(_password_user, request, username, form.get("password", ""))
+    if user is None:
+        return refused(request, target, username if not token else "")
+    throttles.signin_account.clear(account)
+    request.state.user = user
+    if not user.holds(*CONSOLE_ROLES):
         request.state.outcome = "forbidden"
-        return forbidden(session.role, None, CONSOLE_ROLES)
+        return forbidden(user.role, None, CONSOLE_ROLES)
+    session_id, _ = await blocking(open_session, request, user, token or None)
+    request.state.outcome = "signed_in"
     response = RedirectResponse(target, status_code=303)
-    set_session_cookie(request, response, token)
+    set_session_cookie(request, response, session_id)
     return response
+
+
+def refused(request: Request, target: str, username: str) -> Response:
+    """A failed sign-in: counted for the address and the account, logged without the secret."""
+    throttles: Throttles = request.app.state.throttles
+    address = address_of(request)
+    wait = throttles.signin_address.fail(address)
+    if username:
+        wait = throttles.signin_account.fail(f"user:{username}") or wait
+    request.state.outcome = "unauthenticated"
+    how = f"user={username!r}" if username else "unknown token"
+    security_log.warning("console sign-in refused: %s from=%s", how, address)
+    if wait is not None:
+        return throttled(wait, target)
+    problem = WRONG_PASSWORD if username else WRONG_TOKEN
+    return login_page(target, problem, 401, username)
 
 
 @router.post("/logout", name="console.logout")
 async def logout(request: Request) -> Response:
-    gate = await submitted(request, ("ops", "intake", "billing"))
+    gate = await submitted(request, ("ops", "intake", "billing"), expired_ok=True)
     if isinstance(gate, Response):
         return gate
+    session, _ = gate
+    await blocking(users_of(request).revoke_session, session.id_hash, get_deps(request).clock())
     response = RedirectResponse("/console/login", status_code=303)
     clear_session_cookie(response)
     return response

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from api.console.session import CSRF_FIELD, Session
 from api.console.style import CSS
+from api.console.templates import render_template
 
 # Pages show PHI behind a login: never cached, never framed, no referrer to other sites.
 SECURITY_HEADERS = {
@@ -27,20 +28,9 @@ def csrf_input(session: Session) -> str:
     return f'<input type="hidden" name="{CSRF_FIELD}" value="{esc(session.csrf)}">'
 
 
-def header(session: Session | None) -> str:
-    if session is None:
-        return '<header class="top"><a href="/console">stepdown · ops console</a></header>'
-    links = ['<a href="/console">Worklist</a>'] if session.may("ops") else []
-    if session.may("intake", "ops"):
-        links.append('<a href="/console/episodes/new">New episode</a>')
-    links.append('<a href="/console/notifications">Notifications</a>')
-    return (
-        '<header class="top"><a href="/console">stepdown</a>'
-        f'<nav aria-label="Console">{"".join(links)}</nav>'
-        f'<span class="who">signed in as {esc(session.role)}</span>'
-        f'<form method="post" action="/console/logout">{csrf_input(session)}'
-        '<button type="submit">Log out</button></form></header>'
-    )
+def who(session: Session) -> str:
+    user = session.user
+    return f"{user.name} ({user.role})" if user.name else user.role
 
 
 def render(
@@ -50,15 +40,21 @@ def render(
     *,
     status: int = 200,
     script: str = "",
+    query: str | None = None,
 ) -> HTMLResponse:
-    """A whole page; `script` (trusted, ours) runs under a per-response CSP nonce."""
+    """A whole page (templates/base.html); `script` (trusted, ours) runs under a per-response
+    CSP nonce; `query` refills the header's search box."""
     nonce = secrets.token_urlsafe(16)
-    script_tag = f'<script nonce="{nonce}">{script}</script>' if script else ""
-    html = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{esc(title)} · stepdown</title><style>{CSS}</style></head>"
-        f"<body>{header(session)}<main>{body}</main>{script_tag}</body></html>"
+    html = render_template(
+        "base.html",
+        title=title,
+        css=CSS,
+        session=session,
+        who=who(session) if session else "",
+        query=query,
+        body=body,
+        script=script,
+        nonce=nonce,
     )
     csp = (
         "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "

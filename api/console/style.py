@@ -73,8 +73,56 @@ button.danger { background:var(--bad); }
 .actions form { border:1px solid var(--line); border-radius:8px; padding:.8rem; }
 .login { max-width:420px; margin:4rem auto; }
 ol.timeline { list-style:none; margin:0; padding:0; }
-ol.timeline li { display:grid; grid-template-columns:11rem 6rem 1fr; gap:.8rem;
+ol.timeline li { display:grid; grid-template-columns:11rem 9rem 1fr; gap:.8rem;
   padding:.45rem 0; border-bottom:1px solid var(--line); }
 .who-tag { font-size:.78rem; font-weight:700; text-transform:uppercase; color:var(--muted); }
+.who-tag[data-actor] { text-transform:none; }
+.who-tag .muted { font-weight:400; }
+figure.chart { margin:0; }
+figure.chart figcaption { font-weight:700; margin-bottom:.4rem; }
+figure.chart svg text { font-size:12px; fill:var(--ink); }
+figure.chart rect.ok { fill:var(--ok); } figure.chart rect.warn { fill:#c98a00; }
+figure.chart rect.bad { fill:var(--bad); } figure.chart rect.accent { fill:var(--accent); }
+ul.legend { list-style:none; padding:0; margin:.4rem 0 0; display:flex; gap:1rem;
+  flex-wrap:wrap; font-size:.85rem; }
+.swatch { display:inline-block; width:.8rem; height:.8rem; margin-right:.3rem;
+  border-radius:2px; vertical-align:-1px; }
+.swatch.ok { background:var(--ok); } .swatch.warn { background:#c98a00; }
+.swatch.bad { background:var(--bad); } .swatch.accent { background:var(--accent); }
+table.report td, table.report th { white-space:nowrap; }
+tr.total th, tr.total td { font-weight:700; }
+fieldset.quiet { border:0; padding:0; margin:.6rem 0 1rem; background:none; }
+fieldset.quiet legend { font-weight:600; font-size:.85rem; color:var(--muted); padding:0; }
+.next-step { border-left:4px solid var(--accent); }
+.next-step .main-action { margin:.7rem 0 0; font-weight:600; }
+details.more { margin-top:1rem; }
+details.more > summary { cursor:pointer; font-weight:600; color:var(--accent);
+  margin-bottom:.6rem; }
+ol.notes { list-style:none; margin:0 0 1rem; padding:0; }
+ol.notes li { padding:.45rem 0; border-bottom:1px solid var(--line); }
+.note-text { white-space:pre-wrap; overflow-wrap:anywhere; }
+ul.files { list-style:none; margin:0 0 1rem; padding:0; }
+ul.files li { padding:.35rem 0; border-bottom:1px solid var(--line); overflow-wrap:anywhere; }
+.visually-hidden { position:absolute; width:1px; height:1px; overflow:hidden;
+  clip:rect(0 0 0 0); white-space:nowrap; }
+header.top form.search { flex:0 1 16rem; }
+header.top nav a, header.top .who { white-space:nowrap; }
+tbody th { text-transform:none; letter-spacing:normal; font-size:inherit; color:inherit; }
+.charts { display:grid; grid-template-columns:repeat(auto-fit,minmax(min(100%,460px),1fr));
+  gap:1rem; margin-bottom:1rem; }
+.charts > .card { margin-bottom:0; }
+figure.chart svg { max-width:100%; height:auto; }
+header.top form.search input { padding:.25rem .5rem; }
+form.filters .grow { flex:1 1 18rem; }
+.scroll { overflow-x:auto; }
+@media (max-width: 700px) {
+  header.top { flex-wrap:wrap; gap:.6rem 1rem; padding:.6rem .8rem; }
+  header.top nav { flex-wrap:wrap; gap:.4rem 1rem; flex-basis:100%; order:2; }
+  header.top form.search { flex:1 1 100%; order:3; }
+  main { padding:0 .8rem; margin-top:1rem; }
+  .grid { grid-template-columns:1fr; }
+  ol.timeline li { grid-template-columns:1fr; gap:.1rem; }
+  table.worklist td:not(:last-child) { white-space:normal; }
+}
 @media print { header.top, .actions, form { display:none; } }
 """

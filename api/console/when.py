@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from api.console.page import esc
 
@@ -70,3 +71,12 @@ def days_left(end: date, today: date) -> str:
     if days == 0:
         return "ends today"
     return f"ended {-days} day{'s' if days < -1 else ''} ago"
+
+
+def local_due_html(due: datetime | None, now: datetime, zone: ZoneInfo) -> str:
+    """The relative due time and, beside it, the exact local time with its zone."""
+    if due is None:
+        return '<span class="muted">no date</span>'
+    local = due.astimezone(zone)
+    exact = f"{local:%a %d %b %H:%M} {local.tzname()}"
+    return f'{due_html(due, now)}<div class="small muted">{esc(exact)}</div>'

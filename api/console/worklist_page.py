@@ -1,16 +1,31 @@
-"""The worklist page: what needs a person, most urgent first, filtered by kind and payer."""
+"""The worklist page: who needs what, most urgent first, filtered by kind and payer."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import get_args
+from zoneinfo import ZoneInfo
 
-from api.console.fields import select
-from api.console.page import csrf_input, esc
-from api.console.session import Session
-from api.console.when import due_html, is_overdue
+from api.console.templates import render_template
+from api.console.when import is_overdue, local_due_html
 from domain.views import EpisodeSummary, WorklistItem, WorklistKind
+from store.ports import PatientLabel
+
+
+@dataclass(frozen=True)
+class Worklist:
+    """What the worklist page shows: the items, their episodes' summaries and patients."""
+
+    items: list[WorklistItem]
+    summaries: dict[str, EpisodeSummary]
+    patients: dict[str, PatientLabel]
+    payers: list[str]
+    # Episode id -> the owner's display name (PUT /episodes/{id}/owner).
+    owners: dict[str, str] = field(default_factory=dict)
+
 
 KINDS: tuple[str, ...] = get_args(WorklistKind)
 KIND_LABELS = {
@@ -23,13 +38,13 @@ KIND_LABELS = {
     "authorization_expiring": "Authorization expiring",
     "claims_held": "Claims held",
     "webhook_unmatched": "Unmatched payer webhook",
-    "submit_request_failed": "Payer submission failed",
-    "request_p2p_failed": "P2P request failed",
-    "deliver_claim_failed": "Claim delivery failed",
-    "notify_failed": "Notification not sent",
-    "workflow_stuck": "Episode workflow stuck",
-    "denial_without_reason": "Denial without reason",
     "repeated_no_shows": "Repeated no-shows",
+    "denial_without_reason": "Denial without reason",
+    "workflow_stuck": "Episode workflow stuck",
+    "notify_failed": "Notification not sent",
+    "deliver_claim_failed": "Claim delivery failed",
+    "request_p2p_failed": "P2P request failed",
+    "submit_request_failed": "Payer submission failed",
 }
 PAYER_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -42,75 +57,105 @@ def clean_payer(payer: str | None) -> str | None:
     return payer if payer and PAYER_ID.match(payer) else None
 
 
-def filters_form(kind: str | None, payer: str | None, payers: list[str]) -> str:
-    kinds = [("", "All kinds"), *((k, KIND_LABELS[k]) for k in KINDS)]
-    payer_options = [("", "All payers"), *((p, p) for p in payers)]
-    return (
-        '<form class="filters" method="get" action="/console" role="search">'
-        f'<div><label for="kind">Kind</label>{select("kind", kinds, kind or "")}</div>'
-        f'<div><label for="payer">Payer</label>{select("payer", payer_options, payer or "")}</div>'
-        '<div><button type="submit">Filter</button></div>'
-        '<div><a href="/console">Clear filters</a></div></form>'
-    )
+@dataclass(frozen=True)
+class Row:
+    episode_id: str
+    patient: PatientLabel | None
+    what: str
+    detail: str
+    due: str  # trusted HTML of when.local_due_html
+    overdue: bool
+    payer: str
+    state: str
+    owner: str
+    # An unmatched delivery ops may assign to an episode (issue 14), else None.
+    delivery_id: str | None = None
+    delivery_payer_id: str | None = None
 
 
-def assign_form(item: WorklistItem, session: Session | None) -> str:
-    """For an unmatched delivery: the episode it answers, as ops judge it (audited)."""
-    if session is None or item.delivery_id is None or item.delivery_payer_id is None:
-        return '<span class="muted">none matched</span>'
-    action = f"/console/deliveries/{esc(item.delivery_payer_id)}/{esc(item.delivery_id)}/assign"
-    field = f"assign-{esc(item.delivery_id)}"
-    return (
-        f'<form class="assign" method="post" action="{action}">{csrf_input(session)}'
-        f'<label for="{field}">Assign to episode</label>'
-        f'<input id="{field}" name="episode_id" required maxlength="64">'
-        '<button type="submit">Assign</button></form>'
-    )
-
-
-def item_row(
+def _row(
     item: WorklistItem,
     summary: EpisodeSummary | None,
+    patient: PatientLabel | None,
     now: datetime,
-    session: Session | None = None,
-) -> str:
-    overdue = is_overdue(item.due, now)
-    css = ' class="overdue"' if overdue else ""
-    if item.episode_id:
-        episode = f'<a href="/console/episodes/{esc(item.episode_id)}">{esc(item.episode_id)}</a>'
-    else:
-        episode = assign_form(item, session)
-    payer = esc(summary.payer_id) if summary else ""
-    state = esc(summary.state.replace("_", " ")) if summary else ""
-    return (
-        f"<tr{css}><td>{due_html(item.due, now)}</td>"
-        f"<td>{esc(KIND_LABELS.get(item.kind, item.kind))}</td>"
-        f"<td>{episode}</td><td>{payer}</td><td>{state}</td><td>{esc(item.detail)}</td></tr>"
+    zone: ZoneInfo,
+    owner: str = "",
+) -> Row:
+    return Row(
+        episode_id=item.episode_id,
+        patient=patient,
+        what=KIND_LABELS.get(item.kind, item.kind),
+        detail=item.detail,
+        due=local_due_html(item.due, now, zone),
+        overdue=is_overdue(item.due, now),
+        payer=summary.payer_id if summary else "",
+        state=summary.state.replace("_", " ") if summary else "",
+        owner=owner,
+        delivery_id=item.delivery_id,
+        delivery_payer_id=item.delivery_payer_id,
     )
+
+
+# Sortable columns: the key of each (ties keep the urgency order, which is the default).
+SORTS: dict[str, Callable[[Row], tuple[bool, str]]] = {
+    "patient": lambda r: (r.patient is None, r.patient.name.casefold() if r.patient else ""),
+    "what": lambda r: (False, r.what),
+    "payer": lambda r: (not r.payer, r.payer),
+    "state": lambda r: (not r.state, r.state),
+    "owner": lambda r: (not r.owner, r.owner.casefold()),
+}
+COLUMNS = (
+    ("patient", "Patient"),
+    ("what", "What is due"),
+    ("due", "Due"),
+    ("payer", "Payer"),
+    ("", "Episode"),
+    ("state", "State"),
+    ("owner", "Owner"),
+)
+
+
+def clean_sort(sort: str | None) -> str:
+    return sort if sort in SORTS else "due"
 
 
 def worklist_body(
-    items: list[WorklistItem],
-    summaries: dict[str, EpisodeSummary],
-    payers: list[str],
+    data: Worklist,
     kind: str | None,
     payer: str | None,
     now: datetime,
-    session: Session | None = None,
+    zone: str,
+    mine: bool = False,
+    sort: str = "due",
+    csrf: str | None = None,
 ) -> str:
-    overdue = sum(1 for i in items if is_overdue(i.due, now))
-    counts = f"{len(items)} item(s)" + (
-        f', <span class="overdue-text">{overdue} overdue</span>' if overdue else ""
-    )
-    rows = "".join(item_row(i, summaries.get(i.episode_id), now, session) for i in items)
-    table = (
-        '<table class="worklist" aria-describedby="wl-count"><thead><tr><th>Due</th><th>What</th>'
-        "<th>Episode</th><th>Payer</th><th>State</th><th>Detail</th></tr></thead>"
-        f"<tbody>{rows}</tbody></table>"
-        if rows
-        else '<p class="muted">Nothing needs a person right now.</p>'
-    )
-    return (
-        f'<h1>Worklist</h1><p id="wl-count" class="muted">{counts}, most urgent first</p>'
-        f'{filters_form(kind, payer, payers)}<div class="card">{table}</div>'
+    """Patient first: who, what is due, when (relative and exact local time), payer, episode."""
+    tz = ZoneInfo(zone)
+    rows = [
+        _row(
+            i,
+            data.summaries.get(i.episode_id),
+            data.patients.get(i.episode_id),
+            now,
+            tz,
+            data.owners.get(i.episode_id, ""),
+        )
+        for i in data.items
+    ]
+    if sort in SORTS:
+        rows.sort(key=SORTS[sort])  # stable: equal keys stay most urgent first
+    kinds = [("", "All kinds"), *((k, KIND_LABELS[k]) for k in KINDS)]
+    return render_template(
+        "worklist.html",
+        rows=rows,
+        overdue=sum(1 for r in rows if r.overdue),
+        kinds=kinds,
+        kind=kind,
+        payers=data.payers,
+        payer=payer,
+        zone=zone,
+        mine=mine,
+        sort=sort,
+        columns=COLUMNS,
+        csrf=csrf,
     )

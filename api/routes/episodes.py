@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from api import opening
-from api.auth import IntakeUser, OpsUser, ReaderUser
+from api.auth import IntakeOrOpsUser, IntakeUser, OpsUser, ReaderUser
 from api.bounds import OUT_OF_RANGE, in_range
 from api.deps import Deps, Workflows, blocking
 from api.payer_check import payer_problems
@@ -82,11 +82,15 @@ async def get_episode(episode_id: EpisodeId, user: ReaderUser, workflows: Workfl
 @router.get(
     "/episodes",
     name="episode.list",
-    summary="Episode summaries from the read model, newest first (ops)",
+    summary="Episode summaries from the read model, newest first; search with `q` (intake, ops)",
+    description=(
+        "`q` finds episodes by patient name words, member id, authorization number or trace "
+        "number, each matched whole with case and accents ignored; every word must match."
+    ),
     responses=problem_responses(401, 403, 422, 503),
 )
 async def list_episodes(
-    user: OpsUser,
+    user: IntakeOrOpsUser,
     deps: Deps,
     state: EpisodeStateName | None = None,
     payer_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -95,6 +99,10 @@ async def list_episodes(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=512, description="a next_cursor")] = None,
+    q: Annotated[
+        str | None,
+        Query(min_length=1, max_length=200, description="patient name, member id, auth or trace"),
+    ] = None,
 ) -> EpisodePage:
     due: datetime | None = due_before
     if due is not None and not in_range(due):
@@ -102,7 +110,9 @@ async def list_episodes(
             detail=f"query parameter due_before: {OUT_OF_RANGE}", parameter="due_before"
         )
         raise ApiProblem(422, "invalid_input", f"due_before {OUT_OF_RANGE}", errors=[item])
-    page, after = await blocking(deps.read_model.list_episodes, state, payer_id, due, limit, cursor)
+    page, after = await blocking(
+        deps.read_model.list_episodes, state, payer_id, due, limit, cursor, q
+    )
     return EpisodePage(episodes=page, next_cursor=after)
 
 

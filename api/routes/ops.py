@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from api.auth import OpsUser
-from api.deps import Deps, HealthCheck, blocking
-from api.problems import PROBLEM_JSON, problem_body, problem_responses
+from api.deps import ApiDeps, Deps, HealthCheck, blocking
+from api.problems import PROBLEM_JSON, ApiProblem, ProblemItem, problem_body, problem_responses
 from api.schemas import Health
 from domain.commands import EPISODE_ID_PATTERN
 from domain.views import WorklistItem, WorklistKind
@@ -30,11 +30,27 @@ async def worklist(
     deps: Deps,
     kind: WorklistKind | None = None,
     payer_id: Annotated[str | None, Query(max_length=64)] = None,
+    owner: Annotated[
+        str | None, Query(max_length=40, description="only the episodes this username owns")
+    ] = None,
 ) -> list[WorklistItem]:
     items: list[WorklistItem] = await blocking(deps.read_model.worklist, kind, payer_id)
     if deps.stuck is not None and kind in (None, "workflow_stuck") and payer_id is None:
         items = deps.stuck.items() + items
-    return items
+    if owner is None:
+        return items
+    owned = await blocking(owned_by, deps, owner)
+    return [item for item in items if item.episode_id in owned]
+
+
+def owned_by(deps: ApiDeps, username: str) -> set[str]:
+    record = deps.users.by_username(username) if deps.users is not None else None
+    if record is None:
+        detail = f"there is no user {username!r}"
+        item = ProblemItem(detail=detail, parameter="owner")
+        raise ApiProblem(422, "invalid_input", detail, errors=[item])
+    assert deps.users is not None
+    return set(deps.users.owned_by(record.id))
 
 
 @router.get(

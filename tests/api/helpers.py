@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -48,6 +49,15 @@ def api_settings(**overrides: Any) -> Settings:
         "STEPDOWN_WEBHOOK_SECRETS": SECRETS,
         "STEPDOWN_TEMPORAL_TIMEOUT": 15,
         "STEPDOWN_REDELIVERY_INTERVAL": 0.2,
+        # The shared stacks serve every test from one address: only the throttle tests,
+        # on their own app, count failures to a low limit.
+        "STEPDOWN_BEARER_FAILURES_PER_ADDRESS": 100_000,
+        "STEPDOWN_SIGNIN_FAILURES_PER_ADDRESS": 100_000,
+        "STEPDOWN_SIGNIN_FAILURES_PER_ACCOUNT": 100_000,
+        # Seals notes at rest (store/notes.py); any 32 bytes, as production's own key would be.
+        "STEPDOWN_PAYLOAD_KEYS": {
+            "test-1": base64.b64encode(b"stepdown-test-notes-key-32-bytes").decode()
+        },
     }
     return Settings.model_validate(values | overrides)
 
@@ -61,7 +71,9 @@ def new_id(prefix: str = "ep") -> str:
 
 
 def intake_body(**overrides: Any) -> dict[str, Any]:
-    body = dated_command(today(), **overrides).model_dump(mode="json", exclude={"type", "policy"})
+    body = dated_command(today(), **overrides).model_dump(
+        mode="json", exclude={"type", "policy", "actor"}
+    )
     return body
 
 

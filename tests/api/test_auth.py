@@ -34,16 +34,21 @@ BODIES: dict[str, Any] = {
     f"/episodes/{EP}/attendance": {
         "sessions": [{"session_id": "A-1", "date": "2026-11-30", "status": "no_show"}]
     },
+    f"/episodes/{EP}/owner": {"username": None},
+    f"/episodes/{EP}/notes": {"text": "called the payer"},
+    f"/episodes/{EP}/attachments": {"file": "not a multipart upload"},
 }
 # (method, path, roles allowed besides admin) for every route that needs a token.
 ROUTES = [
     ("POST", "/episodes", {"intake"}),
     ("GET", f"/episodes/{EP}", {"intake", "billing", "ops"}),
-    ("GET", "/episodes", {"ops"}),
+    ("GET", "/episodes", {"intake", "ops"}),  # intake searches (issue 13)
+    ("GET", "/episodes?q=ortiz", {"intake", "ops"}),
     ("GET", f"/episodes/{EP}/events", {"ops"}),
     ("GET", f"/episodes/{EP}/history", {"ops"}),
     ("GET", "/worklist", {"ops"}),
     ("GET", "/audit", {"ops"}),
+    ("GET", "/reports/summary?from=2026-11-01&to=2026-11-30", {"ops"}),
     ("POST", f"/episodes/{EP}/p2p", {"ops"}),
     ("POST", f"/episodes/{EP}/appeal", {"ops"}),
     ("POST", f"/episodes/{EP}/discharge", {"intake", "ops"}),
@@ -57,6 +62,12 @@ ROUTES = [
     ("POST", f"/episodes/{EP}/decision-extension", {"ops"}),
     ("PUT", f"/episodes/{EP}/schedule", {"intake", "ops"}),
     ("POST", f"/episodes/{EP}/attendance", {"billing", "ops"}),
+    ("PUT", f"/episodes/{EP}/owner", {"ops"}),
+    ("POST", f"/episodes/{EP}/notes", {"intake", "ops"}),
+    ("GET", f"/episodes/{EP}/notes", {"intake", "ops"}),
+    ("POST", f"/episodes/{EP}/attachments", {"intake", "ops"}),
+    ("GET", f"/episodes/{EP}/attachments", {"intake", "ops"}),
+    ("GET", f"/episodes/{EP}/attachments/1", {"intake", "ops"}),
 ]
 ROLES = ("intake", "billing", "ops")
 

@@ -173,3 +173,18 @@ async def test_reads_print_what_the_api_holds(api: Api, url: str) -> None:
     assert episode_id in [e["episode_id"] for e in listed_here]
     assert {e["payer_id"] for e in listed_here} == {payer}
     assert "authorized" in table.stdout
+
+
+async def test_a_refused_signature_points_at_the_secret_not_at_a_token(
+    api: Api, url: str, tmp_path: Path
+) -> None:
+    view = await api.open()
+    decision = written(
+        tmp_path, {"trace_number": view["trace_number"], "action": "A1", **approval()}
+    )
+
+    forged = await cli("webhook", "send", view["payer"]["id"], str(decision),
+                       "--secret", "not-the-payers-secret", server=url)  # fmt: skip
+
+    assert forged.exit_code == 1 and "401" in forged.stderr
+    assert "--secret" in forged.stderr and "STEPDOWN_TOKEN" not in forged.stderr

@@ -14,6 +14,8 @@ import uvicorn
 from fastapi import FastAPI
 
 CHROMIUM = Path("/usr/bin/chromium")
+# axe-core from the npm registry (package.json; `make browser` runs npm ci).
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 CHROMIUM_ARGS = [
     "--headless",
@@ -69,3 +71,13 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
         server.should_exit = True
         await task
         sock.close()
+
+
+def require_axe() -> Path:
+    """axe-core's bundle, or a skip (a failure under REQUIRE_BROWSER) when npm never ran."""
+    if not AXE.is_file():
+        reason = f"{AXE} is missing; `make browser` installs axe-core with npm ci"
+        if os.environ.get("REQUIRE_BROWSER", "") not in ("", "0"):
+            pytest.fail(f"REQUIRE_BROWSER is set but {reason}")
+        pytest.skip(reason)
+    return AXE

@@ -51,7 +51,8 @@ async def test_model_errors_appear_at_their_inputs_and_what_was_typed_stays(
     assert "valid date" in error_under(page, "patient.birth_date")
     assert "greater than 0" in error_under(page, "requested.units")
     assert error_under(page, "payer.plan_type") == "required"
-    assert "valid integer" in error_under(page, "dimensions.3")
+    assert "whole number" in error_under(page, "dimensions.3")  # plain words (issue 13)
+    assert "Input should" not in page
     assert 'value="Jane &lt;Roe&gt;"' in page
     assert 'name="requested.units" value="0" aria-invalid="true"' in page
     assert "4 problem(s)" in visible_text(page)

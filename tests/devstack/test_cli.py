@@ -209,3 +209,11 @@ def test_states_mermaid_prints_the_diagram():
 
     assert result.stdout.startswith("stateDiagram-v2")
     assert "p2p_scheduled --> auth_requested: P2P overturned" in result.stdout
+
+
+def test_episode_show_keeps_bracketed_values_as_text(served):
+    url, _ = served
+    result = run("episode", "show", "ep-1", "--api-url", url, "--token", "t-ops")
+
+    assert result.exit_code == 0
+    assert "[active]" in result.stdout

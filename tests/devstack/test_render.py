@@ -23,3 +23,33 @@ def test_exact_adds_the_instant_and_missing_values_stay_empty():
     )
     assert relative(None, NOW) == ""
     assert relative("not a date", NOW) == "not a date"
+
+
+def test_values_from_the_api_are_never_rich_markup():
+    from rich.console import Console
+
+    from devstack.render import episode_view, worklist_table
+
+    view = {
+        "episode_id": "ep-1",
+        "state": "authorized",
+        "payer": {"id": "acme", "plan_type": "commercial"},
+        "authorization": {
+            "number": "AUTH-[b]1",
+            "start": "2026-11-23",
+            "end": "2026-12-20",
+            "units": 20,
+            "unit_type": "days",
+            "status": "active",
+        },
+        "units": {"approved": 20, "used": 0},
+    }
+    items = [{"episode_id": "ep-1", "kind": "claims_held", "detail": "[red]held[/red] [x]"}]
+    console = Console(record=True, width=200, color_system=None)
+
+    console.print(episode_view(view))
+    console.print(worklist_table(items))
+    text = console.export_text()
+
+    assert "AUTH-[b]1" in text and "[active]" in text
+    assert "[red]held[/red] [x]" in text

@@ -194,3 +194,24 @@ def _psychotherapy_auth() -> tuple[Authorization, ...]:
 
 def _auths_with_therapy() -> tuple[Authorization, ...]:
     return (authorization(service_codes=("90853", "90832", "90834", "90837")),)
+
+
+def test_details_agree_in_number_and_name_medicare_only_for_medicare():
+    one = service(date=date(2026, 11, 27))
+    two = [service(date=date(2026, 11, d)) for d in (24, 25)]
+    medicare = opened_event(
+        php_last_claim_through=date(2026, 11, 20),
+        payer={"id": "acme-ma", "plan_type": "medicare_advantage"},
+    )
+
+    single = held_for(one, authorizations=())["no_authorization"].detail
+    several = held_for(*two, authorizations=())["no_authorization"].detail
+    overlap = held_for(one, opened=opened_event(php_last_claim_through=date(2026, 11, 20)))
+    medicare_overlap = held_for(one, opened=medicare)
+
+    assert single.startswith("1 line on 2026-11-27 has no authorization yet")
+    assert several.startswith("2 lines from 2026-11-24 to 2026-11-25 have no authorization")
+    detail = overlap["php_overlap_38363"].detail
+    assert "1 line on 2026-11-27 falls within 7 days" in detail
+    assert "Medicare" not in detail and "the payer may return" in detail
+    assert "Medicare returns" in medicare_overlap["php_overlap_38363"].detail

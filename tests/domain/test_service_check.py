@@ -143,7 +143,21 @@ def test_pair_outside_the_table_is_accepted_with_a_warning():
     check = check_services(episode(), [odd], NOW)
     assert check.accepted == (odd,)
     assert [(w.service_id, w.code) for w in check.warnings] == [("S-1", "pair_outside_table")]
-    assert "does not edit the pairing" in check.warnings[0].detail
+    assert check.warnings[0].detail == (
+        "revenue code 0915 is not usually billed with HCPCS H0015 for IOP; "
+        "the payer may deny the line; check the revenue code"
+    )
+
+
+def test_a_pair_warning_mentions_medicare_only_to_a_medicare_payer():
+    odd = service(service_id="S-1", code="H0015", revenue_code="0915")
+    medicare = opened_event(payer={"id": "acme-ma", "plan_type": "medicare_advantage"})
+
+    [warning] = check_services(episode(opened=medicare), [odd], NOW).warnings
+    [other] = check_services(episode(), [odd], NOW).warnings
+
+    assert "Medicare does not check this pairing" in warning.detail
+    assert "Medicare" not in other.detail and "DOMAIN" not in other.detail
 
 
 def test_services_cannot_be_checked_before_the_episode_is_open():

@@ -80,6 +80,16 @@ async def walk_an_episode(w: Walk) -> str:
     claim = {"claim_id": new_id("C"), "through": today().isoformat()}
     await w.call("billing", route + "claims", f"/episodes/{ep}/claims", claim, ep, "held")
     await w.call("billing", route + "cancel", f"/episodes/{ep}/cancel", {"reason": "no"}, ep)
+    note = {"text": "called the payer"}
+    await w.call("intake", route + "notes", f"/episodes/{ep}/notes", note, ep, "added")
+    await w.call("billing", route + "notes", f"/episodes/{ep}/notes", note, ep)
+    attach, pdf = route + "attachments", ("a.pdf", b"%PDF-1.7 summary", "application/pdf")
+    await w.upload("ops", attach, f"/episodes/{ep}/attachments", pdf, ep)
+    await w.upload("ops", attach, f"/episodes/{ep}/attachments", ("a.exe", b"MZ", "x/y"), ep)
+    await w.upload("billing", attach, f"/episodes/{ep}/attachments", pdf, ep)
+    owner = "PUT /episodes/{episode_id}/owner"
+    await w.call("ops", owner, f"/episodes/{ep}/owner", {"username": None}, ep, "unassigned")
+    await w.call("intake", owner, f"/episodes/{ep}/owner", {"username": None}, ep)
     discharge = {"date": today().isoformat(), "patient_status": "01", "disposition": "completed"}
     await w.call("intake", route + "discharge", f"/episodes/{ep}/discharge", discharge, ep)
     await w.call("ops", route + "cancel", f"/episodes/{ep}/cancel", {"reason": "late"}, ep)

@@ -39,6 +39,9 @@ CHANGING_ROUTES = {
     "POST /notifications/read",
     "POST /notifications/{notification_id}/read",
     "PUT /payers/{payer_id}",
+    "PUT /episodes/{episode_id}/owner",
+    "POST /episodes/{episode_id}/notes",
+    "POST /episodes/{episode_id}/attachments",
 }
 WEBHOOK_ROUTE = "POST /webhooks/payers/{payer_id}"
 # What the payer hears in `status` on a 202, or by the status code of a refusal.
@@ -83,10 +86,22 @@ class Walk:
         method: str = "POST",
     ) -> Any:
         rid = uuid.uuid4().hex
-        headers = {"X-Request-ID": rid}
-        response = await self.api.call(method, path, role, json=body, headers=headers)
+        method = route.split(" ", 1)[0]
+        response = await self.api.call(method, path, role, json=body, headers={"X-Request-ID": rid})
         problem = response.json() if response.status_code >= 400 else {}
         outcome = problem.get("code", ok)
+        self._remember(rid, actor_of(f"t-{role}"), role, route, episode_id, response, outcome)
+        return response.json()
+
+    async def upload(self, role: str, route: str, path: str, file: Any, episode_id: str) -> Any:
+        """A multipart upload, remembered like `call`."""
+        rid = uuid.uuid4().hex
+        response = await self.api.call(
+            "POST", path, role, files={"file": file}, headers={"X-Request-ID": rid}
+        )
+        outcome = (
+            response.json().get("code", "attached") if response.status_code >= 400 else ("attached")
+        )
         self._remember(rid, actor_of(f"t-{role}"), role, route, episode_id, response, outcome)
         return response.json()
 
