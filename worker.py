@@ -82,11 +82,12 @@ def default_activities(settings: Settings) -> EpisodeActivities:
     payers); staff notifications are stored for the console and emailed over SMTP.
     """
     engine = make_engine(settings.database_url)
-    outbox = SqlClaimsOutbox(SqlClaimBatches(engine))
+    cipher = cipher_from_settings(settings)
+    outbox = SqlClaimsOutbox(SqlClaimBatches(engine, cipher=cipher))
     notifier = sql_smtp_notifier(settings, engine)
     gateway = payer_gateway(settings, engine, x12=x12_channel(settings, engine))
     # PHI in event data is sealed at rest with the payload keys (store/phi.py).
-    read_model = SqlReadModel(engine, cipher_from_settings(settings))
+    read_model = SqlReadModel(engine, cipher)
     return EpisodeActivities(gateway, read_model, notifier, outbox)
 
 

@@ -323,7 +323,7 @@ def _php_overlap(state: Episode, lines: Lines, claim: Lines) -> str:
         sides.append(f"the step back up to PHP on {after}")
     payer = "Medicare returns" if _is_medicare(state) else "the payer may return"
     return (
-        f"{_count(lines)} dated {_span(lines)} {_verb(lines, 'falls', 'fall')} within {days} "
+        f"{_count(lines)} {_span(lines)} {_verb(lines, 'falls', 'fall')} within {days} "
         f"days of {' and '.join(sides)}; {payer} an IOP claim that overlaps PHP (reason "
         "38363) — confirm the PHP claim's dates before billing these days"
     )

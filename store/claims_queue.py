@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from domain.model import Claim
 from domain.views import StoredEvent
 from payers.formats.x12_837i import patient_control_number
+from store.phi import PhiCipher, open_event_data
 from store.schema import ClaimOutboxRow, EventRow
 
 RELEASED = "claim_released"
@@ -21,14 +22,18 @@ BILLING_FIELDS = ("patient", "payer", "diagnoses")
 
 
 def queue_released_claims(
-    session: Session, insert: Any, episode_id: str, events: Sequence[StoredEvent]
+    session: Session,
+    insert: Any,
+    episode_id: str,
+    events: Sequence[StoredEvent],
+    cipher: PhiCipher | None = None,
 ) -> int:
     """Queue every claim released in `events`, inside the caller's transaction; a claim
     already in the outbox is left as it is (idempotent on (episode_id, claim_id))."""
     released = [e for e in events if e.type == RELEASED]
     if not released:
         return 0
-    billing = _billing(session, episode_id, events)
+    billing = _billing(session, episode_id, events, cipher)
     queued = 0
     for event in released:
         claim = Claim.model_validate(event.data["claim"])
@@ -67,17 +72,23 @@ def queue_claim(
     return len(session.execute(stmt).all())
 
 
-def episode_billing(session: Session, episode_id: str) -> dict[str, Any]:
+def episode_billing(
+    session: Session, episode_id: str, cipher: PhiCipher | None = None
+) -> dict[str, Any]:
     query = select(EventRow.data).where(EventRow.episode_id == episode_id, EventRow.type == OPENED)
-    data = session.scalars(query.limit(1)).first()
-    if data is None:
+    stored = session.scalars(query.limit(1)).first()
+    if stored is None:
         # Projections run in seq order, so the opened event is always stored before a release.
         raise LookupError(f"episode {episode_id} has no projected episode_opened event")
+    # The stored patient is sealed at rest (store/phi.py); the 837I needs it in the clear.
+    data = open_event_data(cipher, stored)
     return {field: data[field] for field in BILLING_FIELDS}
 
 
-def _billing(session: Session, episode_id: str, events: Sequence[StoredEvent]) -> dict[str, Any]:
+def _billing(
+    session: Session, episode_id: str, events: Sequence[StoredEvent], cipher: PhiCipher | None
+) -> dict[str, Any]:
     for event in events:
         if event.type == OPENED:
             return {field: event.data[field] for field in BILLING_FIELDS}
-    return episode_billing(session, episode_id)
+    return episode_billing(session, episode_id, cipher)

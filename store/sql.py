@@ -71,7 +71,7 @@ class SqlReadModel:
             self._add_search_keys(session, summary.episode_id, events)
             new = self._insert_events(session, summary.episode_id, events)
             # Same transaction: a claim is released in the read model only with its outbox row.
-            queue_released_claims(session, self._insert, summary.episode_id, events)
+            queue_released_claims(session, self._insert, summary.episode_id, events, self._cipher)
             return new
 
     def write_derived(

@@ -28,6 +28,7 @@ from store.claims import (
 )
 from store.claims_queue import episode_billing, queue_claim
 from store.db import dialect_insert, session_factory
+from store.phi import PhiCipher
 from store.schema import ClaimBatchRow, ClaimOutboxRow
 from store.sequences import next_value
 
@@ -41,10 +42,17 @@ MAX_CONTROL = 999_999_999
 class SqlClaimBatches:
     """The outbox's reads and its batch lifecycle; every call is one short transaction."""
 
-    def __init__(self, engine: Engine, send_lease: timedelta = timedelta(minutes=5)) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        send_lease: timedelta = timedelta(minutes=5),
+        cipher: PhiCipher | None = None,
+    ) -> None:
         self._sessions = session_factory(engine)
         self._insert = dialect_insert(engine)
         self._lease = send_lease
+        # Opens the patient of the stored episode_opened event (sealed at rest, store/phi.py).
+        self._cipher = cipher
 
     # ---- reads ------------------------------------------------------------------------
 
@@ -92,7 +100,7 @@ class SqlClaimBatches:
         outbox existed), so a rolling upgrade loses nothing either.
         """
         with self._sessions.begin() as session:
-            billing = episode_billing(session, episode_id)
+            billing = episode_billing(session, episode_id, self._cipher)
             return (
                 queue_claim(session, self._insert, episode_id, claim_id, claim, now, billing) == 1
             )

@@ -62,7 +62,7 @@ def body(notes: list[StoredNotification], session: Session, now: datetime) -> st
 
 @router.get("/notifications", name="console.notifications")
 async def notifications(request: Request) -> Response:
-    gate = enter(request)
+    gate = await enter(request)
     if isinstance(gate, Response):
         return gate
     notes = store(request)

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from store.claims import BatchStateConflict, UnknownBatch
 from store.db import make_engine
+from store.phi import PhiCipher
 from store.sql import SqlReadModel
 from store.sql_claims import SqlClaimBatches
 from store.x12_ledger import SqlX12Ledger
@@ -263,3 +264,23 @@ def test_the_outbox_survives_new_processes_with_nothing_lost_or_doubled(database
         engine.dispose()
 
     assert set(batched) == everyone and set(batched.values()) == {1}
+
+
+def test_a_claim_of_an_episode_sealed_at_rest_goes_out_with_its_patient_in_the_clear(
+    database_engine,
+):
+    """The patient of the stored episode_opened event is sealed (store/phi.py); the outbox
+    opens it, so the 837I names the patient, not a ciphertext."""
+    cipher = PhiCipher({"a": bytes(range(32))}, "a")
+    sealed = SqlReadModel(database_engine, cipher)
+    episode = ReleasingEpisode()
+    sealed.apply(*episode.opening(), claims=[])
+    sealed.apply(*episode.release(), claims=[])
+    batches = SqlClaimBatches(database_engine, cipher=cipher)
+
+    batch = batches.cut(SUBMITTER, AT)
+
+    assert batch is not None
+    text = batches.batch_file(batch.batch_id).x12
+    assert x12_errors(text) == []
+    assert episode.opened.patient.member_id in text

@@ -23,12 +23,12 @@ def test_an_episode_touched_in_the_period_comes_whole_with_its_payer(
             event(1, "authorization_requested", 0),
             event(2, "noted", 1),
             event(3, "claim_held", 10),
-            event(4, "claim_released", 40),
+            event(4, "authorization_granted", 40),
         ],
         [],
     )
     read_model.apply(summary(quiet), [event(1, "authorization_requested", 0)], [])
-    types = {"authorization_requested", "claim_held", "claim_released"}
+    types = {"authorization_requested", "claim_held", "authorization_granted"}
 
     found = read_model.payer_events(T0 + timedelta(days=5), T0 + timedelta(days=20), types)
 
