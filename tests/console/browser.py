@@ -8,6 +8,7 @@ import os
 import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -71,6 +72,29 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
         server.should_exit = True
         await task
         sock.close()
+
+
+@contextlib.asynccontextmanager
+async def chromium_context(prefix: str, **options: Any) -> AsyncIterator[Any]:
+    """A fresh Chromium profile at 1280 px, closed afterwards; `options` go to Playwright."""
+    import tempfile
+
+    from playwright.async_api import async_playwright
+
+    with tempfile.TemporaryDirectory(prefix=prefix) as profile:
+        async with async_playwright() as pw:
+            context = await pw.chromium.launch_persistent_context(
+                profile,
+                executable_path=str(CHROMIUM),
+                headless=True,
+                args=CHROMIUM_ARGS,
+                viewport={"width": 1280, "height": 900},
+                **options,
+            )
+            try:
+                yield context
+            finally:
+                await context.close()
 
 
 def require_axe() -> Path:

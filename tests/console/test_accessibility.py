@@ -3,7 +3,6 @@ none scrolls sideways at 375 px."""
 
 from __future__ import annotations
 
-import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -16,11 +15,16 @@ from api.identity import hash_password
 from api.people import add_user
 from store.sql_users import SqlUserStore
 from tests.api.helpers import Api, Stack
-from tests.console.browser import CHROMIUM, CHROMIUM_ARGS, require_axe, require_browser, serving
+from tests.console.browser import (
+    chromium_context,
+    require_axe,
+    require_browser,
+    serving,
+)
 
 require_browser()
 
-from playwright.async_api import BrowserContext, Page, async_playwright  # noqa: E402
+from playwright.async_api import BrowserContext, Page  # noqa: E402
 
 pytestmark = pytest.mark.slow
 BLOCKING = ("serious", "critical")
@@ -40,20 +44,8 @@ async def live(console_stack: Stack) -> AsyncIterator[str]:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def checking() -> AsyncIterator[BrowserContext]:
-    with tempfile.TemporaryDirectory(prefix="stepdown-axe-") as profile:
-        async with async_playwright() as pw:
-            context = await pw.chromium.launch_persistent_context(
-                profile,
-                executable_path=str(CHROMIUM),
-                headless=True,
-                args=CHROMIUM_ARGS,
-                viewport={"width": 1280, "height": 900},
-                bypass_csp=True,
-            )
-            try:
-                yield context
-            finally:
-                await context.close()
+    async with chromium_context("stepdown-axe-", bypass_csp=True) as context:
+        yield context
 
 
 async def denied_episode(stack: Stack) -> str:

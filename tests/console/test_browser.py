@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import tempfile
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,11 +21,16 @@ from tests.api.helpers import (
     service_line,
     today,
 )
-from tests.console.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_browser, serving
+from tests.console.browser import (
+    ARTIFACTS,
+    chromium_context,
+    require_browser,
+    serving,
+)
 
 require_browser()
 
-from playwright.async_api import BrowserContext, Page, async_playwright, expect  # noqa: E402
+from playwright.async_api import BrowserContext, Page, expect  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -39,19 +43,8 @@ async def live(console_stack: Stack) -> AsyncIterator[str]:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def chromium() -> AsyncIterator[BrowserContext]:
-    with tempfile.TemporaryDirectory(prefix="stepdown-chromium-") as profile:
-        async with async_playwright() as pw:
-            context = await pw.chromium.launch_persistent_context(
-                profile,
-                executable_path=str(CHROMIUM),
-                headless=True,
-                args=CHROMIUM_ARGS,
-                viewport={"width": 1280, "height": 900},
-            )
-            try:
-                yield context
-            finally:
-                await context.close()
+    async with chromium_context("stepdown-chromium-") as context:
+        yield context
 
 
 @pytest_asyncio.fixture(loop_scope="session")

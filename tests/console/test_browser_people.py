@@ -5,7 +5,6 @@ sideways scroll, sign out and find the old cookie refused; /docs renders with no
 
 from __future__ import annotations
 
-import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,11 +16,16 @@ from api.identity import hash_password
 from api.people import add_user
 from store.sql_users import SqlUserStore
 from tests.api.helpers import Api, Stack
-from tests.console.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_browser, serving
+from tests.console.browser import (
+    ARTIFACTS,
+    chromium_context,
+    require_browser,
+    serving,
+)
 
 require_browser()
 
-from playwright.async_api import BrowserContext, Dialog, Page, async_playwright, expect  # noqa: E402
+from playwright.async_api import BrowserContext, Dialog, Page, expect  # noqa: E402
 
 pytestmark = pytest.mark.slow
 PASSWORD = "a long chosen passphrase"
@@ -35,20 +39,8 @@ async def live(console_stack: Stack) -> AsyncIterator[str]:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def browser() -> AsyncIterator[BrowserContext]:
-    with tempfile.TemporaryDirectory(prefix="stepdown-chromium-") as profile:
-        async with async_playwright() as pw:
-            context = await pw.chromium.launch_persistent_context(
-                profile,
-                executable_path=str(CHROMIUM),
-                headless=True,
-                args=CHROMIUM_ARGS,
-                viewport={"width": 1280, "height": 900},
-                accept_downloads=True,
-            )
-            try:
-                yield context
-            finally:
-                await context.close()
+    async with chromium_context("stepdown-chromium-", accept_downloads=True) as context:
+        yield context
 
 
 def person(stack: Stack, name: str) -> str:

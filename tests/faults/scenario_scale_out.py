@@ -29,9 +29,22 @@ import temporalio.api.taskqueue.v1 as taskqueue
 import temporalio.api.workflowservice.v1 as service
 from temporalio.client import Client
 
+from settings import Settings
 from store.db import make_engine
+from store.phi import cipher_from_settings
 from store.sql import SqlReadModel
-from tests.api.helpers import SECRETS, TOKENS, approval, intake_body, new_id, service_line, today
+from store.sql_payers import SqlPayerDirectory
+from tests.api.helpers import (
+    SECRETS,
+    SEEDED_PAYERS,
+    TOKENS,
+    approval,
+    intake_body,
+    new_id,
+    register_payers,
+    service_line,
+    today,
+)
 from tests.faults.ledger import ACKNOWLEDGED, FaultResult, projected_completely
 from tests.faults.round_robin import RoundRobin, round_robin
 from tests.faults.stack import signed
@@ -44,6 +57,10 @@ RETRYABLE = {502, 503, 504}
 UVICORN = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory"]
 UVICORN += ["--host", "127.0.0.1", "--log-level", "warning"]
 GIVE_UP = 180.0  # seconds one request may keep being retried before the scenario fails
+
+
+# The replicas and workers run in dev mode: they seal PHI with the dev payload key.
+DEV_CIPHER = cipher_from_settings(Settings(STEPDOWN_DEV=True))
 
 
 def process_env(database_url: str, address: str, queue: str) -> dict[str, str]:
@@ -256,7 +273,7 @@ async def drive(
 ) -> tuple[Load, float, tuple[int, int, list[str]]]:
     """The load, with the kills when a third of the episodes are authorized; its accounting."""
     engine = make_engine(url)
-    read_model = SqlReadModel(engine)
+    read_model = SqlReadModel(engine, DEV_CIPHER)
     limits = httpx.Limits(max_keepalive_connections=0)  # a connection, so a backend, per call
     base = f"http://127.0.0.1:{balancer.port}"
     gate = asyncio.Semaphore(6)
@@ -278,7 +295,11 @@ async def drive(
             killer = asyncio.create_task(kill())
             ids = await asyncio.gather(*(one() for _ in range(episodes)))
             seconds = time.monotonic() - began
-            await killer
+            if not load.progressed.is_set():
+                killer.cancel()  # too few episodes got as far as the kill: say so, do not wait
+                load.problems.append("no kill: too few episodes were authorized")
+            else:
+                await killer
             return load, seconds, await account(load, url, list(ids))
     finally:
         engine.dispose()
@@ -286,7 +307,7 @@ async def drive(
 
 async def account(load: Load, url: str, episode_ids: list[str]) -> tuple[int, int, list[str]]:
     engine = make_engine(url)
-    read_model = SqlReadModel(engine)
+    read_model = SqlReadModel(engine, DEV_CIPHER)
     try:
         views = {}
         for episode_id in episode_ids:
@@ -308,6 +329,10 @@ async def run(client: Client, address: str, workdir: Path, episodes: int = 12) -
     began = time.monotonic()
     queue = f"scale-{new_id('q')}"
     with postgres_database() as url:
+        # Intake refuses a payer missing from the directory: register the load's payers.
+        directory_engine = make_engine(url)
+        register_payers(SqlPayerDirectory(directory_engine), SEEDED_PAYERS)
+        directory_engine.dispose()
         env = process_env(url, address, queue)
         cluster = await start_cluster(client, env, workdir)
         try:

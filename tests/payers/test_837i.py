@@ -12,7 +12,6 @@ from domain.claims import Released, gate
 from domain.model import Claim
 from domain.state import DischargeInfo
 from payers.formats.x12_837i import (
-    Address,
     BilledClaim,
     ControlNumbers,
     Submitter,
@@ -20,22 +19,11 @@ from payers.formats.x12_837i import (
     render_837i,
 )
 from tests.domain.factories import authorization, episode, opened_event, service
+from tests.support.submitter import SUBMITTER
 from tests.support.x12valid import x12_errors
 
 AT = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
 CONTROL = ControlNumbers(interchange=42, group=42, transaction=42)
-SUBMITTER = Submitter(
-    name="Harbor Behavioral Health",
-    npi="1234567893",
-    tax_id="123456789",
-    address=Address(line="1 Harbor Way", city="Springfield", state="IL", zip="627011234"),
-    contact_name="Billing Office",
-    contact_phone="2175550100",
-    sender_id="HARBOR01",
-    receiver_id="CLEARHOUSE",
-    receiver_name="Example Clearinghouse",
-    usage="T",
-)
 
 
 def billed(state, claim: Claim, claim_id: str = "C-2026-11") -> BilledClaim:

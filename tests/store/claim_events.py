@@ -8,23 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 from domain.claims import Released, gate
 from domain.events import ClaimReleased
 from domain.views import EpisodeSummary, StoredEvent
-from payers.formats.x12_837i import Address, Submitter
 from tests.domain.factories import episode, opened_event, service
 from tests.store.factories import summary
 
 AT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-SUBMITTER = Submitter(
-    name="Harbor Behavioral Health",
-    npi="1234567893",
-    tax_id="123456789",
-    address=Address(line="1 Harbor Way", city="Springfield", state="IL", zip="627011234"),
-    contact_name="Billing Office",
-    contact_phone="2175550100",
-    sender_id="HARBOR01",
-    receiver_id="CLEARHOUSE",
-    receiver_name="Example Clearinghouse",
-    usage="T",
-)
 
 
 def stored(seq: int, event) -> StoredEvent:
