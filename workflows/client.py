@@ -61,6 +61,11 @@ async def mapped_errors(episode_id: str) -> AsyncIterator[None]:
             raise Rejected("not_found", f"no episode {episode_id}") from None
         if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
             raise WorkflowServiceUnavailable(str(err)) from None
+        if err.status == RPCStatusCode.FAILED_PRECONDITION and "workflow task" in err.message:
+            # The episode's current workflow task failed (a worker died in it, or it is
+            # stuck): the update was not taken. Retryable, like a Temporal outage: a webhook
+            # stays queued in the inbox and the caller hears 503 (see api/stuck.py).
+            raise WorkflowServiceUnavailable(str(err)) from None
         raise
 
 
