@@ -21,8 +21,8 @@ from store.sql_claims import SqlClaimBatches
 from tests.api.helpers import Api, Stack, eventually, new_id, service_line
 from tests.api.test_billing import CLEAN, authorized, claim, services
 from tests.api.test_cli import cli
-from tests.store.claim_events import SUBMITTER
 from tests.support.http import served
+from tests.support.submitter import SUBMITTER
 from tests.support.x12valid import x12_errors
 
 

@@ -35,8 +35,8 @@ from tests.api.helpers import (
 )
 from tests.api.test_billing import CLEAN, claim, services
 from tests.api.test_claims_outbox import queued
-from tests.store.claim_events import SUBMITTER
 from tests.support.procs import free_port
+from tests.support.submitter import SUBMITTER
 from tests.support.temporal import running_worker
 from tests.support.x12valid import x12_errors
 from workflows.episode import EpisodeWorkflow

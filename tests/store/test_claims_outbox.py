@@ -16,8 +16,9 @@ from store.phi import PhiCipher
 from store.sql import SqlReadModel
 from store.sql_claims import SqlClaimBatches
 from store.x12_ledger import SqlX12Ledger
-from tests.store.claim_events import AT, SUBMITTER, ReleasingEpisode
+from tests.store.claim_events import AT, ReleasingEpisode
 from tests.support.db import database_engine, database_url
+from tests.support.submitter import SUBMITTER
 from tests.support.x12valid import x12_errors
 
 __all__ = ["database_engine", "database_url"]
