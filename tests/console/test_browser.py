@@ -81,8 +81,9 @@ def intake_values(payer_id: str) -> dict[str, str]:
         **{f"#dimensions-{d}": r for d, r in zip("123456", "012232", strict=True)},
         "#prior-authorization-number": "PHP-998",
         "#prior-authorization-level": "2.5",
-        "#prior-authorization-start": (start - timedelta(days=21)).isoformat(),
-        "#prior-authorization-end": (start - timedelta(days=1)).isoformat(),
+        # PHP ended over a week ago: the IOP day billed today clears the 38363 overlap rule.
+        "#prior-authorization-start": (start - timedelta(days=28)).isoformat(),
+        "#prior-authorization-end": (start - timedelta(days=8)).isoformat(),
         "#requested-units": "20",
         "#requested-service-codes": "S9480, 90853, 0905",
         "#diagnoses": "F-33",  # not an ICD-10-CM code: refused, then corrected
@@ -127,7 +128,8 @@ async def bill_one_day(payer: Api, episode_id: str) -> None:
     path = f"/episodes/{episode_id}"
     assert (await payer.call("POST", f"{path}/services", "billing", json=services)).is_success
     claim = {"claim_id": new_id("C"), "through": today().isoformat()}
-    assert (await payer.call("POST", f"{path}/claims", "billing", json=claim)).status_code == 201
+    released = await payer.call("POST", f"{path}/claims", "billing", json=claim)
+    assert released.status_code == 201, released.text
 
 
 async def work_the_denial(page: Page) -> None:
