@@ -193,9 +193,10 @@ async def test_long_histories_continue_as_new_before_the_history_budget(dev):
     await _eventually_async(lambda: _runs(env, handle.id), lambda n: n >= 2)
     # The budget is checked whenever the workflow wakes; the run then waits a moment for
     # effects already running, unless updates push it 20 events past the budget
-    # (episode.CARRY_SLACK_EVENTS); past that come only the last task's events.
+    # (episode.CARRY_SLACK_EVENTS); past that come the events of the tasks in flight, more
+    # of them on a loaded machine. One run of this episode would hold about 120 events.
     lengths = await _run_lengths(env, handle.id)
-    assert len(lengths) >= 2 and all(length <= 60 + 20 + 12 for length in lengths), lengths
+    assert len(lengths) >= 2 and all(length <= 60 + 20 + 20 for length in lengths), lengths
     current = await view(handle)
     # Units are used only by released lines (issue 12): none was released yet.
     assert current.version == 11 and current.units.used == 0
