@@ -184,19 +184,27 @@ def pas_router(
         content = json.loads(pas_body(decision, bundle=True))
         return JSONResponse(content, media_type=FHIR_JSON)
 
-    @router.post("/Claim/$submit")
-    async def submit(
-        request: Request, authorization: Annotated[str | None, Header()] = None
-    ) -> JSONResponse:
+    async def checked_request(
+        request: Request, authorization: str | None
+    ) -> PayerRequest | JSONResponse:
+        """The request a $submit or $inquire Bundle carries, or the OperationOutcome refusing it."""
         if not authorized(authorization):
             return operation_outcome(401, "login", "a valid bearer token is required")
         bundle = await bundle_of(request)
         if isinstance(bundle, JSONResponse):
             return bundle
         try:
-            req = request_of(bundle)
+            return request_of(bundle)
         except ValueError as err:
             return operation_outcome(400, "required", str(err))
+
+    @router.post("/Claim/$submit")
+    async def submit(
+        request: Request, authorization: Annotated[str | None, Header()] = None
+    ) -> JSONResponse:
+        req = await checked_request(request, authorization)
+        if isinstance(req, JSONResponse):
+            return req
         state.submitted.append(req.trace_number)
         action = decide(req)
         if action in ("A4", "none"):
@@ -209,15 +217,9 @@ def pas_router(
     async def inquire(
         request: Request, authorization: Annotated[str | None, Header()] = None
     ) -> JSONResponse:
-        if not authorized(authorization):
-            return operation_outcome(401, "login", "a valid bearer token is required")
-        bundle = await bundle_of(request)
-        if isinstance(bundle, JSONResponse):
-            return bundle
-        try:
-            req = request_of(bundle)
-        except ValueError as err:
-            return operation_outcome(400, "required", str(err))
+        req = await checked_request(request, authorization)
+        if isinstance(req, JSONResponse):
+            return req
         pended = state.pended.get(req.trace_number)
         if pended is None:
             text = f"no pended request with trace number {req.trace_number}"
