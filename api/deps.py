@@ -199,7 +199,9 @@ def actor_of_request(request: Request) -> Actor | None:
 def get_gateway(request: Request) -> EpisodeGateway:
     deps, settings = get_deps(request), get_settings(request)
     timeout = settings.temporal_timeout_seconds
-    return EpisodeGateway(deps.episodes, timeout, lambda: actor_of_request(request))
+    return EpisodeGateway(
+        deps.episodes, timeout, lambda: actor_of_request(request), metrics=deps.metrics
+    )
 
 
 Deps = Annotated[ApiDeps, Depends(get_deps)]

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 
+from api.metrics import Metrics
 from api.problems import ApiProblem, rejected_problem, status_for
 from domain import commands as c
 from domain.errors import Rejected
@@ -35,14 +36,23 @@ def no_actor() -> Actor | None:
     return None
 
 
+def _update_name(update: Any) -> str:
+    """The workflow's name for an update method (`EpisodeWorkflow.decide` → `decide`)."""
+    definition = getattr(update, "__temporal_update_definition", None)
+    name = getattr(definition, "name", None)
+    return name or getattr(update, "__name__", str(update))
+
+
 class EpisodeGateway:
     def __init__(
         self,
         client: EpisodeClient,
         timeout: float,
         actor: Callable[[], Actor | None] = no_actor,
+        metrics: Metrics | None = None,
     ) -> None:
         self._client = client
+        self._metrics = metrics
         self._timeout = timeout
         # Asked at each call: the caller is known once the route's auth dependency ran.
         self._actor = actor
@@ -67,7 +77,10 @@ class EpisodeGateway:
         try:
             arg = stamped(arg, self._actor())
             call = self._client.update(episode_id, update, arg, update_id=update_id)
-            return await self._call(call)
+            if self._metrics is None:
+                return await self._call(call)
+            with self._metrics.update_timer(_update_name(update)):
+                return await self._call(call)
         except Rejected as err:
             if err.code != "not_found":
                 raise

@@ -65,7 +65,7 @@ class MailboxPoller:
 
     async def run_once(self) -> int:
         """One pass; returns how many files were taken in."""
-        gateway = EpisodeGateway(self._deps.episodes, self._timeout)
+        gateway = EpisodeGateway(self._deps.episodes, self._timeout, metrics=self._deps.metrics)
         processor = DeliveryProcessor(self._deps, gateway)
         taken = 0
         for name in await self._mailbox.list_inbound():
@@ -91,7 +91,7 @@ class MailboxPoller:
 
     async def report_rejections(self) -> int:
         """Each 278 the clearinghouse rejected becomes the episode's `submission_failed`."""
-        gateway = EpisodeGateway(self._deps.episodes, self._timeout)
+        gateway = EpisodeGateway(self._deps.episodes, self._timeout, metrics=self._deps.metrics)
 
         async def report(rejection: SubmissionRejection) -> None:
             command = c.RecordEffectFailure(

@@ -6,6 +6,7 @@ import json
 import logging
 import re
 import uuid
+from time import perf_counter
 from typing import Any
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -90,6 +91,7 @@ class ObserveMiddleware:
         state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = request_id = _request_id(scope)
         status = 500
+        started = perf_counter()
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -106,7 +108,7 @@ class ObserveMiddleware:
         finally:
             deps: ApiDeps | None = scope["app"].state.deps
             if deps is not None:
-                await _record(deps, scope, status)
+                await _record(deps, scope, status, perf_counter() - started)
 
 
 def _request_id(scope: Scope) -> str:
@@ -114,10 +116,12 @@ def _request_id(scope: Scope) -> str:
     return given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
 
 
-async def _record(deps: ApiDeps, scope: Scope, status: int) -> None:
+async def _record(deps: ApiDeps, scope: Scope, status: int, seconds: float) -> None:
     route = getattr(scope.get("route"), "path", None) or "unmatched"
-    deps.metrics.inc(
-        "stepdown_http_requests_total", method=scope["method"], route=route, status=str(status)
+    method = scope["method"]
+    deps.metrics.inc("stepdown_http_requests_total", method=method, route=route, status=str(status))
+    deps.metrics.observe(
+        "stepdown_http_request_duration_seconds", seconds, method=method, route=route
     )
     entry = audit_entry(scope, status, deps.clock())
     if entry is None:

@@ -46,7 +46,9 @@ class Redelivery:
         deps = self._deps
         pending = await blocking(deps.inbox.due_for_redelivery)
         recoverable = await blocking(deps.read_model.recoverable_deliveries)
-        processor = DeliveryProcessor(deps, EpisodeGateway(deps.episodes, self._timeout))
+        processor = DeliveryProcessor(
+            deps, EpisodeGateway(deps.episodes, self._timeout, metrics=deps.metrics)
+        )
         settled = 0
         for entry in [*pending, *recoverable]:
             if self._in_flight(entry):

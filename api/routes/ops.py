@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from api.auth import OpsUser
 from api.deps import ApiDeps, Deps, HealthCheck, blocking
+from api.metrics import CONTENT_TYPE_PLAIN_0_0_4
 from api.problems import PROBLEM_JSON, ApiProblem, ProblemItem, problem_body, problem_responses
 from api.schemas import Health
 from domain.commands import EPISODE_ID_PATTERN
@@ -103,4 +104,4 @@ async def _check(check: HealthCheck) -> str:
     response_class=PlainTextResponse,
 )
 async def metrics(deps: Deps) -> PlainTextResponse:
-    return PlainTextResponse(deps.metrics.render(), media_type="text/plain; version=0.0.4")
+    return PlainTextResponse(deps.metrics.render(), media_type=CONTENT_TYPE_PLAIN_0_0_4)

@@ -155,6 +155,29 @@ async def test_metrics_count_requests_by_route_template_and_claims_by_outcome(ap
     assert view["episode_id"] not in text
 
 
+async def test_metrics_time_requests_per_route_and_updates_per_name(api: Api) -> None:
+    view = await api.open()
+    await api.call("GET", f"/episodes/{view['episode_id']}", "ops")
+    claim = {"claim_id": new_id("C"), "through": today().isoformat()}
+    await api.call("POST", f"/episodes/{view['episode_id']}/claims", "billing", json=claim)
+    route = {"method": "GET", "route": "/episodes/{episode_id}"}
+
+    def count(name: str, **labels: str) -> float:
+        return api.deps.metrics.registry.get_sample_value(name, labels) or 0
+
+    text = (await api.http.get("/metrics")).text
+
+    assert "# TYPE stepdown_http_request_duration_seconds histogram" in text
+    assert count("stepdown_http_request_duration_seconds_count", **route) >= 1
+    assert count("stepdown_http_request_duration_seconds_sum", **route) > 0
+    # Every observation lands in the +Inf bucket: the count and that bucket agree.
+    inf = count("stepdown_http_request_duration_seconds_bucket", le="+Inf", **route)
+    assert inf == count("stepdown_http_request_duration_seconds_count", **route)
+    released = {"update": "release_claim", "outcome": "ok"}
+    assert count("stepdown_workflow_update_duration_seconds_count", **released) == 1
+    assert "stepdown_workflow_update_duration_seconds_bucket" in text
+
+
 async def test_ops_decode_history_payloads_through_the_codec_endpoint(api: Api) -> None:
     converter = api.deps.episodes.client.data_converter
     [sealed] = await converter.encode(["Jane Roe"])
