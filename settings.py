@@ -102,6 +102,7 @@ class Settings(BaseSettings):
     database_url: str = Field(default=f"sqlite:///{DATA_DIR}/stepdown.db", alias="DATABASE_URL")
     temporal_address: str = Field(default="127.0.0.1:7233", alias="TEMPORAL_ADDRESS")
     temporal_namespace: str = Field(default="default", alias="TEMPORAL_NAMESPACE")
+    # The one name of the episodes' task queue: worker, API and dev stack all read it here.
     task_queue: str = Field(default="stepdown-episodes", alias="STEPDOWN_TASK_QUEUE")
     # A secured Temporal (self-hosted with TLS/mTLS, or Temporal Cloud); the names are those of
     # Temporal's own environment configuration. TLS is on when TEMPORAL_TLS is true or any of

@@ -22,8 +22,6 @@ from workflows.connection import connect as secure_connect
 if TYPE_CHECKING:
     from settings import Settings
 
-TASK_QUEUE = "stepdown-episodes"
-
 # The single place PHI encryption plugs in. DATA_CONVERTER encrypts with the public dev key,
 # so tests and the dev stack run exactly the production code path; processes that serve
 # real patients build theirs from settings with data_converter(settings).
