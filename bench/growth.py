@@ -14,11 +14,11 @@ from temporalio.client import Client, WorkflowHandle, WorkflowHistory, WorkflowU
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
-from activities.fakes import FakePorts
 from bench.drive import Tick
 from bench.episodes import approval, discharge_on, open_command, services_on, start_episode
 from bench.procs import BIN
 from domain import commands as c
+from tests.support.fakes import FakePorts
 from worker import build_worker
 from workflows.episode import EpisodeWorkflow
 from workflows.temporal import DATA_CONVERTER, register_search_attributes

@@ -10,8 +10,8 @@ from pathlib import Path
 from temporalio.client import Client
 
 from activities.episode import EpisodeActivities
-from activities.fakes import FakePorts
 from bench.noop import NoopWorkflow
+from tests.support.fakes import FakePorts
 from worker import build_worker
 from workflows.episode import EpisodeWorkflow
 from workflows.temporal import DATA_CONVERTER

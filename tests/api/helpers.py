@@ -18,7 +18,6 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 
 from activities.episode import EpisodeActivities
-from activities.fakes import FakePorts
 from api.app import create_app
 from api.deps import ApiDeps, sql_deps
 from domain.model import PayerDecision
@@ -27,6 +26,7 @@ from payers.signature import sign
 from settings import Settings, hash_token
 from store.payers import PayerDirectory, PayerSettings
 from store.sql import SqlReadModel
+from tests.support.fakes import FakePorts
 from tests.support.temporal import running_worker
 from tests.workflows.helpers import dated_command
 from workflows.episode import EpisodeWorkflow

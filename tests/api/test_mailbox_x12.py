@@ -23,7 +23,6 @@ from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from activities.episode import EpisodeActivities
-from activities.fakes import FakePorts
 from api.app import create_app
 from api.deps import sql_deps
 from api.inbox import MAILBOX_FILE_HEADER
@@ -45,6 +44,7 @@ from tests.api.helpers import (
     register_payers,
 )
 from tests.payers.mailboxes import Box, box
+from tests.support.fakes import FakePorts
 from tests.support.temporal import running_worker
 from workflows.episode import EpisodeWorkflow
 

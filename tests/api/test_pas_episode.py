@@ -23,7 +23,6 @@ from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from activities.episode import EpisodeActivities, PendedInquiry
-from activities.fakes import FakePorts
 from api.app import create_app
 from api.deps import sql_deps
 from api.redelivery import Redelivery
@@ -36,6 +35,7 @@ from store.sql import SqlReadModel, SqlWebhookInbox
 from store.sql_payers import SqlPayerDirectory, SqlSubmissionLog
 from tests.api.helpers import Api, Stack, api_settings, eventually, new_id, service_line, today
 from tests.payers.test_simulator import config
+from tests.support.fakes import FakePorts
 from tests.support.http import served
 from tests.support.pas_keys import key_pair
 from tests.support.temporal import running_worker

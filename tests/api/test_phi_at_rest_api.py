@@ -20,7 +20,6 @@ from sqlalchemy import Engine, select
 from temporalio.testing import WorkflowEnvironment
 
 from activities.episode import EpisodeActivities
-from activities.fakes import FakePorts
 from api.app import create_app
 from api.deps import sql_deps
 from store.db import make_engine
@@ -38,6 +37,7 @@ from tests.api.helpers import (
     register_payers,
 )
 from tests.support.db import DATABASES, migrated_database
+from tests.support.fakes import FakePorts
 from tests.support.temporal import running_worker
 from workflows.episode import EpisodeWorkflow
 

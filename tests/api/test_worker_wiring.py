@@ -17,7 +17,6 @@ from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
 import worker
-from activities.fakes import FakePorts
 from api.app import create_app
 from api.deps import sql_deps
 from devstack.mailsink import MailSink
@@ -35,6 +34,7 @@ from tests.api.helpers import (
 )
 from tests.api.test_billing import CLEAN, claim, services
 from tests.api.test_claims_outbox import queued
+from tests.support.fakes import FakePorts
 from tests.support.procs import free_port
 from tests.support.submitter import SUBMITTER
 from tests.support.temporal import running_worker
@@ -154,4 +154,4 @@ def test_the_worker_module_never_imports_the_fakes() -> None:
         if isinstance(node, ast.Import)
         for alias in node.names
     }
-    assert not any(name.startswith("activities.fakes") for name in imported)
+    assert not any(name.startswith("tests.support.fakes") for name in imported)

@@ -14,10 +14,10 @@ from pathlib import Path
 from temporalio.client import Client
 
 from activities.episode import EpisodeActivities
-from activities.fakes import RecordingClaimsOutbox, RecordingNotifier
 from activities.ports import PayerReceipt, PayerRequest
 from store.db import make_engine
 from store.sql import SqlReadModel
+from tests.support.fakes import RecordingClaimsOutbox, RecordingNotifier
 from tests.workflows.crash_worker import FileState
 from worker import build_worker, run_until_stopped
 from workflows.episode import EpisodeWorkflow

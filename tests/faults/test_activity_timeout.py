@@ -9,8 +9,8 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
-from activities.fakes import RecordingReadModel
 from tests.api.helpers import eventually
+from tests.support.fakes import RecordingReadModel
 from tests.support.temporal import running_worker
 from tests.workflows.helpers import dated_command, world
 from workflows.episode import EpisodeWorkflow

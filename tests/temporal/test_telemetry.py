@@ -18,7 +18,6 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.episode import EpisodeActivities
-from activities.fakes import FakePorts
 from api.app import create_app
 from api.deps import sql_deps
 from settings import Settings
@@ -26,6 +25,7 @@ from store.db import make_engine
 from store.sql import SqlReadModel
 from tests.api.helpers import SEEDED_PAYERS, api_settings, intake_body, register_payers
 from tests.support.db import migrated_database
+from tests.support.fakes import FakePorts
 from tests.support.procs import free_port
 from tests.support.temporal import running_worker
 from workflows.episode import EpisodeWorkflow

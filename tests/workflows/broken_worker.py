@@ -13,7 +13,7 @@ from temporalio import workflow
 from temporalio.client import Client
 
 from activities.episode import EpisodeActivities
-from activities.fakes import FakePorts
+from tests.support.fakes import FakePorts
 from worker import build_worker, run_until_stopped
 from workflows.episode import EpisodeWorkflow
 from workflows.temporal import DATA_CONVERTER

@@ -15,9 +15,9 @@ from pathlib import Path
 from temporalio.client import Client
 
 from activities.episode import EpisodeActivities
-from activities.fakes import RecordingClaimsOutbox, RecordingNotifier
 from activities.ports import PayerReceipt, PayerRequest
 from domain.views import ClaimView, EpisodeSummary, StoredEvent
+from tests.support.fakes import RecordingClaimsOutbox, RecordingNotifier
 from worker import build_worker, run_until_stopped
 from workflows.episode import EpisodeWorkflow
 from workflows.temporal import DATA_CONVERTER

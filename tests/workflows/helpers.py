@@ -10,16 +10,16 @@ from typing import Any
 from temporalio.client import Client, WorkflowHandle
 
 from activities.episode import EpisodeActivities
-from activities.fakes import (
+from domain import commands as c
+from domain.model import PayerDecision
+from domain.views import EpisodeView
+from tests.domain.scenario import open_command
+from tests.support.fakes import (
     RecordingClaimsOutbox,
     RecordingNotifier,
     RecordingPayerGateway,
     RecordingReadModel,
 )
-from domain import commands as c
-from domain.model import PayerDecision
-from domain.views import EpisodeView
-from tests.domain.scenario import open_command
 from workflows.episode import EpisodeWorkflow
 from workflows.models import EpisodeInput
 

@@ -19,9 +19,9 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from activities.episode import EpisodeActivities
-from activities.fakes import RecordingPayerGateway
 from activities.ports import InvalidRequest, PayerReceipt, PayerRequest
 from domain import commands as c
+from tests.support.fakes import RecordingPayerGateway
 from tests.support.temporal import find_binary, running_worker
 from tests.workflows.helpers import approval, decide, start_episode, view, world
 from tests.workflows.test_episode_timers import services_on

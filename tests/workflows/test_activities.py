@@ -14,10 +14,10 @@ from activities.episode import (
     ExtensionSubmission,
     PeerToPeerRequest,
 )
-from activities.fakes import FakePorts
 from activities.options import OPTIONS
 from activities.ports import Notification, OutboundClaim, ProjectionBatch
 from domain.views import ClaimView, EpisodeSummary, StoredEvent
+from tests.support.fakes import FakePorts
 
 NOW = datetime(2025, 3, 3, 9, 30, tzinfo=UTC)
 

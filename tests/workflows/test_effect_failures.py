@@ -20,9 +20,9 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.episode import EpisodeActivities
-from activities.fakes import RecordingClaimsOutbox, RecordingNotifier, RecordingPayerGateway
 from activities.ports import Notification, PayerReceipt, PayerRequest
 from domain import commands as c
+from tests.support.fakes import RecordingClaimsOutbox, RecordingNotifier, RecordingPayerGateway
 from tests.support.temporal import find_binary, running_worker
 from tests.workflows.helpers import RecordingReadModel, event_types, start_episode, view
 from workflows.episode import EpisodeWorkflow

@@ -6,8 +6,8 @@ import pytest
 from temporalio.exceptions import ApplicationError
 
 from activities.episode import PAYER_REJECTED, EpisodeActivities, PendedInquiry
-from activities.fakes import FakePorts
 from activities.ports import InvalidRequest, PayerReceipt, PayerRequest
+from tests.support.fakes import FakePorts
 
 
 class Inquiring:

@@ -16,7 +16,7 @@ from temporalio.common import SearchAttributeKey
 from temporalio.testing import WorkflowEnvironment
 
 with workflow.unsafe.imports_passed_through():
-    from activities.fakes import FakePorts
+    from tests.support.fakes import FakePorts
     from tests.support.temporal import running_worker
     from workflows.temporal import (
         DATA_CONVERTER,

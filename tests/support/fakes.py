@@ -1,4 +1,5 @@
-"""In-memory ports for tests and the embedded dev stack; each records what it was given."""
+"""In-memory ports for unit tests of the ports; each records what it was given. Production
+wiring cannot import this module (tests/test_wiring_imports.py)."""
 
 from __future__ import annotations
 
