@@ -23,8 +23,7 @@ from store.verify import check_stored
 from tests.faults.ledger import FaultResult
 from tests.faults.payer_worker import BlockingPayer
 from tests.support.procs import spawn, stop_process
-from tests.workflows.helpers import approval, dated_command, decide
-from tests.workflows.test_episode_timers import services_on
+from tests.workflows.helpers import approval, dated_command, decide, services_on
 from workflows.episode import EpisodeWorkflow
 from workflows.models import EpisodeInput, EventsQuery
 from workflows.temporal import DATA_CONVERTER

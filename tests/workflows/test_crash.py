@@ -13,8 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 from domain import commands as c
 from tests.support.procs import spawn
 from tests.workflows.crash_worker import FileState
-from tests.workflows.helpers import approval, start_episode, view
-from tests.workflows.test_episode_timers import services_on
+from tests.workflows.helpers import approval, services_on, start_episode, view
 from workflows.episode import EpisodeWorkflow
 
 pytestmark = pytest.mark.slow

@@ -13,8 +13,15 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain import commands as c
 from tests.support.temporal import running_worker
-from tests.workflows.helpers import approval, decide, event_types, start_episode, view, world
-from tests.workflows.test_episode_timers import services_on
+from tests.workflows.helpers import (
+    approval,
+    decide,
+    event_types,
+    services_on,
+    start_episode,
+    view,
+    world,
+)
 from workflows.episode import EpisodeWorkflow
 
 

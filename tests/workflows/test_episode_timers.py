@@ -3,22 +3,39 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Any
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from domain import commands as c
-from domain.model import Service
 from tests.support.temporal import find_binary, running_worker
-from tests.workflows.helpers import World, approval, decide, event_types, start_episode, view, world
+from tests.workflows.helpers import (
+    World,
+    approval,
+    decide,
+    event_types,
+    services_on,
+    start_episode,
+    view,
+    world,
+)
 from workflows.episode import EpisodeWorkflow
 from workflows.models import AppealAction, P2PAction
 from workflows.temporal import DATA_CONVERTER, register_search_attributes
 
 MA = {"payer": {"id": "ma-plan", "plan_type": "medicare_advantage"}}
+
+
+@dataclass
+class TimerStack:
+    """A time-skipping server, the world of fakes the worker acts on, and its task queue."""
+
+    env: WorkflowEnvironment
+    world: World
+    queue: str
 
 
 @pytest.fixture
@@ -32,20 +49,16 @@ async def episode_env():
         await register_search_attributes(env.client, env.client.namespace)
         w = world()
         queue = f"tq-{uuid.uuid4().hex}"
-        started: list[Any] = []
         async with running_worker(env.client, w.activities, [EpisodeWorkflow], queue):
-            yield env, w, queue, started
+            yield TimerStack(env=env, world=w, queue=queue)
 
 
 async def today(env: WorkflowEnvironment) -> date:
     return (await env.get_current_time()).date()
 
 
-async def open_episode(episode_env: Any, **overrides: Any) -> Any:
-    env, _, queue, started = episode_env
-    handle = await start_episode(env.client, queue, **overrides)
-    started.append(handle)
-    return handle
+async def open_episode(stack: TimerStack, **overrides: Any) -> Any:
+    return await start_episode(stack.env.client, stack.queue, **overrides)
 
 
 def notified(w: World) -> list[str]:
@@ -53,7 +66,7 @@ def notified(w: World) -> list[str]:
 
 
 async def test_standard_request_escalates_after_seven_days_and_again_later(episode_env):
-    env, w, *_ = episode_env
+    env, w = episode_env.env, episode_env.world
     handle = await open_episode(episode_env, **MA)
     await env.sleep(timedelta(days=7, minutes=5))
     assert (await event_types(handle))[-1] == "decision_overdue"
@@ -64,7 +77,7 @@ async def test_standard_request_escalates_after_seven_days_and_again_later(episo
 
 
 async def test_expedited_request_escalates_after_72_hours(episode_env):
-    env, *_ = episode_env
+    env = episode_env.env
     handle = await open_episode(episode_env, urgency="expedited", **MA)
     await env.sleep(timedelta(hours=71))
     assert "decision_overdue" not in await event_types(handle)
@@ -73,7 +86,7 @@ async def test_expedited_request_escalates_after_72_hours(episode_env):
 
 
 async def test_medicaid_managed_care_missed_deadline_becomes_a_denial(episode_env):
-    env, *_ = episode_env
+    env = episode_env.env
     handle = await open_episode(episode_env)
     await env.sleep(timedelta(days=7, minutes=5))
     current = await view(handle)
@@ -82,7 +95,7 @@ async def test_medicaid_managed_care_missed_deadline_becomes_a_denial(episode_en
 
 
 async def test_information_deadline_passing_is_escalated(episode_env):
-    env, *_ = episode_env
+    env = episode_env.env
     handle = await open_episode(episode_env, **MA)
     await decide(handle, "A4", reason="send the updated ASAM assessment")
     assert (await view(handle)).state == "info_requested"
@@ -95,7 +108,7 @@ async def test_information_deadline_passing_is_escalated(episode_env):
 
 
 async def test_p2p_window_closes_then_the_unappealed_denial_closes_the_episode(episode_env):
-    env, *_ = episode_env
+    env = episode_env.env
     handle = await open_episode(episode_env, **MA)
     await decide(handle, "A3", reason_code="CO-197")
     await env.sleep(timedelta(days=14, minutes=5))
@@ -108,7 +121,7 @@ async def test_p2p_window_closes_then_the_unappealed_denial_closes_the_episode(e
 
 
 async def test_missed_p2p_calls_count_as_upheld(episode_env):
-    env, *_ = episode_env
+    env = episode_env.env
     handle = await open_episode(episode_env, **MA)
     await decide(handle, "A3")
     await handle.execute_update(EpisodeWorkflow.p2p, P2PAction(action="request"))
@@ -124,7 +137,7 @@ async def test_missed_p2p_calls_count_as_upheld(episode_env):
 
 
 async def test_appeal_decision_deadline_escalates(episode_env):
-    env, *_ = episode_env
+    env = episode_env.env
     handle = await open_episode(episode_env, **MA)
     await decide(handle, "A3")
     await handle.execute_update(
@@ -136,7 +149,7 @@ async def test_appeal_decision_deadline_escalates(episode_env):
 
 
 async def test_concurrent_review_is_requested_before_the_authorization_ends(episode_env):
-    env, w, *_ = episode_env
+    env, w = episode_env.env, episode_env.world
     handle = await open_episode(episode_env, **MA)
     start = await today(env)
     await decide(handle, "A1", **approval(start, days=20))
@@ -148,7 +161,7 @@ async def test_concurrent_review_is_requested_before_the_authorization_ends(epis
 
 
 async def test_claims_after_the_authorization_expired_are_held(episode_env):
-    env, *_ = episode_env
+    env = episode_env.env
     handle = await open_episode(episode_env, **MA)
     start = await today(env)
     await decide(handle, "A1", **approval(start, days=3))
@@ -164,7 +177,7 @@ async def test_claims_after_the_authorization_expired_are_held(episode_env):
 
 
 async def test_discharge_in_one_month_releases_an_admit_through_discharge_claim(episode_env):
-    env, w, *_ = episode_env
+    env, w = episode_env.env, episode_env.world
     handle = await open_episode(episode_env, **MA)
     start = await today(env)
     await decide(handle, "A1", **approval(start, days=30))
@@ -183,27 +196,8 @@ async def test_discharge_in_one_month_releases_an_admit_through_discharge_claim(
     assert [claim.claim_id for claim in w.outbox.delivered] == ["C-1"]
 
 
-def services_on(day: date, count: int = 1) -> c.RecordServices:
-    """`count` services on `day`: the per-diem S9480 once, then group sessions (90853), since a
-    per-diem code twice a date is held as overbilling (DOMAIN §6, issue 12)."""
-    return c.RecordServices(
-        services=tuple(
-            Service(
-                service_id=f"S-{uuid.uuid4().hex[:8]}",
-                date=day,
-                code="S9480" if n == 0 else "90853",
-                revenue_code="0905",
-                minutes=180,
-                rendering_npi="1234567893",
-                charge=Decimal("150.00"),
-            )
-            for n in range(count)
-        )
-    )
-
-
 async def test_discharge_in_the_second_month_makes_the_last_claim_interim_last(episode_env):
-    env, w, *_ = episode_env
+    env, w = episode_env.env, episode_env.world
     handle = await open_episode(episode_env, **MA)
     start = await today(env)
     await decide(handle, "A1", **approval(start, days=90, units=60))

@@ -14,8 +14,7 @@ from api.metrics import Metrics
 from api.stuck import StuckScan
 from tests.support.procs import spawn, stop_process
 from tests.support.temporal import running_worker
-from tests.workflows.helpers import approval, decide, start_episode, view, world
-from tests.workflows.test_episode_timers import services_on
+from tests.workflows.helpers import approval, decide, services_on, start_episode, view, world
 from workflows.episode import EpisodeWorkflow
 from workflows.operations import reset_to_last_good_task, stuck_episodes
 
