@@ -22,7 +22,7 @@ test: $(STAMP) browser
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy domain
+	$(BIN)/mypy domain workflows
 
 # The whole stack on this machine (Temporal dev server, worker, API, payer simulator, demo
 # data); Ctrl-C stops it. Ports and paths are settings: see `$(BIN)/stepdown dev --help`.

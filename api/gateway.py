@@ -15,7 +15,8 @@ from domain import commands as c
 from domain.errors import Rejected
 from domain.model import TERMINAL_STATES, Actor
 from domain.views import EpisodeView
-from workflows.client import EpisodeClient, HistoryEntry, WorkflowServiceUnavailable
+from workflows.client import EpisodeClient, WorkflowServiceUnavailable
+from workflows.history import HistoryEntry
 
 T = TypeVar("T")
 # What a lazily connected Temporal client raises when its first connection fails.

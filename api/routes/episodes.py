@@ -18,7 +18,7 @@ from api.schemas import EpisodePage, IntakeRequest
 from domain.commands import EPISODE_ID_PATTERN
 from domain.model import EpisodeStateName
 from domain.views import EpisodeSummary, EpisodeView, StoredEvent
-from workflows.client import HistoryEntry
+from workflows.history import HistoryEntry
 
 router = APIRouter(tags=["episodes"])
 
