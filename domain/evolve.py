@@ -13,11 +13,12 @@ from domain.state import (
     DischargeInfo,
     EffectFailure,
     Episode,
+    EpisodeChanges,
     PendingRequest,
     live_authorizations,
 )
 
-Handler = Callable[[Episode, Any], dict[str, Any]]
+Handler = Callable[[Episode, Any], EpisodeChanges]
 
 
 def _without(deadlines: dict[str, datetime], *kinds: str) -> dict[str, datetime]:
@@ -35,11 +36,11 @@ _REQUEST_DEADLINES = ("payer_decision_due", "info_response_due")
 _DENIAL_DEADLINES = ("p2p_window_closes", "p2p_outcome_due", "appeal_filing_due")
 
 
-def _opened(s: Episode, e: ev.EpisodeOpened) -> dict[str, Any]:
+def _opened(s: Episode, e: ev.EpisodeOpened) -> EpisodeChanges:
     return {"episode_id": e.episode_id, "opened": e, "status": "referred"}
 
 
-def _requested(s: Episode, e: ev.AuthorizationRequested) -> dict[str, Any]:
+def _requested(s: Episode, e: ev.AuthorizationRequested) -> EpisodeChanges:
     pending = PendingRequest(
         trace_number=e.trace_number,
         purpose=e.purpose,
@@ -47,7 +48,7 @@ def _requested(s: Episode, e: ev.AuthorizationRequested) -> dict[str, Any]:
         units=e.units,
         requested_on=e.at.date(),
     )
-    fields: dict[str, Any] = {
+    fields: EpisodeChanges = {
         "pending": pending,
         "request_count": s.request_count + 1,
         "trace_numbers": (*s.trace_numbers, e.trace_number),
@@ -60,7 +61,7 @@ def _requested(s: Episode, e: ev.AuthorizationRequested) -> dict[str, Any]:
     return fields
 
 
-def _overdue(s: Episode, e: ev.DecisionOverdue) -> dict[str, Any]:
+def _overdue(s: Episode, e: ev.DecisionOverdue) -> EpisodeChanges:
     assert s.pending is not None
     pending = s.pending.model_copy(update={"escalations": e.escalation})
     deadlines = _with(s.deadlines, payer_decision_due=e.next_due)
@@ -69,10 +70,10 @@ def _overdue(s: Episode, e: ev.DecisionOverdue) -> dict[str, Any]:
     return {"pending": pending, "deadlines": deadlines}
 
 
-def _info_requested(s: Episode, e: ev.InformationRequested) -> dict[str, Any]:
+def _info_requested(s: Episode, e: ev.InformationRequested) -> EpisodeChanges:
     deadlines = _with(_without(s.deadlines, "payer_decision_due"), info_response_due=e.respond_by)
     assert s.pending is not None
-    fields: dict[str, Any] = {
+    fields: EpisodeChanges = {
         "deadlines": deadlines,
         "delivery_ids": s.delivery_ids | {e.delivery_id},
         "pending": s.pending.model_copy(update={"awaiting_information": True}),
@@ -82,11 +83,11 @@ def _info_requested(s: Episode, e: ev.InformationRequested) -> dict[str, Any]:
     return fields
 
 
-def _info_overdue(s: Episode, e: ev.InformationOverdue) -> dict[str, Any]:
+def _info_overdue(s: Episode, e: ev.InformationOverdue) -> EpisodeChanges:
     return {"deadlines": _without(s.deadlines, "info_response_due")}
 
 
-def _info_provided(s: Episode, e: ev.InformationProvided) -> dict[str, Any]:
+def _info_provided(s: Episode, e: ev.InformationProvided) -> EpisodeChanges:
     assert s.pending is not None
     pending = s.pending.model_copy(
         update={"decision_due": e.decision_due, "escalations": 0, "awaiting_information": False}
@@ -96,7 +97,7 @@ def _info_provided(s: Episode, e: ev.InformationProvided) -> dict[str, Any]:
     return {"pending": pending, "deadlines": deadlines, "status": status}
 
 
-def _granted(s: Episode, e: ev.AuthorizationGranted) -> dict[str, Any]:
+def _granted(s: Episode, e: ev.AuthorizationGranted) -> EpisodeChanges:
     auth = e.authorization
     kept = tuple(a for a in s.authorizations if a.number != auth.number)
     authorizations = tuple(sorted((*kept, auth), key=lambda a: (a.start, a.number)))
@@ -119,7 +120,7 @@ def _granted(s: Episode, e: ev.AuthorizationGranted) -> dict[str, Any]:
     }
 
 
-def _denied(s: Episode, e: ev.AuthorizationDenied) -> dict[str, Any]:
+def _denied(s: Episode, e: ev.AuthorizationDenied) -> EpisodeChanges:
     denial = Denial(
         at=e.at,
         purpose=e.purpose,
@@ -150,13 +151,13 @@ def _denied(s: Episode, e: ev.AuthorizationDenied) -> dict[str, Any]:
     }
 
 
-def _notice(s: Episode, e: ev.PayerNotice) -> dict[str, Any]:
+def _notice(s: Episode, e: ev.PayerNotice) -> EpisodeChanges:
     text = f"{e.action}: {e.reason or 'no reason given'}"
     return {"delivery_ids": s.delivery_ids | {e.delivery_id}, "notices": (*s.notices, text)}
 
 
-def _payer_cancelled(s: Episode, e: ev.RequestCancelledByPayer) -> dict[str, Any]:
-    fields: dict[str, Any] = {
+def _payer_cancelled(s: Episode, e: ev.RequestCancelledByPayer) -> EpisodeChanges:
+    fields: EpisodeChanges = {
         "pending": None,
         "delivery_ids": s.delivery_ids | {e.delivery_id},
         "deadlines": _without(s.deadlines, *_REQUEST_DEADLINES),
@@ -171,16 +172,16 @@ def _payer_cancelled(s: Episode, e: ev.RequestCancelledByPayer) -> dict[str, Any
     }
 
 
-def _p2p_requested(s: Episode, e: ev.P2PRequested) -> dict[str, Any]:
+def _p2p_requested(s: Episode, e: ev.P2PRequested) -> EpisodeChanges:
     return {"p2p_requested": True, "status": "p2p_requested"}
 
 
-def _p2p_scheduled(s: Episode, e: ev.P2PScheduled) -> dict[str, Any]:
+def _p2p_scheduled(s: Episode, e: ev.P2PScheduled) -> EpisodeChanges:
     deadlines = _with(_without(s.deadlines, "p2p_window_closes"), p2p_outcome_due=e.outcome_due)
     return {"p2p_call_at": e.call_at, "status": "p2p_scheduled", "deadlines": deadlines}
 
 
-def _p2p_missed(s: Episode, e: ev.P2PCallMissed) -> dict[str, Any]:
+def _p2p_missed(s: Episode, e: ev.P2PCallMissed) -> EpisodeChanges:
     return {
         "p2p_missed_calls": e.missed_calls,
         "p2p_call_at": None,
@@ -189,9 +190,9 @@ def _p2p_missed(s: Episode, e: ev.P2PCallMissed) -> dict[str, Any]:
     }
 
 
-def _p2p_decided(s: Episode, e: ev.P2PDecided) -> dict[str, Any]:
+def _p2p_decided(s: Episode, e: ev.P2PDecided) -> EpisodeChanges:
     deadlines = _without(s.deadlines, "p2p_outcome_due", "p2p_window_closes")
-    fields: dict[str, Any] = {"p2p_outcome": e.outcome, "p2p_call_at": None}
+    fields: EpisodeChanges = {"p2p_outcome": e.outcome, "p2p_call_at": None}
     if e.outcome == "overturned":
         assert e.authorization_due is not None
         return {**fields, **_awaiting_reversal(s, e.authorization_due, deadlines)}
@@ -199,7 +200,7 @@ def _p2p_decided(s: Episode, e: ev.P2PDecided) -> dict[str, Any]:
     return {**fields, "status": "denied", "deadlines": deadlines}
 
 
-def _awaiting_reversal(s: Episode, due: datetime, deadlines: dict[str, datetime]) -> dict[str, Any]:
+def _awaiting_reversal(s: Episode, due: datetime, deadlines: dict[str, datetime]) -> EpisodeChanges:
     """After an overturn the payer owes the authorization on the same trace number."""
     assert s.opened is not None
     pending = PendingRequest(
@@ -212,15 +213,15 @@ def _awaiting_reversal(s: Episode, due: datetime, deadlines: dict[str, datetime]
     return {"pending": pending, "status": "auth_requested", "deadlines": deadlines}
 
 
-def _p2p_window_closed(s: Episode, e: ev.P2PWindowClosed) -> dict[str, Any]:
-    fields: dict[str, Any] = {"deadlines": _without(s.deadlines, "p2p_window_closes")}
+def _p2p_window_closed(s: Episode, e: ev.P2PWindowClosed) -> EpisodeChanges:
+    fields: EpisodeChanges = {"deadlines": _without(s.deadlines, "p2p_window_closes")}
     if s.status == "p2p_requested" and s.p2p_call_at is None:
         # A requested P2P that was never scheduled lapses; the denial (and the appeal) remain.
         fields["status"] = "denied"
     return fields
 
 
-def _appeal_filed(s: Episode, e: ev.AppealFiled) -> dict[str, Any]:
+def _appeal_filed(s: Episode, e: ev.AppealFiled) -> EpisodeChanges:
     deadlines = _with(_without(s.deadlines, *_DENIAL_DEADLINES), appeal_decision_due=e.decision_due)
     return {
         "appeal_level": e.level,
@@ -230,11 +231,11 @@ def _appeal_filed(s: Episode, e: ev.AppealFiled) -> dict[str, Any]:
     }
 
 
-def _appeal_overdue(s: Episode, e: ev.AppealDecisionOverdue) -> dict[str, Any]:
+def _appeal_overdue(s: Episode, e: ev.AppealDecisionOverdue) -> EpisodeChanges:
     return {"deadlines": _without(s.deadlines, "appeal_decision_due")}
 
 
-def _appeal_decided(s: Episode, e: ev.AppealDecided) -> dict[str, Any]:
+def _appeal_decided(s: Episode, e: ev.AppealDecided) -> EpisodeChanges:
     deadlines = _without(s.deadlines, "appeal_decision_due")
     if e.outcome == "overturned":
         assert e.authorization_due is not None
@@ -248,7 +249,7 @@ def _appeal_decided(s: Episode, e: ev.AppealDecided) -> dict[str, Any]:
     return {"appeal_outcome": e.outcome, "deadlines": deadlines}
 
 
-def _denial_final(s: Episode, e: ev.DenialFinal) -> dict[str, Any]:
+def _denial_final(s: Episode, e: ev.DenialFinal) -> EpisodeChanges:
     deadlines = _without(s.deadlines, *_DENIAL_DEADLINES)
     if s.discharge is not None:
         return {"status": "discharged", "deadlines": deadlines}
@@ -258,9 +259,9 @@ def _denial_final(s: Episode, e: ev.DenialFinal) -> dict[str, Any]:
     return {"status": "closed", "closed_reason": "denial final: no appeal filed", "deadlines": {}}
 
 
-def _auth_ended(s: Episode, e: ev.AuthorizationEnded) -> dict[str, Any]:
+def _auth_ended(s: Episode, e: ev.AuthorizationEnded) -> EpisodeChanges:
     ended = {**s.ended_authorizations, e.number: e.status}
-    fields: dict[str, Any] = {"ended_authorizations": ended}
+    fields: EpisodeChanges = {"ended_authorizations": ended}
     if not [a for a in s.authorizations if a.number not in ended]:
         fields["deadlines"] = _without(s.deadlines, "authorization_ends", "concurrent_review_due")
         if s.status == "authorized":
@@ -268,11 +269,11 @@ def _auth_ended(s: Episode, e: ev.AuthorizationEnded) -> dict[str, Any]:
     return fields
 
 
-def _services(s: Episode, e: ev.ServicesRecorded) -> dict[str, Any]:
+def _services(s: Episode, e: ev.ServicesRecorded) -> EpisodeChanges:
     return {"services": {**s.services, **{x.service_id: x for x in e.services}}}
 
 
-def _released(s: Episode, e: ev.ClaimReleased) -> dict[str, Any]:
+def _released(s: Episode, e: ev.ClaimReleased) -> EpisodeChanges:
     record = ClaimRecord(
         claim_id=e.claim_id,
         status="released",
@@ -285,7 +286,7 @@ def _released(s: Episode, e: ev.ClaimReleased) -> dict[str, Any]:
     return {"claims": {**s.claims, e.claim_id: record}}
 
 
-def _held(s: Episode, e: ev.ClaimHeld) -> dict[str, Any]:
+def _held(s: Episode, e: ev.ClaimHeld) -> EpisodeChanges:
     record = ClaimRecord(
         claim_id=e.claim_id,
         status="held",
@@ -298,7 +299,7 @@ def _held(s: Episode, e: ev.ClaimHeld) -> dict[str, Any]:
     return {"claims": {**s.claims, e.claim_id: record}}
 
 
-def _decision_extended(s: Episode, e: ev.DecisionExtended) -> dict[str, Any]:
+def _decision_extended(s: Episode, e: ev.DecisionExtended) -> EpisodeChanges:
     if e.scope == "appeal":
         return {"appeal_extended": True, "deadlines": _with(s.deadlines, appeal_decision_due=e.due)}
     assert s.pending is not None
@@ -306,30 +307,30 @@ def _decision_extended(s: Episode, e: ev.DecisionExtended) -> dict[str, Any]:
     return {"pending": pending, "deadlines": _with(s.deadlines, payer_decision_due=e.due)}
 
 
-def _schedule_set(s: Episode, e: ev.ScheduleSet) -> dict[str, Any]:
+def _schedule_set(s: Episode, e: ev.ScheduleSet) -> EpisodeChanges:
     return {"schedule": e.schedule}
 
 
-def _attendance(s: Episode, e: ev.AttendanceRecorded) -> dict[str, Any]:
+def _attendance(s: Episode, e: ev.AttendanceRecorded) -> EpisodeChanges:
     return {"attendance": {**s.attendance, **{x.session_id: x for x in e.sessions}}}
 
 
-def _superseded(s: Episode, e: ev.ClaimSuperseded) -> dict[str, Any]:
+def _superseded(s: Episode, e: ev.ClaimSuperseded) -> EpisodeChanges:
     old = s.claims[e.claim_id]
     record = old.model_copy(update={"status": "superseded", "superseded_by": e.by or None})
     return {"claims": {**s.claims, e.claim_id: record}}
 
 
-def _voided(s: Episode, e: ev.ServiceVoided) -> dict[str, Any]:
+def _voided(s: Episode, e: ev.ServiceVoided) -> EpisodeChanges:
     services = {k: v for k, v in s.services.items() if k != e.service_id}
     return {"services": services, "voided_services": {**s.voided_services, e.service_id: e.reason}}
 
 
-def _corrected(s: Episode, e: ev.ServiceCorrected) -> dict[str, Any]:
+def _corrected(s: Episode, e: ev.ServiceCorrected) -> EpisodeChanges:
     return {"services": {**s.services, e.service.service_id: e.service}}
 
 
-def _discharged(s: Episode, e: ev.Discharged) -> dict[str, Any]:
+def _discharged(s: Episode, e: ev.Discharged) -> EpisodeChanges:
     info = DischargeInfo(
         date=e.date, patient_status=e.patient_status, disposition=e.disposition, to_level=e.to_level
     )
@@ -337,15 +338,14 @@ def _discharged(s: Episode, e: ev.Discharged) -> dict[str, Any]:
     # appeal) survives discharge — an approval after discharge still counts; only the
     # coverage timers (review, authorization end) stop.
     deadlines = _without(s.deadlines, "concurrent_review_due", "authorization_ends")
-    status = "discharged"
-    return {"discharge": info, "status": status, "deadlines": deadlines}
+    return {"discharge": info, "status": "discharged", "deadlines": deadlines}
 
 
-def _closed(s: Episode, e: ev.EpisodeClosed) -> dict[str, Any]:
+def _closed(s: Episode, e: ev.EpisodeClosed) -> EpisodeChanges:
     return {"status": "closed", "closed_reason": e.reason, "deadlines": {}, "pending": None}
 
 
-def _cancelled(s: Episode, e: ev.EpisodeCancelled) -> dict[str, Any]:
+def _cancelled(s: Episode, e: ev.EpisodeCancelled) -> EpisodeChanges:
     return {"status": "cancelled", "closed_reason": e.reason, "deadlines": {}, "pending": None}
 
 
@@ -361,8 +361,8 @@ def _failure_of(e: ev.EffectFailed) -> EffectFailure:
     )
 
 
-def _effect_failed(s: Episode, e: ev.EffectFailed) -> dict[str, Any]:
-    fields: dict[str, Any] = {"failures": {**s.failures, e.failure_id: _failure_of(e)}}
+def _effect_failed(s: Episode, e: ev.EffectFailed) -> EpisodeChanges:
+    fields: EpisodeChanges = {"failures": {**s.failures, e.failure_id: _failure_of(e)}}
     p = s.pending
     if e.kind == "submit_request" and p is not None and p.trace_number == e.key:
         # The payer never got the request: its decision clock is not running.
@@ -371,9 +371,9 @@ def _effect_failed(s: Episode, e: ev.EffectFailed) -> dict[str, Any]:
     return fields
 
 
-def _effect_retried(s: Episode, e: ev.EffectRetried) -> dict[str, Any]:
+def _effect_retried(s: Episode, e: ev.EffectRetried) -> EpisodeChanges:
     failure = s.failures[e.failure_id].model_copy(update={"open": False})
-    fields: dict[str, Any] = {"failures": {**s.failures, e.failure_id: failure}}
+    fields: EpisodeChanges = {"failures": {**s.failures, e.failure_id: failure}}
     p = s.pending
     if e.decision_due is not None and p is not None and p.trace_number == e.key:
         fields["pending"] = p.model_copy(
@@ -423,9 +423,16 @@ _HANDLERS: dict[type[Any], Handler] = {
 }
 
 
+_EPISODE_FIELDS = frozenset(Episode.model_fields) - {"version"}
+
+
 def evolve(state: Episode, event: ev.Event) -> Episode:
     """The state after `event`; `version` counts every event applied."""
     fields = _HANDLERS[type(event)](state, event)
+    unknown = fields.keys() - _EPISODE_FIELDS
+    if unknown:
+        # model_copy would set them silently; a handler naming no field of Episode is a bug.
+        raise TypeError(f"{type(event).__name__} changes no field named {sorted(unknown)}")
     return state.model_copy(update={**fields, "version": state.version + 1})
 
 

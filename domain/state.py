@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from pydantic import Field
 
@@ -141,6 +141,41 @@ class Episode(Frozen):
     @property
     def held_claims(self) -> list[ClaimRecord]:
         return [c for c in self.claims.values() if c.status == "held"]
+
+
+class EpisodeChanges(TypedDict, total=False):
+    """What one event changes in an `Episode`: `evolve`'s handlers return this, so a misspelt
+    field or a value of the wrong type is a type error (mypy strict), and `evolve` refuses an
+    unknown key at run time. A test keeps it field for field equal to `Episode`."""
+
+    episode_id: str
+    status: EpisodeStateName
+    opened: EpisodeOpened | None
+    request_count: int
+    pending: PendingRequest | None
+    trace_numbers: tuple[str, ...]
+    authorizations: tuple[Authorization, ...]
+    ended_authorizations: dict[str, str]
+    denial: Denial | None
+    p2p_requested: bool
+    p2p_call_at: datetime | None
+    p2p_missed_calls: int
+    p2p_outcome: str | None
+    appeal_level: str | None
+    appeal_outcome: str | None
+    appeal_extended: bool
+    services: dict[str, Service]
+    claims: dict[str, ClaimRecord]
+    discharge: DischargeInfo | None
+    delivery_ids: frozenset[str]
+    deadlines: dict[str, datetime]
+    notices: tuple[str, ...]
+    closed_reason: str | None
+    failures: dict[str, EffectFailure]
+    rules: int
+    voided_services: dict[str, str]
+    schedule: ProgramSchedule | None
+    attendance: dict[str, AttendanceEntry]
 
 
 def live_authorizations(state: Episode) -> list[Authorization]:

@@ -1,0 +1,57 @@
+"""The decider's and evolve's tables cover every command and event; `evolve`'s handlers
+return `EpisodeChanges`, which names exactly the fields of `Episode`."""
+
+from __future__ import annotations
+
+import typing
+from datetime import UTC, datetime
+from typing import Any, get_args
+
+import pytest
+
+from domain import commands as c
+from domain import events as ev
+from domain import evolve as evolve_module
+from domain.decider import _DECIDERS, decide
+from domain.state import Episode, EpisodeChanges
+from tests.domain.scenario import open_command
+
+NOW = datetime(2026, 11, 12, 9, 0, tzinfo=UTC)
+
+
+def members(union: Any) -> set[type[Any]]:
+    """The classes of an `Annotated[A | B | ..., Field(discriminator=...)]` union."""
+    inner = get_args(union)[0]
+    return set(get_args(inner))
+
+
+def test_every_command_has_a_decider_and_every_decider_a_command():
+    commands = members(c.Command)
+    assert len(commands) >= 20
+    assert set(_DECIDERS) == commands
+
+
+def test_every_event_has_an_evolve_handler_and_every_handler_an_event():
+    events = members(ev.Event)
+    assert len(events) >= 30
+    assert set(evolve_module._HANDLERS) == events
+
+
+def test_episode_changes_names_every_field_of_the_episode_with_its_type():
+    changes = typing.get_type_hints(EpisodeChanges)
+    episode = {name: field.annotation for name, field in Episode.model_fields.items()}
+    del episode["version"]  # evolve counts it; no handler sets it
+    assert changes == episode
+
+
+def test_a_handler_naming_a_field_the_episode_lacks_is_refused(monkeypatch: pytest.MonkeyPatch):
+    """model_copy(update=...) would keep a misspelt key silently and the state would not change."""
+
+    def misspelt(state: Episode, event: ev.EpisodeOpened) -> Any:
+        return {"episode_id": event.episode_id, "statuss": "referred"}
+
+    opened = next(e for e in decide(Episode(), open_command(), NOW) if e.type == "episode_opened")
+    assert evolve_module.evolve(Episode(), opened).episode_id == opened.episode_id
+    monkeypatch.setitem(evolve_module._HANDLERS, ev.EpisodeOpened, misspelt)
+    with pytest.raises(TypeError, match="statuss"):
+        evolve_module.evolve(Episode(), opened)
