@@ -10,6 +10,7 @@ from pydantic import Field, TypeAdapter
 from domain.attendance import AttendanceEntry, ProgramSchedule
 from domain.model import (
     Actor,
+    DeadlineKind,
     Department,
     Disposition,
     Frozen,
@@ -123,7 +124,7 @@ class Cancel(Frozen):
 
 class DeadlineReached(Frozen):
     type: Literal["deadline_reached"] = "deadline_reached"
-    kind: str
+    kind: DeadlineKind
     due: datetime
 
 

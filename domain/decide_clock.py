@@ -13,6 +13,7 @@ from domain.decide_review import p2p_decided
 from domain.errors import Rejected
 from domain.evolve import fold
 from domain.guards import require_active
+from domain.model import DeadlineKind
 from domain.state import Episode, live_authorizations
 from domain.timing import ends_at
 
@@ -99,7 +100,7 @@ def _authorization_end(state: Episode, now: datetime) -> list[ev.Event]:
     return ended
 
 
-_RULES: dict[str, ClockRule] = {
+_RULES: dict[DeadlineKind, ClockRule] = {
     "payer_decision_due": _decision_due,
     "info_response_due": _info_due,
     "p2p_window_closes": _p2p_window,

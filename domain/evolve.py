@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from domain import events as ev
+from domain.model import DEADLINE_KINDS, DeadlineKind
 from domain.state import (
     ClaimRecord,
     Denial,
@@ -21,19 +22,27 @@ from domain.state import (
 Handler = Callable[[Episode, Any], EpisodeChanges]
 
 
-def _without(deadlines: dict[str, datetime], *kinds: str) -> dict[str, datetime]:
+Deadlines = dict[DeadlineKind, datetime]
+
+
+def _without(deadlines: Deadlines, *kinds: DeadlineKind) -> Deadlines:
     return {k: v for k, v in deadlines.items() if k not in kinds}
 
 
-def _with(deadlines: dict[str, datetime], **due: datetime | None) -> dict[str, datetime]:
-    out = _without(deadlines, *due)
-    out.update({k: v for k, v in due.items() if v is not None})
+def _with(deadlines: Deadlines, **due: datetime | None) -> Deadlines:
+    """`deadlines` with each keyword's kind set to its time (None removes it)."""
+    unknown = due.keys() - DEADLINE_KINDS
+    if unknown:
+        raise TypeError(f"no deadline kind named {sorted(unknown)}")
+    kinds = cast(dict[DeadlineKind, datetime | None], due)
+    out = _without(deadlines, *kinds)
+    out.update({k: v for k, v in kinds.items() if v is not None})
     return out
 
 
 # Deadlines that only make sense while a payer request or a denial is open.
-_REQUEST_DEADLINES = ("payer_decision_due", "info_response_due")
-_DENIAL_DEADLINES = ("p2p_window_closes", "p2p_outcome_due", "appeal_filing_due")
+_REQUEST_DEADLINES: tuple[DeadlineKind, ...] = ("payer_decision_due", "info_response_due")
+_DENIAL_DEADLINES: tuple[DeadlineKind, ...] = ("p2p_window_closes", "p2p_outcome_due", "appeal_filing_due")
 
 
 def _opened(s: Episode, e: ev.EpisodeOpened) -> EpisodeChanges:
@@ -200,7 +209,7 @@ def _p2p_decided(s: Episode, e: ev.P2PDecided) -> EpisodeChanges:
     return {**fields, "status": "denied", "deadlines": deadlines}
 
 
-def _awaiting_reversal(s: Episode, due: datetime, deadlines: dict[str, datetime]) -> EpisodeChanges:
+def _awaiting_reversal(s: Episode, due: datetime, deadlines: Deadlines) -> EpisodeChanges:
     """After an overturn the payer owes the authorization on the same trace number."""
     assert s.opened is not None
     pending = PendingRequest(

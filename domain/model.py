@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -171,6 +171,21 @@ class PayerDecision(Frozen):
     decided_at: datetime | None = None
 
 
+# What the episode's clock waits for (DOMAIN §3–§5); each kind has one rule in
+# domain/decide_clock.py (a test keeps the two equal).
+DeadlineKind = Literal[
+    "payer_decision_due",
+    "info_response_due",
+    "p2p_window_closes",
+    "p2p_outcome_due",
+    "appeal_filing_due",
+    "appeal_decision_due",
+    "concurrent_review_due",
+    "authorization_ends",
+]
+DEADLINE_KINDS: frozenset[str] = frozenset(get_args(DeadlineKind))
+
+
 class Deadline(Frozen):
-    kind: str
+    kind: DeadlineKind
     due: datetime

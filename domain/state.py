@@ -9,7 +9,15 @@ from pydantic import Field
 
 from domain.attendance import MISSED, AttendanceEntry, ProgramSchedule
 from domain.events import EpisodeOpened, RequestPurpose
-from domain.model import Authorization, Claim, EpisodeStateName, Frozen, HoldReason, Service
+from domain.model import (
+    Authorization,
+    Claim,
+    DeadlineKind,
+    EpisodeStateName,
+    Frozen,
+    HoldReason,
+    Service,
+)
 from domain.policy import PayerPolicy
 
 CURRENT_RULES = 2
@@ -100,7 +108,7 @@ class Episode(Frozen):
     claims: dict[str, ClaimRecord] = Field(default_factory=dict)
     discharge: DischargeInfo | None = None
     delivery_ids: frozenset[str] = frozenset()
-    deadlines: dict[str, datetime] = Field(default_factory=dict)
+    deadlines: dict[DeadlineKind, datetime] = Field(default_factory=dict)
     notices: tuple[str, ...] = ()
     closed_reason: str | None = None
     failures: dict[str, EffectFailure] = Field(default_factory=dict)
@@ -168,7 +176,7 @@ class EpisodeChanges(TypedDict, total=False):
     claims: dict[str, ClaimRecord]
     discharge: DischargeInfo | None
     delivery_ids: frozenset[str]
-    deadlines: dict[str, datetime]
+    deadlines: dict[DeadlineKind, datetime]
     notices: tuple[str, ...]
     closed_reason: str | None
     failures: dict[str, EffectFailure]

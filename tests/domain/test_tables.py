@@ -8,11 +8,14 @@ from datetime import UTC, datetime
 from typing import Any, get_args
 
 import pytest
+from pydantic import ValidationError
 
 from domain import commands as c
 from domain import events as ev
 from domain import evolve as evolve_module
+from domain.decide_clock import _RULES as _CLOCK_RULES
 from domain.decider import _DECIDERS, decide
+from domain.model import DEADLINE_KINDS, DeadlineKind
 from domain.state import Episode, EpisodeChanges
 from tests.domain.scenario import open_command
 
@@ -55,3 +58,20 @@ def test_a_handler_naming_a_field_the_episode_lacks_is_refused(monkeypatch: pyte
     monkeypatch.setitem(evolve_module._HANDLERS, ev.EpisodeOpened, misspelt)
     with pytest.raises(TypeError, match="statuss"):
         evolve_module.evolve(Episode(), opened)
+
+
+def test_every_deadline_kind_has_one_clock_rule():
+    assert set(_CLOCK_RULES) == DEADLINE_KINDS == set(get_args(DeadlineKind))
+
+
+def test_setting_a_deadline_of_no_known_kind_is_refused():
+    """A misspelt kind would be a timer no clock rule answers: the episode would never move."""
+    now = datetime(2026, 11, 12, tzinfo=UTC)
+    assert evolve_module._with({}, payer_decision_due=now) == {"payer_decision_due": now}
+    with pytest.raises(TypeError, match="payer_decison_due"):
+        evolve_module._with({}, payer_decison_due=now)
+
+
+def test_a_deadline_command_of_no_known_kind_is_invalid():
+    with pytest.raises(ValidationError):
+        c.DeadlineReached(kind="payer_decison_due", due=NOW)  # type: ignore[arg-type]
