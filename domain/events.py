@@ -331,6 +331,10 @@ class DecisionExtended(EventBase):
     days: int
     due: datetime
     reason: str | None = None
+    # Set when the notice came in the payer's own answer (a pended decision with extension
+    # days), so a redelivery of that answer changes nothing; empty when ops recorded it.
+    delivery_id: str = ""
+    trace_number: str = ""
 
 
 class ScheduleSet(EventBase):

@@ -303,7 +303,12 @@ def _decision_extended(s: Episode, e: ev.DecisionExtended) -> dict[str, Any]:
         return {"appeal_extended": True, "deadlines": _with(s.deadlines, appeal_decision_due=e.due)}
     assert s.pending is not None
     pending = s.pending.model_copy(update={"decision_due": e.due, "extended": True})
-    return {"pending": pending, "deadlines": _with(s.deadlines, payer_decision_due=e.due)}
+    delivered = s.delivery_ids | ({e.delivery_id} if e.delivery_id else set())
+    return {
+        "pending": pending,
+        "deadlines": _with(s.deadlines, payer_decision_due=e.due),
+        "delivery_ids": delivered,
+    }
 
 
 def _schedule_set(s: Episode, e: ev.ScheduleSet) -> dict[str, Any]:
