@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from domain import events as ev
-from domain.attendance import MIN_HOURS_PER_WEEK, weeks_below
+from domain.attendance import MIN_HOURS_PER_WEEK, AttendanceSummary, summarize, weeks_below
 from domain.claims import Released, close_if_done, regate, released_claim_event
 from domain.codes import KNOWN_CODES, REVENUE_CODES
 from domain.commands import ApplyPayerDecision, ExtendDecision, OpenEpisode, ProvideInformation
@@ -270,6 +270,25 @@ def extension_request(state: Episode, now: datetime, reason: str) -> ev.Authoriz
         units=state.opened.requested.units,
         reason=reason,
         attendance=attendance_evidence(state),
+        attendance_summary=attendance_summary(state),
+    )
+
+
+def attendance_summary(state: Episode) -> AttendanceSummary | None:
+    """§5: what the extension request shows the reviewer — days and hours attended, missed
+    sessions, and the units used of the authorization it extends (released lines only)."""
+    assert state.opened is not None
+    summary = summarize(list(state.attendance.values()), state.schedule, state.opened.to_level)
+    if summary is None or not state.authorizations:
+        return summary
+    current = max(state.authorizations, key=lambda a: a.end)
+    return summary.model_copy(
+        update={
+            "authorization_number": current.number,
+            "units_used": ledger(state).used.get(current.number, 0),
+            "units_approved": current.units,
+            "unit_type": current.unit_type,
+        }
     )
 
 
