@@ -43,6 +43,8 @@ step = st.one_of(
         st.sampled_from(["attended", "no_show", "late_cancel", "excused"]),
     ),
     st.tuples(st.just("extend"), st.sampled_from(["decision", "appeal"])),
+    # The payer's own extension notice: a pended answer with extension days.
+    st.tuples(st.just("payer_extend"), st.integers(1, 20)),
 )
 
 START = date(2026, 11, 23)
@@ -101,6 +103,10 @@ def _command(s: Scenario, op: tuple[Any, ...], n: int) -> Any:
         return c.RecordAttendance(sessions=(AttendanceEntry.model_validate(entry),))
     if kind == "extend":
         return c.ExtendDecision(scope=op[1])
+    if kind == "payer_extend":
+        trace = s.state.trace_numbers[-1] if s.state.trace_numbers else "none"
+        notice = PayerDecision(trace_number=trace, action="A4", extension_days=op[1])
+        return c.ApplyPayerDecision(delivery_id=f"d{n}", decision=notice)
     return c.Discharge(date=s.now.date(), patient_status="01", disposition="completed")
 
 
