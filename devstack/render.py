@@ -69,7 +69,8 @@ def episode_view(view: Mapping[str, Any]) -> RenderableType:
     if view.get("deadlines"):
         parts.append(_table("deadline", "due", rows=_deadlines(view["deadlines"])))
     if view.get("claims"):
-        parts.append(_table("claim", "status", "through", "reasons", rows=_claims(view["claims"])))
+        headers = ("claim", "status", "through", "reasons", "dropped lines", "superseded by")
+        parts.append(_table(*headers, rows=_claims(view["claims"])))
     return Group(*parts)
 
 
@@ -81,7 +82,14 @@ def _claims(claims: Iterable[Mapping[str, Any]]) -> list[list[str]]:
     rows = []
     for claim in claims:
         reasons = "; ".join(r.get("code", "") for r in claim.get("reasons") or [])
-        rows.append([claim["claim_id"], claim["status"], str(claim.get("through")), reasons])
+        dropped = "; ".join(
+            f"{r.get('code', '')} ({', '.join(r.get('lines') or [])})"
+            for r in claim.get("dropped") or []
+        )
+        by = claim.get("superseded_by") or ("withdrawn" if claim["status"] == "superseded" else "")
+        rows.append(
+            [claim["claim_id"], claim["status"], str(claim.get("through")), reasons, dropped, by]
+        )
     return rows
 
 

@@ -116,3 +116,66 @@ def no_show_fees(entries: list[AttendanceEntry], plan_type: str, fee: Decimal | 
     if fee is None or plan_type in NO_FEE_PLANS:
         return Decimal("0.00")
     return (fee * sum(1 for e in entries if e.status in MISSED)).quantize(Decimal("0.01"))
+
+
+class WeekBelow(Frozen):
+    """A week (from its Monday) attended below the level's minimum hours (§1)."""
+
+    week: date
+    hours: Decimal
+    minimum: int
+
+
+class AttendanceSummary(Frozen):
+    """The attendance evidence a concurrent review / extension request carries (§5, issue 12):
+    what the patient attended and missed, and the units used of the authorization extended."""
+
+    first: date
+    last: date
+    days_attended: int
+    sessions_attended: int
+    hours_attended: Decimal
+    no_shows: tuple[date, ...] = ()
+    late_cancels: tuple[date, ...] = ()
+    excused: int = 0
+    schedule: ProgramSchedule | None = None
+    level: str = ""
+    weeks_below: tuple[WeekBelow, ...] = ()
+    authorization_number: str | None = None
+    units_used: int | None = None
+    units_approved: int | None = None
+    unit_type: str | None = None
+
+    @property
+    def missed(self) -> int:
+        return len(self.no_shows) + len(self.late_cancels)
+
+
+def summarize(
+    entries: list[AttendanceEntry],
+    schedule: ProgramSchedule | None,
+    level: str,
+) -> AttendanceSummary | None:
+    """The attendance recorded so far, or None when none is (no evidence to send)."""
+    if not entries:
+        return None
+    attended = [e for e in entries if e.status == "attended"]
+    minutes = sum(e.minutes or 0 for e in attended)
+    minimum = MIN_HOURS_PER_WEEK.get(level)
+    return AttendanceSummary(
+        first=min(e.date for e in entries),
+        last=max(e.date for e in entries),
+        days_attended=len({e.date for e in attended}),
+        sessions_attended=len(attended),
+        hours_attended=(Decimal(minutes) / 60).quantize(Decimal("0.01")),
+        no_shows=tuple(sorted(e.date for e in entries if e.status == "no_show")),
+        late_cancels=tuple(sorted(e.date for e in entries if e.status == "late_cancel")),
+        excused=sum(1 for e in entries if e.status == "excused"),
+        schedule=schedule,
+        level=level,
+        weeks_below=tuple(
+            WeekBelow(week=week, hours=hours, minimum=minimum)
+            for week, hours in weeks_below(entries, minimum)
+            if minimum is not None
+        ),
+    )

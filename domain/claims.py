@@ -22,7 +22,13 @@ from domain.codes import (
 )
 from domain.errors import Rejected
 from domain.events import EpisodeOpened
-from domain.holds import dropped_reasons, hold_reasons, month_of, never_billable
+from domain.holds import (
+    dropped_reasons,
+    hold_reasons,
+    later_month_sent,
+    month_of,
+    never_billable,
+)
 from domain.ledger import Ledger, ledger, units_summary
 from domain.model import Claim, ClaimLine, HoldReason, Service
 from domain.state import ClaimRecord, Episode
@@ -349,8 +355,11 @@ def build_claim(
 ) -> Claim:
     """The institutional claim for `services` (in date order), assuming nothing holds it."""
     opened = _opened(state)
-    final = _is_final(state, services)
     month = month_of(services[0].date)
+    # A month whose lines came after a later month's claim went out (rules 3): its own claim,
+    # interim by its place in the sequence — never the last, since a later month is out.
+    later = None if replaces else later_month_sent(state, services)
+    final = later is None and _is_final(state, services)
     earlier = any(_record_month(state, c) < month for c in state.released_claims)
     frequency = REPLACEMENT_FREQUENCY if replaces else _FREQUENCY[(final, earlier)]
     if replaces:
@@ -361,6 +370,8 @@ def build_claim(
     lines = tuple(_claim_line(opened, s, book.allocation.get(s.service_id)) for s in services)
     warnings = tuple(f"{s.service_id}: {w}" for s in services if (w := pair_warning(state, s)))
     warnings += _authorization_warnings(lines)
+    if later is not None:
+        warnings += (_late_month_warning(month, later),)
     return Claim(
         type_of_bill=TYPE_OF_BILL_PREFIX[opened.setting] + frequency,
         condition_codes=(IOP_CONDITION_CODE,),  # §6: cc 92 on every IOP claim
@@ -372,6 +383,14 @@ def build_claim(
         warnings=warnings,
         authorization_number=_main_authorization(lines),
         replaces=replaces,
+    )
+
+
+def _late_month_warning(month: tuple[int, int], later: tuple[int, int]) -> str:
+    return (
+        f"the {month[0]}-{month[1]:02d} lines were recorded after the {later[0]}-{later[1]:02d} "
+        "claim went out, so this month's claim follows it out of month order; Medicare edits "
+        "interim sequences — if the payer returns it, cancel and rebill the later months in order"
     )
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from domain import events as ev
-from domain.attendance import MIN_HOURS_PER_WEEK, weeks_below
+from domain.attendance import MIN_HOURS_PER_WEEK, AttendanceSummary, summarize, weeks_below
 from domain.claims import Released, close_if_done, regate, released_claim_event
 from domain.codes import KNOWN_CODES, REVENUE_CODES
-from domain.commands import ApplyPayerDecision, OpenEpisode, ProvideInformation
+from domain.commands import ApplyPayerDecision, ExtendDecision, OpenEpisode, ProvideInformation
+from domain.decide_windows import extend_decision
 from domain.errors import Rejected
 from domain.evolve import fold
 from domain.guards import require_active
@@ -82,6 +83,8 @@ def apply_decision(state: Episode, cmd: ApplyPayerDecision, now: datetime) -> li
     d, delivery = cmd.decision, cmd.delivery_id
     trace, purpose = pending.trace_number, pending.purpose
     policy = state.policy
+    if d.extension_days is not None:
+        return _extension_notice(state, cmd, now)
     if d.action in ("A1", "A2", "A6"):
         return _grant(state, pending, cmd, now)
     if d.action == "A3":
@@ -118,6 +121,24 @@ def apply_decision(state: Episode, cmd: ApplyPayerDecision, now: datetime) -> li
         ev.PayerNotice(
             at=now, trace_number=trace, delivery_id=delivery, action=d.action, reason=d.reason
         )
+    ]
+
+
+def _extension_notice(state: Episode, cmd: ApplyPayerDecision, now: datetime) -> list[ev.Event]:
+    """§3: the payer's own notice that it takes more time (issue 12: a decision, not a
+    denial) arrives as a pended answer carrying `extension_days`; the same rules as the ops
+    route apply (once, within the policy's days, before the window closes)."""
+    d = cmd.decision
+    if d.action != "A4":
+        raise Rejected(
+            "invalid_input",
+            f"extension_days comes with a pended answer (A4), not {d.action}: an extension "
+            "notice moves the deadline and decides nothing",
+        )
+    notice = ExtendDecision(scope="decision", days=d.extension_days, reason=d.reason)
+    return [
+        e.model_copy(update={"delivery_id": cmd.delivery_id, "trace_number": d.trace_number})
+        for e in extend_decision(state, notice, now)
     ]
 
 
@@ -249,6 +270,25 @@ def extension_request(state: Episode, now: datetime, reason: str) -> ev.Authoriz
         units=state.opened.requested.units,
         reason=reason,
         attendance=attendance_evidence(state),
+        attendance_summary=attendance_summary(state),
+    )
+
+
+def attendance_summary(state: Episode) -> AttendanceSummary | None:
+    """§5: what the extension request shows the reviewer — days and hours attended, missed
+    sessions, and the units used of the authorization it extends (released lines only)."""
+    assert state.opened is not None
+    summary = summarize(list(state.attendance.values()), state.schedule, state.opened.to_level)
+    if summary is None or not state.authorizations:
+        return summary
+    current = max(state.authorizations, key=lambda a: a.end)
+    return summary.model_copy(
+        update={
+            "authorization_number": current.number,
+            "units_used": ledger(state).used.get(current.number, 0),
+            "units_approved": current.units,
+            "unit_type": current.unit_type,
+        }
     )
 
 

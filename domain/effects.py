@@ -26,6 +26,11 @@ def _submit(e: ev.AuthorizationRequested) -> Effect:
             "purpose": e.purpose,
             "units": e.units,
             **({"attendance": list(e.attendance)} if e.attendance else {}),
+            **(
+                {"attendance_summary": e.attendance_summary.model_dump(mode="json")}
+                if e.attendance_summary is not None
+                else {}
+            ),
         },
     )
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, TypeAdapter
 
-from domain.attendance import AttendanceEntry, ProgramSchedule
+from domain.attendance import AttendanceEntry, AttendanceSummary, ProgramSchedule
 from domain.model import (
     Actor,
     Authorization,
@@ -66,6 +66,9 @@ class AuthorizationRequested(EventBase):
     # Evidence a payer asks for in a concurrent review: weeks attended below the level's
     # minimum hours (issue 12). Empty on requests recorded before this field.
     attendance: tuple[str, ...] = ()
+    # The full evidence of an extension request: days and hours attended, missed sessions,
+    # units used of the authorization extended. None without recorded attendance.
+    attendance_summary: AttendanceSummary | None = None
 
 
 class DecisionOverdue(EventBase):
@@ -331,6 +334,10 @@ class DecisionExtended(EventBase):
     days: int
     due: datetime
     reason: str | None = None
+    # Set when the notice came in the payer's own answer (a pended decision with extension
+    # days), so a redelivery of that answer changes nothing; empty when ops recorded it.
+    delivery_id: str = ""
+    trace_number: str = ""
 
 
 class ScheduleSet(EventBase):

@@ -42,7 +42,11 @@ def _with(deadlines: Deadlines, **due: datetime | None) -> Deadlines:
 
 # Deadlines that only make sense while a payer request or a denial is open.
 _REQUEST_DEADLINES: tuple[DeadlineKind, ...] = ("payer_decision_due", "info_response_due")
-_DENIAL_DEADLINES: tuple[DeadlineKind, ...] = ("p2p_window_closes", "p2p_outcome_due", "appeal_filing_due")
+_DENIAL_DEADLINES: tuple[DeadlineKind, ...] = (
+    "p2p_window_closes",
+    "p2p_outcome_due",
+    "appeal_filing_due",
+)
 
 
 def _opened(s: Episode, e: ev.EpisodeOpened) -> EpisodeChanges:
@@ -313,7 +317,12 @@ def _decision_extended(s: Episode, e: ev.DecisionExtended) -> EpisodeChanges:
         return {"appeal_extended": True, "deadlines": _with(s.deadlines, appeal_decision_due=e.due)}
     assert s.pending is not None
     pending = s.pending.model_copy(update={"decision_due": e.due, "extended": True})
-    return {"pending": pending, "deadlines": _with(s.deadlines, payer_decision_due=e.due)}
+    delivered = s.delivery_ids | ({e.delivery_id} if e.delivery_id else set())
+    return {
+        "pending": pending,
+        "deadlines": _with(s.deadlines, payer_decision_due=e.due),
+        "delivery_ids": delivered,
+    }
 
 
 def _schedule_set(s: Episode, e: ev.ScheduleSet) -> EpisodeChanges:

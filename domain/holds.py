@@ -64,7 +64,9 @@ def hold_reasons(
         flagged.setdefault("per_day_code_repeated", []).append(service)
     if services and _earlier_month_waiting(state, services, exclude) is not None:
         flagged["earlier_month_unreleased"] = list(services)
-    if services and not replacing and _later_month_sent(state, services) is not None:
+    # Rules 3: a late month goes out on a claim of its own (claims.build_claim), never held.
+    late = not replacing and state.rules < 3
+    if services and late and later_month_sent(state, services) is not None:
         flagged["later_month_sent"] = list(services)
     return _reasons(state, flagged, services)
 
@@ -175,7 +177,7 @@ def month_of(day: date) -> tuple[int, int]:
     return day.year, day.month
 
 
-def _later_month_sent(state: Episode, services: Lines) -> tuple[int, int] | None:
+def later_month_sent(state: Episode, services: Lines) -> tuple[int, int] | None:
     """§6: a month whose lines come after a later month's claim went out cannot take its place
     in the sequence (Medicare edits interim sequence consistency)."""
     month = min(month_of(s.date) for s in services)
@@ -398,7 +400,7 @@ def _month_waits(state: Episode, lines: Lines, claim: Lines) -> str:
 
 
 def _later_sent(state: Episode, lines: Lines, claim: Lines) -> str:
-    later = _later_month_sent(state, claim)
+    later = later_month_sent(state, claim)
     month = min(month_of(s.date) for s in claim)
     shown = f"{later[0]}-{later[1]:02d}" if later else "a later month"
     return (

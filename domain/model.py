@@ -169,6 +169,9 @@ class PayerDecision(Frozen):
     reason: str | None = Field(default=None, max_length=2000)
     reference: str | None = Field(default=None, max_length=80)
     decided_at: datetime | None = None
+    # The payer's extension notice (§3, issue 12): with A4 (pended), it takes this many more
+    # days for its decision; the deadline moves, nothing is decided.
+    extension_days: int | None = Field(default=None, ge=1, le=60)
 
 
 # What the episode's clock waits for (DOMAIN §3–§5); each kind has one rule in

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 
 from activities.ports import InvalidRequest, PayerReceipt, PayerRequest
 from domain.codes import TYPE_OF_BILL_PREFIX, npi_is_valid
+from payers.formats.attendance_evidence import x12_note
 from payers.formats.x12_request import (
     LevelOfCare,
     Party,
@@ -143,6 +144,7 @@ def request_278(request: PayerRequest, parties: X12Parties, payer_name: str) -> 
                 dimensions=payload.get("dimensions") or {},
             ),
             urgency=payload.get("urgency", "standard"),
+            attendance_note=x12_note(payload.get("attendance_summary")),
             facility_type=TYPE_OF_BILL_PREFIX.get(payload.get("setting", ""), "013")[1:],
             **_requested(request.purpose, payload),
         )

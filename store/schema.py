@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -121,6 +122,13 @@ class ClaimRow(Base):
     through: Mapped[date] = mapped_column(Date)
     claim: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON)
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    # Lines left off the claim because they can never bill as recorded, with their reasons.
+    dropped: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, default=list, server_default=text("'[]'")
+    )
+    # The claim that took a superseded claim's lines; None when it was withdrawn (or not
+    # superseded).
+    superseded_by: Mapped[str | None] = mapped_column(String(80))
 
 
 class WorklistRow(Base):

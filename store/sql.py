@@ -390,6 +390,8 @@ def _claim_row(episode_id: str, view: ClaimView) -> ClaimRow:
         through=view.through,
         claim=stored["claim"],
         reasons=stored["reasons"],
+        dropped=stored["dropped"],
+        superseded_by=view.superseded_by,
     )
 
 
@@ -401,6 +403,8 @@ def _claim_view(row: ClaimRow) -> ClaimView:
             "through": row.through,
             "claim": row.claim,
             "reasons": row.reasons,
+            "dropped": row.dropped or [],
+            "superseded_by": row.superseded_by,
         }
     )
 

@@ -194,4 +194,6 @@ def _request_payload(state: Episode, effect: Effect) -> dict[str, Any]:
         "setting": o.setting,
         # Issue 12: weeks attended below the level's minimum, evidence for a concurrent review.
         "attendance": effect.detail.get("attendance", []),
+        # Days and hours attended, missed sessions and units used (None without attendance).
+        "attendance_summary": effect.detail.get("attendance_summary"),
     }

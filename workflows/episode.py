@@ -58,6 +58,9 @@ class EpisodeWorkflow:
         # Issue 12: runs recorded before the per-day duplicate hold keep the rules they ran under.
         if not workflow.patched("billing-rules-2"):
             self._state = self._state.model_copy(update={"rules": 1})
+        elif not workflow.patched("billing-rules-3"):
+            # Runs recorded before late months went out on their own claim held them.
+            self._state = self._state.model_copy(update={"rules": 2})
         self._first_seq = self._state.version + 1
         self._events: list[StoredEvent] = []
         self._ignored: set[tuple[str, Any]] = set()

@@ -194,7 +194,9 @@ async def retry_failures(
         "Moves the deadline by `days` (default: the most the payer's policy allows — Medicare "
         "Advantage 14, ERISA 15; appeals 14 under Medicaid managed care and ERISA), once, "
         "counted from the current deadline; not a denial. 422 beyond the policy; 409 after "
-        "the deadline passed, a second extension, or nothing waiting. " + STATE_NOTE
+        "the deadline passed, a second extension, or nothing waiting. A payer that answers "
+        "over the webhook sends the notice itself: a pended answer (A4) with `extension_days`; "
+        "this route is for a notice that came another way (letter, phone). " + STATE_NOTE
     ),
     responses=ACTION_ERRORS,
 )

@@ -84,6 +84,12 @@ def check_consistency(decision: PayerDecision, sources: Mapping[str, str]) -> No
             f"{sources.get('end', 'end')} {decision.end} is before "
             f"{sources.get('start', 'start')} {decision.start}"
         )
+    if decision.extension_days is not None and decision.action != "A4":
+        # §3: an extension notice decides nothing, so it only comes with a pended answer.
+        raise UnparseableDecision(
+            f"{sources.get('extension_days', 'extension_days')} comes only with a pended "
+            f"answer (A4), not {decision.action}"
+        )
     at = decision.decided_at
     if at is not None and at.utcoffset() is None:
         raise UnparseableDecision(

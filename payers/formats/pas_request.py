@@ -10,6 +10,7 @@ from typing import Any
 from fhir.resources.R4B.bundle import Bundle
 
 from activities.ports import PayerRequest
+from payers.formats.attendance_evidence import pas_facts
 from payers.formats.common import QUALIFIER_FOR_UNIT, is_revenue_code
 from payers.formats.fhir import PAS_BASE
 from payers.formats.pas import ABSENT_SYSTEM, QUANTITY_SYSTEM
@@ -132,6 +133,8 @@ def _asam(payload: Json) -> list[Json]:
     for dimension, rating in sorted((payload.get("dimensions") or {}).items()):
         code = _concept(ASAM_DIMENSION_SYSTEM, str(dimension), f"ASAM dimension {dimension}")
         facts.append({"code": code, "valueQuantity": {"value": rating, "unit": "risk rating"}})
+    # §5: an extension request also carries the attendance evidence (issue 12).
+    facts += pas_facts(payload.get("attendance_summary"))
     return [
         {"sequence": n, "category": _concept(INFO_CATEGORY, "info")} | fact
         for n, fact in enumerate(facts, start=1)

@@ -3,7 +3,8 @@
 Loops (X217): 2000A/2010A the UMO (payer), 2000B/2010B the requester (our facility),
 2000C/2010C the subscriber (the patient; stepdown's patients are their own subscribers, so
 no 2000D), 2000E the patient event (TRN trace number, UM, REF, DTP, HI, HSD, MSG) and one
-2000F service HL per requested code (UM, DTP*472, SV2 or SV1). DOMAIN §8.
+2000F service HL per requested code (UM, DTP*472, SV2 or SV1; the first one's MSG carries an
+extension's attendance evidence). DOMAIN §8.
 """
 
 from __future__ import annotations
@@ -81,6 +82,9 @@ class Request278(Model):
     facility_type: str = Field(default="13", pattern=r"^\d{2}$")  # UM04-1: TOB digits 2-3
     authorization_number: str | None = None  # REF*BB: the authorization being extended
     trace_originator: str = Field(default="9STEPDOWN0", min_length=10, max_length=10)
+    # §5 attendance evidence of an extension request (issue 12): the first 2000F's MSG, since
+    # the 2000E MSG (one use) carries the level of care.
+    attendance_note: str | None = Field(default=None, max_length=264)
 
 
 def build_278_request(request: Request278, envelope: Envelope) -> bytes:
@@ -171,6 +175,8 @@ def _service_lines(r: Request278) -> list[Segment]:
             _period("472", r.start, r.end),
             service,
         ]
+        if number == 5 and r.attendance_note:
+            segments.append(["MSG", text(r.attendance_note, 264)])
     return segments
 
 

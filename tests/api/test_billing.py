@@ -151,3 +151,47 @@ async def test_claim_requests_that_make_no_sense_are_422_and_unknown_episodes_40
 
     assert (await claim(api, new_id(), "C-1")).status_code == 404
     assert (await api.view(view["episode_id"]))["version"] == view["version"]
+
+
+async def test_late_lines_of_a_month_before_one_already_sent_go_out_on_their_own_claim(
+    api: Api,
+) -> None:
+    # A course from late last month: this month's claim goes out first, then last month's
+    # lines are recorded late. They go out as last month's own claim (never held, §6).
+    last_month = today().replace(day=1) - timedelta(days=1)
+    start, php_end = last_month - timedelta(days=3), last_month - timedelta(days=30)
+    view = await api.open(
+        requested={
+            "start": start.isoformat(),
+            "units": 20,
+            "unit_type": "days",
+            "service_codes": ["S9480", "90853", "0905"],
+        },
+        prior_authorization={
+            "number": "PHP-1",
+            "level": "2.5",
+            "start": (php_end - timedelta(days=20)).isoformat(),
+            "end": php_end.isoformat(),
+        },
+        php_last_claim_through=php_end.isoformat(),
+    )
+    retro = approval() | {"start": start, "end": today() + timedelta(days=30)}
+    assert (await api.decide(view, "A1", **retro)).status_code == 202
+    episode_id = view["episode_id"]
+    await services(api, episode_id, service_line(**CLEAN))
+    assert (await claim(api, episode_id, "C-THIS")).status_code == 201
+    late = service_line(last_month, **CLEAN)
+    assert (await services(api, episode_id, late)).status_code == 200
+
+    response = await claim(api, episode_id, "C-LATE")
+
+    assert response.status_code == 201, response.text
+    sent = response.json()["claim"]
+    assert [line["service_id"] for line in sent["lines"]] == [late["service_id"]]
+    assert sent["type_of_bill"].endswith("2") and sent.get("replaces") is None
+    assert any("out of month order" in w for w in sent["warnings"])
+    claims = (await api.view(episode_id))["claims"]
+    assert sorted((c["claim_id"], c["status"]) for c in claims) == [
+        ("C-LATE", "released"),
+        ("C-THIS", "released"),
+    ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from store.sql import SqlReadModel
-from tests.api.helpers import Api, new_id, service_line
+from tests.api.helpers import Api, eventually, new_id, service_line
 from tests.api.test_billing import CLEAN, authorized, claim, services
 
 
@@ -124,3 +124,42 @@ async def test_an_extension_notice_moves_the_payer_deadline_once(api: Api) -> No
     too_long = await api.call("POST", path, "ops", json={"days": 61})
     assert too_long.status_code == 422
     assert (await api.call("POST", path, "billing", json={})).status_code == 403
+
+
+async def test_the_payers_pended_answer_with_extension_days_moves_the_deadline(api: Api) -> None:
+    view = await api.open(payer={"id": new_id("ma"), "plan_type": "medicare_advantage"})
+    episode_id = view["episode_id"]
+    due = {d["kind"]: d["due"] for d in view["deadlines"]}["payer_decision_due"]
+
+    response = await api.decide(view, "A4", extension_days=14, reason="records needed")
+
+    assert response.status_code == 202, response.text
+
+    async def moved() -> str | None:
+        deadlines = {d["kind"]: d["due"] for d in (await api.view(episode_id))["deadlines"]}
+        return deadlines["payer_decision_due"] if deadlines["payer_decision_due"] != due else None
+
+    assert await eventually(moved) > due
+    after = await api.view(episode_id)
+    assert after["state"] == "auth_requested"
+    events = (await api.call("GET", f"/episodes/{episode_id}/events", "ops")).json()
+    [extended] = [e for e in events if e["type"] == "decision_extended"]
+    assert extended["data"]["days"] == 14 and extended["data"]["delivery_id"]
+    # The ops route now finds the window already extended by the payer's own notice.
+    again = await api.call("POST", f"/episodes/{episode_id}/decision-extension", "ops", json={})
+    assert again.status_code == 409 and "already extended" in again.json()["detail"]
+
+
+async def test_extension_days_on_an_approval_is_refused_at_the_door(api: Api) -> None:
+    view = await api.open(payer={"id": new_id("ma"), "plan_type": "medicare_advantage"})
+    await api.traced(view["trace_number"])
+    body = (
+        b'{"trace_number": "' + view["trace_number"].encode() + b'", "action": "A1", '
+        b'"authorization_number": "A-1", "end": "2030-01-01", "units": 5, "extension_days": 14}'
+    )
+
+    response = await api.webhook(view["payer"]["id"], body)
+
+    assert response.status_code == 422, response.text
+    assert "extension_days" in response.json()["detail"]
+    assert (await api.view(view["episode_id"]))["state"] == "auth_requested"

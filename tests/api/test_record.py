@@ -231,12 +231,21 @@ async def varied_episodes(api: Api, payer_id: str) -> list[str]:
     assert (await api.decide(denied, "A3", reason_code="MN", reason="not necessary")).is_success
     for view in (approved, held):
         line = service_line(code="90853")
-        body = {"services": [line]}
+        # A session too short to bill: left off the claim, kept in its `dropped`.
+        short = service_line(code="S9480", minutes=30)
+        body = {"services": [line, short] if view is approved else [line]}
         path = f"/episodes/{view['episode_id']}/services"
         assert (await api.call("POST", path, "billing", json=body)).status_code == 200
         claim = {"claim_id": new_id("C"), "through": today().isoformat()}
         path = f"/episodes/{view['episode_id']}/claims"
         assert (await api.call("POST", path, "billing", json=claim)).status_code in (201, 202)
+    # A second request for the held month supersedes its held claim (superseded_by).
+    more = {"services": [service_line(code="90853")]}
+    path = f"/episodes/{held['episode_id']}/services"
+    assert (await api.call("POST", path, "billing", json=more)).status_code == 200
+    claim = {"claim_id": new_id("C"), "through": today().isoformat()}
+    path = f"/episodes/{held['episode_id']}/claims"
+    assert (await api.call("POST", path, "billing", json=claim)).status_code == 202
     cancel = {"reason": "moved away"}
     path = f"/episodes/{cancelled['episode_id']}/cancel"
     assert (await api.call("POST", path, "ops", json=cancel)).is_success
@@ -270,6 +279,16 @@ async def test_rebuild_after_dropping_the_derived_tables_gives_the_same_reads(
     read_model = SqlReadModel(engine)
     before = read_everything(read_model, payer_id, ids)
     assert before["worklist"] and any(before["claims"].values())
+    # The SQL claims keep what the episode's own view shows: dropped lines, superseded_by.
+    for episode_id in ids:
+        shown = (await own_api.view(episode_id))["claims"]
+        stored = [c.model_dump(mode="json", by_alias=True) for c in before["claims"][episode_id]]
+        assert sorted(stored, key=lambda c: c["claim_id"]) == sorted(
+            shown, key=lambda c: c["claim_id"]
+        )
+    stored_claims = [c for claims in before["claims"].values() for c in claims]
+    assert any(c.dropped and c.dropped[0].code == "below_minimum_minutes" for c in stored_claims)
+    assert any(c.status == "superseded" and c.superseded_by for c in stored_claims)
     with engine.begin() as connection:
         for table in ("worklist_items", "claims", "episodes"):
             connection.execute(text(f"DROP TABLE {table}"))

@@ -53,3 +53,31 @@ def test_values_from_the_api_are_never_rich_markup():
 
     assert "AUTH-[b]1" in text and "[active]" in text
     assert "[red]held[/red] [x]" in text
+
+
+def test_the_claims_table_shows_dropped_lines_and_what_superseded_a_claim():
+    from rich.console import Console
+
+    from devstack.render import episode_view
+
+    short = {"code": "below_minimum_minutes", "detail": "too short", "lines": ["S-9"]}
+    view = {
+        "episode_id": "ep-1",
+        "state": "authorized",
+        "payer": {"id": "acme", "plan_type": "commercial"},
+        "units": {"approved": 20, "used": 1},
+        "claims": [
+            {"claim_id": "C-1", "status": "superseded", "through": "2026-11-30",
+             "superseded_by": "C-2", "dropped": [short]},
+            {"claim_id": "C-2", "status": "released", "through": "2026-11-30", "dropped": [short]},
+            {"claim_id": "C-3", "status": "superseded", "through": "2026-11-30"},
+        ],
+    }  # fmt: skip
+    console = Console(record=True, width=200, color_system=None)
+
+    console.print(episode_view(view))
+    rows = {line.split()[1]: line for line in console.export_text().splitlines() if "C-" in line}
+
+    assert "C-2" in rows["C-1"] and "below_minimum_minutes (S-9)" in rows["C-1"]
+    assert "below_minimum_minutes (S-9)" in rows["C-2"]
+    assert "withdrawn" in rows["C-3"]

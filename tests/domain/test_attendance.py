@@ -11,6 +11,7 @@ import pytest
 
 from domain import commands as c
 from domain.attendance import AttendanceEntry, ProgramSchedule
+from domain.effects import effects_of
 from domain.errors import Rejected
 from domain.policy import default_policy
 from domain.project import episode_view, worklist_items
@@ -187,3 +188,56 @@ def test_weeks_below_the_iop_minimum_are_shown_and_sent_with_the_concurrent_revi
     assert request.attendance == (  # type: ignore[union-attr]
         "week of 2026-11-23: 6.00 hours attended, below the 9 hours a week of level 2.1",
     )
+
+
+def test_the_extension_request_carries_days_hours_missed_sessions_and_units_used():
+    s = Scenario()
+    s.approve(end=date(2026, 12, 10), units=20)
+    s.now = datetime(2026, 12, 4, 9, tzinfo=UTC)
+    schedule = ProgramSchedule(days_per_week=3, hours_per_day=Decimal("3"), weekdays=(1, 3, 5))
+    s.run(c.SetSchedule(schedule=schedule))
+    week_one = [
+        entry("A-0", MON, bill=BILL),
+        entry("A-2", MON + timedelta(days=2), "no_show"),
+        entry("A-4", MON + timedelta(days=4), minutes=120, bill=BILL),
+    ]
+    week_two = [
+        entry("B-0", MON + timedelta(days=7), "late_cancel"),
+        entry("B-2", MON + timedelta(days=9), "excused"),
+        entry("B-4", MON + timedelta(days=11)),
+    ]
+    s.run(c.RecordAttendance(sessions=(*week_one, *week_two)))
+    s.run(c.ReleaseClaim(claim_id="C-1", through=date(2026, 11, 30)))
+    (request,) = s.fire("concurrent_review_due")
+    summary = request.attendance_summary  # type: ignore[union-attr]
+    assert summary is not None
+    assert (summary.first, summary.last) == (MON, MON + timedelta(days=11))
+    assert (summary.days_attended, summary.sessions_attended) == (3, 3)
+    assert summary.hours_attended == Decimal("8.00")
+    assert summary.no_shows == (MON + timedelta(days=2),)
+    assert summary.late_cancels == (MON + timedelta(days=7),) and summary.missed == 2
+    assert summary.excused == 1 and summary.schedule == schedule
+    assert [(w.week, w.hours, w.minimum) for w in summary.weeks_below] == [
+        (MON, Decimal("5.00"), 9),
+        (MON + timedelta(days=7), Decimal("3.00"), 9),
+    ]
+    # Units used count released lines only: the two billed sessions on claim C-1.
+    assert (summary.authorization_number, summary.units_used, summary.units_approved) == (
+        "AUTH-1",
+        2,
+        20,
+    )
+    assert summary.unit_type == "days"
+    # The effect hands the evidence to the payer gateway.
+    [effect] = effects_of(request, 1)
+    assert effect.detail["attendance_summary"]["no_shows"] == ["2026-11-25"]
+    assert effect.detail["attendance_summary"]["units_used"] == 2
+
+
+def test_an_extension_request_without_recorded_attendance_carries_no_summary():
+    s = Scenario()
+    s.approve(end=date(2026, 12, 10))
+    s.now = datetime(2026, 12, 4, 9, tzinfo=UTC)
+    (request,) = s.fire("concurrent_review_due")
+    assert request.attendance_summary is None  # type: ignore[union-attr]
+    assert "attendance_summary" not in effects_of(request, 1)[0].detail

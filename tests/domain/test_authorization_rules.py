@@ -67,6 +67,57 @@ def test_medicare_advantage_extension_notice_moves_the_decision_deadline_by_14_d
     assert s.state.status == "auth_requested" and s.state.denial is None
 
 
+def test_the_payers_own_pended_answer_with_extension_days_moves_the_deadline():
+    s = Scenario(payer={"id": "ma", "plan_type": "medicare_advantage"})
+    due = s.state.pending.decision_due
+    events = s.decision("A4", delivery_id="d-ext", extension_days=14, reason="records needed")
+    assert s.types(events) == ["decision_extended"]
+    [extended] = events
+    assert (extended.delivery_id, extended.trace_number) == ("d-ext", s.trace)
+    assert s.state.deadlines["payer_decision_due"] == due + timedelta(days=14)
+    # Not a denial and not a request for information: the episode keeps waiting.
+    assert s.state.status == "auth_requested" and s.state.denial is None
+    assert not s.state.pending.awaiting_information
+    # The same delivery again changes nothing; a second notice is refused as by ops.
+    assert s.decision("A4", delivery_id="d-ext", extension_days=14) == []
+    with pytest.raises(Rejected, match="already extended"):
+        s.decision("A4", delivery_id="d-ext-2", extension_days=1)
+    with pytest.raises(Rejected, match="already extended"):
+        s.run(c.ExtendDecision(days=1))
+
+
+def test_an_extension_notice_in_an_approval_or_a_denial_is_refused_and_changes_nothing():
+    s = Scenario(payer={"id": "ma", "plan_type": "medicare_advantage"})
+    before = s.state
+    for action in ("A1", "A3"):
+        with pytest.raises(Rejected) as err:
+            s.decision(action, extension_days=14)
+        assert err.value.code == "invalid_input" and "pended answer (A4)" in str(err.value)
+    assert s.state == before
+
+
+def test_a_payer_extension_notice_beyond_its_policy_late_or_for_a_stale_trace_is_refused():
+    s = Scenario(payer={"id": "ma", "plan_type": "medicare_advantage"})
+    with pytest.raises(Rejected, match="at most 14 days"):
+        s.decision("A4", extension_days=15)
+    medicaid = Scenario(payer={"id": "mcd", "plan_type": "medicaid_ffs"})
+    with pytest.raises(Rejected, match="allows no decision extension"):
+        medicaid.decision("A4", extension_days=7)
+    s.fire("payer_decision_due")
+    with pytest.raises(Rejected) as err:
+        s.decision("A4", extension_days=14)
+    assert err.value.code == "window_closed"
+    other = Scenario(payer={"id": "ma", "plan_type": "medicare_advantage"})
+    with pytest.raises(Rejected) as err:
+        other.run(
+            c.ApplyPayerDecision(
+                delivery_id="d-x",
+                decision={"trace_number": "T-NOT-OURS", "action": "A4", "extension_days": 14},
+            )
+        )
+    assert err.value.code == "unknown_trace"
+
+
 def test_an_extension_longer_than_the_policy_allows_or_a_second_one_is_refused():
     s = Scenario(payer={"id": "ma", "plan_type": "medicare_advantage"})
     with pytest.raises(Rejected, match="at most 14 days"):

@@ -214,12 +214,55 @@ def _released_events(verdict: Released, claim_id: str) -> list:
     return released_claim_event(verdict, claim_id, NOW)
 
 
-def test_lines_of_a_month_before_one_already_sent_are_held_out_of_sequence():
-    dec = service(date=date(2026, 12, 2))
-    state = fold(
-        _released_events(released(episode(services=[dec])), "C-DEC"), episode(services=[dec])
-    )
-    late = service(date=date(2026, 11, 24))
-    state = state.model_copy(update={"services": {**state.services, late.service_id: late}})
-    assert held_codes(state) == {"later_month_sent": (late.service_id,)}
+def _december_sent_then_late_november(rules: int = 3, **dec_fields: object) -> Episode:
+    dec = service(service_id="S-dec", date=date(2026, 12, 2), **dec_fields)
+    start = episode(services=[dec], rules=rules)
+    state = fold(_released_events(released(start), "C-DEC"), start)
+    late = service(service_id="S-nov", date=date(2026, 11, 24))
+    return state.model_copy(update={"services": {**state.services, late.service_id: late}})
+
+
+def test_under_rules_2_lines_of_a_month_before_one_already_sent_were_held():
+    state = _december_sent_then_late_november(rules=2)
+    assert held_codes(state) == {"later_month_sent": ("S-nov",)}
     assert "2026-12 claim went out" in gate(state, DEC_31).reasons[0].detail  # type: ignore[union-attr]
+
+
+def test_late_lines_of_a_month_before_one_already_sent_go_out_on_a_claim_of_their_own():
+    state = _december_sent_then_late_november()
+    verdict = released(state)
+    assert verdict.service_ids == ("S-nov",) and verdict.replaces is None
+    claim = verdict.claim
+    # No month was released before November: it is the first interim claim, not a 7.
+    assert claim.type_of_bill == "0762" and claim.replaces is None
+    assert [line.service_id for line in claim.lines] == ["S-nov"]
+    assert any("out of month order" in w and "2026-12" in w for w in claim.warnings)
+    state = fold(_released_events(verdict, "C-NOV"), state)
+    assert {c.claim_id for c in state.released_claims} == {"C-DEC", "C-NOV"}
+    assert state.claims["C-DEC"].status == "released"  # the sent month is not touched
+
+
+def test_a_late_month_between_sent_months_is_continuing_never_last_even_after_discharge():
+    oct_ = service(service_id="S-oct", date=date(2026, 10, 26))
+    dec = service(service_id="S-dec", date=date(2026, 12, 2))
+    auth = authorization(start=date(2026, 10, 20), end=date(2026, 12, 31))
+    state = episode(services=[oct_, dec], authorizations=(auth,))
+    state = fold(_released_events(released(state, date(2026, 10, 31)), "C-OCT"), state)
+    state = fold(_released_events(released(state), "C-DEC"), state)
+    late = service(service_id="S-nov", date=date(2026, 11, 24))
+    discharge = DischargeInfo(date=date(2026, 12, 3), patient_status="01", disposition="completed")
+    state = state.model_copy(
+        update={"services": {**state.services, "S-nov": late}, "discharge": discharge}
+    )
+    claim = released(state).claim
+    assert claim.type_of_bill == "0763" and claim.patient_status == "30"
+
+
+def test_late_lines_of_a_month_that_was_itself_sent_replace_its_claim_with_frequency_7():
+    state = _december_sent_then_late_november()
+    state = fold(_released_events(released(state), "C-NOV"), state)
+    later = service(service_id="S-nov-2", date=date(2026, 11, 25))
+    state = state.model_copy(update={"services": {**state.services, "S-nov-2": later}})
+    verdict = released(state)
+    assert verdict.replaces == "C-NOV" and verdict.claim.type_of_bill == "0767"
+    assert verdict.service_ids == ("S-nov", "S-nov-2")

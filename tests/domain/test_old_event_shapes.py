@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from domain.events import EVENT_ADAPTER
-from domain.state import Episode, PendingRequest
+from domain.state import CURRENT_RULES, Episode, PendingRequest
 
 CLAIM = {
     "type_of_bill": "0762",
@@ -66,7 +66,8 @@ def test_a_held_claim_and_a_request_from_before_read_with_defaults():
 
 def test_a_snapshot_from_before_reads_under_the_current_rules_with_empty_attendance():
     state = Episode.model_validate({"episode_id": "ep-1", "status": "referred"})
-    assert state.rules == 2 and state.attendance == {} and state.voided_services == {}
+    assert state.rules == CURRENT_RULES == 3
+    assert state.attendance == {} and state.voided_services == {}
     pending = PendingRequest.model_validate(
         {"trace_number": "SD-1", "purpose": "initial", "decision_due": "2026-12-02T10:00:00Z"}
     )

@@ -43,6 +43,8 @@ step = st.one_of(
         st.sampled_from(["attended", "no_show", "late_cancel", "excused"]),
     ),
     st.tuples(st.just("extend"), st.sampled_from(["decision", "appeal"])),
+    # The payer's own extension notice: a pended answer with extension days.
+    st.tuples(st.just("payer_extend"), st.integers(1, 20)),
 )
 
 START = date(2026, 11, 23)
@@ -101,6 +103,10 @@ def _command(s: Scenario, op: tuple[Any, ...], n: int) -> Any:
         return c.RecordAttendance(sessions=(AttendanceEntry.model_validate(entry),))
     if kind == "extend":
         return c.ExtendDecision(scope=op[1])
+    if kind == "payer_extend":
+        trace = s.state.trace_numbers[-1] if s.state.trace_numbers else "none"
+        notice = PayerDecision(trace_number=trace, action="A4", extension_days=op[1])
+        return c.ApplyPayerDecision(delivery_id=f"d{n}", decision=notice)
     return c.Discharge(date=s.now.date(), patient_status="01", disposition="completed")
 
 
@@ -183,17 +189,34 @@ def _released_units(state: Any, book: Any) -> int:
 
 def _check_month_order(state: Any) -> None:
     """One live claim a month; frequency digits follow month order (2 first, then 3, and 1 or
-    4 only last); a replacement (7) stands in its replaced claim's place."""
+    4 only last); a replacement (7) stands in its replaced claim's place. A late month (its
+    lines recorded after a later month's claim went out, billing rules 3) goes out on its own
+    interim claim (2 or 3, never last) with a warning, outside the sequence it could not join."""
     live = sorted(
         (r for r in state.released_claims if r.claim is not None), key=lambda r: r.claim.from_
     )
     months = [(r.claim.from_.year, r.claim.from_.month) for r in live]
     assert len(months) == len(set(months))
+    late = [r for r in live if _went_out_late(state, r)]
+    for record in late:
+        assert _position_digit(state, record) in {"2", "3"}
+        assert any(m > (record.claim.from_.year, record.claim.from_.month) for m in months)
+    live = [r for r in live if r not in late]
     digits = [_position_digit(state, r) for r in live]
     for n, digit in enumerate(digits):
         assert digit in ({"1", "2"} if n == 0 else {"3", "4"}), digits
         if digit in {"1", "4"}:
             assert n == len(digits) - 1, digits
+
+
+def _original(state: Any, record: Any) -> Any:
+    while record.claim.type_of_bill[-1] == "7":
+        record = state.claims[record.claim.replaces]
+    return record
+
+
+def _went_out_late(state: Any, record: Any) -> bool:
+    return any("out of month order" in w for w in _original(state, record).claim.warnings)
 
 
 def _position_digit(state: Any, record: Any) -> str:
@@ -211,6 +234,24 @@ def test_random_episodes_keep_every_invariant(ops):
     for n, op in enumerate(ops):
         _run(s, op, n)
     assert fold(EVENT_LIST_ADAPTER.validate_json(EVENT_LIST_ADAPTER.dump_json(s.events))) == s.state
+
+
+def test_a_late_month_goes_out_on_its_own_claim_and_keeps_every_invariant():
+    s = Scenario()
+    steps: list[tuple[Any, ...]] = [
+        ("decision", "A1", 40, 60),
+        ("clock", 10 * 24),
+        ("services", 9, 1),  # 2026-12-02
+        ("claim", 10),
+        ("services", 2, 1),  # 2026-11-25, recorded after December went out
+        ("claim", 10),
+    ]
+    for n, op in enumerate(steps):
+        _run(s, op, n)
+    released = sorted(s.state.released_claims, key=lambda r: r.claim.from_)  # type: ignore[union-attr]
+    assert [r.claim.type_of_bill[-1] for r in released] == ["2", "2"]  # type: ignore[union-attr]
+    assert _went_out_late(s.state, released[0]) and not _went_out_late(s.state, released[1])
+    assert not s.state.held_claims
 
 
 @settings(max_examples=60, deadline=None)

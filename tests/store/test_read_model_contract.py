@@ -6,6 +6,7 @@ from datetime import timedelta, timezone
 
 import pytest
 
+from domain.model import HoldReason
 from store.ports import EventConflict, EventGap, InvalidCursor, ReadModel, WebhookInbox
 from tests.store.factories import (
     T0,
@@ -160,6 +161,25 @@ def test_claims_round_trip_and_are_upserted_by_claim_id(read_model: ReadModel) -
         released_claim("C-1"),
     ]
     assert read_model.claims(new_id()) == []
+
+
+def test_dropped_lines_and_superseded_by_survive_the_round_trip(read_model: ReadModel) -> None:
+    episode_id = new_id()
+    short = HoldReason(code="below_minimum_minutes", detail="too short", lines=("S-9",))
+    held = held_claim("C-1").model_copy(update={"dropped": [short]})
+    read_model.apply(summary(episode_id, version=1), events(1), [held])
+    assert read_model.claims(episode_id) == [held]
+
+    replaced = held.model_copy(update={"status": "superseded", "superseded_by": "C-2"})
+    withdrawn = held_claim("C-3").model_copy(update={"status": "superseded"})
+    released = released_claim("C-2").model_copy(update={"dropped": [short]})
+    read_model.apply(summary(episode_id, version=2), events(2), [replaced, released, withdrawn])
+
+    stored = {c.claim_id: c for c in read_model.claims(episode_id)}
+    assert stored["C-1"].superseded_by == "C-2" and stored["C-1"].dropped == [short]
+    assert stored["C-2"] == released and stored["C-2"].superseded_by is None
+    assert stored["C-3"].status == "superseded" and stored["C-3"].superseded_by is None
+    assert stored["C-3"].dropped == []
 
 
 def test_list_pages_with_cursor_newest_first(read_model: ReadModel) -> None:

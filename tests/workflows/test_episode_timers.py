@@ -11,6 +11,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from domain import commands as c
+from domain.attendance import AttendanceEntry
 from tests.support.temporal import find_binary, running_worker
 from tests.workflows.helpers import (
     World,
@@ -158,6 +159,27 @@ async def test_concurrent_review_is_requested_before_the_authorization_ends(epis
     purposes = [r.purpose for r in w.gateway.accepted]
     assert purposes == ["initial", "extension"]
     assert (await view(handle)).state == "authorized"
+
+
+async def test_the_concurrent_review_request_carries_the_attendance_evidence(episode_env):
+    env, w = episode_env.env, episode_env.world
+    handle = await open_episode(episode_env, **MA)
+    start = await today(env)
+    await decide(handle, "A1", **approval(start, days=20))
+    sessions = (
+        AttendanceEntry(session_id="A-1", date=start, status="attended", minutes=180),
+        AttendanceEntry(session_id="A-2", date=start, status="no_show"),
+    )
+    await handle.execute_update(
+        EpisodeWorkflow.record_attendance, c.RecordAttendance(sessions=sessions)
+    )
+    review = next(d for d in (await view(handle)).deadlines if d.kind == "concurrent_review_due")
+    await env.sleep(review.due - await env.get_current_time() + timedelta(minutes=1))
+    [extension] = [r for r in w.gateway.accepted if r.purpose == "extension"]
+    evidence = extension.payload["attendance_summary"]
+    assert (evidence["days_attended"], evidence["hours_attended"]) == (1, "3.00")
+    assert evidence["no_shows"] == [start.isoformat()] and evidence["units_used"] == 0
+    assert evidence["authorization_number"] == "AUTH-1"
 
 
 async def test_claims_after_the_authorization_expired_are_held(episode_env):
