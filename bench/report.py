@@ -42,6 +42,8 @@ class Row:
     target_of: TargetOf = "ratio"
     key: str = ""
     source: str = "bench"
+    # What a reader must know to read the figure (e.g. a maximum that is only a floor).
+    note: str = ""
 
     @property
     def ratio(self) -> float | None:
@@ -97,6 +99,7 @@ class Row:
             target_of=data.get("target_of", "ratio"),
             key=data.get("key", ""),
             source=data.get("source", "bench"),
+            note=data.get("note", ""),
         )
 
 
@@ -245,7 +248,7 @@ def table(rows: list[Row]) -> Table:
         if r.value is None:
             baseline = r.baseline_name
         out.add_row(
-            f"{r.figure} {r.name}",
+            f"{r.figure} {r.name}" + (f" [dim]({r.note})[/]" if r.note else ""),
             r.server,
             f"{_num(r.value)} {r.unit}",
             baseline,
