@@ -213,9 +213,12 @@ class Decisions:
         ids = await opened_and_projected(
             self.client, self.queue, self.read_model, count, lambda: None
         )
-        self.decided.extend(ids)
         start = datetime.now(UTC) - timedelta(days=LIFECYCLE_DAYS)
-        return [partial(decide, self.http, episode_id, start) for episode_id in ids]
+        return [partial(self._decide, episode_id, start) for episode_id in ids]
+
+    async def _decide(self, episode_id: str, start: datetime) -> None:
+        await decide(self.http, episode_id, start)
+        self.decided.append(episode_id)  # only an episode whose decision showed
 
 
 @dataclass
