@@ -10,6 +10,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -80,7 +81,17 @@ def growth_rows(months: tuple[int, ...], found: dict[str, dict[str, float]]) -> 
     return rows
 
 
-def meta(quick: bool, began: float) -> dict[str, object]:
+# The whole of `make bench` on two cores.
+BUDGET_SECONDS = 15 * 60
+
+
+def budget_row(command: str, seconds: float, budget: float) -> Row:
+    """The command's own wall time against its budget (a run past it must be cut down)."""
+    return Row("0", f"{command} wall time", "", seconds, "s", target_kind="at_most",
+               target=budget, target_of="value")  # fmt: skip
+
+
+def meta(quick: bool, began: float) -> dict[str, Any]:
     return {
         "quick": quick,
         "finished": datetime.now(UTC).isoformat(),
@@ -120,6 +131,7 @@ def main() -> None:
         found = run(sizes, tuple(args.servers), args.curves_on, args.can_after, Phases(progress))
         results = asyncio.run(found)
     results.meta = meta(args.quick, began)
+    results.add(budget_row("make bench", results.meta["seconds"], BUDGET_SECONDS))
     results.write(args.out)
     console.print(table(results.written))
     console.print(f"wrote {args.out} in {results.meta['seconds']} s")

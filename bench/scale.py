@@ -35,7 +35,7 @@ from rich.console import Console
 from sqlalchemy import Engine, func, select
 from temporalio.client import Client
 
-from bench.__main__ import meta
+from bench.__main__ import budget_row, meta
 from bench.api_figures import OPS, decide, start_api
 from bench.api_setup import opened_and_projected
 from bench.drive import LoopRun, open_loop
@@ -58,6 +58,7 @@ from store.schema import EpisodeRow
 OUT = ROOT / "bench" / "results" / "latest.json"
 SERVER = "sqlite+postgres"
 OPEN_CONCURRENCY = 50
+BUDGET_SECONDS = 30 * 60
 
 
 @dataclass
@@ -307,6 +308,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="stepdown-scale-") as tmp:
         results = asyncio.run(scale(settings, Path(tmp), console))
     results.meta = meta(False, began) | {"settings": vars(settings)}
+    results.add(budget_row("make bench-scale", results.meta["seconds"], BUDGET_SECONDS))
     results.write(args.out)
     console.print(table(results.written))
     console.print(f"wrote {args.out} in {results.meta['seconds']} s")

@@ -19,7 +19,7 @@ from bench.report import TARGETS
 from tests.support.db import require_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
-FIGURES = {"1", "2", "5", "6", "7"} | ({"3", "4"} if api_available() else set())
+FIGURES = {"0", "1", "2", "5", "6", "7"} | ({"3", "4"} if api_available() else set())
 STATUSES = {"met", "missed", "info", "n/a", "not_run"}
 BENCH_KEYS = {t.key for t in TARGETS if t.command == "make bench"}
 SCALE_KEYS = {t.key for t in TARGETS if t.command == "make bench-scale"}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.__main__ import MAX_RUN_BYTES, growth_rows
+from bench.__main__ import BUDGET_SECONDS, MAX_RUN_BYTES, budget_row, growth_rows
 from bench.curve_figures import rows as curve_rows
 from bench.curves import MaxRate, Measured, Step
 from bench.report import TARGETS, Results, Row, judge
@@ -217,3 +217,8 @@ def test_a_status_written_by_hand_is_not_trusted_on_reading(tmp_path: Path) -> N
     row = Row("8", "n", "pg", 30.0, "ms", 10.0, "b", "at_most", 1.5, key="k", source="x")
     data = row.as_dict() | {"status": "met"}
     assert Row.from_dict(data).status == "missed"
+
+
+def test_a_run_past_its_time_budget_says_so() -> None:
+    assert budget_row("make bench", 600.0, BUDGET_SECONDS).status == "met"
+    assert budget_row("make bench", BUDGET_SECONDS + 1, BUDGET_SECONDS).status == "missed"
