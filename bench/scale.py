@@ -66,7 +66,12 @@ class Opened:
     """Episodes opened so far, and a member id of each (what a search looks for)."""
 
     members: list[str] = field(default_factory=list)
-    projected: int = 0
+    # Episodes opened to be decided (each already in the read model when decided).
+    decided: int = 0
+
+    @property
+    def total(self) -> int:
+        return len(self.members) + self.decided
 
 
 @dataclass(frozen=True)
@@ -97,23 +102,24 @@ async def open_waiting(
         opened.members.append(member)
 
     await asyncio.gather(*(one() for _ in range(count)))
-    await _all_projected(read_model, len(opened.members))
+    await _all_projected(read_model, opened.total)
 
 
-def waiting(read_model: Engine) -> int:
-    """Episodes in the read model with a submitted request and a deadline ahead."""
-    query = select(func.count()).where(
-        EpisodeRow.trace_number.is_not(None), EpisodeRow.next_deadline.is_not(None)
-    )
+def submitted(read_model: Engine, waiting: bool = False) -> int:
+    """Episodes in the read model whose request went out (`waiting`: and that wait on a
+    deadline)."""
+    query = select(func.count()).where(EpisodeRow.trace_number.is_not(None))
+    if waiting:
+        query = query.where(EpisodeRow.next_deadline.is_not(None))
     with read_model.connect() as db:
         return int(db.execute(query).scalar_one())
 
 
 async def _all_projected(read_model: Engine, expected: int, timeout: float = 1800) -> None:
     deadline = time.monotonic() + timeout
-    while waiting(read_model) < expected:
+    while submitted(read_model) < expected:
         if time.monotonic() > deadline:
-            raise TimeoutError(f"{waiting(read_model)} of {expected} episodes projected")
+            raise TimeoutError(f"{submitted(read_model)} of {expected} episodes projected")
         await asyncio.sleep(0.5)
 
 
@@ -145,6 +151,7 @@ async def measure(
     ids = await opened_and_projected(
         server.client, queue, read_model, settings.decisions, lambda: None, start.date()
     )
+    opened.decided += len(ids)
     run = await open_loop(
         lambda i: decide(http, ids[i], start), settings.decision_rate, settings.decisions
     )
@@ -234,11 +241,13 @@ async def _scale(
                 measured[target] = await measure(server, queue, read_model, http, opened, settings)
                 console.print(f"measured with {target} open")
         states = _states(read_model)
+        with_deadline = submitted(read_model, waiting=True)
     out.details["scale"] = {
         "settings": vars(settings),
         "samples": [s.as_dict() for s in samples],
         "measured": {str(k): v for k, v in measured.items()},
         "read_model_states": states,
+        "episodes_with_a_deadline": with_deadline,
     }
     out.add(*scale_rows(settings, samples, measured))
 

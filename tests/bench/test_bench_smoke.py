@@ -151,6 +151,7 @@ def test_scale_at_a_tiny_size(tmp_path: Path) -> None:
     assert all(s["worker_rss_kib"] > 0 and s["database_bytes"] > 0 for s in scale["samples"])
     assert set(scale["measured"]) == {"8", "24"}
     assert scale["read_model_states"].get("auth_requested", 0) >= 24
+    assert scale["episodes_with_a_deadline"] >= 24
 
 
 @pytest.mark.slow
