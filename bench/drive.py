@@ -74,15 +74,3 @@ async def open_loop(
     await asyncio.gather(*tasks)
     run.wall = time.perf_counter() - began
     return run
-
-
-async def in_sequence(
-    ops: list[Callable[[], Awaitable[Any]]], tick: Tick = lambda: None
-) -> LoopRun:
-    """Each of `ops` in turn, the next once the last has answered."""
-    run = LoopRun()
-    began = time.perf_counter()
-    for op in ops:
-        await _timed(run, op, tick)
-    run.wall = time.perf_counter() - began
-    return run
