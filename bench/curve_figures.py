@@ -86,11 +86,12 @@ async def _curves(
             max_steps=sizes.ramp_steps,
             refine=sizes.ramp_refine,
             step_seconds=sizes.step_seconds,
+            pause=min(1.0, sizes.step_seconds / 4),
         )
         with phases.phase(f"[{mode}] maximum sustained {name} rate") as tick:
 
             async def step(rate: float, op: Operation = op, tick: Any = tick) -> Any:
-                return await run_step(op, rate, sizes.step_seconds, least, tick)
+                return await run_step(op, rate, sizes.step_seconds, sizes.step_min_samples, tick)
 
             maxima[name] = await find_max(step, ramp, rules)
     decision_max = maxima["decision"].per_second or sizes.ramp_start["decision"]

@@ -23,6 +23,7 @@ in the details).
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
@@ -156,6 +157,8 @@ async def find_max(run_step: StepRunner, ramp: Ramp, rules: Sustain) -> MaxRate:
 
     async def attempt(rate: float) -> bool:
         nonlocal unloaded
+        if found.steps:
+            await asyncio.sleep(ramp.pause)
         step = await run_step(rate)
         if math.isnan(unloaded):
             unloaded = step.p50

@@ -11,7 +11,7 @@ from rich.progress import Progress
 from bench.drive import Tick
 
 # Fewest requests a rate is measured with, so its p99 is not just its maximum.
-MIN_SAMPLES = 30
+MIN_SAMPLES = 60
 
 
 @dataclass(frozen=True)
@@ -33,8 +33,10 @@ class Sizes:
     ramp_steps: int = 12
     ramp_refine: int = 2
     step_seconds: float = 4.0
-    fixed_seconds: float = 12.0
+    fixed_seconds: float = 15.0
     min_samples: int = MIN_SAMPLES
+    # Fewest requests of a ramp step (a step is judged on its thirds).
+    step_min_samples: int = 12
 
 
 QUICK = Sizes(
@@ -53,6 +55,7 @@ QUICK = Sizes(
     step_seconds=1.0,
     fixed_seconds=1.0,
     min_samples=4,
+    step_min_samples=4,
 )
 
 

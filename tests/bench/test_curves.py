@@ -61,7 +61,7 @@ def capacity_stack(capacity: float):  # type: ignore[no-untyped-def]
 
 async def test_the_ramp_finds_the_capacity_within_its_resolution() -> None:
     run_step, offered = capacity_stack(27.0)
-    found = await find_max(run_step, Ramp(start=2.0, factor=1.5, refine=2), RULES)
+    found = await find_max(run_step, Ramp(start=2.0, factor=1.5, refine=2, pause=0), RULES)
     assert 27.0 / 1.5**0.25 <= found.per_second <= 27.0
     assert found.first_failed is not None and found.first_failed > 27.0
     assert not found.ceiling
@@ -72,11 +72,11 @@ async def test_the_ramp_finds_the_capacity_within_its_resolution() -> None:
 
 async def test_a_ramp_that_never_fails_reports_a_floor() -> None:
     run_step, offered = capacity_stack(math.inf)
-    found = await find_max(run_step, Ramp(start=1.0, factor=2.0, max_steps=4), RULES)
+    found = await find_max(run_step, Ramp(start=1.0, factor=2.0, max_steps=4, pause=0), RULES)
     assert found.per_second == 8.0 and found.ceiling and len(offered) == 4
 
 
 async def test_a_stack_failing_the_first_step_has_no_maximum() -> None:
     run_step, _ = capacity_stack(0.5)
-    found = await find_max(run_step, Ramp(start=1.0, refine=3), RULES)
+    found = await find_max(run_step, Ramp(start=1.0, refine=3, pause=0), RULES)
     assert found.per_second == 0.0 and found.first_failed == 1.0 and len(found.steps) == 1
