@@ -298,7 +298,11 @@ def scale_rows(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.scale", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.scale",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--episodes", type=int, default=10_000, help="the large open count")
     parser.add_argument("--small", type=int, default=100, help="the small open count")
     parser.add_argument("--max-cached", type=int, default=1000, help="worker workflow cache")
