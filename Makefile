@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint run bench histories browser clean
+.PHONY: install test lint run bench bench-scale profile histories browser clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -29,9 +29,23 @@ lint: $(STAMP)
 run: $(STAMP)
 	$(BIN)/stepdown dev
 
-# Benchmarks against the Temporal dev server's own limits; BENCH_ARGS=--quick for a short run.
+# Benchmarks against the Temporal dev server's own limits, with the load curves (maximum
+# sustained rate per operation, latency and CPU per process at 25/50/75 % of the decision
+# maximum); writes bench/results/latest.json. BENCH_ARGS=--quick for a short run. Take the
+# figures on an otherwise idle machine: another load on the cores makes them meaningless.
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# 10^4 open episodes on the dev server (SQLite file) with the PostgreSQL read model
+# (BENCH_POSTGRES_URL, default 127.0.0.1:5432/test, in a private schema); its rows join
+# latest.json. SCALE_ARGS="--episodes 50 --small 10" for a short run.
+bench-scale: $(STAMP)
+	$(BIN)/python -m bench.scale $(SCALE_ARGS)
+
+# py-spy flame graphs (SVG) of the API and the worker under the decision load, into
+# bench/results/; PROFILE_ARGS="--rate 10 --seconds 30". py-spy needs ptrace.
+profile: $(STAMP)
+	$(BIN)/python -m bench.profile decisions $(PROFILE_ARGS)
 
 histories: $(STAMP)
 	$(BIN)/python -m tests.workflows.record_histories

@@ -154,6 +154,12 @@ class Settings(BaseSettings):
     worker_build_id: str = Field(
         default="dev", min_length=1, max_length=100, alias="STEPDOWN_WORKER_BUILD_ID"
     )
+    # Workflows the worker keeps in memory between tasks (the SDK's sticky cache); one past it
+    # is evicted and replayed from history on its next task, so memory stays bounded however
+    # many episodes are open (bench.scale shows it).
+    worker_max_cached_workflows: int = Field(
+        default=1000, ge=0, le=100_000, alias="STEPDOWN_WORKER_MAX_CACHED_WORKFLOWS"
+    )
     # How often the API looks for episodes whose workflow task keeps failing (api/stuck.py);
     # 0 turns the scan off.
     stuck_scan_interval_seconds: float = Field(

@@ -40,6 +40,7 @@ def build_worker(
     workflows: Sequence[type],
     task_queue: str,
     deployment: WorkerDeploymentConfig | None = None,
+    max_cached_workflows: int = 1000,
 ) -> Worker:
     return Worker(
         client,
@@ -48,6 +49,7 @@ def build_worker(
         activities=activities.all(),
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         deployment_config=deployment,
+        max_cached_workflows=max_cached_workflows,
     )
 
 
@@ -155,6 +157,7 @@ async def main() -> None:
         [EpisodeWorkflow],
         settings.task_queue,
         deployment_config(settings),
+        settings.worker_max_cached_workflows,
     )
     rotation = None
     if watches_files(settings):

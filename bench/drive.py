@@ -19,6 +19,9 @@ class LoopRun:
     latencies: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     wall: float = 0.0
+    # (seconds from the loop's start to the operation's start, latency), completion order.
+    samples: list[tuple[float, float]] = field(default_factory=list)
+    began: float = 0.0
 
     @property
     def per_second(self) -> float:
@@ -32,7 +35,9 @@ async def _timed(run: LoopRun, op: Callable[[], Awaitable[Any]], tick: Tick) -> 
     except Exception as err:  # a failed operation is counted, never fatal to the figure
         run.errors.append(f"{type(err).__name__}: {err}")
         return
-    run.latencies.append(time.perf_counter() - began)
+    latency = time.perf_counter() - began
+    run.latencies.append(latency)
+    run.samples.append((began - run.began, latency))
     run.results.append(result)
     tick()
 
@@ -59,7 +64,7 @@ async def open_loop(
 ) -> LoopRun:
     """Starts `op(i)` at a steady `rate` per second, `count` times, whatever the answers do."""
     run = LoopRun()
-    began = time.perf_counter()
+    began = run.began = time.perf_counter()
     tasks = []
     for i in range(count):
         delay = began + i / rate - time.perf_counter()
@@ -67,17 +72,5 @@ async def open_loop(
             await asyncio.sleep(delay)
         tasks.append(asyncio.create_task(_timed(run, lambda i=i: op(i), tick)))
     await asyncio.gather(*tasks)
-    run.wall = time.perf_counter() - began
-    return run
-
-
-async def in_sequence(
-    ops: list[Callable[[], Awaitable[Any]]], tick: Tick = lambda: None
-) -> LoopRun:
-    """Each of `ops` in turn, the next once the last has answered."""
-    run = LoopRun()
-    began = time.perf_counter()
-    for op in ops:
-        await _timed(run, op, tick)
     run.wall = time.perf_counter() - began
     return run

@@ -19,7 +19,9 @@ from workflows.models import EpisodeInput
 LIFECYCLE_DAYS = 28
 
 
-def open_command(start: date, episode_id: str | None = None) -> c.OpenEpisode:
+def open_command(
+    start: date, episode_id: str | None = None, member_id: str = "MCD123456"
+) -> c.OpenEpisode:
     """An episode stepping down from PHP into IOP on `start`, its PHP claims billed."""
     # More than a week after the last PHP claim, so no IOP claim is held for the overlap rule.
     php_end = start - timedelta(days=10)
@@ -30,7 +32,7 @@ def open_command(start: date, episode_id: str | None = None) -> c.OpenEpisode:
                 "id": "P-BENCH",
                 "name": "Bench Patient",
                 "birth_date": "1990-04-01",
-                "member_id": "MCD123456",
+                "member_id": member_id,
             },
             "payer": {"id": "acme-medicaid", "plan_type": "medicaid_managed_care"},
             "asam_edition": 3,

@@ -1,23 +1,29 @@
-"""Figures per dev server (1, 2, 5, 7 and, once the API exists, 3 and 4) as table rows."""
+"""Figures per dev server (1, 2, 5, 6, 7, and the load curves 3 and 4 on one server) as rows."""
 
 from __future__ import annotations
 
 import uuid
 from pathlib import Path
 
-from bench import api_figures
-from bench.latency import Holders, projection_lags, update_at_rate, update_round_trips
+from bench import api_figures, curve_figures
+from bench.latency import Holders, projection_lags, update_round_trips
 from bench.memory import memory_per_cached
-from bench.phases import MIN_SAMPLES, Phases, Sizes
+from bench.phases import Phases, Sizes
 from bench.procs import DevServer, start_worker
 from bench.report import Results, Row
 from bench.stats import latency_ms
 from bench.throughput import Throughput, lifecycle_throughput, noop_throughput
-from store.db import upgrade
+from store.db import make_engine, upgrade
 
 
 async def server_figures(
-    server: DevServer, mode: str, sizes: Sizes, workdir: Path, phases: Phases, out: Results
+    server: DevServer,
+    mode: str,
+    sizes: Sizes,
+    workdir: Path,
+    phases: Phases,
+    out: Results,
+    curves: bool,
 ) -> None:
     queue = f"bench-{uuid.uuid4().hex}"
     await start_worker(server, workdir, queue)
@@ -28,10 +34,16 @@ async def server_figures(
     url = f"sqlite:///{database}"
     upgrade(url)
     sql_queue = f"bench-sql-{uuid.uuid4().hex}"
-    await start_worker(server, workdir, sql_queue, database_url=url)
+    sql_worker = await start_worker(server, workdir, sql_queue, database_url=url)
     await _projection(server, mode, sql_queue, database, sizes, phases, out)
-    if api_figures.available():
-        await api_figures.run(server, mode, sql_queue, url, sizes, workdir, phases, out)
+    if curves and api_figures.available():
+        engine = make_engine(url)
+        try:
+            await curve_figures.run(
+                server, mode, sql_queue, sql_worker, engine, url, sizes, workdir, phases, out
+            )
+        finally:
+            engine.dispose()
     if mode == "memory":
         with phases.phase(f"[{mode}] 6 memory per cached episode", 2 * sizes.cached) as tick:
             memory = await memory_per_cached(server, workdir, sizes.cached, tick)
@@ -54,11 +66,6 @@ async def _noop_figures(
             updates["sequential"] = latency_ms(
                 await update_round_trips(holders, sizes.updates, tick)
             )
-        for rate in sizes.rates:
-            count = max(MIN_SAMPLES, int(rate * sizes.rate_seconds))
-            with phases.phase(f"[{mode}] 1 no-op updates at {rate:g}/s", count) as tick:
-                run = await update_at_rate(holders, rate, count, tick)
-            updates[f"{rate:g}/s"] = latency_ms(run.latencies)
     out.details.setdefault(mode, {}).update(noop=noop.as_dict(), noop_update_ms=updates)
     seq = updates["sequential"]
     out.add(

@@ -12,7 +12,7 @@ from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 
-from bench.drive import LoopRun, Tick, open_loop
+from bench.drive import Tick
 from bench.episodes import approval, open_command, services_on, start_episode
 from bench.noop import NoopWorkflow
 from workflows.episode import EpisodeWorkflow
@@ -57,10 +57,6 @@ async def update_round_trips(holders: Holders, count: int, tick: Tick) -> list[f
         latencies.append(time.perf_counter() - began)
         tick()
     return latencies
-
-
-async def update_at_rate(holders: Holders, rate: float, count: int, tick: Tick) -> LoopRun:
-    return await open_loop(holders.ping, rate, count, tick)
 
 
 async def projection_lags(

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rich.progress import Progress
 
 from bench.drive import Tick
 
 # Fewest requests a rate is measured with, so its p99 is not just its maximum.
-MIN_SAMPLES = 30
+MIN_SAMPLES = 60
 
 
 @dataclass(frozen=True)
@@ -19,28 +19,43 @@ class Sizes:
     concurrency: int = 8
     duration: float = 8.0
     updates: int = 200
-    rates: tuple[float, ...] = (10.0, 50.0, 100.0)
-    rate_seconds: float = 1.0
     lag_episodes: int = 4
     lag_updates: int = 40
-    claims_per_episode: int = 12
     months: tuple[int, ...] = (1, 3, 6, 12)
     replays: int = 3
     cached: int = 200
+    # Load curves (bench/curves.py): the first rate of each ramp, the ramp's factor, its
+    # most steps and bisections, each step's length, and each fixed-rate load's length.
+    ramp_start: dict[str, float] = field(
+        default_factory=lambda: {"noop": 10.0, "decision": 2.0, "claim": 2.0}
+    )
+    ramp_factor: float = 1.5
+    ramp_steps: int = 12
+    ramp_refine: int = 2
+    step_seconds: float = 4.0
+    fixed_seconds: float = 15.0
+    min_samples: int = MIN_SAMPLES
+    # Fewest requests of a ramp step (a step is judged on its thirds).
+    step_min_samples: int = 12
 
 
 QUICK = Sizes(
     concurrency=4,
     duration=1.5,
     updates=20,
-    rates=(5.0, 10.0),
-    rate_seconds=1.0,
     lag_episodes=2,
     lag_updates=4,
-    claims_per_episode=5,
     months=(1, 2),
     replays=1,
     cached=10,
+    ramp_start={"noop": 4.0, "decision": 2.0, "claim": 2.0},
+    ramp_factor=2.0,
+    ramp_steps=2,
+    ramp_refine=0,
+    step_seconds=1.0,
+    fixed_seconds=1.0,
+    min_samples=4,
+    step_min_samples=4,
 )
 
 

@@ -78,6 +78,11 @@ class DevServer:
     workers: list[Process] = field(default_factory=list)
 
 
+def database_files(workdir: Path) -> list[Path]:
+    """The dev server's SQLite files under `workdir` (the database and its WAL, if any)."""
+    return sorted(workdir.glob("temporal-*.db*"))
+
+
 async def start_dev_server(workdir: Path, sqlite: bool) -> DevServer:
     """`temporal server start-dev`, in memory or on a SQLite file under `workdir`."""
     port = free_port()
@@ -113,7 +118,11 @@ async def _connect(address: str, process: Process, timeout: float = 60) -> Clien
 
 
 async def start_worker(
-    server: DevServer, workdir: Path, queue: str, database_url: str | None = None
+    server: DevServer,
+    workdir: Path,
+    queue: str,
+    database_url: str | None = None,
+    max_cached_workflows: int | None = None,
 ) -> Process:
     """A `bench.worker_proc` process polling `queue`; returns once it polls."""
     ready = workdir / f"ready-{uuid.uuid4().hex}"
@@ -121,6 +130,8 @@ async def start_worker(
     args += ["--task-queue", queue, "--ready-file", str(ready)]
     if database_url:
         args += ["--database-url", database_url]
+    if max_cached_workflows is not None:
+        args += ["--max-cached-workflows", str(max_cached_workflows)]
     process = spawn(args, workdir / f"worker-{ready.name}.log")
     await _wait_for(ready, process)
     server.workers.append(process)

@@ -32,7 +32,11 @@ def activities(database_url: str | None) -> EpisodeActivities:
 async def serve(args: argparse.Namespace) -> None:
     client = await Client.connect(args.address, data_converter=DATA_CONVERTER)
     worker = build_worker(
-        client, activities(args.database_url), [NoopWorkflow, EpisodeWorkflow], args.task_queue
+        client,
+        activities(args.database_url),
+        [NoopWorkflow, EpisodeWorkflow],
+        args.task_queue,
+        max_cached_workflows=args.max_cached_workflows,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -50,6 +54,7 @@ def main() -> None:
     parser.add_argument("--task-queue", required=True)
     parser.add_argument("--ready-file", required=True)
     parser.add_argument("--database-url")
+    parser.add_argument("--max-cached-workflows", type=int, default=1000)
     asyncio.run(serve(parser.parse_args()))
 
 
