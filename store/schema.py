@@ -135,6 +135,9 @@ class WorklistRow(Base):
     due: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     detail: Mapped[str] = mapped_column(Text)
     payer_id: Mapped[str] = mapped_column(String(80), index=True)
+    # An undated item's age and value, which rank it (domain.views.ranked_at).
+    since: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    value_cents: Mapped[int | None] = mapped_column(Integer)
 
 
 class InboxRow(Base):

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy import Engine, case, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 
-from store.db import session_factory
+from store.db import dialect_insert, session_factory
 from store.schema import ThrottleWindowRow
 
 # Past this many keys, the in-memory counts forget expired windows first (bounded memory).
@@ -50,7 +49,7 @@ class SqlThrottleCounts:
 
     def __init__(self, engine: Engine) -> None:
         self._sessions = session_factory(engine)
-        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        self._insert = dialect_insert(engine)
 
     def window(self, scope: str, key: str, length: float, now: float) -> Window | None:
         query = select(ThrottleWindowRow.started_at, ThrottleWindowRow.failures).where(

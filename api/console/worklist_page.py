@@ -9,8 +9,9 @@ from datetime import datetime
 from typing import get_args
 from zoneinfo import ZoneInfo
 
+from api.console.page import esc
 from api.console.templates import render_template
-from api.console.when import is_overdue, local_due_html
+from api.console.when import is_overdue, local_due_html, span
 from domain.views import EpisodeSummary, WorklistItem, WorklistKind
 from store.ports import PatientLabel
 
@@ -86,13 +87,23 @@ def _row(
         patient=patient,
         what=KIND_LABELS.get(item.kind, item.kind),
         detail=item.detail,
-        due=local_due_html(item.due, now, zone),
+        due=_due_html(item, now, zone),
         overdue=is_overdue(item.due, now),
         payer=summary.payer_id if summary else "",
         state=summary.state.replace("_", " ") if summary else "",
         owner=owner,
         delivery_id=item.delivery_id,
         delivery_payer_id=item.delivery_payer_id,
+    )
+
+
+def _due_html(item: WorklistItem, now: datetime, zone: ZoneInfo) -> str:
+    """The due time; for an undated item, how long it has waited (what ranks it)."""
+    if item.due is not None or item.since is None:
+        return local_due_html(item.due, now, zone)
+    return (
+        f'<span class="muted">no date</span>'
+        f'<div class="small muted">waiting {esc(span((now - item.since).total_seconds()))}</div>'
     )
 
 

@@ -1,5 +1,6 @@
 """Throttle windows: failed sign-ins and bad bearer tokens counted in the database, so
-every API replica sees the same counts (api/throttle.py).
+every API replica sees the same counts (api/throttle.py). Worklist items keep the age and
+value an undated item ranks by (domain.views.ranked_at).
 
 Revision ID: 0180
 Revises: 0130
@@ -27,8 +28,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("scope", "key_hash", name="pk_throttle_windows"),
     )
     op.create_index("ix_throttle_windows_started_at", "throttle_windows", ["started_at"])
+    # Rows projected before this revision rank as before (undated last) until their
+    # episode is projected again (`stepdown db rebuild` projects every one).
+    with op.batch_alter_table("worklist_items") as batch:
+        batch.add_column(sa.Column("since", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("value_cents", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("worklist_items") as batch:
+        batch.drop_column("value_cents")
+        batch.drop_column("since")
     op.drop_index("ix_throttle_windows_started_at", table_name="throttle_windows")
     op.drop_table("throttle_windows")
