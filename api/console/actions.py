@@ -17,6 +17,7 @@ from api.console.session import Session
 from api.console.templates import render_template
 from domain import commands as c
 from domain.model import TERMINAL_STATES
+from store.attachments import Attachment
 from workflows.episode import EpisodeWorkflow
 from workflows.models import AppealAction, P2PAction
 
@@ -76,6 +77,20 @@ def scheduled_at(form: Form) -> datetime:
         raise FieldProblem("at", OUT_OF_RANGE) from None
 
 
+# The forms that send attachments with them: a checkbox `attachment-<id>` for each of the
+# episode's attachments (the route checks the ids are this episode's).
+ATTACHABLE = frozenset({"p2p-request", "appeal-file", "information"})
+
+
+def chosen_attachments(form: Form) -> tuple[int, ...]:
+    ids = []
+    for key, value in form.items():
+        number = key.removeprefix("attachment-")
+        if key.startswith("attachment-") and value and number.isdigit() and len(number) < 10:
+            ids.append(int(number))
+    return tuple(sorted(ids))
+
+
 def _optional(form: Form, name: str) -> str | None:
     return form.get(name, "").strip() or None
 
@@ -119,7 +134,7 @@ ACTIONS: dict[str, Action] = {
             OPS,
             _in("denied"),
             EpisodeWorkflow.p2p,
-            lambda f: P2PAction(action="request"),
+            lambda f: P2PAction(action="request", attachments=chosen_attachments(f)),
             af.no_fields,
             "Request P2P",
         ),
@@ -149,7 +164,9 @@ ACTIONS: dict[str, Action] = {
             OPS,
             _in("denied"),
             EpisodeWorkflow.appeal,
-            lambda f: AppealAction(action="file", level=f.get("level", "standard")),
+            lambda f: AppealAction(
+                action="file", level=f.get("level", "standard"), attachments=chosen_attachments(f)
+            ),
             af.appeal_fields,
             "File appeal",
         ),
@@ -171,7 +188,9 @@ ACTIONS: dict[str, Action] = {
             INTAKE_OPS,
             _in("info_requested"),
             EpisodeWorkflow.provide_information,
-            lambda f: c.ProvideInformation(note=f.get("note", "").strip()),
+            lambda f: c.ProvideInformation(
+                note=f.get("note", "").strip(), attachments=chosen_attachments(f)
+            ),
             af.information_fields,
             "Record information sent",
         ),
@@ -257,6 +276,8 @@ class ActionForm:
     confirm: str
     problems: list[str]
     fields: str
+    # The ids ticked when the form comes back refused; None: the form sends no attachments.
+    ticked: frozenset[int] | None = None
 
 
 def action_form(action: Action, failure: Failure | None) -> ActionForm:
@@ -271,6 +292,7 @@ def action_form(action: Action, failure: Failure | None) -> ActionForm:
         confirm=action.confirm,
         problems=problems + unplaced,
         fields=action.fields(form, errors, action.name),
+        ticked=frozenset(chosen_attachments(form)) if action.name in ATTACHABLE else None,
     )
 
 
@@ -291,9 +313,11 @@ def actions_html(
     session: Session,
     failed: tuple[str, Failure] | None = None,
     primary: str | None = None,
+    files: list[Attachment] | None = None,
 ) -> str:
     """The `primary` action's form in view; the others folded under "More actions" (open
-    when one of them was just refused, so its errors show); templates/actions.html."""
+    when one of them was just refused, so its errors show); templates/actions.html. The
+    forms that send attachments offer each of `files`."""
     offered = available(state, session)
 
     def form(a: Action) -> ActionForm:
@@ -310,4 +334,5 @@ def actions_html(
         main=[form(a) for a in main],
         rest=[form(a) for a in rest],
         rest_open=bool(failed and failed[0] in {a.name for a in rest}),
+        files=files or [],
     )

@@ -107,7 +107,9 @@ def episode_body(page: EpisodePage, session: Session) -> str:
         deadlines=[(d.kind, due_html(d.due, page.now)) for d in view.deadlines],
         claims=[(c, "" if c.status == "superseded" else dropped_html(c)) for c in ordered],
         attendance=attendance_card(view.attendance),
-        actions=actions_html(view.episode_id, view.state, session, page.failed, step.action),
+        actions=actions_html(
+            view.episode_id, view.state, session, page.failed, step.action, page.files
+        ),
         owner_card=owner_card(page, session),
         notes_card=notes_card(page, session),
         files_card=files_card(page, session),
