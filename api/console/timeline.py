@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from api.console.page import esc
+from api.console.templates import ENV
 from api.console.when import at_html
 from domain.views import StoredEvent
 
@@ -146,30 +146,25 @@ def describe(event: StoredEvent) -> str:
     return what(event.data) if what else event.type.replace("_", " ").capitalize()
 
 
-def who_html(event: StoredEvent) -> str:
-    """The person whose command produced the event (name, role and id), else who it must be.
+def who(event: StoredEvent) -> tuple[str, str]:
+    """The person whose command produced the event (name and role; id), else who it must be.
 
     Events recorded before people had identities carry no actor: their role is inferred
     from the event type, as it was before.
     """
     actor = event.data.get("actor")
     if not isinstance(actor, dict) or not actor.get("id"):
-        return f'<div class="who-tag">{esc(WHO.get(event.type, "stepdown"))}</div>'
-    name, role, ident = actor.get("name"), actor.get("role"), actor.get("id")
-    label = f"{name} ({role})" if name else str(role)
-    return (
-        f'<div class="who-tag" data-actor="{esc(ident)}">{esc(label)}'
-        f'<span class="muted"> {esc(ident)}</span></div>'
-    )
+        return WHO.get(event.type, "stepdown"), ""
+    name, role = actor.get("name"), actor.get("role")
+    return (f"{name} ({role})" if name else str(role)), str(actor.get("id"))
 
 
 def timeline_html(events: list[StoredEvent], now: datetime) -> str:
-    if not events:
-        return '<p class="muted">No events projected yet; they appear within a few seconds.</p>'
-    rows = "".join(
-        f'<li data-seq="{event.seq}"><div>{at_html(event.at, now)}</div>'
-        f"{who_html(event)}"
-        f"<div>{esc(describe(event))}</div></li>"
-        for event in events
-    )
-    return f'<ol class="timeline">{rows}</ol>'
+    rows = []
+    for event in events:
+        label, actor = who(event)
+        at = at_html(event.at, now)
+        rows.append(
+            {"seq": event.seq, "at": at, "who": label, "actor": actor, "what": describe(event)}
+        )
+    return str(ENV.get_template("episode_cards.html").module.timeline(rows))
