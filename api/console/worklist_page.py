@@ -9,9 +9,8 @@ from datetime import datetime
 from typing import get_args
 from zoneinfo import ZoneInfo
 
-from api.console.page import esc
 from api.console.templates import render_template
-from api.console.when import is_overdue, local_due_html, span
+from api.console.when import is_overdue, local_due_html, waiting_html
 from domain.views import EpisodeSummary, WorklistItem, WorklistKind
 from store.ports import PatientLabel
 
@@ -101,10 +100,7 @@ def _due_html(item: WorklistItem, now: datetime, zone: ZoneInfo) -> str:
     """The due time; for an undated item, how long it has waited (what ranks it)."""
     if item.due is not None or item.since is None:
         return local_due_html(item.due, now, zone)
-    return (
-        f'<span class="muted">no date</span>'
-        f'<div class="small muted">waiting {esc(span((now - item.since).total_seconds()))}</div>'
-    )
+    return waiting_html(item.since, now)
 
 
 # Sortable columns: the key of each (ties keep the urgency order, which is the default).
