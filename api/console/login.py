@@ -25,7 +25,7 @@ from api.console.session import (
     users_of,
 )
 from api.console.templates import render_template
-from api.deps import blocking, get_deps
+from api.deps import blocking, get_deps, get_settings
 from api.identity import rehash_if_needed, verify_password
 
 router = APIRouter(include_in_schema=False)
@@ -35,9 +35,15 @@ WRONG_TOKEN = "That token is not valid. Check it and try again."
 
 
 def login_page(
-    next_path: str, problem: str = "", status: int = 200, username: str = ""
+    next_path: str,
+    problem: str = "",
+    status: int = 200,
+    username: str = "",
+    sso: bool = False,
 ) -> Response:
-    body = render_template("login.html", next_path=next_path, problem=problem, username=username)
+    body = render_template(
+        "login.html", next_path=next_path, problem=problem, username=username, sso=sso
+    )
     return render("Sign in", body, None, status=status)
 
 
@@ -45,7 +51,7 @@ def login_page(
 async def login_form(request: Request, next: str = "/console") -> Response:
     if await current_session(request) is not None:
         return RedirectResponse(safe_next(next), status_code=303)
-    return login_page(safe_next(next))
+    return login_page(safe_next(next), sso=get_settings(request).sso_enabled())
 
 
 def throttled(wait: int, target: str) -> Response:

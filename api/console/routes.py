@@ -8,7 +8,7 @@ from datetime import datetime
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
-from api.console import files, login, notifications_page, password
+from api.console import files, login, notifications_page, password, sso
 from api.console.actions import ACTIONS, Failure, build
 from api.console.episode_data import fetch_worklist, files_or_none, load_episode
 from api.console.episode_page import EPISODE_SCRIPT, episode_body
@@ -38,6 +38,7 @@ router.include_router(login.router)
 router.include_router(notifications_page.router)
 router.include_router(password.router)
 router.include_router(files.router)
+router.include_router(sso.router)
 INTAKE_ROLES = ("intake", "ops")
 WORKLIST_ROLES = ("ops",)
 REPORT_ROLES = ("ops",)
