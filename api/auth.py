@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api import problems
-from api.deps import ApiDeps, blocking, get_deps, get_settings
+from api.deps import ApiDeps, blocking, get_deps, get_settings, utc_now
 from api.problems import ApiProblem
 from api.throttle import Throttle, Throttles
 from settings import DEV_TOKENS, TOKEN_HASH, Settings, hash_token
@@ -120,13 +120,16 @@ def user_for_token(request: Request, token: str) -> User | None:
     return user_of(record) if record is not None else None
 
 
-def make_throttles(settings: Settings, deps: ApiDeps) -> Throttles:
-    """The throttles over the deps' shared counts (in memory only for an app without SQL)."""
-    counts = deps.throttle_counts or MemoryThrottleCounts()
+def make_throttles(settings: Settings, deps: ApiDeps | None) -> Throttles:
+    """The throttles over the deps' shared counts (in memory only for an app without SQL,
+    or one whose lifespan has not provided its deps yet)."""
+    shared = deps.throttle_counts if deps is not None else None
+    counts = shared or MemoryThrottleCounts()
+    clock = deps.clock if deps is not None else utc_now
     window = settings.throttle_window_seconds
 
     def throttle(scope: str, limit: int) -> Throttle:
-        return Throttle(scope, limit, window, counts, deps.clock)
+        return Throttle(scope, limit, window, counts, clock)
 
     return Throttles(
         signin_account=throttle("signin_account", settings.signin_failures_per_account),
@@ -142,6 +145,12 @@ def throttles_of(request: Request) -> Throttles:
     """The app's throttles, made at first use: the deps exist only once the lifespan ran."""
     state = request.app.state
     with _throttles_lock:
+        if state.deps is None:
+            # No deps yet (an app used without its lifespan): counted in this process.
+            if getattr(state, "early_throttles", None) is None:
+                state.early_throttles = make_throttles(get_settings(request), None)
+            early: Throttles = state.early_throttles
+            return early
         if getattr(state, "throttles", None) is None:
             state.throttles = make_throttles(get_settings(request), get_deps(request))
         throttles: Throttles = state.throttles
