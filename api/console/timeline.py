@@ -101,12 +101,14 @@ WHAT: dict[str, Callable[[Data], str]] = {
         f"{d.get('reason') or 'see payer portal'}; respond by {_day(d.get('respond_by'))}"
     ),
     "information_overdue": lambda d: "Information for the payer is overdue",
-    "information_provided": lambda d: f"Information sent to the payer: {d.get('note')}",
+    "information_provided": lambda d: (
+        f"Information sent to the payer: {d.get('note')}{_attached(d)}"
+    ),
     "authorization_granted": _granted,
     "authorization_denied": _denied,
     "payer_notice": lambda d: f"Payer notice ({d.get('action')}): {d.get('reason') or '—'}",
     "request_cancelled_by_payer": lambda d: f"Payer cancelled the request: {d.get('reason')}",
-    "p2p_requested": lambda d: "Peer-to-peer review requested",
+    "p2p_requested": lambda d: f"Peer-to-peer review requested{_attached(d)}",
     "p2p_scheduled": lambda d: (
         f"Peer-to-peer call scheduled for {_minute(d.get('call_at'))}"
         + (f" with {d['reviewer']}" if d.get("reviewer") else "")
@@ -115,7 +117,7 @@ WHAT: dict[str, Callable[[Data], str]] = {
     "p2p_decided": _p2p_decided,
     "p2p_window_closed": lambda d: "The peer-to-peer window closed",
     "appeal_filed": lambda d: (
-        f"{str(d.get('level')).capitalize()} appeal filed; "
+        f"{str(d.get('level')).capitalize()} appeal filed{_attached(d)}; "
         f"decision due {_day(d.get('decision_due'))}"
     ),
     "appeal_decision_overdue": lambda d: "The appeal decision is overdue",
@@ -131,6 +133,11 @@ WHAT: dict[str, Callable[[Data], str]] = {
     "episode_closed": lambda d: f"Closed: {d.get('reason')}",
     "episode_cancelled": lambda d: f"Cancelled: {d.get('reason')}",
 }
+
+
+def _attached(d: Data) -> str:
+    count = len(d.get("attachments") or [])
+    return f" with {count} attachment{'s' if count != 1 else ''}" if count else ""
 
 
 def _day(value: Any) -> str:

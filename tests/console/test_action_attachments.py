@@ -47,6 +47,12 @@ async def test_a_ticked_attachment_goes_with_the_p2p_request(console: Console) -
 
     assert (await eventually(request)).payload["attachments"] == [file_id]
 
+    async def timeline() -> str | None:
+        text = visible_text((await console.web.get(f"/console/episodes/{episode_id}")).text)
+        return text if "Peer-to-peer review requested with 1 attachment" in text else None
+
+    assert await eventually(timeline)
+
 
 async def test_an_attachment_of_another_episode_is_refused_and_the_form_keeps_the_ticks(
     console: Console,
