@@ -306,6 +306,31 @@ class Settings(BaseSettings):
         default=900, ge=10, le=86_400, alias="STEPDOWN_THROTTLE_WINDOW"
     )
 
+    # Single sign-on with the organization's OpenID Connect provider (api/console/sso.py):
+    # the issuer URL (its /.well-known/openid-configuration is read) and this client's id;
+    # unset: no "Sign in with single sign-on" button. The secret is optional (PKCE is used
+    # either way). Roles come from the ID token's `oidc_roles_claim` through `oidc_role_map`
+    # ({"claim value": "role"}, JSON); a person none maps to a role is refused.
+    oidc_issuer: str | None = Field(default=None, alias="STEPDOWN_OIDC_ISSUER")
+    oidc_client_id: str | None = Field(default=None, alias="STEPDOWN_OIDC_CLIENT_ID")
+    oidc_client_secret: SecretStr | None = Field(default=None, alias="STEPDOWN_OIDC_CLIENT_SECRET")
+    oidc_roles_claim: str = Field(default="groups", alias="STEPDOWN_OIDC_ROLES_CLAIM")
+    oidc_role_map: dict[str, str] = Field(default_factory=dict, alias="STEPDOWN_OIDC_ROLE_MAP")
+    oidc_username_claim: str = Field(
+        default="preferred_username", alias="STEPDOWN_OIDC_USERNAME_CLAIM"
+    )
+
+    @field_validator("oidc_role_map")
+    @classmethod
+    def _known_oidc_roles(cls, mapping: dict[str, str]) -> dict[str, str]:
+        unknown = sorted({role for role in mapping.values() if role not in ROLES})
+        if unknown:
+            raise ValueError(f"unknown roles {unknown}; use some of {list(ROLES)}")
+        return mapping
+
+    def sso_enabled(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_client_id)
+
     @field_validator("console_timezone")
     @classmethod
     def _known_zone(cls, zone: str) -> str:

@@ -76,7 +76,8 @@ def create_app(
     app.state.settings = settings or get_settings()
     app.state.deps = deps
     app.state.tracing = tracing or tracer_provider(app.state.settings, "stepdown-api")
-    app.state.throttles = auth.make_throttles(app.state.settings)
+    # Made at first use (auth.throttles_of), over the deps' shared counts.
+    app.state.throttles = None
     install_problem_handlers(app)
     app.add_exception_handler(RequestValidationError, auth.on_validation)
     modules = (episodes, actions, billing, webhooks, ops, claims, notifications, payers)

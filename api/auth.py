@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated
@@ -20,10 +21,11 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api import problems
-from api.deps import blocking, get_deps, get_settings
+from api.deps import ApiDeps, blocking, get_deps, get_settings, utc_now
 from api.problems import ApiProblem
 from api.throttle import Throttle, Throttles
 from settings import DEV_TOKENS, TOKEN_HASH, Settings, hash_token
+from store.throttles import MemoryThrottleCounts
 from store.users import UserRecord
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="stepdown"'}
@@ -118,13 +120,41 @@ def user_for_token(request: Request, token: str) -> User | None:
     return user_of(record) if record is not None else None
 
 
-def make_throttles(settings: Settings) -> Throttles:
+def make_throttles(settings: Settings, deps: ApiDeps | None) -> Throttles:
+    """The throttles over the deps' shared counts (in memory only for an app without SQL,
+    or one whose lifespan has not provided its deps yet)."""
+    shared = deps.throttle_counts if deps is not None else None
+    counts = shared or MemoryThrottleCounts()
+    clock = deps.clock if deps is not None else utc_now
     window = settings.throttle_window_seconds
+
+    def throttle(scope: str, limit: int) -> Throttle:
+        return Throttle(scope, limit, window, counts, clock)
+
     return Throttles(
-        signin_account=Throttle(settings.signin_failures_per_account, window),
-        signin_address=Throttle(settings.signin_failures_per_address, window),
-        bearer_address=Throttle(settings.bearer_failures_per_address, window),
+        signin_account=throttle("signin_account", settings.signin_failures_per_account),
+        signin_address=throttle("signin_address", settings.signin_failures_per_address),
+        bearer_address=throttle("bearer_address", settings.bearer_failures_per_address),
     )
+
+
+_throttles_lock = threading.Lock()
+
+
+def throttles_of(request: Request) -> Throttles:
+    """The app's throttles, made at first use: the deps exist only once the lifespan ran."""
+    state = request.app.state
+    with _throttles_lock:
+        if state.deps is None:
+            # No deps yet (an app used without its lifespan): counted in this process.
+            if getattr(state, "early_throttles", None) is None:
+                state.early_throttles = make_throttles(get_settings(request), None)
+            early: Throttles = state.early_throttles
+            return early
+        if getattr(state, "throttles", None) is None:
+            state.throttles = make_throttles(get_settings(request), get_deps(request))
+        throttles: Throttles = state.throttles
+    return throttles
 
 
 def address_of(request: Request) -> str:
@@ -138,7 +168,7 @@ def too_many_attempts(wait: int) -> ApiProblem:
 
 def checked_user(request: Request) -> User:
     """The caller, or 401; an address that keeps presenting bad tokens waits (429)."""
-    throttle: Throttle = request.app.state.throttles.bearer_address
+    throttle = throttles_of(request).bearer_address
     address = address_of(request)
     wait = throttle.retry_after(address)
     if wait is not None:

@@ -30,6 +30,7 @@ from store.sql_notifications import SqlNotifications
 from store.sql_payers import SqlPayerDirectory, SqlSubmissionLog
 from store.sql_users import SqlUserStore
 from store.submissions import SubmissionLog
+from store.throttles import SqlThrottleCounts, ThrottleCounts
 from store.users import UserStore
 from store.x12_ledger import SqlX12Ledger, X12Ledger
 from workflows.client import EpisodeClient
@@ -86,6 +87,9 @@ class ApiDeps:
     # Notes on episodes, sealed with the payload keyring; None: no notes.
     notes: SqlNotes | None = None
     attachments: SqlAttachments | None = None
+    # Failed sign-ins and bad tokens, counted for every replica (api/throttle.py); None:
+    # counted in this process only.
+    throttle_counts: ThrottleCounts | None = None
 
 
 def temporal_health(client: Client) -> HealthCheck:
@@ -132,6 +136,7 @@ def sql_deps(engine: Engine, client: Client, settings: Settings) -> ApiDeps:
         users=SqlUserStore(engine),
         notes=SqlNotes(engine, codec),
         attachments=SqlAttachments(engine, codec),
+        throttle_counts=SqlThrottleCounts(engine),
     )
 
 

@@ -119,9 +119,11 @@ class InformationRequest(Body):
     """What was sent to the payer that pended the request (X12 A4) asking for information."""
 
     note: str = Field(min_length=1, max_length=2000)
+    # Ids of the episode's attachments sent with the answer (GET /episodes/{id}/attachments).
+    attachments: c.AttachmentIds = ()
 
     def command(self) -> c.ProvideInformation:
-        return c.ProvideInformation(note=self.note)
+        return c.ProvideInformation(note=self.note, attachments=self.attachments)
 
 
 class ServicesRequest(Body):

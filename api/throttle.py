@@ -1,68 +1,48 @@
-"""Failed-attempt throttles: after `limit` failures within `window` seconds, a key waits.
+"""Failed-attempt throttles: after `limit` failures in a key's window, the key waits.
 
-Kept in the API process's memory: each replica counts its own attempts, so with N replicas
-an attacker gets at most N times the limit; a restart forgets. Counting in the database
-would close both gaps at the price of a write per failure — worth it once there are
-replicas behind a load balancer without sticky addresses.
+Counted in the database (store/throttles.py), so every API replica sees every failure and
+a restart forgets none. A key's window opens at its first failure and lasts `window`
+seconds; the failure that reaches `limit` makes the key wait until that window ends, then
+it starts again from nothing. (A fixed window: a patient guesser gets at most twice the
+limit across a window boundary, never more.) Times come from the app's clock (`ApiDeps.clock`),
+which replicas keep in step as they keep any clock (NTP).
 """
 
 from __future__ import annotations
 
 import math
-import threading
-import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import datetime
 
-# Past this many keys, keys with no recent failure are forgotten first (bounded memory).
-MAX_KEYS = 10_000
+from store.throttles import ThrottleCounts, Window
 
 
 @dataclass
 class Throttle:
+    scope: str
     limit: int
     window: float
-    clock: Callable[[], float] = time.monotonic
-    _failures: dict[str, deque[float]] = field(default_factory=dict)
-    # Sync dependencies run in FastAPI's thread pool: one count at a time.
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    counts: ThrottleCounts
+    clock: Callable[[], datetime]
 
     def retry_after(self, key: str) -> int | None:
         """Seconds `key` must wait before trying again, or None when it may try now."""
-        with self._lock:
-            return self._wait(key)
+        now = self.clock().timestamp()
+        return self._wait(self.counts.window(self.scope, key, self.window, now), now)
 
     def fail(self, key: str) -> int | None:
         """Counts a failure; returns the wait this failure started, if it reached the limit."""
-        with self._lock:
-            if key not in self._failures and len(self._failures) >= MAX_KEYS:
-                self._forget_quiet()
-            self._failures.setdefault(key, deque(maxlen=self.limit)).append(self.clock())
-            return self._wait(key)
+        now = self.clock().timestamp()
+        return self._wait(self.counts.fail(self.scope, key, self.window, now), now)
 
     def clear(self, key: str) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
+        self.counts.clear(self.scope, key)
 
-    def _wait(self, key: str) -> int | None:
-        failures = self._recent(key)
-        if len(failures) < self.limit:
+    def _wait(self, window: Window | None, now: float) -> int | None:
+        if window is None or window.failures < self.limit:
             return None
-        return max(1, math.ceil(failures[-self.limit] + self.window - self.clock()))
-
-    def _recent(self, key: str) -> deque[float]:
-        failures = self._failures.get(key, deque())
-        horizon = self.clock() - self.window
-        while failures and failures[0] <= horizon:
-            failures.popleft()
-        return failures
-
-    def _forget_quiet(self) -> None:
-        for key in [k for k in self._failures if not self._recent(k)]:
-            del self._failures[key]
-        if len(self._failures) >= MAX_KEYS:
-            self._failures.pop(next(iter(self._failures)))
+        return max(1, math.ceil(window.started_at + self.window - now))
 
 
 @dataclass

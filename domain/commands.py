@@ -50,6 +50,14 @@ class OpenEpisode(Frozen):
     actor: Actor | None = None
 
 
+# Attachments of the episode (store/attachments.py ids) that go with a response to the payer;
+# the API checks they belong to the episode before the command is sent.
+MAX_ATTACHMENTS = 20
+AttachmentIds = Annotated[
+    tuple[Annotated[int, Field(ge=1, le=2**31 - 1)], ...], Field(max_length=MAX_ATTACHMENTS)
+]
+
+
 class ApplyPayerDecision(Frozen):
     type: Literal["apply_payer_decision"] = "apply_payer_decision"
     delivery_id: str = Field(min_length=1, max_length=128)
@@ -59,11 +67,13 @@ class ApplyPayerDecision(Frozen):
 class ProvideInformation(Frozen):
     type: Literal["provide_information"] = "provide_information"
     note: str = Field(min_length=1, max_length=2000)
+    attachments: AttachmentIds = ()
     actor: Actor | None = None
 
 
 class RequestP2P(Frozen):
     type: Literal["request_p2p"] = "request_p2p"
+    attachments: AttachmentIds = ()
     actor: Actor | None = None
 
 
@@ -85,6 +95,7 @@ class RecordP2POutcome(Frozen):
 class FileAppeal(Frozen):
     type: Literal["file_appeal"] = "file_appeal"
     level: Urgency = "standard"
+    attachments: AttachmentIds = ()
     actor: Actor | None = None
 
 

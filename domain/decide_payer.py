@@ -341,6 +341,10 @@ def provide_information(state: Episode, cmd: ProvideInformation, now: datetime) 
     due = decision_due(state.policy, state.opened.urgency, now, state.pending.requested_on)
     return [
         ev.InformationProvided(
-            at=now, trace_number=state.pending.trace_number, note=cmd.note, decision_due=due
+            at=now,
+            trace_number=state.pending.trace_number,
+            note=cmd.note,
+            decision_due=due,
+            attachments=cmd.attachments,
         )
     ]

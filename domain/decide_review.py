@@ -36,7 +36,8 @@ def request_p2p(state: Episode, cmd: RequestP2P, now: datetime) -> list[ev.Event
             f"the peer-to-peer window closed at {denial.p2p_window_closes.isoformat()}; "
             "file an appeal instead",
         )
-    return [ev.P2PRequested(at=now, request_key=f"{state.trace_numbers[-1]}:p2p")]
+    key = f"{state.trace_numbers[-1]}:p2p"
+    return [ev.P2PRequested(at=now, request_key=key, attachments=cmd.attachments)]
 
 
 def schedule_p2p(state: Episode, cmd: ScheduleP2P, now: datetime) -> list[ev.Event]:
@@ -98,7 +99,7 @@ def file_appeal(state: Episode, cmd: FileAppeal, now: datetime) -> list[ev.Event
         due = now + timedelta(hours=policy.appeal_decision_hours_expedited)
     else:
         due = now + timedelta(days=policy.appeal_decision_days_standard)
-    return [ev.AppealFiled(at=now, level=cmd.level, decision_due=due)]
+    return [ev.AppealFiled(at=now, level=cmd.level, decision_due=due, attachments=cmd.attachments)]
 
 
 def record_appeal_outcome(

@@ -46,7 +46,9 @@ def effects_of(event: ev.Event, seq: int) -> list[Effect]:
         case ev.AuthorizationRequested():
             return [_submit(event)]
         case ev.P2PRequested():
-            return [Effect(kind="request_p2p", key=event.request_key)]
+            # The attachments go with the request (ids; the gateway reads their bytes).
+            attached = {"attachments": list(event.attachments)} if event.attachments else {}
+            return [Effect(kind="request_p2p", key=event.request_key, detail=attached)]
         case ev.ClaimReleased():
             claim = event.claim.model_dump(mode="json", by_alias=True)
             return [Effect(kind="deliver_claim", key=event.claim_id, detail={"claim": claim})]

@@ -97,6 +97,8 @@ class InformationProvided(EventBase):
     trace_number: str
     note: str
     decision_due: datetime
+    # Attachment ids sent with the response (none on events recorded before attachments).
+    attachments: tuple[int, ...] = ()
 
 
 class AuthorizationGranted(EventBase):
@@ -143,6 +145,7 @@ class RequestCancelledByPayer(EventBase):
 class P2PRequested(EventBase):
     type: Literal["p2p_requested"] = "p2p_requested"
     request_key: str
+    attachments: tuple[int, ...] = ()
 
 
 class P2PScheduled(EventBase):
@@ -175,6 +178,7 @@ class AppealFiled(EventBase):
     type: Literal["appeal_filed"] = "appeal_filed"
     level: Urgency
     decision_due: datetime
+    attachments: tuple[int, ...] = ()
 
 
 class AppealDecisionOverdue(EventBase):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 
 from domain.attendance import (
     MIN_HOURS_PER_WEEK,
@@ -14,7 +15,7 @@ from domain.attendance import (
 from domain.claims import units_summary
 from domain.decider import deadlines
 from domain.model import Authorization
-from domain.state import Episode, live_authorizations, open_failures
+from domain.state import ClaimRecord, Episode, live_authorizations, open_failures
 from domain.timing import ends_at
 from domain.views import (
     AttendanceView,
@@ -152,17 +153,38 @@ def worklist_items(state: Episode, now: datetime) -> list[WorklistItem]:
             f"{len(missed)} missed sessions (no-show or late cancel) from {missed[0]} to "
             f"{missed[-1]}: clinical review with the therapist"
         )
-        items.append(_item(state, "repeated_no_shows", None, detail))
+        since = datetime.combine(missed[0], time(), UTC)
+        items.append(_item(state, "repeated_no_shows", None, detail, since=since))
     held = state.held_claims
     if held:
-        codes = sorted({r.code for c in held for r in c.reasons})
-        detail = f"{len(held)} claim(s) held: {', '.join(codes)}"
-        items.append(_item(state, "claims_held", None, detail))
+        items.append(_held_item(state, held))
     return items
 
 
-def _item(state: Episode, kind: str, due: datetime | None, detail: str) -> WorklistItem:
-    return WorklistItem(episode_id=state.episode_id, kind=kind, due=due, detail=detail)
+def _held_item(state: Episode, held: list[ClaimRecord]) -> WorklistItem:
+    """Held claims wait since their oldest unbilled service, for the charges of their lines."""
+    codes = sorted({r.code for c in held for r in c.reasons})
+    services = [state.services[s] for c in held for s in c.service_ids if s in state.services]
+    oldest = min((s.date for s in services), default=None)
+    value = sum((s.charge for s in services), Decimal(0))
+    detail = f"{len(held)} claim(s) held: {', '.join(codes)}"
+    if services:
+        detail += f" — ${value:,.2f} waiting since {oldest}"
+    since = datetime.combine(oldest, time(), UTC) if oldest else None
+    return _item(state, "claims_held", None, detail, since=since, value=value)
+
+
+def _item(
+    state: Episode,
+    kind: str,
+    due: datetime | None,
+    detail: str,
+    since: datetime | None = None,
+    value: Decimal | None = None,
+) -> WorklistItem:
+    return WorklistItem(
+        episode_id=state.episode_id, kind=kind, due=due, detail=detail, since=since, value=value
+    )
 
 
 def _request_items(state: Episode) -> list[WorklistItem]:
@@ -210,7 +232,8 @@ def _failure_items(state: Episode) -> list[WorklistItem]:
             key=failure.key, kind=failure.detail.get("kind", "")
         )
         detail = f"{advice} ({failure.reason}) [{failure.failure_id}]"
-        items.append(_item(state, _FAILURE_KINDS[failure.kind], None, detail))
+        kind = _FAILURE_KINDS[failure.kind]
+        items.append(_item(state, kind, None, detail, since=failure.at))
     return items
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -107,6 +107,31 @@ class WorklistItem(BaseModel):
     # A webhook_unmatched item names its delivery, so ops can assign it to an episode.
     delivery_id: str | None = None
     delivery_payer_id: str | None = None
+    # An item without a due date says since when it waits and what is at stake, and ranks by
+    # both (ranked_at): held claims since their oldest unbilled service, with their charges.
+    since: datetime | None = None
+    value: Decimal | None = None
+
+
+# An undated item ranks as if due this long after it began waiting...
+UNDATED_GRACE_DAYS = 14
+# ...a day sooner for each this many dollars at stake, at most the whole grace sooner.
+DOLLARS_PER_DAY = Decimal(1000)
+
+
+def ranked_at(item: WorklistItem) -> datetime | None:
+    """When an item falls due for ranking: its due time, else (undated) its age and value.
+
+    A claim held since a service 20 days ago ranks as due 6 days ago, ahead of a deadline
+    tomorrow; one held yesterday for $3,000 as due in 10 days. Without a `since` there is
+    nothing to rank by: such items come last.
+    """
+    if item.due is not None:
+        return item.due
+    if item.since is None:
+        return None
+    sooner = min(UNDATED_GRACE_DAYS, int((item.value or 0) // DOLLARS_PER_DAY))
+    return item.since + timedelta(days=UNDATED_GRACE_DAYS - sooner)
 
 
 class EpisodeSummary(BaseModel):

@@ -10,8 +10,11 @@ from payers.channels import ChannelGateway
 from payers.formats.pas_request import Provider
 from payers.pas_gateway import PasGateway
 from settings import Settings
+from store.attachments import SqlAttachments
+from store.phi import cipher_from_settings
 from store.sql import SqlWebhookInbox
 from store.sql_payers import SqlPayerDirectory, SqlSubmissionLog
+from workflows.codec import build_codec
 
 SIM_PREFIX = "sim-"
 
@@ -80,6 +83,10 @@ def payer_gateway(
     simulator hears of the `sim-` payers' requests and answers them through the webhook.
     """
     directory, submissions = SqlPayerDirectory(engine), SqlSubmissionLog(engine)
-    pas = PasGateway(directory, submissions, SqlWebhookInbox(engine), provider(settings))
+    # Attachments that go with a request are sealed with the payload keyring (none: none go).
+    codec = build_codec(settings) if cipher_from_settings(settings) is not None else None
+    attachments = SqlAttachments(engine, codec) if codec is not None else None
+    inbox = SqlWebhookInbox(engine)
+    pas = PasGateway(directory, submissions, inbox, provider(settings), attachments=attachments)
     notice = HttpSimulatorGateway(settings.simulator_base_url()) if settings.dev_mode else None
     return ChannelGateway(directory, submissions, pas=pas, x12=x12, webhook_notice=notice)

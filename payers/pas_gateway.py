@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Protocol
 
 import httpx
 
@@ -17,6 +18,7 @@ from activities.ports import InvalidRequest, PayerReceipt, PayerRequest
 from payers.formats import UnparseableDecision
 from payers.formats.pas import parse_pas
 from payers.formats.pas_request import (
+    Document,
     IncompleteRequest,
     Provider,
     bundle_json,
@@ -24,11 +26,18 @@ from payers.formats.pas_request import (
     submit_bundle,
 )
 from payers.smart import SmartTokenSource, load_signing_key
+from store.attachments import Attachment
 from store.payers import PayerDirectory, PayerEntry
 from store.ports import WebhookInbox
 from store.submissions import NewSubmission, Submission, SubmissionLog
 
 FHIR_JSON = "application/fhir+json"
+
+
+class AttachmentSource(Protocol):
+    """Where the gateway reads an episode's attachments (store.attachments.SqlAttachments)."""
+
+    def content(self, episode_id: str, attachment_id: int) -> tuple[Attachment, bytes] | None: ...
 
 
 def utc_now() -> datetime:
@@ -49,7 +58,9 @@ class PasGateway:
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], datetime] = utc_now,
         timeout: float = 20.0,
+        attachments: AttachmentSource | None = None,
     ) -> None:
+        self._attachments = attachments
         self._directory = directory
         self._submissions = submissions
         self._inbox = inbox
@@ -73,9 +84,9 @@ class PasGateway:
         self, request: PayerRequest, purpose: str, operation: str, delivery_id: str
     ) -> PayerReceipt:
         entry = await self._entry(request.payer_id)
-        stored, fresh = await asyncio.to_thread(
-            self._submissions.start, self._new(request, purpose, entry, operation), self._clock()
-        )
+        documents = await asyncio.to_thread(self._documents, request)
+        new = self._new(request, purpose, entry, operation, documents)
+        stored, fresh = await asyncio.to_thread(self._submissions.start, new, self._clock())
         if stored.status in ("answered", "failed"):
             return self._repeat(stored)
         if stored.channel != "pas" or stored.payload is None:
@@ -118,18 +129,45 @@ class PasGateway:
             )
         return entry
 
+    def _documents(self, request: PayerRequest) -> list[Document]:
+        """The attachments the request names, with their bytes; a missing one is refused."""
+        ids = request.payload.get("attachments") or []
+        if not ids:
+            return []
+        if self._attachments is None:
+            raise InvalidRequest(
+                "this worker cannot read attachments: set STEPDOWN_PAYLOAD_KEYS, which seal them"
+            )
+        documents = []
+        for attachment_id in ids:
+            found = self._attachments.content(request.episode_id, int(attachment_id))
+            if found is None:
+                raise InvalidRequest(
+                    f"episode {request.episode_id} has no attachment {attachment_id} to send"
+                )
+            info, data = found
+            documents.append(Document(info.id, info.filename, info.content_type, data, info.at))
+        return documents
+
     def _new(
-        self, request: PayerRequest, purpose: str, entry: PayerEntry, operation: str
+        self,
+        request: PayerRequest,
+        purpose: str,
+        entry: PayerEntry,
+        operation: str,
+        documents: list[Document],
     ) -> NewSubmission:
         if self._provider is None:
             raise InvalidRequest(
                 "no requesting provider is configured: set STEPDOWN_PROVIDER_NAME and "
                 "STEPDOWN_PROVIDER_NPI for Da Vinci PAS requests"
             )
-        build = inquiry_bundle if operation == "$inquire" else submit_bundle
         insurer = entry.display_name or entry.payer_id
         try:
-            bundle = build(request, self._provider, insurer, self._clock())
+            if operation == "$inquire":
+                bundle = inquiry_bundle(request, self._provider, insurer, self._clock())
+            else:
+                bundle = submit_bundle(request, self._provider, insurer, self._clock(), documents)
         except IncompleteRequest as err:
             raise InvalidRequest(f"cannot build the PAS request: {err}") from None
         return NewSubmission(

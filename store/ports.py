@@ -7,12 +7,13 @@ import binascii
 import json
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
 from domain.report import PayerEvent
-from domain.views import ClaimView, EpisodeSummary, StoredEvent, WorklistItem
+from domain.views import ClaimView, EpisodeSummary, StoredEvent, WorklistItem, ranked_at
 
 InboxStatus = Literal["received", "applied", "queued", "duplicate", "unmatched", "rejected"]
 # Deliveries the redelivery loop still owes to the workflow service.
@@ -283,9 +284,11 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     return at, episode_id
 
 
-def urgency(item: WorklistItem) -> tuple[bool, datetime | None, str, str, str]:
-    """Most urgent first: earliest due, undated last; ties broken so every backend agrees."""
-    return (item.due is None, item.due, item.episode_id, item.kind, item.detail)
+def urgency(item: WorklistItem) -> tuple[bool, datetime | None, Decimal, str, str, str]:
+    """Most urgent first: earliest due; an undated item by its age and value (ranked_at),
+    more at stake first on a tie; ties broken so every backend agrees."""
+    at = ranked_at(item)
+    return (at is None, at, -(item.value or Decimal(0)), item.episode_id, item.kind, item.detail)
 
 
 def patient_label(data: dict[str, Any]) -> PatientLabel | None:

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -142,6 +143,9 @@ class WorklistRow(Base):
     due: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     detail: Mapped[str] = mapped_column(Text)
     payer_id: Mapped[str] = mapped_column(String(80), index=True)
+    # An undated item's age and value, which rank it (domain.views.ranked_at).
+    since: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    value_cents: Mapped[int | None] = mapped_column(Integer)
 
 
 class InboxRow(Base):
@@ -508,3 +512,19 @@ class ConsoleSessionRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class ThrottleWindowRow(Base):
+    """Failed attempts of one key (an address, an account) in its current window.
+
+    Shared by every API replica: a key's count is the same whichever replica it reaches.
+    The key is kept as its SHA-256: the table need not say who tried.
+    """
+
+    __tablename__ = "throttle_windows"
+
+    scope: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Seconds since the epoch (the app's clock) when the window's first failure came.
+    started_at: Mapped[float] = mapped_column(Float, index=True)
+    failures: Mapped[int] = mapped_column(Integer)

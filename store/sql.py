@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, and_, delete, distinct, func, or_, select
@@ -122,6 +123,8 @@ class SqlReadModel:
                 due=item.due,
                 detail=item.detail,
                 payer_id=summary.payer_id,
+                since=item.since,
+                value_cents=None if item.value is None else int(item.value * 100),
             )
             for item in summary.worklist
         )
@@ -308,10 +311,7 @@ class SqlReadModel:
             items = items.where(WorklistRow.payer_id == payer_id)
             unmatched = unmatched.where(InboxRow.payer_id == payer_id)
         with self._sessions.begin() as session:
-            found = [
-                WorklistItem.model_validate(row, from_attributes=True)
-                for row in session.scalars(items)
-            ]
+            found = [_worklist_item(row) for row in session.scalars(items)]
             if kind in (None, "webhook_unmatched"):
                 found += [
                     unmatched_item(inbox_entry(row, with_body=False))
@@ -416,4 +416,18 @@ def _matching(tokens: list[str]) -> Any:
         .where(SearchKeyRow.key.in_(tokens))
         .group_by(SearchKeyRow.episode_id)
         .having(func.count(distinct(SearchKeyRow.key)) == len(tokens))
+    )
+
+
+def _worklist_item(row: WorklistRow) -> WorklistItem:
+    cents = row.value_cents
+    return WorklistItem.model_validate(
+        {
+            "episode_id": row.episode_id,
+            "kind": row.kind,
+            "due": row.due,
+            "detail": row.detail,
+            "since": row.since,
+            "value": None if cents is None else Decimal(cents) / 100,
+        }
     )

@@ -69,6 +69,14 @@ class SqlUserStore:
                 update(UserRow).where(UserRow.id == user_id).values(active=True, updated_at=now)
             )
 
+    def set_roles(self, user_id: int, roles: list[str], display_name: str, now: datetime) -> None:
+        with self._sessions.begin() as session:
+            session.execute(
+                update(UserRow)
+                .where(UserRow.id == user_id)
+                .values(roles=list(roles), display_name=display_name, updated_at=now)
+            )
+
     def add_token(self, user_id: int, token_hash: str, now: datetime) -> None:
         with self._sessions.begin() as session:
             session.add(UserTokenRow(user_id=user_id, token_hash=token_hash, created_at=now))

@@ -67,6 +67,10 @@ class UserStore(Protocol):
         """Active again; tokens and sessions revoked by a disable stay revoked."""
         ...
 
+    def set_roles(self, user_id: int, roles: list[str], display_name: str, now: datetime) -> None:
+        """The roles and name the organization's identity provider gives the person now."""
+        ...
+
     def add_token(self, user_id: int, token_hash: str, now: datetime) -> None: ...
 
     def user_for_token(self, token_hash: str) -> UserRecord | None:

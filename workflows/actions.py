@@ -9,8 +9,10 @@ from workflows.models import AppealAction, ClaimResult, P2PAction
 
 
 def p2p_command(action: P2PAction) -> c.RequestP2P | c.ScheduleP2P | c.RecordP2POutcome:
+    if action.action != "request" and action.attachments:
+        raise Rejected("invalid_input", "attachments go with a P2P request only")
     if action.action == "request":
-        return c.RequestP2P(actor=action.actor)
+        return c.RequestP2P(attachments=action.attachments, actor=action.actor)
     if action.action == "schedule":
         if action.at is None:
             raise Rejected(
@@ -30,7 +32,9 @@ def p2p_command(action: P2PAction) -> c.RequestP2P | c.ScheduleP2P | c.RecordP2P
 
 def appeal_command(action: AppealAction) -> c.FileAppeal | c.RecordAppealOutcome:
     if action.action == "file":
-        return c.FileAppeal(level=action.level, actor=action.actor)
+        return c.FileAppeal(level=action.level, attachments=action.attachments, actor=action.actor)
+    if action.attachments:
+        raise Rejected("invalid_input", "attachments go with filing an appeal only")
     if action.outcome is None:
         raise Rejected("invalid_input", "`outcome` (overturned or upheld) is required")
     return c.RecordAppealOutcome(outcome=action.outcome, actor=action.actor)

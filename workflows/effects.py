@@ -119,9 +119,11 @@ def activity_call(state: Episode, effect: Effect) -> tuple[Any, Message]:
         )
         return EpisodeActivities.submit_authorization_request, initial
     if effect.kind == "request_p2p":
-        trace = state.trace_numbers[-1]
         p2p = PeerToPeerRequest(
-            **ids, trace_number=trace, payload={"key": effect.key}, attempt=effect.attempt
+            **ids,
+            trace_number=state.trace_numbers[-1],
+            payload=_p2p_payload(state, effect),
+            attempt=effect.attempt,
         )
         return EpisodeActivities.request_peer_to_peer, p2p
     if effect.kind == "deliver_claim":
@@ -170,6 +172,20 @@ def _end_instant(state: Episode) -> datetime | None:
     if not state.authorizations:
         return None
     return max(ends_at(a) for a in state.authorizations)
+
+
+def _p2p_payload(state: Episode, effect: Effect) -> dict[str, Any]:
+    """The review's key, the denied request's facts (a PAS payer gets the P2P as a `$submit`
+    of the denied service) and the attachments that go with it (ids: the gateway reads
+    their bytes, which never enter the workflow's history)."""
+    assert state.opened is not None
+    facts = Effect(
+        kind="request_p2p",
+        key=effect.key,
+        detail={"purpose": "p2p", "units": state.opened.requested.units},
+    )
+    attachments = list(effect.detail.get("attachments", []))
+    return {"key": effect.key, **_request_payload(state, facts), "attachments": attachments}
 
 
 def _request_payload(state: Episode, effect: Effect) -> dict[str, Any]:

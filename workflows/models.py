@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from domain.commands import OpenEpisode
+from domain.commands import AttachmentIds, OpenEpisode
 from domain.model import Actor, Claim, HoldReason, Urgency
 from domain.state import Episode
 from domain.views import EpisodeView, StoredEvent
@@ -82,6 +82,8 @@ class P2PAction(BaseModel):
     outcome: Literal["overturned", "upheld"] | None = None
     reviewer: str | None = Field(default=None, max_length=200)
     notes: str | None = Field(default=None, max_length=2000)
+    # Ids of the episode's attachments sent with the request (`action: request` only).
+    attachments: AttachmentIds = ()
     # Set by the API from the signed-in caller (whatever a body says); not part of the contract.
     actor: SkipJsonSchema[Actor | None] = None
 
@@ -90,6 +92,8 @@ class AppealAction(BaseModel):
     action: Literal["file", "outcome"]
     level: Urgency = "standard"
     outcome: Literal["overturned", "upheld"] | None = None
+    # Ids of the episode's attachments filed with the appeal (`action: file` only).
+    attachments: AttachmentIds = ()
     # Set by the API from the signed-in caller (whatever a body says); not part of the contract.
     actor: SkipJsonSchema[Actor | None] = None
 

@@ -13,10 +13,11 @@ from pydantic import BaseModel, ValidationError
 from api.bounds import OUT_OF_RANGE, check_dates
 from api.console import action_fields as af
 from api.console import attendance_forms
-from api.console.page import alert, csrf_input, esc
 from api.console.session import Session
+from api.console.templates import render_template
 from domain import commands as c
 from domain.model import TERMINAL_STATES
+from store.attachments import Attachment
 from workflows.episode import EpisodeWorkflow
 from workflows.models import AppealAction, P2PAction
 
@@ -76,6 +77,20 @@ def scheduled_at(form: Form) -> datetime:
         raise FieldProblem("at", OUT_OF_RANGE) from None
 
 
+# The forms that send attachments with them: a checkbox `attachment-<id>` for each of the
+# episode's attachments (the route checks the ids are this episode's).
+ATTACHABLE = frozenset({"p2p-request", "appeal-file", "information"})
+
+
+def chosen_attachments(form: Form) -> tuple[int, ...]:
+    ids = []
+    for key, value in form.items():
+        number = key.removeprefix("attachment-")
+        if key.startswith("attachment-") and value and number.isdigit() and len(number) < 10:
+            ids.append(int(number))
+    return tuple(sorted(ids))
+
+
 def _optional(form: Form, name: str) -> str | None:
     return form.get(name, "").strip() or None
 
@@ -119,7 +134,7 @@ ACTIONS: dict[str, Action] = {
             OPS,
             _in("denied"),
             EpisodeWorkflow.p2p,
-            lambda f: P2PAction(action="request"),
+            lambda f: P2PAction(action="request", attachments=chosen_attachments(f)),
             af.no_fields,
             "Request P2P",
         ),
@@ -149,7 +164,9 @@ ACTIONS: dict[str, Action] = {
             OPS,
             _in("denied"),
             EpisodeWorkflow.appeal,
-            lambda f: AppealAction(action="file", level=f.get("level", "standard")),
+            lambda f: AppealAction(
+                action="file", level=f.get("level", "standard"), attachments=chosen_attachments(f)
+            ),
             af.appeal_fields,
             "File appeal",
         ),
@@ -171,7 +188,9 @@ ACTIONS: dict[str, Action] = {
             INTAKE_OPS,
             _in("info_requested"),
             EpisodeWorkflow.provide_information,
-            lambda f: c.ProvideInformation(note=f.get("note", "").strip()),
+            lambda f: c.ProvideInformation(
+                note=f.get("note", "").strip(), attachments=chosen_attachments(f)
+            ),
             af.information_fields,
             "Record information sent",
         ),
@@ -246,29 +265,46 @@ def available(state: str, session: Session) -> list[Action]:
     return [a for a in ACTIONS.values() if a.allowed(state) and session.may(*a.roles)]
 
 
-def action_form(episode_id: str, action: Action, session: Session, failure: Failure | None) -> str:
+@dataclass(frozen=True)
+class ActionForm:
+    """One action's form as the template shows it: `fields` is markup of our own templates."""
+
+    name: str
+    title: str
+    button: str
+    danger: bool
+    confirm: str
+    problems: list[str]
+    fields: str
+    # The ids ticked when the form comes back refused; None: the form sends no attachments.
+    ticked: frozenset[int] | None = None
+
+
+def action_form(action: Action, failure: Failure | None) -> ActionForm:
     form, errors = (failure.form, failure.errors) if failure else ({}, {})
     problems = failure.problems if failure else []
     unplaced = [p for name, ps in errors.items() for p in ps if name == "form"]
-    css = "danger" if action.danger else ""
-    confirm = f' data-confirm="{esc(action.confirm)}"' if action.confirm else ""
-    return (
-        f'<form method="post" action="/console/episodes/{esc(episode_id)}/actions/{action.name}"'
-        f' aria-labelledby="act-{action.name}" data-action="{action.name}"{confirm}>'
-        f'<h2 id="act-{action.name}">{esc(action.title)}</h2>'
-        f"{alert(problems + unplaced)}{csrf_input(session)}"
-        f"{action.fields(form, errors, action.name)}"
-        f'<button type="submit" class="{css}">{esc(action.button)}</button></form>'
+    return ActionForm(
+        name=action.name,
+        title=action.title,
+        button=action.button,
+        danger=action.danger,
+        confirm=action.confirm,
+        problems=problems + unplaced,
+        fields=action.fields(form, errors, action.name),
+        ticked=frozenset(chosen_attachments(form)) if action.name in ATTACHABLE else None,
     )
 
 
-def stale_failure(state: str, session: Session, failed: tuple[str, Failure] | None) -> str:
+def stale_failure(
+    state: str, session: Session, failed: tuple[str, Failure] | None
+) -> dict[str, Any] | None:
     """A refusal for a form this state no longer offers (the page was out of date)."""
     if failed is None or failed[0] in {a.name for a in available(state, session)}:
-        return ""
+        return None
     action, failure = ACTIONS[failed[0]], failed[1]
     problems = failure.problems or [p for ps in failure.errors.values() for p in ps]
-    return alert(problems, title=f"Could not {action.title.lower()}")
+    return {"problems": problems, "title": f"Could not {action.title.lower()}"}
 
 
 def actions_html(
@@ -277,28 +313,26 @@ def actions_html(
     session: Session,
     failed: tuple[str, Failure] | None = None,
     primary: str | None = None,
+    files: list[Attachment] | None = None,
 ) -> str:
     """The `primary` action's form in view; the others folded under "More actions" (open
-    when one of them was just refused, so its errors show)."""
+    when one of them was just refused, so its errors show); templates/actions.html. The
+    forms that send attachments offer each of `files`."""
     offered = available(state, session)
-    stale = stale_failure(state, session, failed)
-    if not offered:
-        note = f"No actions are open to you while the episode is {esc(state.replace('_', ' '))}."
-        return f'{stale}<p class="muted">{note}</p>'
 
-    def form(a: Action) -> str:
-        return action_form(
-            episode_id, a, session, failed[1] if failed and failed[0] == a.name else None
-        )
+    def form(a: Action) -> ActionForm:
+        return action_form(a, failed[1] if failed and failed[0] == a.name else None)
 
     main = [a for a in offered if a.name == primary] or ([] if primary else offered)
     rest = [a for a in offered if a not in main]
-    folded = ""
-    if rest:
-        is_open = " open" if failed and failed[0] in {a.name for a in rest} else ""
-        folded = (
-            f'<details class="more"{is_open}><summary>More actions</summary>'
-            f'<div class="actions">{"".join(form(a) for a in rest)}</div></details>'
-        )
-    shown = f'<div class="actions">{"".join(form(a) for a in main)}</div>' if main else ""
-    return f"{stale}{shown}{folded}"
+    return render_template(
+        "actions.html",
+        episode_id=episode_id,
+        state=state,
+        csrf=session.csrf,
+        stale=stale_failure(state, session, failed),
+        main=[form(a) for a in main],
+        rest=[form(a) for a in rest],
+        rest_open=bool(failed and failed[0] in {a.name for a in rest}),
+        files=files or [],
+    )

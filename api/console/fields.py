@@ -1,10 +1,14 @@
-"""Form inputs with labels and inline errors, shared by the intake form and the action forms."""
+"""Form inputs with labels and inline errors (templates/fields.html), shared by the intake
+form and the action forms."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
-from api.console.page import esc
+from markupsafe import Markup
+
+from api.console.templates import ENV
 
 Options = Iterable[tuple[str, str]]
 
@@ -12,6 +16,10 @@ Options = Iterable[tuple[str, str]]
 def input_id(name: str, scope: str = "") -> str:
     base = name.replace(".", "-").replace("_", "-")
     return f"{scope}-{base}" if scope else base
+
+
+def _macros() -> Any:
+    return ENV.get_template("fields.html").module
 
 
 def text_input(
@@ -23,41 +31,20 @@ def text_input(
     invalid: bool = False,
     **attrs: str,
 ) -> str:
-    extra = "".join(f' {key.rstrip("_").replace("_", "-")}="{esc(v)}"' for key, v in attrs.items())
-    state = ' aria-invalid="true"' if invalid else ""
-    ident = input_id(name, scope)
-    return (
-        f'<input type="{kind}" id="{ident}" name="{esc(name)}" value="{esc(value)}"'
-        f"{state}{_described(ident, invalid)}{extra}>"
-    )
+    # Keyword names become attributes: max_ -> max, aria_label -> aria-label.
+    extra = [(key.rstrip("_").replace("_", "-"), v) for key, v in attrs.items()]
+    html = _macros().text_input(name, value, kind, scope, invalid, extra)
+    return str(html)
 
 
 def select(
     name: str, options: Options, value: str, *, scope: str = "", invalid: bool = False
 ) -> str:
-    ident = input_id(name, scope)
-    state = ' aria-invalid="true"' if invalid else ""
-    items = "".join(
-        f'<option value="{esc(v)}"{" selected" if v == value else ""}>{esc(text)}</option>'
-        for v, text in options
-    )
-    return (
-        f'<select id="{ident}" name="{esc(name)}"{state}{_described(ident, invalid)}>'
-        f"{items}</select>"
-    )
+    return str(_macros().select(name, list(options), value, scope, invalid))
 
 
 def textarea(name: str, value: str, *, scope: str = "", invalid: bool = False) -> str:
-    ident = input_id(name, scope)
-    state = ' aria-invalid="true"' if invalid else ""
-    return (
-        f'<textarea id="{ident}" name="{esc(name)}" rows="2"{state}'
-        f"{_described(ident, invalid)}>{esc(value)}</textarea>"
-    )
-
-
-def _described(ident: str, invalid: bool) -> str:
-    return f' aria-describedby="{ident}-error"' if invalid else ""
+    return str(_macros().textarea(name, value, scope, invalid))
 
 
 def field(
@@ -69,19 +56,11 @@ def field(
     scope: str = "",
     hint: str = "",
 ) -> str:
-    """A labelled control with its errors below it; the control must use the same `name`."""
-    ident = input_id(name, scope)
+    """A labelled control with its errors below it; the control must use the same `name`.
+
+    `control` is trusted markup (one of the inputs above); every other value is escaped."""
     problems = errors.get(name, [])
-    error = (
-        f'<div class="error" id="{ident}-error">{"<br>".join(esc(p) for p in problems)}</div>'
-        if problems
-        else ""
-    )
-    hint_html = f'<div class="hint">{esc(hint)}</div>' if hint else ""
-    return (
-        f'<div class="field"><label for="{ident}">{esc(label)}</label>'
-        f"{control}{hint_html}{error}</div>"
-    )
+    return str(_macros().field(name, label, Markup(control), problems, scope, hint))
 
 
 def choices(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
-from api.auth import User, address_of, user_for_token, user_of
+from api.auth import User, address_of, throttles_of, user_for_token, user_of
 from api.console.gate import forbidden, security_log, submitted
 from api.console.page import message_page, render
 from api.console.session import (
@@ -25,9 +25,8 @@ from api.console.session import (
     users_of,
 )
 from api.console.templates import render_template
-from api.deps import blocking, get_deps
+from api.deps import blocking, get_deps, get_settings
 from api.identity import rehash_if_needed, verify_password
-from api.throttle import Throttles
 
 router = APIRouter(include_in_schema=False)
 MAX_FIELD = 200
@@ -36,9 +35,15 @@ WRONG_TOKEN = "That token is not valid. Check it and try again."
 
 
 def login_page(
-    next_path: str, problem: str = "", status: int = 200, username: str = ""
+    next_path: str,
+    problem: str = "",
+    status: int = 200,
+    username: str = "",
+    sso: bool = False,
 ) -> Response:
-    body = render_template("login.html", next_path=next_path, problem=problem, username=username)
+    body = render_template(
+        "login.html", next_path=next_path, problem=problem, username=username, sso=sso
+    )
     return render("Sign in", body, None, status=status)
 
 
@@ -46,7 +51,7 @@ def login_page(
 async def login_form(request: Request, next: str = "/console") -> Response:
     if await current_session(request) is not None:
         return RedirectResponse(safe_next(next), status_code=303)
-    return login_page(safe_next(next))
+    return login_page(safe_next(next), sso=get_settings(request).sso_enabled())
 
 
 def throttled(wait: int, target: str) -> Response:
@@ -75,11 +80,8 @@ async def login(request: Request) -> Response:
     target = safe_next(form.get("next"))
     username = form.get("username", "").strip().lower()[:MAX_FIELD]
     token = form.get("token", "").strip()[:MAX_FIELD]
-    throttles: Throttles = request.app.state.throttles
     address, account = address_of(request), f"user:{username}"
-    wait = throttles.signin_address.retry_after(address) or (
-        throttles.signin_account.retry_after(account) if username and not token else None
-    )
+    wait = await blocking(_wait, request, address, account if username and not token else None)
     if wait is not None:
         request.state.outcome = "throttled"
         return throttled(wait, target)
@@ -90,8 +92,8 @@ async def login(request: Request) -> Response:
     else:
         user = await blocking(_password_user, request, username, form.get("password", ""))
     if user is None:
-        return refused(request, target, username if not token else "")
-    throttles.signin_account.clear(account)
+        return await refused(request, target, username if not token else "")
+    await blocking(throttles_of(request).signin_account.clear, account)
     request.state.user = user
     if not user.holds(*CONSOLE_ROLES):
         request.state.outcome = "forbidden"
@@ -103,13 +105,25 @@ async def login(request: Request) -> Response:
     return response
 
 
-def refused(request: Request, target: str, username: str) -> Response:
-    """A failed sign-in: counted for the address and the account, logged without the secret."""
-    throttles: Throttles = request.app.state.throttles
-    address = address_of(request)
+def _wait(request: Request, address: str, account: str | None) -> int | None:
+    """How long this address (and account, if named) must wait before trying again."""
+    throttles = throttles_of(request)
+    wait = throttles.signin_address.retry_after(address)
+    return wait or (throttles.signin_account.retry_after(account) if account else None)
+
+
+def _count_failure(request: Request, address: str, username: str) -> int | None:
+    throttles = throttles_of(request)
     wait = throttles.signin_address.fail(address)
     if username:
         wait = throttles.signin_account.fail(f"user:{username}") or wait
+    return wait
+
+
+async def refused(request: Request, target: str, username: str) -> Response:
+    """A failed sign-in: counted for the address and the account, logged without the secret."""
+    address = address_of(request)
+    wait = await blocking(_count_failure, request, address, username)
     request.state.outcome = "unauthenticated"
     how = f"user={username!r}" if username else "unknown token"
     security_log.warning("console sign-in refused: %s from=%s", how, address)

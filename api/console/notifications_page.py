@@ -6,12 +6,12 @@ from datetime import datetime
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
-from jinja2 import Environment
 from markupsafe import Markup
 
 from api.console.gate import enter, submitted
 from api.console.page import csrf_input, message_page, render
 from api.console.session import Session
+from api.console.templates import render_template
 from api.console.when import at_html
 from api.deps import blocking, get_deps
 from store.sql_notifications import SqlNotifications, StoredNotification
@@ -25,24 +25,6 @@ LABELS = {
     "authorization_ended": "Authorization ended",
     "payer_notice": "Payer notice",
 }
-# Autoescaped: a notification's detail may quote a payer's free text.
-BODY = Environment(autoescape=True).from_string(
-    """<h1>Notifications</h1>
-<p class="muted">{{ notes | length }} unread for the {{ role }} role
-{{- " (every role)" if role == "admin" }}, newest first.</p>
-{% if notes %}<form method="post" action="/console/notifications/read">{{ csrf }}
-<button type="submit">Mark all read</button></form>
-<div class="card"><table class="worklist"><thead><tr><th>When</th><th>What</th><th>Episode</th>
-<th>Detail</th><th></th></tr></thead><tbody>
-{% for n in notes %}<tr><td>{{ when(n.created_at) }}</td><td>{{ labels.get(n.kind, n.kind) }}</td>
-<td><a href="/console/episodes/{{ n.episode_id }}">{{ n.episode_id }}</a></td>
-<td>{{ n.detail }}</td>
-<td><form method="post" action="/console/notifications/{{ n.id }}/read">{{ csrf }}
-<button type="submit" aria-label="Mark {{ labels.get(n.kind, n.kind) }} on {{ n.episode_id }} read">
-Mark read</button></form></td></tr>
-{% endfor %}</tbody></table></div>
-{% else %}<p class="muted">Nothing unread.</p>{% endif %}"""
-)
 
 
 def store(request: Request) -> SqlNotifications | None:
@@ -50,8 +32,10 @@ def store(request: Request) -> SqlNotifications | None:
 
 
 def body(notes: list[StoredNotification], session: Session, now: datetime) -> str:
-    # csrf_input and at_html build escaped HTML of their own; Markup keeps it as is.
-    return BODY.render(
+    # csrf_input and at_html build escaped HTML of their own; Markup keeps it as is (the
+    # console's one Environment autoescapes everything else, a payer's free text included).
+    return render_template(
+        "notifications.html",
         notes=notes,
         role=session.role,
         labels=LABELS,

@@ -71,13 +71,3 @@ def message_page(
     """A plain page that explains a refusal or failure and what to do next."""
     body = f'<div class="card"><h1>{esc(title)}</h1><p>{esc(detail)}</p>{link}</div>'
     return render(title, body, session, status=status)
-
-
-def alert(problems: list[str], kind: str = "error", title: str = "") -> str:
-    if not problems:
-        return ""
-    heading = f"<strong>{esc(title)}</strong>" if title else ""
-    if len(problems) == 1 and not title:
-        return f'<div class="alert {kind}" role="alert">{esc(problems[0])}</div>'
-    items = "".join(f"<li>{esc(p)}</li>" for p in problems)
-    return f'<div class="alert {kind}" role="alert">{heading}<ul>{items}</ul></div>'

@@ -8,9 +8,9 @@ from datetime import datetime
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
-from api.console import files, login, notifications_page, password
+from api.console import files, login, notifications_page, password, sso
 from api.console.actions import ACTIONS, Failure, build
-from api.console.episode_data import fetch_worklist, load_episode
+from api.console.episode_data import fetch_worklist, files_or_none, load_episode
 from api.console.episode_page import EPISODE_SCRIPT, episode_body
 from api.console.episodes_page import clean_query, clean_state, episodes_body, find
 from api.console.gate import enter, forbidden, submitted
@@ -38,6 +38,7 @@ router.include_router(login.router)
 router.include_router(notifications_page.router)
 router.include_router(password.router)
 router.include_router(files.router)
+router.include_router(sso.router)
 INTAKE_ROLES = ("intake", "ops")
 WORKLIST_ROLES = ("ops",)
 REPORT_ROLES = ("ops",)
@@ -290,6 +291,11 @@ async def act(request: Request, episode_id: str, name: str) -> Response:
         request.state.outcome = "invalid"
         failure = Failure(form, errors)
         return await show_episode(request, session, episode_id, failed=(name, failure), status=422)
+    strangers = await foreign_attachments(get_deps(request), episode_id, arg)
+    if strangers:
+        request.state.outcome = "invalid"
+        failure = Failure(form, problems=strangers)
+        return await show_episode(request, session, episode_id, failed=(name, failure), status=422)
     try:
         await get_gateway(request).update(episode_id, action.update, arg)
     except Rejected as err:
@@ -302,6 +308,16 @@ async def act(request: Request, episode_id: str, name: str) -> Response:
     except WorkflowServiceUnavailable:
         return unavailable(session)
     return RedirectResponse(f"/console/episodes/{episode_id}?done={name}", status_code=303)
+
+
+async def foreign_attachments(deps: ApiDeps, episode_id: str, arg: object) -> list[str]:
+    """Why the attachments a form names cannot go with it (not this episode's), or []."""
+    ids = getattr(arg, "attachments", ())
+    if not ids:
+        return []
+    listed = await files_or_none(deps, episode_id)
+    known = {f.id for f in listed or []}
+    return [f"This episode has no attachment {n}." for n in ids if n not in known]
 
 
 @router.post("/deliveries/{payer_id}/{delivery_id}/assign", name="console.assign")

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from api.console.page import esc
+from api.console.templates import ENV
 from api.console.when import at_html
 from domain.views import StoredEvent
 
@@ -101,12 +101,14 @@ WHAT: dict[str, Callable[[Data], str]] = {
         f"{d.get('reason') or 'see payer portal'}; respond by {_day(d.get('respond_by'))}"
     ),
     "information_overdue": lambda d: "Information for the payer is overdue",
-    "information_provided": lambda d: f"Information sent to the payer: {d.get('note')}",
+    "information_provided": lambda d: (
+        f"Information sent to the payer: {d.get('note')}{_attached(d)}"
+    ),
     "authorization_granted": _granted,
     "authorization_denied": _denied,
     "payer_notice": lambda d: f"Payer notice ({d.get('action')}): {d.get('reason') or '—'}",
     "request_cancelled_by_payer": lambda d: f"Payer cancelled the request: {d.get('reason')}",
-    "p2p_requested": lambda d: "Peer-to-peer review requested",
+    "p2p_requested": lambda d: f"Peer-to-peer review requested{_attached(d)}",
     "p2p_scheduled": lambda d: (
         f"Peer-to-peer call scheduled for {_minute(d.get('call_at'))}"
         + (f" with {d['reviewer']}" if d.get("reviewer") else "")
@@ -115,7 +117,7 @@ WHAT: dict[str, Callable[[Data], str]] = {
     "p2p_decided": _p2p_decided,
     "p2p_window_closed": lambda d: "The peer-to-peer window closed",
     "appeal_filed": lambda d: (
-        f"{str(d.get('level')).capitalize()} appeal filed; "
+        f"{str(d.get('level')).capitalize()} appeal filed{_attached(d)}; "
         f"decision due {_day(d.get('decision_due'))}"
     ),
     "appeal_decision_overdue": lambda d: "The appeal decision is overdue",
@@ -133,6 +135,11 @@ WHAT: dict[str, Callable[[Data], str]] = {
 }
 
 
+def _attached(d: Data) -> str:
+    count = len(d.get("attachments") or [])
+    return f" with {count} attachment{'s' if count != 1 else ''}" if count else ""
+
+
 def _day(value: Any) -> str:
     return str(value)[:10] if value else "—"
 
@@ -146,30 +153,25 @@ def describe(event: StoredEvent) -> str:
     return what(event.data) if what else event.type.replace("_", " ").capitalize()
 
 
-def who_html(event: StoredEvent) -> str:
-    """The person whose command produced the event (name, role and id), else who it must be.
+def who(event: StoredEvent) -> tuple[str, str]:
+    """The person whose command produced the event (name and role; id), else who it must be.
 
     Events recorded before people had identities carry no actor: their role is inferred
     from the event type, as it was before.
     """
     actor = event.data.get("actor")
     if not isinstance(actor, dict) or not actor.get("id"):
-        return f'<div class="who-tag">{esc(WHO.get(event.type, "stepdown"))}</div>'
-    name, role, ident = actor.get("name"), actor.get("role"), actor.get("id")
-    label = f"{name} ({role})" if name else str(role)
-    return (
-        f'<div class="who-tag" data-actor="{esc(ident)}">{esc(label)}'
-        f'<span class="muted"> {esc(ident)}</span></div>'
-    )
+        return WHO.get(event.type, "stepdown"), ""
+    name, role = actor.get("name"), actor.get("role")
+    return (f"{name} ({role})" if name else str(role)), str(actor.get("id"))
 
 
 def timeline_html(events: list[StoredEvent], now: datetime) -> str:
-    if not events:
-        return '<p class="muted">No events projected yet; they appear within a few seconds.</p>'
-    rows = "".join(
-        f'<li data-seq="{event.seq}"><div>{at_html(event.at, now)}</div>'
-        f"{who_html(event)}"
-        f"<div>{esc(describe(event))}</div></li>"
-        for event in events
-    )
-    return f'<ol class="timeline">{rows}</ol>'
+    rows = []
+    for event in events:
+        label, actor = who(event)
+        at = at_html(event.at, now)
+        rows.append(
+            {"seq": event.seq, "at": at, "who": label, "actor": actor, "what": describe(event)}
+        )
+    return str(ENV.get_template("episode_cards.html").module.timeline(rows))

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from api.console.page import esc
+from markupsafe import Markup
+
+from api.console.templates import ENV
 
 MINUTE = 60
 HOUR = 60 * MINUTE
@@ -42,24 +45,28 @@ def is_overdue(due: datetime | None, now: datetime) -> bool:
     return due is not None and due <= now
 
 
+def _macros() -> Any:
+    return ENV.get_template("when.html").module
+
+
 def due_html(due: datetime | None, now: datetime) -> str:
     """A <time> element with the relative text; the exact instant is its tooltip."""
     if due is None:
-        return '<span class="muted">no date</span>'
+        return str(_macros().due(None, "", ""))
     seconds = (due - now).total_seconds()
     css = "overdue-text" if seconds <= 0 else "soon-text" if seconds < SOON_SECONDS else ""
-    exact = due.isoformat(timespec="minutes")
-    label = until(due, now)
-    return f'<time datetime="{esc(exact)}" title="{esc(exact)}" class="{css}">{esc(label)}</time>'
+    return str(_macros().due(until(due, now), due.isoformat(timespec="minutes"), css))
 
 
 def at_html(at: datetime, now: datetime) -> str:
     exact = at.isoformat(timespec="seconds")
     shown = at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return (
-        f'<time datetime="{esc(exact)}" title="{esc(exact)}">{esc(shown)}</time>'
-        f'<div class="muted small">{esc(since(at, now))}</div>'
-    )
+    return str(_macros().at(exact, shown, since(at, now)))
+
+
+def waiting_html(since_at: datetime, now: datetime) -> str:
+    """An undated worklist item: how long it has waited, which is what ranks it."""
+    return str(_macros().waiting(span((now - since_at).total_seconds())))
 
 
 def days_left(end: date, today: date) -> str:
@@ -76,7 +83,7 @@ def days_left(end: date, today: date) -> str:
 def local_due_html(due: datetime | None, now: datetime, zone: ZoneInfo) -> str:
     """The relative due time and, beside it, the exact local time with its zone."""
     if due is None:
-        return '<span class="muted">no date</span>'
+        return str(_macros().local_due("", None))
     local = due.astimezone(zone)
     exact = f"{local:%a %d %b %H:%M} {local.tzname()}"
-    return f'{due_html(due, now)}<div class="small muted">{esc(exact)}</div>'
+    return str(_macros().local_due(Markup(due_html(due, now)), exact))

@@ -10,7 +10,7 @@ from typing import get_args
 from zoneinfo import ZoneInfo
 
 from api.console.templates import render_template
-from api.console.when import is_overdue, local_due_html
+from api.console.when import is_overdue, local_due_html, waiting_html
 from domain.views import EpisodeSummary, WorklistItem, WorklistKind
 from store.ports import PatientLabel
 
@@ -86,7 +86,7 @@ def _row(
         patient=patient,
         what=KIND_LABELS.get(item.kind, item.kind),
         detail=item.detail,
-        due=local_due_html(item.due, now, zone),
+        due=_due_html(item, now, zone),
         overdue=is_overdue(item.due, now),
         payer=summary.payer_id if summary else "",
         state=summary.state.replace("_", " ") if summary else "",
@@ -94,6 +94,13 @@ def _row(
         delivery_id=item.delivery_id,
         delivery_payer_id=item.delivery_payer_id,
     )
+
+
+def _due_html(item: WorklistItem, now: datetime, zone: ZoneInfo) -> str:
+    """The due time; for an undated item, how long it has waited (what ranks it)."""
+    if item.due is not None or item.since is None:
+        return local_due_html(item.due, now, zone)
+    return waiting_html(item.since, now)
 
 
 # Sortable columns: the key of each (ties keep the urgency order, which is the default).

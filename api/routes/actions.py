@@ -15,8 +15,8 @@ from pydantic import AfterValidator
 
 from api.auth import IntakeOrOpsUser, OpsUser
 from api.bounds import checked
-from api.deps import Workflows
-from api.problems import problem_responses
+from api.deps import ApiDeps, Deps, Workflows, blocking
+from api.problems import ApiProblem, ProblemItem, problem_responses
 from api.routes.episodes import EpisodeId
 from api.schemas import (
     CancelRequest,
@@ -26,6 +26,7 @@ from api.schemas import (
     RetryRequest,
 )
 from domain.views import EpisodeView
+from store.notes import NotesUnavailable
 from workflows.episode import EpisodeWorkflow
 from workflows.models import AppealAction, P2PAction, RetryResult
 
@@ -49,6 +50,28 @@ IdempotencyKey = Annotated[
 ]
 
 
+async def check_attachments(deps: ApiDeps, episode_id: str, ids: tuple[int, ...]) -> None:
+    """Every id is an attachment of this episode, named once; else 422 and nothing is sent."""
+    if not ids:
+        return
+    problems = []
+    if len(set(ids)) != len(ids):
+        problems.append(ProblemItem(detail="an attachment is named twice", pointer="#/attachments"))
+    known = set()
+    if deps.attachments is not None:
+        try:
+            known = {a.id for a in await blocking(deps.attachments.attachments, episode_id)}
+        except NotesUnavailable as err:
+            raise ApiProblem(503, "unavailable", str(err)) from None
+    for n, attachment_id in enumerate(ids):
+        if attachment_id not in known:
+            detail = f"episode {episode_id} has no attachment {attachment_id}"
+            problems.append(ProblemItem(detail=detail, pointer=f"#/attachments/{n}"))
+    if problems:
+        detail = "; ".join(p.detail for p in problems)
+        raise ApiProblem(422, "invalid_input", detail, errors=problems)
+
+
 def update_id(action: str, key: str | None) -> str | None:
     """The update id for `action` under the client's key; None lets Temporal pick one."""
     return f"{action}:{key}" if key else None
@@ -66,8 +89,10 @@ async def p2p(
     body: P2PBody,
     user: OpsUser,
     workflows: Workflows,
+    deps: Deps,
     key: IdempotencyKey = None,
 ) -> EpisodeView:
+    await check_attachments(deps, episode_id, body.attachments)
     view: EpisodeView = await workflows.act(
         episode_id, EpisodeWorkflow.p2p, body, update_id=update_id("p2p", key)
     )
@@ -86,8 +111,10 @@ async def appeal(
     body: AppealAction,
     user: OpsUser,
     workflows: Workflows,
+    deps: Deps,
     key: IdempotencyKey = None,
 ) -> EpisodeView:
+    await check_attachments(deps, episode_id, body.attachments)
     view: EpisodeView = await workflows.act(
         episode_id, EpisodeWorkflow.appeal, body, update_id=update_id("appeal", key)
     )
@@ -150,8 +177,10 @@ async def provide_information(
     body: InformationRequest,
     user: IntakeOrOpsUser,
     workflows: Workflows,
+    deps: Deps,
     key: IdempotencyKey = None,
 ) -> EpisodeView:
+    await check_attachments(deps, episode_id, body.attachments)
     command = body.command()
     update = EpisodeWorkflow.provide_information
     view: EpisodeView = await workflows.act(

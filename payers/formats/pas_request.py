@@ -3,6 +3,8 @@ and checked by the fhir.resources R4B models before it leaves (DOMAIN.md §8).""
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -45,9 +47,34 @@ class IncompleteRequest(ValueError):
     """The episode's payload lacks what a PAS request needs."""
 
 
-def submit_bundle(request: PayerRequest, provider: Provider, insurer: str, now: datetime) -> Bundle:
-    """The `$submit` Bundle: the Claim first, then every resource it references."""
-    return _bundle(request, provider, insurer, now, "profile-pas-request-bundle")
+@dataclass(frozen=True)
+class Document:
+    """An attachment that goes with the request: a PAS DocumentReference with its bytes."""
+
+    id: int
+    filename: str
+    content_type: str
+    data: bytes
+    at: datetime
+
+
+# PAS Claim.supportingInfo:AdditionalInformation, "most commonly a DocumentReference".
+PAS_INFO_TYPE = PAS_BASE.replace("StructureDefinition/", "") + "CodeSystem/PASSupportingInfoType"
+DOCUMENT_CATEGORY = "http://hl7.org/fhir/us/core/CodeSystem/us-core-documentreference-category"
+LOINC = "http://loinc.org"
+
+
+def submit_bundle(
+    request: PayerRequest,
+    provider: Provider,
+    insurer: str,
+    now: datetime,
+    documents: Sequence[Document] = (),
+) -> Bundle:
+    """The `$submit` Bundle: the Claim first, then every resource it references; each of
+    `documents` a DocumentReference (content inline, as PAS requires) the Claim's
+    supportingInfo names."""
+    return _bundle(request, provider, insurer, now, "profile-pas-request-bundle", documents)
 
 
 def inquiry_bundle(
@@ -58,10 +85,25 @@ def inquiry_bundle(
 
 
 def _bundle(
-    request: PayerRequest, provider: Provider, insurer: str, now: datetime, profile: str
+    request: PayerRequest,
+    provider: Provider,
+    insurer: str,
+    now: datetime,
+    profile: str,
+    documents: Sequence[Document] = (),
 ) -> Bundle:
+    claim = _claim(request, provider, now)
+    first = len(claim["supportingInfo"]) + 1
+    claim["supportingInfo"] += [
+        {
+            "sequence": n,
+            "category": _concept(PAS_INFO_TYPE, "additionalInformation"),
+            "valueReference": {"reference": f"DocumentReference/document-{d.id}"},
+        }
+        for n, d in enumerate(documents, start=first)
+    ]
     resources = [
-        _claim(request, provider, now),
+        claim,
         _patient(request.payload),
         _coverage(request.payload),
         _organization("requester", provider.name, NPI_SYSTEM, provider.npi),
@@ -69,6 +111,7 @@ def _bundle(
     ]
     if provider.rendering_npi:
         resources.append(_practitioner(provider))
+    resources += [_document_reference(d) for d in documents]
     document = {
         "resourceType": "Bundle",
         "meta": {"profile": [PAS_BASE + profile]},
@@ -264,6 +307,29 @@ def _practitioner(provider: Provider) -> Json:
         *given, family = provider.rendering_name.split()
         practitioner["name"] = [{"family": family} | ({"given": given} if given else {})]
     return practitioner
+
+
+def _document_reference(document: Document) -> Json:
+    return {
+        "resourceType": "DocumentReference",
+        "id": f"document-{document.id}",
+        "meta": {"profile": [PAS_BASE + "profile-documentreference"]},
+        "status": "current",
+        "type": _concept(LOINC, "55107-7", "Addendum Document"),
+        "category": [_concept(DOCUMENT_CATEGORY, "clinical-note", "Clinical Note")],
+        "subject": {"reference": "Patient/patient"},
+        "date": document.at.isoformat(),
+        "content": [
+            {
+                "attachment": {
+                    "contentType": document.content_type,
+                    "data": base64.b64encode(document.data).decode(),
+                    "title": document.filename,
+                    "size": len(document.data),
+                }
+            }
+        ],
+    }
 
 
 def _service(code: str) -> Json:

@@ -16,7 +16,9 @@ import pytest_asyncio
 from api.app import create_app
 from api.people import add_user, disable_user, issue_personal_token, seed_dev_users
 from settings import Settings
+from store.db import make_engine
 from store.sql_users import SqlUserStore
+from store.throttles import SqlThrottleCounts
 from tests.api.helpers import Api, Stack, api_settings, eventually, intake_body
 
 
@@ -34,6 +36,17 @@ def person(api: Api, *roles: str, name: str = "Dana Ortiz") -> tuple[str, str]:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def own_address() -> tuple[str, int]:
+    """A client address no other test uses: throttle counts live in the shared database."""
+    n = uuid.uuid4().int
+    return (f"10.{n % 256}.{(n >> 8) % 256}.{(n >> 16) % 256}", 40000)
+
+
+def client_of(app: Any, address: tuple[str, int]) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, client=address)
+    return httpx.AsyncClient(transport=transport, base_url="http://stepdown.test")
 
 
 async def test_a_personal_token_acts_as_its_person_and_the_audit_names_them(api: Api) -> None:
@@ -81,9 +94,7 @@ async def strict(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
     settings = api_settings(
         STEPDOWN_TASK_QUEUE=stack.settings.task_queue, STEPDOWN_BEARER_FAILURES_PER_ADDRESS=3
     )
-    app = create_app(settings, deps=stack.deps)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://stepdown.test") as http:
+    async with client_of(create_app(settings, deps=stack.deps), own_address()) as http:
         yield http
 
 
@@ -108,13 +119,45 @@ async def test_repeated_bad_tokens_from_one_address_get_429_with_retry_after(
 
 async def test_no_token_at_all_is_not_counted_as_a_guess(stack: Stack) -> None:
     settings = api_settings(STEPDOWN_BEARER_FAILURES_PER_ADDRESS=1)
-    transport = httpx.ASGITransport(app=create_app(settings, deps=stack.deps))
-    async with httpx.AsyncClient(transport=transport, base_url="http://stepdown.test") as http:
+    async with client_of(create_app(settings, deps=stack.deps), own_address()) as http:
         anonymous = [(await http.get("/worklist")).status_code for _ in range(3)]
         valid = await http.get("/worklist", headers=bearer("t-ops"))
 
     assert anonymous == [401, 401, 401]
     assert valid.status_code == 200
+
+
+async def test_two_replicas_over_one_database_share_the_count(stack: Stack) -> None:
+    """Two apps, each with its own engine on the same database, as two replicas would be:
+    failures sent to either count toward one limit, and the wait holds on both."""
+    settings = api_settings(
+        STEPDOWN_TASK_QUEUE=stack.settings.task_queue, STEPDOWN_BEARER_FAILURES_PER_ADDRESS=3
+    )
+    url = stack.engine.url.render_as_string(hide_password=False)
+    other_engine = make_engine(url)
+    other_deps = dataclasses.replace(stack.deps, throttle_counts=SqlThrottleCounts(other_engine))
+    address = own_address()
+    try:
+        async with (
+            client_of(create_app(settings, deps=stack.deps), address) as first,
+            client_of(create_app(settings, deps=other_deps), address) as second,
+        ):
+            answers = []
+            for n in range(4):
+                replica = first if n % 2 == 0 else second
+                answers.append(await replica.get("/worklist", headers=bearer(f"bad-{n}")))
+            after = [await r.get("/worklist", headers=bearer("t-ops")) for r in (first, second)]
+        async with client_of(create_app(settings, deps=other_deps), own_address()) as elsewhere:
+            other_address = await elsewhere.get("/worklist", headers=bearer("t-ops"))
+    finally:
+        other_engine.dispose()
+
+    # Neither replica alone saw 3 failures (the limit): the first saw 2, the second 1.
+    assert [a.status_code for a in answers] == [401, 401, 401, 429]
+    assert [a.status_code for a in after] == [429, 429]
+    waits = [int(a.headers["Retry-After"]) for a in (answers[-1], *after)]
+    assert all(1 <= wait <= settings.throttle_window_seconds for wait in waits)
+    assert other_address.status_code == 200
 
 
 async def test_dev_tokens_stand_for_the_seeded_dev_users(stack: Stack) -> None:

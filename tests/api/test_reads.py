@@ -153,7 +153,8 @@ async def test_the_worklist_shows_what_needs_a_person_by_kind_and_payer(api: Api
 
     found = await eventually(items)
     assert [(i["episode_id"], i["kind"]) for i in found] == [(view["episode_id"], "info_requested")]
-    # delivery_id and delivery_payer_id name an unmatched webhook (None on other items).
+    # delivery_id and delivery_payer_id name an unmatched webhook (None on other items);
+    # since and value rank an undated item (None on a dated one).
     assert set(found[0]) == {
         "episode_id",
         "kind",
@@ -161,7 +162,10 @@ async def test_the_worklist_shows_what_needs_a_person_by_kind_and_payer(api: Api
         "detail",
         "delivery_id",
         "delivery_payer_id",
+        "since",
+        "value",
     }
+    assert (found[0]["since"], found[0]["value"]) == (None, None)
     assert await items(kind="claims_held") == []
     invalid = await api.call("GET", "/worklist?kind=everything", "ops")
     assert invalid.status_code == 422

@@ -134,7 +134,9 @@ async def strict(console_stack: Stack) -> AsyncIterator[tuple[httpx.AsyncClient,
         STEPDOWN_CONSOLE_IDLE=30,
     )
     app = create_app(settings, deps=dataclasses.replace(console_stack.deps, clock=clock))
-    transport = httpx.ASGITransport(app=app)
+    # An address of its own: failures are counted in the shared database (api/throttle.py).
+    n = uuid.uuid4().int
+    transport = httpx.ASGITransport(app=app, client=(f"10.{n % 256}.{(n >> 8) % 256}.7", 4000))
     async with httpx.AsyncClient(transport=transport, base_url="https://stepdown.test") as web:
         yield web, clock
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta, timezone
+from decimal import Decimal
 
 import pytest
 
 from domain.model import HoldReason
+from domain.views import WorklistItem
 from store.ports import EventConflict, EventGap, InvalidCursor, ReadModel, WebhookInbox
 from tests.store.factories import (
     T0,
@@ -338,3 +340,74 @@ def test_due_before_compares_instants_not_offsets(read_model: ReadModel) -> None
 
     assert listed.opened_at == T0 and listed.next_deadline == T0
     assert read_model.list_episodes(due_before=T0 - timedelta(microseconds=1)) == ([], None)
+
+
+def test_undated_items_rank_by_age_and_value_among_the_dated(read_model: ReadModel) -> None:
+    """An undated item is ranked at ranked_at: 14 days after it began waiting, a day sooner
+    per $1,000 at stake; age and value come back as they were stored."""
+    old, rich, fresh, dated, bare = (new_id() for _ in range(5))
+    undated = {
+        # Waiting 20 days: ranks as due 6 days before T0.
+        old: WorklistItem.model_validate(
+            {
+                "episode_id": old,
+                "kind": "claims_held",
+                "due": None,
+                "detail": "old",
+                "since": T0 - timedelta(days=20),
+                "value": "80.00",
+            }
+        ),
+        # Waiting 3 days but $12,345.67 held: ranks as due 1 day before T0.
+        rich: WorklistItem.model_validate(
+            {
+                "episode_id": rich,
+                "kind": "claims_held",
+                "due": None,
+                "detail": "rich",
+                "since": T0 - timedelta(days=3),
+                "value": "12345.67",
+            }
+        ),
+        # Waiting 1 day, little at stake: ranks as due 13 days after T0.
+        fresh: WorklistItem.model_validate(
+            {
+                "episode_id": fresh,
+                "kind": "deliver_claim_failed",
+                "due": None,
+                "detail": "fresh",
+                "since": T0 - timedelta(days=1),
+            }
+        ),
+    }
+    for episode_id, entry in undated.items():
+        read_model.apply(summary(episode_id, worklist=[entry]), [], [])
+    read_model.apply(summary(dated, worklist=[item(dated, "appeal_due", T0)]), [], [])
+    read_model.apply(summary(bare, worklist=[item(bare, "claims_held", None)]), [], [])
+
+    ranked = read_model.worklist()
+
+    assert [i.episode_id for i in ranked] == [old, rich, dated, fresh, bare]
+    assert [(i.since, i.value) for i in ranked[:2]] == [
+        (T0 - timedelta(days=20), Decimal("80.00")),
+        (T0 - timedelta(days=3), Decimal("12345.67")),
+    ]
+    assert ranked[3].value is None and ranked[4].since is None
+
+
+def test_undated_items_waiting_as_long_rank_more_money_first(read_model: ReadModel) -> None:
+    small, large = new_id(), new_id()
+    for episode_id, value in ((small, "100.00"), (large, "900.00")):
+        entry = WorklistItem.model_validate(
+            {
+                "episode_id": episode_id,
+                "kind": "claims_held",
+                "due": None,
+                "detail": "held",
+                "since": T0,
+                "value": value,
+            }
+        )
+        read_model.apply(summary(episode_id, worklist=[entry]), [], [])
+
+    assert [i.episode_id for i in read_model.worklist()] == [large, small]

@@ -105,3 +105,16 @@ def test_an_episode_has_at_most_one_owner(users: SqlUserStore) -> None:
     assert users.owned_by(ivy.id) == ["ep-1", "ep-3"] and users.owned_by(dana.id) == []
     assert users.owners([]) == {}
     assert [u.username for u in users.users()] == ["dana", "ivy"]
+
+
+def test_roles_and_name_are_replaced_as_the_identity_provider_says(users: SqlUserStore) -> None:
+    added = users.add("sam", "sam", ["ops"], None, NOW)
+    other = users.add("kim", "Kim", ["intake"], None, NOW)
+
+    users.set_roles(added.id, ["intake", "billing"], "Sam Single", NOW + timedelta(hours=1))
+
+    found, untouched = users.by_username("sam"), users.by_username("kim")
+    assert found is not None and untouched is not None
+    assert (found.roles, found.display_name) == (["intake", "billing"], "Sam Single")
+    assert found.updated_at == NOW + timedelta(hours=1)
+    assert untouched == other
