@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from api.deps import ApiDeps, blocking
 from api.gateway import EpisodeGateway
@@ -23,6 +23,8 @@ log = logging.getLogger("stepdown.api.webhooks")
 # Set only by the mailbox poller: webhook deliveries keep just api.signed.KEPT_HEADERS, so a
 # payer cannot post an acknowledgement that would mark another payer's 278 rejected.
 MAILBOX_FILE_HEADER = "x-stepdown-mailbox-file"
+# Set only by payers/pas_gateway.py on the answers it stores.
+PAS_CHANNEL_HEADER = "stepdown-channel"
 
 # How long a replay waits for the first delivery's inbox row (noted, not yet stored).
 REPLAY_WAITS = (0.1, 0.3, 0.6)
@@ -206,7 +208,9 @@ class DeliveryProcessor:
         nothing; on success the trace number is routed to the episode for later deliveries.
         """
         decision = parse_decision(entry.content_type, entry.body)
-        command = ApplyPayerDecision(delivery_id=entry.delivery_id, decision=decision)
+        command = ApplyPayerDecision(
+            delivery_id=entry.delivery_id, decision=decision, channel=channel_of(entry)
+        )
         result = await self._gateway.update(
             episode_id,
             EpisodeWorkflow.apply_payer_decision,
@@ -244,7 +248,9 @@ class DeliveryProcessor:
         return route.episode_id
 
     async def _apply(self, entry: InboxEntry, episode_id: str, decision: PayerDecision) -> Answer:
-        command = ApplyPayerDecision(delivery_id=entry.delivery_id, decision=decision)
+        command = ApplyPayerDecision(
+            delivery_id=entry.delivery_id, decision=decision, channel=channel_of(entry)
+        )
         update = EpisodeWorkflow.apply_payer_decision
         try:
             result = await self._gateway.update(
@@ -284,6 +290,13 @@ class DeliveryProcessor:
             replace_response=entry.status == "unmatched",
         )
         return answer
+
+
+def channel_of(entry: InboxEntry) -> Literal["pas"] | None:
+    """ "pas" for a ClaimResponse the PAS gateway stored (`$submit`/`$inquire` answers): a pend
+    is then followed up with `$inquire`. Webhook deliveries keep only api.signed.KEPT_HEADERS,
+    so a payer cannot claim the channel for itself."""
+    return "pas" if entry.headers.get(PAS_CHANNEL_HEADER) == "pas" else None
 
 
 def reused_id(delivery: SignedDelivery) -> ApiProblem:

@@ -82,6 +82,23 @@ class InformationRequested(EventBase):
     reference: str | None
     reason: str | None
     respond_by: datetime
+    # A Da Vinci PAS pend (DOMAIN §8): the first `$inquire` and the deadline that ends them.
+    next_inquiry: datetime | None = None
+    inquire_until: datetime | None = None
+
+
+class PayerInquired(EventBase):
+    """The clock asked the payer again about a pended request (`Claim/$inquire`); the answer
+    comes back through the webhook inbox like any decision."""
+
+    type: Literal["payer_inquired"] = "payer_inquired"
+    trace_number: str
+    purpose: RequestPurpose
+    # 1 for the first inquiry about this request, then 2, 3 …
+    inquiry: int
+    units: int = 0
+    # The next inquiry; None once the deadline is reached.
+    next_due: datetime | None = None
 
 
 class InformationOverdue(EventBase):
@@ -243,7 +260,7 @@ class EpisodeCancelled(EventBase):
 
 # -- effects that could not be carried out (issue: effects never stop an episode) ----------
 
-EffectKind = Literal["submit_request", "request_p2p", "deliver_claim", "notify"]
+EffectKind = Literal["submit_request", "request_p2p", "deliver_claim", "notify", "inquire_payer"]
 
 
 class SubmissionFailed(EventBase):
@@ -348,6 +365,7 @@ Event = Annotated[
     | AuthorizationRequested
     | DecisionOverdue
     | InformationRequested
+    | PayerInquired
     | InformationOverdue
     | InformationProvided
     | AuthorizationGranted
