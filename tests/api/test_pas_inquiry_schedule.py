@@ -126,7 +126,8 @@ async def test_a_pended_pas_request_is_inquired_on_schedule_until_approved(
     episode = view["episode_id"]
     await skipping.sent(episode, 1)
     await skipping.redeliver_until(episode, pended)
-    assert "payer_inquiry_due" in [d["kind"] for d in (await skipping.api.view(episode))["deadlines"]]
+    deadlines = (await skipping.api.view(episode))["deadlines"]
+    assert "payer_inquiry_due" in [d["kind"] for d in deadlines]
 
     # Nothing is asked before the interval (60 minutes by default) has passed.
     await skipping.env.sleep(timedelta(minutes=30))
