@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from api.deps import ApiDeps, blocking
@@ -14,7 +15,8 @@ from domain.commands import ApplyPayerDecision
 from domain.errors import Rejected
 from domain.model import PayerDecision
 from payers.formats import UnparseableDecision, UnsupportedFormat, parse_decision
-from payers.formats.x12_ack import is_acknowledgement, parse_acknowledgement
+from payers.formats.x12_ack import Acknowledgement, is_acknowledgement, parse_acknowledgement
+from store.claims import BatchStateConflict
 from store.ports import InboxEntry, InboxStatus
 from workflows.client import WorkflowServiceUnavailable
 from workflows.episode import EpisodeWorkflow
@@ -199,7 +201,38 @@ class DeliveryProcessor:
         )
         answer = accepted(entry.delivery_id, recorded.episode_id, "acknowledged")
         error = None if ack.accepted else recorded.reason
+        if recorded.episode_id is None:
+            conflict = await self._acknowledge_batch(ack, recorded.reason, entry.received_at)
+            error = conflict or error
         return await self._finish(entry, "applied", answer, error, recorded.episode_id)
+
+    async def _acknowledge_batch(
+        self, ack: Acknowledgement, reason: str, at: datetime
+    ) -> str | None:
+        """A 999 for an 837 group (AK1 HC, AK102 = our GS06) or a TA1 naming a batch's ISA13:
+        the batch and every claim in it become accepted or rejected. A rejection reaches the
+        claims' episodes as `claim_delivery_failed` (MailboxPoller.report_rejections).
+        Returns why the batch could not take it, if it could not."""
+        claims = self._deps.claims
+        if claims is None:
+            return None
+        batches = claims.batches
+        if ack.kind == "999" and ack.functional_id == "HC":
+            batch = await blocking(batches.batch_for_group, ack.control_number)
+        elif ack.kind == "TA1" and not ack.accepted:
+            # A TA1 that accepts only vouches for the envelope; the 999 decides the claims.
+            batch = await blocking(batches.batch_for_interchange, ack.control_number)
+        else:
+            return None
+        if batch is None:
+            return None
+        error = None if ack.accepted else reason[:2000]
+        try:
+            await blocking(batches.acknowledge, batch.batch_id, ack.accepted, at, error)
+        except BatchStateConflict as err:
+            log.warning("acknowledgement of claim batch %s not applied: %s", batch.batch_id, err)
+            return str(err)
+        return None
 
     async def assign(self, entry: InboxEntry, episode_id: str) -> Answer:
         """Ops say which episode an unmatched delivery answers; the episode still decides.

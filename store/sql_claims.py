@@ -92,6 +92,27 @@ class SqlClaimBatches:
             row = session.scalars(query).first()
             return None if row is None else _batch(session, row)
 
+    def batch_for_interchange(self, interchange_control: int) -> ClaimBatch | None:
+        """The batch a TA1 acknowledges: it names the ISA13 interchange control number."""
+        query = select(ClaimBatchRow).where(
+            ClaimBatchRow.interchange_control == interchange_control
+        )
+        with self._sessions.begin() as session:
+            row = session.scalars(query).first()
+            return None if row is None else _batch(session, row)
+
+    def requeue_rejected(self, episode_id: str, claim_id: str, now: datetime) -> bool:
+        """A claim of a batch the clearinghouse rejected goes back to `queued` (ops retried its
+        delivery), to go out in the next batch; True when it moved. Any other claim stays."""
+        stmt = (
+            update(ClaimOutboxRow)
+            .where(ClaimOutboxRow.episode_id == episode_id, ClaimOutboxRow.claim_id == claim_id)
+            .where(ClaimOutboxRow.status == "rejected", ClaimOutboxRow.batch_id.is_not(None))
+            .values(status="queued", batch_id=None, error=None, updated_at=now)
+        )
+        with self._sessions.begin() as session:
+            return _rowcount(session.execute(stmt)) == 1
+
     def ensure_queued(self, episode_id: str, claim_id: str, claim: Claim, now: datetime) -> bool:
         """Queue a released claim unless it is already in the outbox; True when it was not.
 

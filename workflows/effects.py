@@ -138,7 +138,10 @@ def activity_call(state: Episode, effect: Effect) -> tuple[Any, Message]:
         return EpisodeActivities.inquire_payer, inquiry
     if effect.kind == "deliver_claim":
         claim = OutboundClaim(
-            episode_id=state.episode_id, claim_id=effect.key, claim=effect.detail["claim"]
+            episode_id=state.episode_id,
+            claim_id=effect.key,
+            claim=effect.detail["claim"],
+            resend=effect.attempt > 0,
         )
         return EpisodeActivities.deliver_claim, claim
     note = Notification(

@@ -14,6 +14,7 @@ from domain.effects import effects_of
 from domain.errors import Rejected
 from domain.events import Event
 from domain.model import PayerDecision
+from domain.project import worklist_items
 from tests.domain.scenario import T0, Scenario
 
 
@@ -116,3 +117,14 @@ def test_a_failed_inquiry_is_recorded_and_keeps_the_clock():
     [retried] = s.run(c.RetryFailedEffects(by="ops"))
     [effect] = effects_of(retried, 12)
     assert (effect.kind, effect.attempt, effect.detail["inquiry"]) == ("inquire_payer", 1, 1)
+
+
+def test_a_failed_inquiry_is_a_worklist_item_ops_can_retry():
+    s = Scenario()
+    pas_decision(s, "A4")
+    s.fire("payer_inquiry_due")
+    key = f"{s.trace}:1"
+    s.run(c.RecordEffectFailure(kind="inquire_payer", key=key, reason="503"))
+    items = [i for i in worklist_items(s.state, s.now) if i.kind == "submit_request_failed"]
+    [item] = items
+    assert key in item.detail and "503" in item.detail
