@@ -11,6 +11,7 @@ from api.bounds import check_dates
 from domain import commands as c
 from domain.model import (
     Claim,
+    Clinician,
     Department,
     Disposition,
     HoldReason,
@@ -86,6 +87,8 @@ class IntakeRequest(Body):
     urgency: Urgency = "standard"
     diagnoses: list[str] = Field(min_length=1, max_length=25)
     php_last_claim_through: date | None = None
+    # The attending clinician (837I 2310A): needed before a claim can be sent.
+    attending: Clinician | None = None
 
     def command(self) -> c.OpenEpisode:
         return c.OpenEpisode.model_validate(self.model_dump())

@@ -65,7 +65,16 @@ def episode_body(demo: DemoEpisode, today: date) -> dict[str, Any]:
             "name": f"{first} {last}",
             "birth_date": "1990-04-01",
             "member_id": f"M{number}{len(last):02d}",
+            # Demo data: the 837I sends the patient's address (2010BA N3/N4).
+            "address": {
+                "line": f"{int(number)} Demo Street",
+                "city": "Springfield",
+                "state": "IL",
+                "zip": "62704",
+            },
         },
+        # The attending clinician (837I 2310A); the demo NPI passes its check digit.
+        "attending": {"npi": "1234567893", "last_name": "Demo", "first_name": "Dana"},
         "payer": {"id": demo.payer_id, "plan_type": demo.plan_type},
         "asam_edition": 3,
         "from_level": demo.from_level,

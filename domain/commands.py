@@ -10,6 +10,7 @@ from pydantic import Field, TypeAdapter
 from domain.attendance import AttendanceEntry, ProgramSchedule
 from domain.model import (
     Actor,
+    Clinician,
     Department,
     Disposition,
     Frozen,
@@ -43,6 +44,8 @@ class OpenEpisode(Frozen):
     urgency: Urgency = "standard"
     diagnoses: tuple[str, ...] = Field(min_length=1)
     php_last_claim_through: date | None = None
+    # The attending clinician (837I 2310A); optional at intake, a claim is not sent without it.
+    attending: Clinician | None = None
     # None: the plan type's default policy (domain.policy.default_policy).
     policy: PayerPolicy | None = None
     # Who asked (None in histories recorded before people had identities).

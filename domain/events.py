@@ -12,6 +12,7 @@ from domain.model import (
     Actor,
     Authorization,
     Claim,
+    Clinician,
     Department,
     Disposition,
     Frozen,
@@ -54,6 +55,7 @@ class EpisodeOpened(EventBase):
     urgency: Urgency
     diagnoses: tuple[str, ...]
     php_last_claim_through: date | None = None
+    attending: Clinician | None = None
 
 
 class AuthorizationRequested(EventBase):

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from domain.model import Claim, Patient, Payer
+from domain.model import Claim, Clinician, Patient, Payer
 from payers.formats.x12_837i import (
     BilledClaim,
     ControlNumbers,
@@ -294,7 +294,12 @@ def _billed(row: ClaimOutboxRow) -> BilledClaim:
         patient=Patient.model_validate(row.billing["patient"]),
         payer=Payer.model_validate(row.billing["payer"]),
         diagnoses=tuple(row.billing["diagnoses"]),
+        attending=_clinician(row.billing.get("attending")),
     )
+
+
+def _clinician(stored: Any) -> Clinician | None:
+    return None if stored is None else Clinician.model_validate(stored)
 
 
 def _entry(row: ClaimOutboxRow) -> OutboxEntry:
