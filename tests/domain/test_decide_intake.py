@@ -98,7 +98,7 @@ def test_naive_now_is_a_programming_error():
 
 def test_an_attending_clinician_with_a_bad_npi_check_digit_is_refused():
     good = open_command(attending={"npi": "1234567893", "last_name": "Okafor", "first_name": "A"})
-    assert [e.type for e in decide(Episode(), good, T0)][0] == "episode_opened"
+    assert next(e.type for e in decide(Episode(), good, T0)) == "episode_opened"
     bad = open_command(attending={"npi": "1234567890", "last_name": "Okafor", "first_name": "A"})
     with pytest.raises(Rejected) as refused:
         decide(Episode(), bad, T0)
