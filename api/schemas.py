@@ -33,6 +33,7 @@ INTAKE_EXAMPLE: dict[str, Any] = {
         "name": "Jane Roe",
         "birth_date": "1990-04-01",
         "member_id": "MCD123456",
+        "address": {"line": "12 Elm St", "city": "Springfield", "state": "IL", "zip": "62704"},
     },
     "payer": {"id": "acme-medicaid", "plan_type": "medicaid_managed_care"},
     "asam_edition": 3,
@@ -55,6 +56,7 @@ INTAKE_EXAMPLE: dict[str, Any] = {
     "urgency": "standard",
     "diagnoses": ["F33.1"],
     "php_last_claim_through": "2026-11-20",
+    "attending": {"npi": "1234567893", "last_name": "Okafor", "first_name": "Ada"},
 }
 
 

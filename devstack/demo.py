@@ -67,7 +67,7 @@ def episode_body(demo: DemoEpisode, today: date) -> dict[str, Any]:
             "member_id": f"M{number}{len(last):02d}",
             # Demo data: the 837I sends the patient's address (2010BA N3/N4).
             "address": {
-                "line": f"{int(number)} Demo Street",
+                "line": "100 Demo Street",
                 "city": "Springfield",
                 "state": "IL",
                 "zip": "62704",
