@@ -31,6 +31,13 @@ class SqlClaimsOutbox:
         self._clock = clock
 
     async def deliver(self, claim: OutboundClaim) -> None:
+        if claim.resend:
+            # A retry after the clearinghouse rejected the claim's batch (999/TA1).
+            requeued = await asyncio.to_thread(
+                self._batches.requeue_rejected, claim.episode_id, claim.claim_id, self._clock()
+            )
+            if requeued:
+                log.info("claim %s queued again after its batch was rejected", claim.claim_id)
         built = Claim.model_validate(claim.claim)
         added = await asyncio.to_thread(
             self._batches.ensure_queued, claim.episode_id, claim.claim_id, built, self._clock()

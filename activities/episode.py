@@ -75,6 +75,9 @@ class PendedInquiry(Message):
     # 1 for the first inquiry about this request, then 2, 3 …: each is recorded apart.
     attempt: int = 1
     payload: dict[str, Any] = {}
+    # 0 the first time; a retry ops asked for after this inquiry failed asks again under a
+    # new key (the failed one is answered from the submissions log, never resent).
+    retry: int = 0
 
 
 class NotificationSent(Message):
@@ -162,7 +165,9 @@ class EpisodeActivities:
             trace_number=req.trace_number,
             purpose=req.purpose,
             payer_id=req.payer_id,
-            idempotency_key=idempotency_key(req.episode_id, req.trace_number, req.purpose),
+            idempotency_key=idempotency_key(
+                req.episode_id, req.trace_number, req.purpose, req.retry
+            ),
             payload=req.payload,
         )
         try:

@@ -83,4 +83,17 @@ LANE_OPTIONS: dict[str, ActivityOptions] = {
     "notify_staff": BEST_EFFORT,
 }
 LANE_OPTIONS["submit_extension_request"] = LANE_OPTIONS["submit_authorization_request"]
+# An inquiry that cannot get through in half an hour is given up (a `submission_failed` ops
+# see); the next one on the episode's inquiry schedule is made all the same.
+INQUIRY_GIVE_UP = timedelta(minutes=30)
+LANE_OPTIONS["inquire_payer"] = ActivityOptions(
+    START_TO_CLOSE,
+    RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(minutes=5),
+        non_retryable_error_types=[PAYER_REJECTED],
+    ),
+    INQUIRY_GIVE_UP,
+)
 LANE_OPTIONS["request_peer_to_peer"] = LANE_OPTIONS["submit_authorization_request"]

@@ -48,6 +48,8 @@ class OutboundClaim(Message):
     episode_id: str
     claim_id: str
     claim: dict[str, Any]
+    # Ops retried its delivery after the clearinghouse rejected its batch: queue it again.
+    resend: bool = False
 
 
 class ProjectionBatch(Message):

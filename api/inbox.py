@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
 from api.deps import ApiDeps, blocking
 from api.gateway import EpisodeGateway
@@ -14,7 +15,8 @@ from domain.commands import ApplyPayerDecision
 from domain.errors import Rejected
 from domain.model import PayerDecision
 from payers.formats import UnparseableDecision, UnsupportedFormat, parse_decision
-from payers.formats.x12_ack import is_acknowledgement, parse_acknowledgement
+from payers.formats.x12_ack import Acknowledgement, is_acknowledgement, parse_acknowledgement
+from store.claims import BatchStateConflict
 from store.ports import InboxEntry, InboxStatus
 from workflows.client import WorkflowServiceUnavailable
 from workflows.episode import EpisodeWorkflow
@@ -23,6 +25,8 @@ log = logging.getLogger("stepdown.api.webhooks")
 # Set only by the mailbox poller: webhook deliveries keep just api.signed.KEPT_HEADERS, so a
 # payer cannot post an acknowledgement that would mark another payer's 278 rejected.
 MAILBOX_FILE_HEADER = "x-stepdown-mailbox-file"
+# Set only by payers/pas_gateway.py on the answers it stores.
+PAS_CHANNEL_HEADER = "stepdown-channel"
 
 # How long a replay waits for the first delivery's inbox row (noted, not yet stored).
 REPLAY_WAITS = (0.1, 0.3, 0.6)
@@ -197,7 +201,38 @@ class DeliveryProcessor:
         )
         answer = accepted(entry.delivery_id, recorded.episode_id, "acknowledged")
         error = None if ack.accepted else recorded.reason
+        if recorded.episode_id is None:
+            conflict = await self._acknowledge_batch(ack, recorded.reason, entry.received_at)
+            error = conflict or error
         return await self._finish(entry, "applied", answer, error, recorded.episode_id)
+
+    async def _acknowledge_batch(
+        self, ack: Acknowledgement, reason: str, at: datetime
+    ) -> str | None:
+        """A 999 for an 837 group (AK1 HC, AK102 = our GS06) or a TA1 naming a batch's ISA13:
+        the batch and every claim in it become accepted or rejected. A rejection reaches the
+        claims' episodes as `claim_delivery_failed` (MailboxPoller.report_rejections).
+        Returns why the batch could not take it, if it could not."""
+        claims = self._deps.claims
+        if claims is None:
+            return None
+        batches = claims.batches
+        if ack.kind == "999" and ack.functional_id == "HC":
+            batch = await blocking(batches.batch_for_group, ack.control_number)
+        elif ack.kind == "TA1" and not ack.accepted:
+            # A TA1 that accepts only vouches for the envelope; the 999 decides the claims.
+            batch = await blocking(batches.batch_for_interchange, ack.control_number)
+        else:
+            return None
+        if batch is None:
+            return None
+        error = None if ack.accepted else reason[:2000]
+        try:
+            await blocking(batches.acknowledge, batch.batch_id, ack.accepted, at, error)
+        except BatchStateConflict as err:
+            log.warning("acknowledgement of claim batch %s not applied: %s", batch.batch_id, err)
+            return str(err)
+        return None
 
     async def assign(self, entry: InboxEntry, episode_id: str) -> Answer:
         """Ops say which episode an unmatched delivery answers; the episode still decides.
@@ -206,7 +241,9 @@ class DeliveryProcessor:
         nothing; on success the trace number is routed to the episode for later deliveries.
         """
         decision = parse_decision(entry.content_type, entry.body)
-        command = ApplyPayerDecision(delivery_id=entry.delivery_id, decision=decision)
+        command = ApplyPayerDecision(
+            delivery_id=entry.delivery_id, decision=decision, channel=channel_of(entry)
+        )
         result = await self._gateway.update(
             episode_id,
             EpisodeWorkflow.apply_payer_decision,
@@ -244,7 +281,9 @@ class DeliveryProcessor:
         return route.episode_id
 
     async def _apply(self, entry: InboxEntry, episode_id: str, decision: PayerDecision) -> Answer:
-        command = ApplyPayerDecision(delivery_id=entry.delivery_id, decision=decision)
+        command = ApplyPayerDecision(
+            delivery_id=entry.delivery_id, decision=decision, channel=channel_of(entry)
+        )
         update = EpisodeWorkflow.apply_payer_decision
         try:
             result = await self._gateway.update(
@@ -284,6 +323,13 @@ class DeliveryProcessor:
             replace_response=entry.status == "unmatched",
         )
         return answer
+
+
+def channel_of(entry: InboxEntry) -> Literal["pas"] | None:
+    """ "pas" for a ClaimResponse the PAS gateway stored (`$submit`/`$inquire` answers): a pend
+    is then followed up with `$inquire`. Webhook deliveries keep only api.signed.KEPT_HEADERS,
+    so a payer cannot claim the channel for itself."""
+    return "pas" if entry.headers.get(PAS_CHANNEL_HEADER) == "pas" else None
 
 
 def reused_id(delivery: SignedDelivery) -> ApiProblem:

@@ -24,7 +24,7 @@ from payers.formats.errors import UnparseableDecision
 from payers.formats.x12 import parse_x12
 from payers.formats.x12_ack import is_acknowledgement, parse_acknowledgement
 from payers.mailbox import Mailbox
-from store.x12_ledger import SubmissionRejection, X12Ledger
+from store.x12_ledger import RecordedAcknowledgement, SubmissionRejection, X12Ledger
 from workflows.episode import EpisodeWorkflow
 
 log = logging.getLogger("stepdown.api.mailbox")
@@ -109,7 +109,52 @@ class MailboxPoller:
                 # The episode refuses it for good (closed, unknown): keep the log, move on.
                 log.warning("rejection of %s not recorded: %s", rejection.trace_number, err)
 
-        return await report_rejected_submissions(self._ledger, report, self._deps.clock)
+        reported = await report_rejected_submissions(self._ledger, report, self._deps.clock)
+        return reported + await self.report_rejected_batches(gateway)
+
+    async def report_rejected_batches(self, gateway: EpisodeGateway) -> int:
+        """Each claim of an 837 batch the clearinghouse rejected becomes its episode's
+        `claim_delivery_failed` (a worklist item ops can retry: the claim is queued again)."""
+        claims = self._deps.claims
+        if claims is None:
+            return 0
+        batches = claims.batches
+
+        async def report(ack: RecordedAcknowledgement) -> None:
+            if ack.kind == "999":
+                batch = await blocking(batches.batch_for_group, ack.control_number)
+            else:
+                batch = await blocking(batches.batch_for_interchange, ack.control_number)
+            if batch is None:
+                return  # not about a batch of ours (a stray TA1): nothing to tell
+            for claim in batch.claims:
+                command = c.RecordEffectFailure(
+                    kind="deliver_claim",
+                    key=claim.claim_id,
+                    reason=f"clearinghouse rejected 837I batch {batch.batch_id}: {ack.reason}"[
+                        :2000
+                    ],
+                    detail={"claim": claim.claim.model_dump(mode="json", by_alias=True)},
+                    reference=f"batch-{batch.batch_id}",
+                )
+                update = EpisodeWorkflow.report_effect_failure
+                update_id = f"x12-ack-{ack.id}-{claim.episode_id}-{claim.claim_id}"
+                try:
+                    await gateway.update(claim.episode_id, update, command, update_id=update_id)
+                except Rejected as err:
+                    log.warning("rejection of claim %s not recorded: %s", claim.claim_id, err)
+
+        reported = 0
+        for ack in await blocking(self._ledger.unreported_batch_rejections):
+            try:
+                await report(ack)
+            except Exception as err:
+                log.error("reporting claim batch rejection %s failed: %s", ack.id,
+                          traceback_only(err))  # fmt: skip
+                continue
+            await blocking(self._ledger.mark_rejection_reported, ack.id, self._deps.clock())
+            reported += 1
+        return reported
 
     async def run(self, interval: float, stop: asyncio.Event) -> None:
         while not stop.is_set():

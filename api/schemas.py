@@ -11,6 +11,7 @@ from api.bounds import check_dates
 from domain import commands as c
 from domain.model import (
     Claim,
+    Clinician,
     Department,
     Disposition,
     HoldReason,
@@ -32,6 +33,7 @@ INTAKE_EXAMPLE: dict[str, Any] = {
         "name": "Jane Roe",
         "birth_date": "1990-04-01",
         "member_id": "MCD123456",
+        "address": {"line": "12 Elm St", "city": "Springfield", "state": "IL", "zip": "62704"},
     },
     "payer": {"id": "acme-medicaid", "plan_type": "medicaid_managed_care"},
     "asam_edition": 3,
@@ -54,6 +56,7 @@ INTAKE_EXAMPLE: dict[str, Any] = {
     "urgency": "standard",
     "diagnoses": ["F33.1"],
     "php_last_claim_through": "2026-11-20",
+    "attending": {"npi": "1234567893", "last_name": "Okafor", "first_name": "Ada"},
 }
 
 
@@ -86,6 +89,8 @@ class IntakeRequest(Body):
     urgency: Urgency = "standard"
     diagnoses: list[str] = Field(min_length=1, max_length=25)
     php_last_claim_through: date | None = None
+    # The attending clinician (837I 2310A): needed before a claim can be sent.
+    attending: Clinician | None = None
 
     def command(self) -> c.OpenEpisode:
         return c.OpenEpisode.model_validate(self.model_dump())

@@ -19,13 +19,29 @@ class DemoEpisode:
     setting: str = "cmhc"
     urgency: str = "standard"
     units: int = 20
+    # Days between the end of the PHP stay and the first IOP day. 1: the usual step-down the
+    # day after; more than a week keeps today's IOP claim clear of the PHP overlap rule
+    # (DOMAIN §6, 38363), so the demo can bill it.
+    php_gap_days: int = 1
+    # Billed by the seed once approved: today's group session on a released claim, which the
+    # worker's scheduled batch cut writes as an 837I.
+    billed: bool = False
 
 
 # sim- payers are answered by the simulator; the last one waits for a real webhook.
 DEMO_EPISODES: tuple[DemoEpisode, ...] = (
     DemoEpisode("demo-0001", "sim-acme-medicaid", "medicaid_managed_care", "Jane Roe"),
     DemoEpisode("demo-0002", "sim-bluepeak-ma", "medicare_advantage", "John Doe", "3.5"),
-    DemoEpisode("demo-0003", "sim-northstar", "commercial", "Ana Silva", setting="freestanding"),
+    # The simulator approves it through the signed webhook; its PHP stay ended ten days ago.
+    DemoEpisode(
+        "demo-0003",
+        "sim-northstar",
+        "commercial",
+        "Ana Silva",
+        setting="freestanding",
+        php_gap_days=10,
+        billed=True,
+    ),
     DemoEpisode("demo-0004", "sim-state-medicaid", "medicaid_ffs", "Li Wei", urgency="expedited"),
     DemoEpisode("demo-0005", "sim-exchange-gold", "qhp_exchange", "Sam Okafor", "3.7"),
     DemoEpisode("demo-0006", "sim-kidcare", "chip", "Maya Cohen", units=12),
@@ -34,11 +50,13 @@ DEMO_EPISODES: tuple[DemoEpisode, ...] = (
     DemoEpisode("demo-0008", "sim-pas-medicaid", "medicaid_managed_care", "Rosa Diaz"),
 )
 PAS_DEMO_PAYERS = ("sim-pas-medicaid",)
+BILLED_DEMOS = tuple(d for d in DEMO_EPISODES if d.billed)
 
 
 def episode_body(demo: DemoEpisode, today: date) -> dict[str, Any]:
-    """A valid intake: the prior level ended yesterday, IOP starts today."""
+    """A valid intake: the prior level ended `php_gap_days` ago, IOP starts today."""
     first, last = demo.patient.split(" ", 1)
+    ended = (today - timedelta(days=demo.php_gap_days)).isoformat()
     number = demo.episode_id.rsplit("-", 1)[-1]
     return {
         "episode_id": demo.episode_id,
@@ -47,7 +65,16 @@ def episode_body(demo: DemoEpisode, today: date) -> dict[str, Any]:
             "name": f"{first} {last}",
             "birth_date": "1990-04-01",
             "member_id": f"M{number}{len(last):02d}",
+            # Demo data: the 837I sends the patient's address (2010BA N3/N4).
+            "address": {
+                "line": "100 Demo Street",
+                "city": "Springfield",
+                "state": "IL",
+                "zip": "62704",
+            },
         },
+        # The attending clinician (837I 2310A); the demo NPI passes its check digit.
+        "attending": {"npi": "1234567893", "last_name": "Demo", "first_name": "Dana"},
         "payer": {"id": demo.payer_id, "plan_type": demo.plan_type},
         "asam_edition": 3,
         "from_level": demo.from_level,
@@ -57,8 +84,8 @@ def episode_body(demo: DemoEpisode, today: date) -> dict[str, Any]:
         "prior_authorization": {
             "number": f"PRIOR-{number}",
             "level": demo.from_level,
-            "start": (today - timedelta(days=21)).isoformat(),
-            "end": (today - timedelta(days=1)).isoformat(),
+            "start": (today - timedelta(days=20 + demo.php_gap_days)).isoformat(),
+            "end": ended,
         },
         "requested": {
             "start": today.isoformat(),
@@ -68,8 +95,28 @@ def episode_body(demo: DemoEpisode, today: date) -> dict[str, Any]:
         },
         "urgency": demo.urgency,
         "diagnoses": ["F33.1"],
-        "php_last_claim_through": (today - timedelta(days=1)).isoformat(),
+        "php_last_claim_through": ended,
     }
+
+
+def demo_service(demo: DemoEpisode, today: date) -> dict[str, Any]:
+    """Today's IOP group session (90853, revenue 0905) of a billed demo episode."""
+    return {
+        "service_id": f"{demo.episode_id}-{today:%Y%m%d}-S1",
+        "date": today.isoformat(),
+        "code": "90853",
+        "revenue_code": "0905",
+        "minutes": 60,
+        "units": 1,
+        "modifiers": [],
+        "rendering_npi": "1234567893",
+        "roster_signed": True,
+        "charge": "80.00",
+    }
+
+
+def demo_claim(demo: DemoEpisode, today: date) -> dict[str, Any]:
+    return {"claim_id": f"{demo.episode_id}-{today:%Y%m%d}", "through": today.isoformat()}
 
 
 def demo_payers(simulator_url: str, private_key: str) -> dict[str, dict[str, Any]]:

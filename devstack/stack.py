@@ -6,6 +6,7 @@ import os
 import shutil
 import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +22,7 @@ from devstack.apiclient import ApiClient
 from devstack.children import Child, StackError, ensure_free, stop_all
 from devstack.health import http_ok, temporal_ready, wait_until, worker_polling
 from devstack.pas_keys import dev_pas_key, simulator_clients_env
-from devstack.seed import seed, seed_payers
+from devstack.seed import bill, seed, seed_payers
 from settings import Settings
 from workflows.temporal import SEARCH_ATTRIBUTES
 
@@ -231,6 +232,23 @@ class DevStack:
             d = result.demo
             table.add_row(d.episode_id, d.payer_id, d.plan_type, result.outcome)
         self.console.print(table)
+        self._bill_in_background()
+
+    def _bill_in_background(self) -> None:
+        """Bills the billed demo episode once the simulator approved it (seconds), beside the
+        supervisor, so a newcomer sees an 837I batch file within a minute of the start."""
+        billers = [t for t, role in self.settings.api_tokens.items() if role == "billing"]
+        if not billers:
+            self.console.print("[yellow]no billing token configured; no demo claim released[/]")
+            return
+
+        def run() -> None:
+            with ApiClient(self.settings.public_api_url(), billers[0]) as client:
+                outcomes = bill(client, date.today())
+            for episode_id, outcome in outcomes.items():
+                self.console.print(f"demo billing: {episode_id}: {outcome}")
+
+        threading.Thread(target=run, name="demo-billing", daemon=True).start()
 
 
 def _mail_url(settings: Settings) -> str:

@@ -10,6 +10,7 @@ from pydantic import Field, TypeAdapter
 from domain.attendance import AttendanceEntry, ProgramSchedule
 from domain.model import (
     Actor,
+    Clinician,
     DeadlineKind,
     Department,
     Disposition,
@@ -44,6 +45,8 @@ class OpenEpisode(Frozen):
     urgency: Urgency = "standard"
     diagnoses: tuple[str, ...] = Field(min_length=1)
     php_last_claim_through: date | None = None
+    # The attending clinician (837I 2310A); optional at intake, a claim is not sent without it.
+    attending: Clinician | None = None
     # None: the plan type's default policy (domain.policy.default_policy).
     policy: PayerPolicy | None = None
     # Who asked (None in histories recorded before people had identities).
@@ -62,6 +65,9 @@ class ApplyPayerDecision(Frozen):
     type: Literal["apply_payer_decision"] = "apply_payer_decision"
     delivery_id: str = Field(min_length=1, max_length=128)
     decision: PayerDecision
+    # The channel the answer came on: "pas" for a Da Vinci PAS ClaimResponse (a pend is then
+    # followed up with `$inquire`, DOMAIN §8); None for answers recorded before this field.
+    channel: Literal["webhook", "pas", "x12"] | None = None
 
 
 class ProvideInformation(Frozen):
@@ -143,7 +149,7 @@ class RecordEffectFailure(Frozen):
     """From the workflow: an effect refused, or exhausted its retries; never from a person."""
 
     type: Literal["record_effect_failure"] = "record_effect_failure"
-    kind: Literal["submit_request", "request_p2p", "deliver_claim", "notify"]
+    kind: Literal["submit_request", "request_p2p", "deliver_claim", "notify", "inquire_payer"]
     key: str
     attempt: int = 0
     reason: str = Field(min_length=1, max_length=2000)

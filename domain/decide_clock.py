@@ -59,6 +59,26 @@ def _decision_due(state: Episode, now: datetime) -> list[ev.Event]:
     ]
 
 
+def _inquiry_due(state: Episode, now: datetime) -> list[ev.Event]:
+    """§8: ask a Da Vinci PAS payer again about its pend; the last inquiry is at the deadline."""
+    pending = state.pending
+    if pending is None or pending.inquire_until is None:
+        raise Rejected("stale_deadline", "no pended request is waiting for an inquiry")
+    step = timedelta(minutes=state.policy.inquiry_interval_minutes)
+    until = pending.inquire_until
+    next_due = min(now + step, until) if now < until else None
+    return [
+        ev.PayerInquired(
+            at=now,
+            trace_number=pending.trace_number,
+            purpose=pending.purpose,
+            inquiry=pending.inquiries + 1,
+            units=pending.units,
+            next_due=next_due,
+        )
+    ]
+
+
 def _info_due(state: Episode, now: datetime) -> list[ev.Event]:
     assert state.pending is not None
     return [ev.InformationOverdue(at=now, trace_number=state.pending.trace_number)]
@@ -103,6 +123,7 @@ def _authorization_end(state: Episode, now: datetime) -> list[ev.Event]:
 _RULES: dict[DeadlineKind, ClockRule] = {
     "payer_decision_due": _decision_due,
     "info_response_due": _info_due,
+    "payer_inquiry_due": _inquiry_due,
     "p2p_window_closes": _p2p_window,
     "p2p_outcome_due": _p2p_outcome,
     "appeal_filing_due": _appeal_filing,

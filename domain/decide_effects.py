@@ -44,6 +44,9 @@ def record_effect_failure(
         return [ev.SubmissionFailed(kind=cmd.kind, purpose=purpose, **common)]
     if cmd.kind == "request_p2p":
         return [ev.SubmissionFailed(kind=cmd.kind, purpose="p2p", **common)]
+    if cmd.kind == "inquire_payer":
+        # The payer's clock keeps running (it has the request); the next inquiry still goes.
+        return [ev.SubmissionFailed(kind=cmd.kind, purpose="inquiry", **common)]
     if cmd.kind == "deliver_claim":
         return [ev.ClaimDeliveryFailed(**common)]
     return [ev.NotificationDropped(**common)]

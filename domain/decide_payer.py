@@ -101,16 +101,7 @@ def apply_decision(state: Episode, cmd: ApplyPayerDecision, now: datetime) -> li
             )
         ]
     if d.action == "A4":
-        return [
-            ev.InformationRequested(
-                at=now,
-                trace_number=trace,
-                delivery_id=delivery,
-                reference=d.reference,
-                reason=d.reason,
-                respond_by=now + timedelta(days=policy.info_response_days),
-            )
-        ]
+        return _pended(state, pending, cmd, now)
     if d.action == "C":
         return [
             ev.RequestCancelledByPayer(
@@ -139,6 +130,36 @@ def _extension_notice(state: Episode, cmd: ApplyPayerDecision, now: datetime) ->
     return [
         e.model_copy(update={"delivery_id": cmd.delivery_id, "trace_number": d.trace_number})
         for e in extend_decision(state, notice, now)
+    ]
+
+
+def _pended(
+    state: Episode, pending: PendingRequest, cmd: ApplyPayerDecision, now: datetime
+) -> list[ev.Event]:
+    """A4. Over Da Vinci PAS the pend is followed up with `Claim/$inquire` (DOMAIN §8) every
+    `inquiry_interval_minutes` until a final answer or the request's decision deadline (§3);
+    when that deadline has passed already, until the provider's time to answer runs out."""
+    policy = state.policy
+    if cmd.channel == "pas" and pending.inquire_until is not None:
+        # An inquiry's answer that the request is still pended: nothing new happened.
+        return []
+    respond_by = now + timedelta(days=policy.info_response_days)
+    next_inquiry = until = None
+    if cmd.channel == "pas":
+        until = pending.decision_due if pending.decision_due > now else respond_by
+        next_inquiry = min(now + timedelta(minutes=policy.inquiry_interval_minutes), until)
+    d = cmd.decision
+    return [
+        ev.InformationRequested(
+            at=now,
+            trace_number=pending.trace_number,
+            delivery_id=cmd.delivery_id,
+            reference=d.reference,
+            reason=d.reason,
+            respond_by=respond_by,
+            next_inquiry=next_inquiry,
+            inquire_until=until,
+        )
     ]
 
 

@@ -9,7 +9,7 @@ from domain.model import Frozen
 
 
 class Effect(Frozen):
-    kind: Literal["submit_request", "request_p2p", "deliver_claim", "notify"]
+    kind: Literal["submit_request", "request_p2p", "deliver_claim", "notify", "inquire_payer"]
     key: str
     detail: dict[str, Any] = {}
     # 0 for the first try; a retry ops asked for counts up, so the payer sees a new
@@ -45,6 +45,15 @@ def effects_of(event: ev.Event, seq: int) -> list[Effect]:
     match event:
         case ev.AuthorizationRequested():
             return [_submit(event)]
+        case ev.PayerInquired():
+            detail = {
+                "trace_number": event.trace_number,
+                "purpose": event.purpose,
+                "units": event.units,
+                "inquiry": event.inquiry,
+            }
+            key = f"{event.trace_number}:{event.inquiry}"
+            return [Effect(kind="inquire_payer", key=key, detail=detail)]
         case ev.P2PRequested():
             # The attachments go with the request (ids; the gateway reads their bytes).
             attached = {"attachments": list(event.attachments)} if event.attachments else {}

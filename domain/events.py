@@ -12,6 +12,7 @@ from domain.model import (
     Actor,
     Authorization,
     Claim,
+    Clinician,
     Department,
     Disposition,
     Frozen,
@@ -54,6 +55,7 @@ class EpisodeOpened(EventBase):
     urgency: Urgency
     diagnoses: tuple[str, ...]
     php_last_claim_through: date | None = None
+    attending: Clinician | None = None
 
 
 class AuthorizationRequested(EventBase):
@@ -85,6 +87,23 @@ class InformationRequested(EventBase):
     reference: str | None
     reason: str | None
     respond_by: datetime
+    # A Da Vinci PAS pend (DOMAIN §8): the first `$inquire` and the deadline that ends them.
+    next_inquiry: datetime | None = None
+    inquire_until: datetime | None = None
+
+
+class PayerInquired(EventBase):
+    """The clock asked the payer again about a pended request (`Claim/$inquire`); the answer
+    comes back through the webhook inbox like any decision."""
+
+    type: Literal["payer_inquired"] = "payer_inquired"
+    trace_number: str
+    purpose: RequestPurpose
+    # 1 for the first inquiry about this request, then 2, 3 …
+    inquiry: int
+    units: int = 0
+    # The next inquiry; None once the deadline is reached.
+    next_due: datetime | None = None
 
 
 class InformationOverdue(EventBase):
@@ -250,7 +269,7 @@ class EpisodeCancelled(EventBase):
 
 # -- effects that could not be carried out (issue: effects never stop an episode) ----------
 
-EffectKind = Literal["submit_request", "request_p2p", "deliver_claim", "notify"]
+EffectKind = Literal["submit_request", "request_p2p", "deliver_claim", "notify", "inquire_payer"]
 
 
 class SubmissionFailed(EventBase):
@@ -359,6 +378,7 @@ Event = Annotated[
     | AuthorizationRequested
     | DecisionOverdue
     | InformationRequested
+    | PayerInquired
     | InformationOverdue
     | InformationProvided
     | AuthorizationGranted

@@ -41,7 +41,11 @@ def _with(deadlines: Deadlines, **due: datetime | None) -> Deadlines:
 
 
 # Deadlines that only make sense while a payer request or a denial is open.
-_REQUEST_DEADLINES: tuple[DeadlineKind, ...] = ("payer_decision_due", "info_response_due")
+_REQUEST_DEADLINES: tuple[DeadlineKind, ...] = (
+    "payer_decision_due",
+    "info_response_due",
+    "payer_inquiry_due",
+)
 _DENIAL_DEADLINES: tuple[DeadlineKind, ...] = (
     "p2p_window_closes",
     "p2p_outcome_due",
@@ -86,14 +90,27 @@ def _overdue(s: Episode, e: ev.DecisionOverdue) -> EpisodeChanges:
 def _info_requested(s: Episode, e: ev.InformationRequested) -> EpisodeChanges:
     deadlines = _with(_without(s.deadlines, "payer_decision_due"), info_response_due=e.respond_by)
     assert s.pending is not None
+    update: dict[str, Any] = {"awaiting_information": True}
+    if e.next_inquiry is not None:
+        deadlines = _with(deadlines, payer_inquiry_due=e.next_inquiry)
+        update["inquire_until"] = e.inquire_until
     fields: EpisodeChanges = {
         "deadlines": deadlines,
         "delivery_ids": s.delivery_ids | {e.delivery_id},
-        "pending": s.pending.model_copy(update={"awaiting_information": True}),
+        "pending": s.pending.model_copy(update=update),
     }
     if s.pending.purpose != "extension":
         fields["status"] = "info_requested"
     return fields
+
+
+def _inquired(s: Episode, e: ev.PayerInquired) -> EpisodeChanges:
+    assert s.pending is not None
+    pending = s.pending.model_copy(update={"inquiries": e.inquiry})
+    deadlines = _without(s.deadlines, "payer_inquiry_due")
+    if e.next_due is not None:
+        deadlines = _with(deadlines, payer_inquiry_due=e.next_due)
+    return {"pending": pending, "deadlines": deadlines}
 
 
 def _info_overdue(s: Episode, e: ev.InformationOverdue) -> EpisodeChanges:
@@ -406,6 +423,7 @@ _HANDLERS: dict[type[Any], Handler] = {
     ev.AuthorizationRequested: _requested,
     ev.DecisionOverdue: _overdue,
     ev.InformationRequested: _info_requested,
+    ev.PayerInquired: _inquired,
     ev.InformationOverdue: _info_overdue,
     ev.InformationProvided: _info_provided,
     ev.AuthorizationGranted: _granted,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from domain.codes import npi_is_valid
 from domain.commands import OpenEpisode
 from domain.levels import dimension_problems, level_problems
 
@@ -39,4 +40,6 @@ def intake_problems(cmd: OpenEpisode, now: datetime, known_code: set[str]) -> li
     through = cmd.php_last_claim_through
     if through is not None and through > cmd.requested.start:
         problems.append("php_last_claim_through is after requested.start")
+    if cmd.attending is not None and not npi_is_valid(cmd.attending.npi):
+        problems.append(f"attending.npi {cmd.attending.npi} fails its check digit")
     return problems

@@ -50,11 +50,33 @@ class Actor(Frozen):
     name: str | None = Field(default=None, max_length=200)
 
 
+class Address(Frozen):
+    """A US postal address, as the 837I carries it (N3/N4)."""
+
+    line: str = Field(min_length=1, max_length=55)
+    line2: str | None = Field(default=None, min_length=1, max_length=55)
+    city: str = Field(min_length=2, max_length=30)
+    state: str = Field(pattern=r"^[A-Z]{2}$")
+    # Five digits, or ZIP+4 as nine.
+    zip: str = Field(pattern=r"^\d{5}(\d{4})?$")
+
+
 class Patient(Frozen):
     id: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=200)
     birth_date: date
     member_id: str = Field(min_length=1, max_length=64)
+    # The patient's home address: the 837I's subscriber address (2010BA N3/N4, the patient
+    # is the subscriber). Optional at intake; a claim is not sent without it.
+    address: Address | None = None
+
+
+class Clinician(Frozen):
+    """The attending clinician of an episode: the 837I's attending provider (2310A)."""
+
+    npi: str = Field(pattern=r"^\d{10}$")
+    last_name: str = Field(min_length=1, max_length=60)
+    first_name: str = Field(min_length=1, max_length=35)
 
 
 class Payer(Frozen):
@@ -179,6 +201,7 @@ class PayerDecision(Frozen):
 DeadlineKind = Literal[
     "payer_decision_due",
     "info_response_due",
+    "payer_inquiry_due",
     "p2p_window_closes",
     "p2p_outcome_due",
     "appeal_filing_due",

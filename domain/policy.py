@@ -63,6 +63,9 @@ class PayerPolicy(BaseModel):
     missed_deadline_is_denial: bool = False
     # A4 pended: how long the provider has to answer the payer's request for information.
     info_response_days: int = 14
+    # §8: a request a Da Vinci PAS payer pended is followed up with `Claim/$inquire` this
+    # often until a final answer or the decision deadline (no rule fixes the interval).
+    inquiry_interval_minutes: int = 60
     # §4: P2P window after a denial (default 14 calendar days); held after two missed calls.
     p2p_window_days: int = 14
     p2p_max_missed_calls: int = 2

@@ -212,7 +212,10 @@ def _request_items(state: Episode) -> list[WorklistItem]:
 _FAILURE_ADVICE = {
     "submit_request": "the payer never got request {key}: check the payer's channel, then retry",
     "request_p2p": "the payer never got the peer-to-peer request: call the payer, or retry",
-    "deliver_claim": "claim {key} did not reach the claims outbox: retry",
+    "deliver_claim": "claim {key} did not reach the claims outbox or its batch was rejected: "
+    "check the batch's 999, then retry (the claim is queued again)",
+    "inquire_payer": "an inquiry about pended request {key} did not reach the payer: the next "
+    "scheduled inquiry tries again, or retry now",
     "notify": "a staff notification ({kind}) could not be sent; this item replaces it",
 }
 
@@ -222,6 +225,8 @@ _FAILURE_KINDS: dict[str, WorklistKind] = {
     "request_p2p": "request_p2p_failed",
     "deliver_claim": "deliver_claim_failed",
     "notify": "notify_failed",
+    # An inquiry is a payer submission too (DOMAIN §8): the same worklist kind.
+    "inquire_payer": "submit_request_failed",
 }
 
 

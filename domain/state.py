@@ -40,6 +40,9 @@ class PendingRequest(Frozen):
     requested_on: date | None = None
     # The payer already extended this request's decision window (once per request).
     extended: bool = False
+    # A Da Vinci PAS pend: inquiries made so far and the deadline that ends them (§8).
+    inquiries: int = 0
+    inquire_until: datetime | None = None
 
 
 class ClaimRecord(Frozen):
@@ -77,7 +80,7 @@ class EffectFailure(Frozen):
     """An effect that was refused or ran out of retries; open until ops retries it."""
 
     failure_id: str
-    kind: Literal["submit_request", "request_p2p", "deliver_claim", "notify"]
+    kind: Literal["submit_request", "request_p2p", "deliver_claim", "notify", "inquire_payer"]
     key: str
     reason: str
     at: datetime

@@ -77,6 +77,9 @@ class PasGateway:
 
     async def inquire(self, request: PayerRequest, attempt: int) -> PayerReceipt:
         key = f"{request.episode_id}:{request.trace_number}:inquiry:{attempt}"
+        _, retried, retry = request.idempotency_key.rpartition(":retry-")
+        if retried:
+            key = f"{key}:retry-{retry}"
         pended = request.model_copy(update={"idempotency_key": key})
         return await self._exchange(pended, "inquiry", "$inquire", f"pas:{key}")
 

@@ -18,7 +18,9 @@ from store.schema import ClaimOutboxRow, EventRow
 RELEASED = "claim_released"
 OPENED = "episode_opened"
 # The episode_opened fields an 837I needs besides the claim.
-BILLING_FIELDS = ("patient", "payer", "diagnoses")
+# What the 837I needs from episode_opened besides the claim; `attending` is absent from
+# episodes opened before it was asked at intake.
+BILLING_FIELDS = ("patient", "payer", "diagnoses", "attending")
 
 
 def queue_released_claims(
@@ -82,7 +84,7 @@ def episode_billing(
         raise LookupError(f"episode {episode_id} has no projected episode_opened event")
     # The stored patient is sealed at rest (store/phi.py); the 837I needs it in the clear.
     data = open_event_data(cipher, stored)
-    return {field: data[field] for field in BILLING_FIELDS}
+    return {field: data.get(field) for field in BILLING_FIELDS}
 
 
 def _billing(

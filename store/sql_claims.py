@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from domain.model import Claim, Patient, Payer
+from domain.model import Claim, Clinician, Patient, Payer
 from payers.formats.x12_837i import (
     BilledClaim,
     ControlNumbers,
@@ -91,6 +91,27 @@ class SqlClaimBatches:
         with self._sessions.begin() as session:
             row = session.scalars(query).first()
             return None if row is None else _batch(session, row)
+
+    def batch_for_interchange(self, interchange_control: int) -> ClaimBatch | None:
+        """The batch a TA1 acknowledges: it names the ISA13 interchange control number."""
+        query = select(ClaimBatchRow).where(
+            ClaimBatchRow.interchange_control == interchange_control
+        )
+        with self._sessions.begin() as session:
+            row = session.scalars(query).first()
+            return None if row is None else _batch(session, row)
+
+    def requeue_rejected(self, episode_id: str, claim_id: str, now: datetime) -> bool:
+        """A claim of a batch the clearinghouse rejected goes back to `queued` (ops retried its
+        delivery), to go out in the next batch; True when it moved. Any other claim stays."""
+        stmt = (
+            update(ClaimOutboxRow)
+            .where(ClaimOutboxRow.episode_id == episode_id, ClaimOutboxRow.claim_id == claim_id)
+            .where(ClaimOutboxRow.status == "rejected", ClaimOutboxRow.batch_id.is_not(None))
+            .values(status="queued", batch_id=None, error=None, updated_at=now)
+        )
+        with self._sessions.begin() as session:
+            return _rowcount(session.execute(stmt)) == 1
 
     def ensure_queued(self, episode_id: str, claim_id: str, claim: Claim, now: datetime) -> bool:
         """Queue a released claim unless it is already in the outbox; True when it was not.
@@ -273,7 +294,12 @@ def _billed(row: ClaimOutboxRow) -> BilledClaim:
         patient=Patient.model_validate(row.billing["patient"]),
         payer=Payer.model_validate(row.billing["payer"]),
         diagnoses=tuple(row.billing["diagnoses"]),
+        attending=_clinician(row.billing.get("attending")),
     )
+
+
+def _clinician(stored: Any) -> Clinician | None:
+    return None if stored is None else Clinician.model_validate(stored)
 
 
 def _entry(row: ClaimOutboxRow) -> OutboxEntry:

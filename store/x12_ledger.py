@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, and_, or_, select, update
 
 from payers.formats.x12_ack import Acknowledgement
 from payers.formats.x12_write import MAX_CONTROL_NUMBER
@@ -96,6 +96,8 @@ class X12Ledger(Protocol):
     def unreported_rejections(self, limit: int = 100) -> list[SubmissionRejection]: ...
 
     def mark_rejection_reported(self, acknowledgement_id: int, at: datetime) -> None: ...
+
+    def unreported_batch_rejections(self, limit: int = 100) -> list[RecordedAcknowledgement]: ...
 
     def acknowledgements(self, episode_id: str) -> list[RecordedAcknowledgement]: ...
 
@@ -218,6 +220,25 @@ class SqlX12Ledger:
         )
         with self._sessions.begin() as session:
             return [_rejection(row) for row in session.scalars(query)]
+
+    def unreported_batch_rejections(self, limit: int = 100) -> list[RecordedAcknowledgement]:
+        """Rejecting 999s for an 837 group (AK101 HC) and TA1s that answer no 278 of ours,
+        not yet reported to the episodes of the claims they reject, oldest first."""
+        about_claims = or_(
+            and_(X12AcknowledgementRow.kind == "999", X12AcknowledgementRow.functional_id == "HC"),
+            X12AcknowledgementRow.kind == "TA1",
+        )
+        query = (
+            select(X12AcknowledgementRow)
+            .where(X12AcknowledgementRow.accepted.is_(False))
+            .where(X12AcknowledgementRow.episode_id.is_(None))
+            .where(X12AcknowledgementRow.reported_at.is_(None))
+            .where(about_claims)
+            .order_by(X12AcknowledgementRow.id)
+            .limit(limit)
+        )
+        with self._sessions.begin() as session:
+            return [RecordedAcknowledgement.model_validate(r) for r in session.scalars(query)]
 
     def mark_rejection_reported(self, acknowledgement_id: int, at: datetime) -> None:
         stmt = (

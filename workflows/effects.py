@@ -15,6 +15,7 @@ with workflow.unsafe.imports_passed_through():
         EpisodeActivities,
         ExtensionSubmission,
         PeerToPeerRequest,
+        PendedInquiry,
     )
     from activities.options import OPTIONS
     from activities.ports import Message, Notification, OutboundClaim, ProjectionBatch
@@ -126,9 +127,23 @@ def activity_call(state: Episode, effect: Effect) -> tuple[Any, Message]:
             attempt=effect.attempt,
         )
         return EpisodeActivities.request_peer_to_peer, p2p
+    if effect.kind == "inquire_payer":
+        # §8: `Claim/$inquire` about the pended request, with the Bundle of the original one.
+        inquiry = PendedInquiry(
+            **ids,
+            trace_number=effect.detail["trace_number"],
+            purpose=effect.detail["purpose"],
+            attempt=effect.detail["inquiry"],
+            payload=_request_payload(state, effect),
+            retry=effect.attempt,
+        )
+        return EpisodeActivities.inquire_payer, inquiry
     if effect.kind == "deliver_claim":
         claim = OutboundClaim(
-            episode_id=state.episode_id, claim_id=effect.key, claim=effect.detail["claim"]
+            episode_id=state.episode_id,
+            claim_id=effect.key,
+            claim=effect.detail["claim"],
+            resend=effect.attempt > 0,
         )
         return EpisodeActivities.deliver_claim, claim
     note = Notification(

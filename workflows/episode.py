@@ -40,6 +40,9 @@ with workflow.unsafe.imports_passed_through():
 # New runs start their effects beside the main loop (workflows/lanes.py); runs recorded
 # before that replay with the old runner, which awaited them from the loop.
 EFFECT_LANES = "effects-off-the-main-loop"
+# A Da Vinci PAS pend starts `$inquire` timers (DOMAIN §8); runs recorded before that replay
+# its answers as they were applied then, without the channel that starts them.
+PAS_INQUIRE = "pas-inquire"
 CARRY_GRACE = timedelta(minutes=1)
 CARRY_SLACK_EVENTS = 20
 
@@ -298,6 +301,8 @@ class EpisodeWorkflow:
 
     @workflow.update
     def apply_payer_decision(self, command: c.ApplyPayerDecision) -> DecisionResult:
+        if command.channel == "pas" and not workflow.patched(PAS_INQUIRE):
+            command = command.model_copy(update={"channel": None})
         applied = self._apply(command)
         status = "applied" if applied else "duplicate"
         return DecisionResult(status=status, view=self._view())

@@ -18,6 +18,7 @@ WHO: dict[str, str] = {
     "decision_overdue": "clock",
     "information_requested": "payer",
     "information_overdue": "clock",
+    "payer_inquired": "clock",
     "information_provided": "intake",
     "authorization_granted": "payer",
     "authorization_denied": "payer",
@@ -101,6 +102,7 @@ WHAT: dict[str, Callable[[Data], str]] = {
         f"{d.get('reason') or 'see payer portal'}; respond by {_day(d.get('respond_by'))}"
     ),
     "information_overdue": lambda d: "Information for the payer is overdue",
+    "payer_inquired": lambda d: f"Asked the payer about its pend ($inquire {d.get('inquiry')})",
     "information_provided": lambda d: (
         f"Information sent to the payer: {d.get('note')}{_attached(d)}"
     ),

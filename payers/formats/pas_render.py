@@ -85,7 +85,12 @@ def _added_items(d: PayerDecision) -> list[Json]:
     # For A6 what was authorized goes in addItem; productOrService is required there.
     added = []
     for code in d.service_codes or (None,):
-        item: Json = {"itemSequence": [1], "productOrService": _service(code)}
+        # FHIR R4 requires an adjudication on every addItem: it repeats the review.
+        item: Json = {
+            "itemSequence": [1],
+            "productOrService": _service(code),
+            "adjudication": [_adjudication(d)],
+        }
         if d.start or d.end:
             item["extension"] = [_ext("itemPreAuthPeriod", valuePeriod=_period(d))]
         if d.units is not None or d.unit_type:

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from domain.model import Claim, Patient, Payer
+from domain.model import Claim, Clinician, Patient, Payer
 from domain.policy import PlanType
 
 VERSION = "005010X223A2"
@@ -93,6 +93,8 @@ class BilledClaim(Frozen):
     patient: Patient
     payer: Payer
     diagnoses: tuple[str, ...] = Field(min_length=1)
+    # The attending clinician from intake (2310A); None for an episode opened without one.
+    attending: Clinician | None = None
 
 
 def patient_control_number(episode_id: str, claim_id: str) -> str:
@@ -172,9 +174,20 @@ def _claims(claims: Sequence[BilledClaim]) -> list[list[str]]:
 
 def _subscriber(b: BilledClaim) -> list[list[str]]:
     last, first = _name(b.patient.name)
+    address = b.patient.address
+    if address is None:
+        # X223A2 2010BA N3/N4: required when the patient is the subscriber (SBR02 18). Never
+        # made up: the claim waits in the outbox, rejected with this reason.
+        raise ValueError(
+            "the patient's address is missing: the 837I carries it as the subscriber's "
+            "(2010BA N3/N4); record patient.address at intake"
+        )
+    street = ["N3", _text(address.line)] + ([_text(address.line2)] if address.line2 else [])
     return [
         ["SBR", "P", "18", "", "", "", "", "", "", FILING_INDICATOR[b.payer.plan_type]],
         ["NM1", "IL", "1", _text(last), _text(first), "", "", "", "MI", _text(b.patient.member_id)],
+        street,
+        ["N4", _text(address.city), address.state, address.zip],
         # Gender is not collected at intake: U (unknown) is a valid DMG03.
         ["DMG", "D8", f"{b.patient.birth_date:%Y%m%d}", "U"],
         # The payer id doubles as its name until a payer directory names payers.
@@ -198,6 +211,7 @@ def _claim(b: BilledClaim) -> list[list[str]]:
         segments.append(["REF", "G1", _text(c.prior_authorization)])  # §8: else CARC 197
     segments += _diagnoses(b.diagnoses)
     segments.append(["HI", *(f"BG:{_text(code)}" for code in c.condition_codes)])  # §6: cc 92
+    segments.append(_attending(b))
     for number, line in enumerate(c.lines, start=1):
         codes = [line.hcpcs, *line.modifiers] if line.hcpcs else []
         procedure = ":".join(["HC", *map(_text, codes)]) if codes else ""
@@ -214,6 +228,18 @@ def _claim(b: BilledClaim) -> list[list[str]]:
             ["DTP", "472", "D8", f"{line.date:%Y%m%d}"],  # §6: a date on every line
         ]
     return segments
+
+
+def _attending(b: BilledClaim) -> list[str]:
+    """X223A2 2310A: required on every institutional claim but nonscheduled transport. The
+    lines' rendering clinicians are not on the claim (2310D/2420C are not sent)."""
+    a = b.attending
+    if a is None:
+        raise ValueError(
+            "no attending clinician: the 837I requires one (2310A NM1*71); record attending "
+            "(npi, last_name, first_name) at intake"
+        )
+    return ["NM1", "71", "1", _text(a.last_name), _text(a.first_name), "", "", "", "XX", a.npi]
 
 
 def _diagnoses(diagnoses: Sequence[str]) -> list[list[str]]:

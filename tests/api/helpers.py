@@ -70,10 +70,19 @@ def new_id(prefix: str = "ep") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
+# What an 837I needs of the intake (2010BA N3/N4, 2310A): a claim is not sent without them.
+ADDRESS = {"line": "12 Elm St", "city": "Springfield", "state": "IL", "zip": "62704"}
+ATTENDING = {"npi": "1234567893", "last_name": "Okafor", "first_name": "Ada"}
+
+
 def intake_body(**overrides: Any) -> dict[str, Any]:
     body = dated_command(today(), **overrides).model_dump(
         mode="json", exclude={"type", "policy", "actor"}
     )
+    if "patient" not in overrides:
+        body["patient"]["address"] = ADDRESS
+    if "attending" not in overrides:
+        body["attending"] = ATTENDING
     return body
 
 

@@ -18,7 +18,7 @@ from activities.claims_batches import ClaimBatcher
 from api.app import create_app
 from payers.claim_files import LocalDirectorySink
 from store.sql_claims import SqlClaimBatches
-from tests.api.helpers import Api, Stack, eventually, new_id, service_line
+from tests.api.helpers import Api, Stack, approval, eventually, new_id, service_line
 from tests.api.test_billing import CLEAN, authorized, claim, services
 from tests.api.test_cli import cli
 from tests.support.http import served
@@ -219,3 +219,21 @@ async def test_claims_export_cuts_a_batch_and_writes_its_837i_file(
     assert "no released claim is queued" in empty.stderr
     assert "CB9999999" in unknown.stderr
     assert claim_id in listed.stdout
+
+
+async def test_a_claim_without_the_patients_address_is_refused_not_sent(billing: Billing) -> None:
+    api = billing.api
+    body_patient = {"id": "P-NA", "name": "No Address", "birth_date": "1980-01-01",
+                    "member_id": new_id("M")}  # fmt: skip
+    view = await api.open(patient=body_patient)
+    assert (await api.decide(view, "A1", **approval())).status_code == 202
+    episode_id, claim_id = view["episode_id"], new_id("C")
+    await services(api, episode_id, service_line(**CLEAN))
+    assert (await claim(api, episode_id, claim_id)).status_code == 201
+    await queued(api, episode_id)
+
+    await api.call("POST", "/claims/batches", "billing")
+
+    [entry] = (await outbox(api, episode_id=episode_id)).json()["claims"]
+    assert (entry["status"], entry["batch_id"]) == ("rejected", None)
+    assert "patient's address is missing" in entry["error"] and "2010BA" in entry["error"]

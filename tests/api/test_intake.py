@@ -125,3 +125,46 @@ async def test_an_episode_id_outside_the_pattern_is_a_422(api: Api) -> None:
 
     assert response.status_code == 422
     assert response.json()["errors"][0]["parameter"] == "episode_id"
+
+
+async def test_a_malformed_address_or_attending_is_a_422_naming_each_and_opens_nothing(
+    api: Api,
+) -> None:
+    body = intake_body()
+    body["patient"]["address"] = {"line": "1 Main", "city": "Salem", "state": "Oregon",
+                                  "zip": "9730", "country": "US"}  # fmt: skip
+    body["attending"] = {"npi": "12345", "last_name": ""}
+
+    response = await api.call("POST", "/episodes", "intake", json=body)
+
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith(PROBLEM_JSON)
+    pointers = {item["pointer"] for item in response.json()["errors"]}
+    assert {
+        "#/patient/address/state",
+        "#/patient/address/zip",
+        "#/patient/address/country",
+        "#/attending/npi",
+        "#/attending/last_name",
+        "#/attending/first_name",
+    } <= pointers
+    missing = await api.call("GET", f"/episodes/{body['episode_id']}", "ops")
+    assert missing.status_code == 404
+
+
+async def test_an_attending_npi_failing_its_check_digit_is_a_domain_422(api: Api) -> None:
+    body = intake_body(attending={"npi": "1234567890", "last_name": "Okafor", "first_name": "A"})
+
+    response = await api.call("POST", "/episodes", "intake", json=body)
+
+    assert response.status_code == 422 and response.json()["type"].endswith("invalid_input")
+    assert "attending.npi 1234567890 fails its check digit" in response.text
+
+
+async def test_an_episode_may_be_opened_without_address_or_attending(api: Api) -> None:
+    body = intake_body(attending=None)
+    body["patient"].pop("address")
+
+    response = await api.call("POST", "/episodes", "intake", json=body)
+
+    assert response.status_code == 201, response.text

@@ -81,14 +81,18 @@ def stored_events(engine: Engine, episode_id: str) -> str:
 
 async def test_the_read_model_keeps_patients_sealed_and_reads_them_plain(api: Api) -> None:
     member = f"MBR{uuid.uuid4().hex[:8].upper()}"
-    patient = {"id": "P-7", "name": "Rosa Parks", "birth_date": "1961-02-04", "member_id": member}
+    address = {"line": "634 Cleveland Ave", "line2": None, "city": "Montgomery", "state": "AL",
+               "zip": "36104"}  # fmt: skip
+    patient = {"id": "P-7", "name": "Rosa Parks", "birth_date": "1961-02-04", "member_id": member,
+               "address": address}  # fmt: skip
     view = await api.open(patient=patient)
     await api.projected(view["episode_id"], view["version"])
 
     raw = await asyncio.to_thread(stored_events, api.stack.engine, view["episode_id"])
     events = await api.call("GET", f"/episodes/{view['episode_id']}/events", "ops")
 
-    for secret in (member, "Rosa", "1961-02-04"):
+    # The address is the patient's too: sealed with the rest (837I 2010BA reads it plain).
+    for secret in (member, "Rosa", "1961-02-04", "Cleveland Ave", "36104"):
         assert secret not in raw
     assert events.json()[0]["data"]["patient"] == patient
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -104,3 +105,55 @@ async def test_a_pas_response_bundle_is_applied(api: Api) -> None:
 
     assert response.status_code == 202, response.text
     assert (await api.view(view["episode_id"]))["state"] == "authorized"
+
+
+def _bundle_breaking(trace: str, change: str) -> bytes:
+    """A Da Vinci PAS response Bundle answering `trace`, broken in one way."""
+    body = pas_body(
+        PayerDecision(trace_number=trace, action="A3", reason="not medically necessary"),
+        bundle=True,
+    )
+    document = json.loads(body)
+    resource = document["entry"][0]["resource"]
+    if change == "item_not_a_list":
+        resource["item"] = {"itemSequence": 1}
+    elif change == "unknown_element":
+        resource["approvedUnits"] = 20
+    elif change == "impossible_date":
+        resource["created"] = "2026-02-30T10:00:00Z"
+    elif change == "first_entry_not_a_claim_response":
+        document["entry"].insert(0, {"resource": {"resourceType": "Patient", "id": "p"}})
+    elif change == "entry_not_a_list":
+        document["entry"] = resource
+    return json.dumps(document).encode()
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ("item_not_a_list", "ClaimResponse.item"),
+        ("unknown_element", "ClaimResponse.approvedUnits"),
+        ("impossible_date", "ClaimResponse.created"),
+        ("first_entry_not_a_claim_response", "first entry must be a ClaimResponse"),
+        ("entry_not_a_list", "Bundle.entry must be an array"),
+    ],
+)
+async def test_a_malformed_pas_bundle_is_a_422_that_changes_nothing(
+    api: Api, change: str, named: str
+) -> None:
+    view = await api.open()
+    await api.traced(view["trace_number"])
+    delivery = new_id("dlv")
+
+    response = await api.webhook("acme-medicaid", _bundle_breaking(view["trace_number"], change),
+                                 "application/fhir+json", delivery=delivery)  # fmt: skip
+
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    assert problem["code"] == "unparseable"
+    assert named in problem["detail"]
+    entry = api.deps.inbox.get(delivery)
+    assert entry is not None and entry.status == "rejected"
+    after = await api.view(view["episode_id"])
+    assert (after["state"], after["version"]) == (view["state"], view["version"])

@@ -8,8 +8,8 @@ from datetime import date
 import httpx
 
 from devstack.apiclient import ApiClient
-from devstack.demo import DEMO_EPISODES
-from devstack.seed import seed, seed_payers
+from devstack.demo import BILLED_DEMOS, DEMO_EPISODES
+from devstack.seed import bill, seed, seed_payers
 
 
 class FakeApi:
@@ -110,3 +110,68 @@ def test_the_dev_pas_key_is_made_once_and_its_public_half_registered(tmp_path):
     assert private.stat().st_mode & 0o077 == 0
     ECKey.import_key(private.read_text())
     assert json.loads(simulator_clients_env(public)) == {"stepdown-dev": f"file:{public}"}
+
+
+class FakeBilling:
+    """The API for billing: the episode's state, then services and claims as the API answers."""
+
+    def __init__(self, states: list[str]) -> None:
+        self.states = states
+        self.calls: list[tuple[str, str, object]] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        assert request.headers["Authorization"] == "Bearer dev-billing"
+        body = json.loads(request.content) if request.content else None
+        self.calls.append((request.method, request.url.path, body))
+        if request.method == "GET":
+            state = self.states.pop(0) if len(self.states) > 1 else self.states[0]
+            return httpx.Response(200, json={"state": state})
+        if request.url.path.endswith("/services"):
+            return httpx.Response(200, json={"accepted": [body["services"][0]["service_id"]]})
+        assert isinstance(body, dict)
+        return httpx.Response(201, json={"claim_id": body["claim_id"], "status": "released"})
+
+
+def billing(api: FakeBilling) -> ApiClient:
+    return ApiClient("http://api", "dev-billing", transport=httpx.MockTransport(api))
+
+
+def no_wait(seconds: float) -> None:
+    pass
+
+
+def test_the_billed_demo_is_billed_once_the_simulator_approved_it():
+    api = FakeBilling(["auth_requested", "auth_requested", "authorized"])
+    [demo] = BILLED_DEMOS
+
+    outcomes = bill(billing(api), date(2026, 11, 23), sleep=no_wait)
+
+    assert outcomes == {demo.episode_id: f"claim {demo.episode_id}-20261123 released"}
+    posts = [(path, body) for method, path, body in api.calls if method == "POST"]
+    assert [p for p, _ in posts] == [f"/episodes/{demo.episode_id}/services",
+                                     f"/episodes/{demo.episode_id}/claims"]  # fmt: skip
+    assert posts[1][1] == {"claim_id": f"{demo.episode_id}-20261123", "through": "2026-11-23"}
+
+
+def test_a_demo_that_is_not_approved_in_time_is_reported_not_billed():
+    api = FakeBilling(["auth_requested"])
+    ticks = iter(range(100))
+
+    outcomes = bill(billing(api), date(2026, 11, 23), wait_seconds=3,
+                    clock=lambda: float(next(ticks)), sleep=no_wait)  # fmt: skip
+
+    assert list(outcomes.values()) == ["not billed: the episode is auth_requested"]
+    assert all(method == "GET" for method, _, _ in api.calls)
+
+
+def test_a_refused_claim_is_reported_with_the_problem():
+    def refuse(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            return httpx.Response(200, json={"state": "authorized"})
+        problem = {"title": "Invalid input", "status": 422, "detail": "no such code"}
+        return httpx.Response(422, json=problem)
+
+    client = ApiClient("http://api", "dev-billing", transport=httpx.MockTransport(refuse))
+    [outcome] = bill(client, date(2026, 11, 23), sleep=no_wait).values()
+
+    assert outcome.startswith("422 Invalid input: no such code")

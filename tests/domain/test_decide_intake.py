@@ -94,3 +94,12 @@ def test_self_pay_needs_no_payer_authorization():
 def test_naive_now_is_a_programming_error():
     with pytest.raises(ValueError):
         decide(Episode(), open_command(), T0.replace(tzinfo=None))
+
+
+def test_an_attending_clinician_with_a_bad_npi_check_digit_is_refused():
+    good = open_command(attending={"npi": "1234567893", "last_name": "Okafor", "first_name": "A"})
+    assert next(e.type for e in decide(Episode(), good, T0)) == "episode_opened"
+    bad = open_command(attending={"npi": "1234567890", "last_name": "Okafor", "first_name": "A"})
+    with pytest.raises(Rejected) as refused:
+        decide(Episode(), bad, T0)
+    assert "attending.npi 1234567890 fails its check digit" in str(refused.value.problems)

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from devstack.children import ensure_free
-from devstack.demo import DEMO_EPISODES, DemoEpisode, episode_body
+from devstack.demo import BILLED_DEMOS, DEMO_EPISODES, DemoEpisode, episode_body
 from tests.e2e.procs import alive, descendants
 from tests.support.procs import free_port
 
@@ -211,6 +211,10 @@ def test_dev_stack_runs_an_episode_end_to_end_and_stops_cleanly(stack: Stack, tm
     startup = time.monotonic() - started
 
     wait_for(READ_MODEL_HINT, lambda: demo_listed(stack), stack, timeout=30)
+    # The seed bills the approved demo episode: its claim goes out as an 837I within a minute.
+    [billed] = [d.episode_id for d in BILLED_DEMOS]
+    wait_for("the demo claim's 837I", lambda: claim_sent(stack, billed), stack, timeout=60)
+    demo_837 = time.monotonic() - started
     wait_for("the demo PAS payer's answered $submit", lambda: pas_answered(stack), stack, 30)
 
     simulated = run_sim_payer_episode(stack)
@@ -244,3 +248,4 @@ def test_dev_stack_runs_an_episode_end_to_end_and_stops_cleanly(stack: Stack, tm
     for setting, port in stack.ports.items():
         ensure_free("127.0.0.1", port, setting)
     assert startup < 60, f"startup took {startup:.1f} s"
+    assert demo_837 - startup < 60, f"the demo 837I came {demo_837 - startup:.1f} s after start"

@@ -9,12 +9,13 @@ from decimal import Decimal
 import pytest
 
 from domain.claims import Released, gate
-from domain.model import Claim
+from domain.model import Address, Claim, Clinician
 from domain.state import DischargeInfo
 from payers.formats.x12_837i import (
     BilledClaim,
     ControlNumbers,
     Submitter,
+    check_claim,
     patient_control_number,
     render_837i,
 )
@@ -26,16 +27,23 @@ AT = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
 CONTROL = ControlNumbers(interchange=42, group=42, transaction=42)
 
 
-def billed(state, claim: Claim, claim_id: str = "C-2026-11") -> BilledClaim:
+ADDRESS = Address(line="12 Elm St", line2="Apt 3", city="Springfield", state="IL",
+                  zip="627041234")  # fmt: skip
+ATTENDING = Clinician(npi="1234567893", last_name="Okafor", first_name="Ada")
+
+
+def billed(state, claim: Claim, claim_id: str = "C-2026-11", **overrides: object) -> BilledClaim:
     opened = state.opened
-    return BilledClaim(
-        episode_id=state.episode_id,
-        claim_id=claim_id,
-        claim=claim,
-        patient=opened.patient,
-        payer=opened.payer,
-        diagnoses=opened.diagnoses,
-    )
+    fields: dict[str, object] = {
+        "episode_id": state.episode_id,
+        "claim_id": claim_id,
+        "claim": claim,
+        "patient": opened.patient.model_copy(update={"address": ADDRESS}),
+        "payer": opened.payer,
+        "diagnoses": opened.diagnoses,
+        "attending": ATTENDING,
+    }
+    return BilledClaim.model_validate(fields | overrides)
 
 
 def released_claim(state, through: date = date(2026, 11, 30)) -> Claim:
@@ -193,3 +201,71 @@ def test_charges_add_up_on_the_claim():
 def test_a_submitter_with_a_delimiter_in_its_name_is_refused_when_configured():
     with pytest.raises(ValueError, match="delimiter"):
         Submitter.model_validate(SUBMITTER.model_dump() | {"name": "Harbor*IOP"})
+
+
+def test_the_subscriber_address_and_the_attending_clinician_are_sent():
+    state = hospital_state()
+    text = render_837i([billed(state, released_claim(state))], SUBMITTER, CONTROL, "CB1", AT)
+
+    assert x12_errors(text) == []
+    # 2010BA: after the subscriber's NM1*IL, before DMG (the billing provider's N3/N4 come first).
+    names = [s[0] for s in (p.strip().split("*") for p in text.split("~"))]
+    subscriber = names.index("NM1", names.index("SBR"))
+    assert names[subscriber + 1 : subscriber + 4] == ["N3", "N4", "DMG"]
+    assert segments(text, "N3")[-1] == ["N3", "12 Elm St", "Apt 3"]
+    assert segments(text, "N4")[-1] == ["N4", "Springfield", "IL", "627041234"]
+    # 2310A after the claim's HI segments and before the first service line.
+    attending = [s for s in segments(text, "NM1") if s[1] == "71"]
+    assert attending == [["NM1", "71", "1", "Okafor", "Ada", "", "", "", "XX", "1234567893"]]
+    assert names.index("LX") > max(i for i, n in enumerate(names) if n == "HI")
+
+
+def test_a_five_digit_zip_and_a_single_address_line_are_valid_too():
+    state = hospital_state()
+    patient = state.opened.patient.model_copy(
+        update={"address": Address(line="1 Main", city="Salem", state="OR", zip="97301")}
+    )
+    text = render_837i([billed(state, released_claim(state), patient=patient)], SUBMITTER,
+                       CONTROL, "CB1", AT)  # fmt: skip
+
+    assert x12_errors(text) == []
+    assert segments(text, "N4")[-1] == ["N4", "Salem", "OR", "97301"]
+
+
+def test_without_the_patients_address_the_claim_is_refused_not_invented():
+    state = hospital_state()
+    claim = billed(state, released_claim(state), patient=state.opened.patient)
+
+    with pytest.raises(ValueError, match=r"patient's address is missing.*2010BA N3/N4"):
+        check_claim(claim)
+
+
+def test_without_an_attending_clinician_the_claim_is_refused():
+    state = hospital_state()
+    claim = billed(state, released_claim(state), attending=None)
+
+    with pytest.raises(ValueError, match=r"no attending clinician.*2310A"):
+        check_claim(claim)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"line": "", "city": "Salem", "state": "OR", "zip": "97301"},
+        {"line": "1 Main", "city": "Salem", "state": "Oregon", "zip": "97301"},
+        {"line": "1 Main", "city": "Salem", "state": "OR", "zip": "9730"},
+        {"line": "1 Main", "city": "Salem", "state": "OR", "zip": "97301-1234"},
+    ],
+)
+def test_a_malformed_address_is_refused_by_the_model(bad):
+    with pytest.raises(ValueError):
+        Address.model_validate(bad)
+
+
+def test_a_delimiter_in_the_address_is_refused():
+    state = hospital_state()
+    patient = state.opened.patient.model_copy(
+        update={"address": Address(line="1 Main*Rear", city="Salem", state="OR", zip="97301")}
+    )
+    with pytest.raises(ValueError, match="delimiter"):
+        check_claim(billed(state, released_claim(state), patient=patient))

@@ -78,9 +78,5 @@ def test_only_hcpcs_codings_restrict_the_authorized_procedure_codes() -> None:
 def test_a_service_type_code_alone_leaves_the_codes_open(code: str) -> None:
     document = copy.deepcopy(example("approved"))
     _authorized_codes(document)[0] = {"system": SERVICE_TYPE, "code": code}
-    claim_response = document["entry"][0]["resource"]
-    claim_response["item"][0]["productOrService"] = {
-        "coding": [{"system": SERVICE_TYPE, "code": code}]
-    }
 
     assert parse(document).service_codes == ()

@@ -11,6 +11,10 @@ from domain.views import EpisodeSummary, StoredEvent
 from tests.domain.factories import episode, opened_event, service
 from tests.store.factories import summary
 
+# What an 837I needs of the intake (2010BA N3/N4, 2310A).
+ADDRESS = {"line": "12 Elm St", "city": "Springfield", "state": "IL", "zip": "62704"}
+ATTENDING = {"npi": "1234567893", "last_name": "Okafor", "first_name": "Ada"}
+
 AT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
@@ -24,7 +28,14 @@ class ReleasingEpisode:
 
     def __init__(self, name: str = "Jane Roe", **opened) -> None:
         self.opened = opened_event(
-            patient={"id": "P-1", "name": name, "birth_date": date(1990, 4, 1), "member_id": "M1"},
+            patient={
+                "id": "P-1",
+                "name": name,
+                "birth_date": date(1990, 4, 1),
+                "member_id": "M1",
+                "address": ADDRESS,
+            },
+            attending=ATTENDING,
             **opened,
         )
         self.episode_id = self.opened.episode_id

@@ -96,14 +96,21 @@ async def view(handle: WorkflowHandle[Any, Any]) -> EpisodeView:
 
 
 async def decide(
-    handle: WorkflowHandle[Any, Any], action: str, *, delivery_id: str | None = None, **fields: Any
+    handle: WorkflowHandle[Any, Any],
+    action: str,
+    *,
+    delivery_id: str | None = None,
+    channel: str | None = None,
+    **fields: Any,
 ) -> Any:
     current = await view(handle)
     decision = PayerDecision.model_validate(
         {"trace_number": current.trace_number, "action": action, **fields}
     )
     delivery = delivery_id or uuid.uuid4().hex
-    cmd = c.ApplyPayerDecision(delivery_id=delivery, decision=decision)
+    cmd = c.ApplyPayerDecision.model_validate(
+        {"delivery_id": delivery, "decision": decision, "channel": channel}
+    )
     return await handle.execute_update(EpisodeWorkflow.apply_payer_decision, cmd, id=delivery)
 
 

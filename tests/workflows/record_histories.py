@@ -108,12 +108,28 @@ async def refused_then_retried(env: WorkflowEnvironment, h: WorkflowHandle[Any, 
     await decide(h, "A1", **approval(today))
 
 
+class InquiresToo(RecordingPayerGateway):
+    """A PAS payer: `$inquire` about a pended request hears it is still pended."""
+
+    async def inquire(self, request: PayerRequest, attempt: int) -> PayerReceipt:
+        return PayerReceipt(trace_number=request.trace_number, accepted=True, action="A4")
+
+
+async def pas_pended_inquired(env: WorkflowEnvironment, h: WorkflowHandle[Any, Any]) -> None:
+    """A Da Vinci PAS pend (`pas-inquire` patch): two inquiries on the clock, then A1."""
+    await decide(h, "A4", channel="pas", reason="awaiting the discharge summary")
+    await env.sleep(timedelta(minutes=125))
+    today = (await env.get_current_time()).date()
+    await decide(h, "A1", channel="pas", **approval(today))
+
+
 SCENARIOS: dict[str, tuple[Scenario, dict[str, Any]]] = {
     "approved": (approved, {}),
     "denied_p2p_overturned": (denied_p2p_overturned, {}),
     "pended_approved_extension": (pended_approved_extension, {}),
     "discharge_two_months_continue_as_new": (discharge_two_months, {"can_after": 8}),
     "refused_then_retried": (refused_then_retried, {}),
+    "pas_pended_inquired": (pas_pended_inquired, {}),
 }
 
 
@@ -145,6 +161,9 @@ async def record(name: str, scenario: Scenario, options: dict[str, Any]) -> list
         if name == "refused_then_retried":
             gateway = RefusesFirstTry()
             activities = EpisodeActivities(gateway, w.read_model, w.notifier, w.outbox)
+        if name == "pas_pended_inquired":
+            inquiring = InquiresToo()
+            activities = EpisodeActivities(inquiring, w.read_model, w.notifier, w.outbox)
         async with running_worker(env.client, activities, [EpisodeWorkflow], queue):
             handle = await start_episode(env.client, queue, **options)
             await scenario(env, handle)
