@@ -13,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest_asyncio
-from activities.fakes import FakePorts
 from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
@@ -30,6 +29,7 @@ from store.sql import SqlReadModel, SqlWebhookInbox
 from store.sql_payers import SqlPayerDirectory, SqlSubmissionLog
 from tests.api.helpers import Api, Stack, api_settings, eventually, new_id
 from tests.payers.test_simulator import config
+from tests.support.fakes import FakePorts
 from tests.support.http import served
 from tests.support.pas_keys import key_pair
 from tests.support.temporal import find_binary, running_worker
