@@ -10,6 +10,7 @@ from payers.channels import ChannelGateway
 from payers.formats.pas_request import Provider
 from payers.pas_gateway import PasGateway
 from settings import Settings
+from store.phi import cipher_from_settings
 from store.sql import SqlWebhookInbox
 from store.sql_payers import SqlPayerDirectory, SqlSubmissionLog
 
@@ -79,7 +80,11 @@ def payer_gateway(
     `x12` payers the X12 gateway given; `webhook` payers nothing, except that in dev mode the
     simulator hears of the `sim-` payers' requests and answers them through the webhook.
     """
-    directory, submissions = SqlPayerDirectory(engine), SqlSubmissionLog(engine)
-    pas = PasGateway(directory, submissions, SqlWebhookInbox(engine), provider(settings))
+    directory = SqlPayerDirectory(engine)
+    cipher = cipher_from_settings(settings)
+    submissions = SqlSubmissionLog(engine, cipher)
+    # Synchronous PAS answers go into the inbox sealed, like webhook bodies (store/phi.py).
+    inbox = SqlWebhookInbox(engine, cipher)
+    pas = PasGateway(directory, submissions, inbox, provider(settings))
     notice = HttpSimulatorGateway(settings.simulator_base_url()) if settings.dev_mode else None
     return ChannelGateway(directory, submissions, pas=pas, x12=x12, webhook_notice=notice)
