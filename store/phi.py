@@ -129,6 +129,16 @@ class PhiCipher:
             )
         return not is_sealed(value) or value["kid"] != self.active_key_id
 
+    # -- blind indexes ------------------------------------------------------------------
+    def blind_index(self, field: str, value: str, key_id: str | None = None) -> str:
+        key = self._index_keys[key_id or self.active_key_id]
+        message = f"{field}\x00{normalise(field, value)}".encode()
+        return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+    def blind_indexes(self, field: str, value: str) -> list[str]:
+        """The value's index under every key: found whether or not it was re-indexed yet."""
+        return [self.blind_index(field, value, key_id) for key_id in sorted(self._index_keys)]
+
 
 class DataKey:
     """One episode's data key: seals the PHI of that episode's events, bound to its id."""
@@ -162,16 +172,6 @@ class DataKey:
                 f"event data of {self.episode_id} failed authentication under its data key"
             ) from None
         return json.loads(plain)
-
-    # -- blind indexes ------------------------------------------------------------------
-    def blind_index(self, field: str, value: str, key_id: str | None = None) -> str:
-        key = self._index_keys[key_id or self.active_key_id]
-        message = f"{field}\x00{normalise(field, value)}".encode()
-        return hmac.new(key, message, hashlib.sha256).hexdigest()
-
-    def blind_indexes(self, field: str, value: str) -> list[str]:
-        """The value's index under every key: found whether or not it was re-indexed yet."""
-        return [self.blind_index(field, value, key_id) for key_id in sorted(self._index_keys)]
 
 
 def is_sealed(value: Any) -> bool:
