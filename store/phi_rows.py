@@ -21,6 +21,7 @@ from sqlalchemy import Column, Connection, delete, insert, select, update
 from domain.views import StoredEvent
 from store.data_keys import ensure_data_key, open_data, rewrap
 from store.phi import (
+    PHI_KEYS,
     PhiCipher,
     has_phi,
     index_digest,
@@ -66,13 +67,21 @@ class Rotated:
     submissions: int
     x12_files: int
     indexed_episodes: int
+    # Events written without payload keys: their PHI stays as written (append-only store).
+    plain_events: int = 0
 
     def describe(self) -> str:
+        plain = (
+            f"; {self.plain_events} event(s) written without payload keys stay plain "
+            "(the event store is append-only)"
+            if self.plain_events
+            else ""
+        )
         return (
             f"{self.data_keys} episode data key(s), {self.bodies} inbox body(ies), "
             f"{self.billing} outbox billing(s), {self.batches} 837I batch(es), "
             f"{self.submissions} submission(s), {self.x12_files} X12 file(s); "
-            f"{self.indexed_episodes} episode(s) re-indexed"
+            f"{self.indexed_episodes} episode(s) re-indexed{plain}"
         )
 
 
@@ -89,6 +98,16 @@ def reseal(connection: Connection, cipher: PhiCipher) -> Rotated:
         submissions=_submissions(connection, cipher),
         x12_files=_x12_files(connection, cipher),
         indexed_episodes=reindex(connection, cipher),
+        plain_events=_plain_events(connection),
+    )
+
+
+def _plain_events(connection: Connection) -> int:
+    query = select(EventRow.data).where(EventRow.type.in_(PHI_EVENTS))
+    return sum(
+        1
+        for data in connection.scalars(query)
+        if any(k in PHI_KEYS and not is_enveloped(v) and not is_sealed(v) for k, v in data.items())
     )
 
 

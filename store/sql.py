@@ -230,7 +230,10 @@ class SqlReadModel:
             raise ValueError(f"limit must be at least 1, not {limit}")
         query = select(EpisodeRow.summary_json)
         if q is not None:
-            for token in query_tokens(q):
+            tokens = query_tokens(q)
+            if not tokens:
+                return [], None  # no words: nothing, not everything
+            for token in tokens:
                 query = query.where(EpisodeRow.episode_id.in_(self._matching(token)))
         if state is not None:
             query = query.where(EpisodeRow.state == state)

@@ -17,7 +17,6 @@ from store.chain import GENESIS, chain_problems
 from store.db import alembic_config, make_engine
 from store.event_store import PurgeRefused, SqlEventStore
 from store.sql import SqlReadModel
-from store.verify import check_stored
 from tests.store.factories import T0, events, new_id, summary
 from tests.store.histories import cancelled, history
 from tests.support.db import migrated_database
