@@ -26,6 +26,7 @@ from payers.formats.examples import canonical_body, pas_body, x12_body
 from payers.signature import sign
 from settings import Settings, hash_token
 from store.payers import PayerDirectory, PayerSettings
+from store.phi import cipher_from_settings
 from store.sql import SqlReadModel
 from tests.support.temporal import running_worker
 from tests.workflows.helpers import dated_command
@@ -145,9 +146,9 @@ async def running_stack(
     queue = f"tq-{name}-{uuid.uuid4().hex}"
     config = api_settings(STEPDOWN_TASK_QUEUE=queue, **settings)
     ports = FakePorts()
-    activities = EpisodeActivities(
-        ports.payer_gateway, SqlReadModel(engine), ports.notifier, ports.outbox
-    )
+    # The worker seals and indexes with the payload keys the API reads with, as in production.
+    read_model = SqlReadModel(engine, cipher_from_settings(config))
+    activities = EpisodeActivities(ports.payer_gateway, read_model, ports.notifier, ports.outbox)
     async with running_worker(client, activities, [EpisodeWorkflow], queue):
         deps = sql_deps(engine, client, config)
         register_payers(deps.directory(), SEEDED_PAYERS)
