@@ -43,6 +43,11 @@ RENDER = {
 }
 
 
+# Seals notes, event PHI and the other sealed columns at rest (store/phi.py); any 32 bytes,
+# as production's own key would be. A CLI run against a stack's database needs them too.
+PAYLOAD_KEYS = {"test-1": base64.b64encode(b"stepdown-test-notes-key-32-bytes").decode()}
+
+
 def api_settings(**overrides: Any) -> Settings:
     values: dict[str, Any] = {
         # Stored as production stores them: hashes; callers still send the plain tokens.
@@ -56,9 +61,7 @@ def api_settings(**overrides: Any) -> Settings:
         "STEPDOWN_SIGNIN_FAILURES_PER_ADDRESS": 100_000,
         "STEPDOWN_SIGNIN_FAILURES_PER_ACCOUNT": 100_000,
         # Seals notes at rest (store/notes.py); any 32 bytes, as production's own key would be.
-        "STEPDOWN_PAYLOAD_KEYS": {
-            "test-1": base64.b64encode(b"stepdown-test-notes-key-32-bytes").decode()
-        },
+        "STEPDOWN_PAYLOAD_KEYS": PAYLOAD_KEYS,
     }
     return Settings.model_validate(values | overrides)
 

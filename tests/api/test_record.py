@@ -24,11 +24,21 @@ from typer.testing import CliRunner
 from api.app import create_app
 from api.deps import sql_deps
 from cli import app
-from settings import get_settings
+from settings import DEV_PAYLOAD_KEY, DEV_PAYLOAD_KEY_ID, get_settings
 from store.db import make_engine
+from store.phi import cipher_from_settings
 from store.rebuild import rebuild
 from store.sql import SqlReadModel
-from tests.api.helpers import Api, approval, eventually, new_id, running_stack, service_line, today
+from tests.api.helpers import (
+    PAYLOAD_KEYS,
+    Api,
+    approval,
+    eventually,
+    new_id,
+    running_stack,
+    service_line,
+    today,
+)
 from tests.support.db import DATABASES, migrated_database
 from tests.support.procs import free_port
 from tests.workflows.helpers import dated_command
@@ -51,6 +61,10 @@ async def stepdown(client: Client, engine: Engine, *args: str) -> Result:
         "TEMPORAL_ADDRESS": client.service_client.config.target_host,
         "TEMPORAL_NAMESPACE": client.namespace,
         "STEPDOWN_DEV": "1",
+        # The stack's worker sealed the events' PHI with test-1 (any listed key opens it);
+        # the test server's workflows know only the dev key, so it seals what the CLI sends.
+        "STEPDOWN_PAYLOAD_KEYS": json.dumps(PAYLOAD_KEYS | {DEV_PAYLOAD_KEY_ID: DEV_PAYLOAD_KEY}),
+        "STEPDOWN_PAYLOAD_ACTIVE_KEY": DEV_PAYLOAD_KEY_ID,
     }
     runner = CliRunner(env=env)
     return await asyncio.to_thread(runner.invoke, app, list(args), catch_exceptions=False)
@@ -267,7 +281,7 @@ async def test_rebuild_after_dropping_the_derived_tables_gives_the_same_reads(
     payer_id = new_id("payer")
     ids = await varied_episodes(own_api, payer_id)
     engine = own_api.stack.engine
-    read_model = SqlReadModel(engine)
+    read_model = SqlReadModel(engine, cipher_from_settings(own_api.stack.settings))
     before = read_everything(read_model, payer_id, ids)
     assert before["worklist"] and any(before["claims"].values())
     with engine.begin() as connection:
@@ -293,10 +307,14 @@ async def test_rebuild_after_dropping_the_derived_tables_gives_the_same_reads(
 async def test_rebuild_twice_over_live_tables_changes_nothing(own_api: Api) -> None:
     payer_id = new_id("payer")
     ids = await varied_episodes(own_api, payer_id)
-    read_model = SqlReadModel(own_api.stack.engine)
+    cipher = cipher_from_settings(own_api.stack.settings)
+    read_model = SqlReadModel(own_api.stack.engine, cipher)
     before = read_everything(read_model, payer_id, ids)
 
-    first, second = rebuild(own_api.stack.engine), rebuild(own_api.stack.engine)
+    first, second = (
+        rebuild(own_api.stack.engine, cipher=cipher),
+        rebuild(own_api.stack.engine, cipher=cipher),
+    )
 
     assert first.failed == second.failed == {}
     assert first.created_tables == []
