@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,10 @@ import pytest
 import pytest_asyncio
 from click.testing import Result
 from sqlalchemy import Engine, text
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
@@ -45,6 +49,9 @@ from tests.workflows.helpers import dated_command
 from workflows.client import EpisodeClient, workflow_id
 from workflows.episode import EpisodeWorkflow
 from workflows.models import EventsQuery
+
+# The dev server deletes a run asynchronously; about 30 s was measured.
+DELETION_DEADLINE = 120
 
 
 @pytest.fixture(autouse=True)
@@ -196,6 +203,77 @@ async def test_earlier_runs_are_read_from_the_event_store_alone(api: Api, tmp_pa
     audit = await api.call("GET", f"/audit?episode_id={episode_id}", "ops")
     assert ("episode.export", "records-office") in {(e["action"], e["actor"]) for e in audit.json()}
 
+    verified = await stepdown(client, api.stack.engine, "events", "verify", episode_id)
+    assert verified.exit_code == 0, verified.output
+    assert "fold = live view" in verified.output
+
+
+async def deleted_from_temporal(client: Client, episode_id: str, run_id: str) -> float:
+    """Deletes one closed run and waits until Temporal answers NotFound for it.
+
+    The server deletes asynchronously (a deletion task; about 30 s on the dev server), which
+    is what retention does to a closed run too. Returns the seconds it took.
+    """
+    execution = WorkflowExecution(workflow_id=workflow_id(episode_id), run_id=run_id)
+    request = DeleteWorkflowExecutionRequest(
+        namespace=client.namespace, workflow_execution=execution
+    )
+    started = time.monotonic()
+    await client.workflow_service.delete_workflow_execution(request)
+    handle = client.get_workflow_handle(workflow_id(episode_id), run_id=run_id)
+    while time.monotonic() - started < DELETION_DEADLINE:
+        try:
+            await handle.describe()
+        except RPCError as err:
+            assert err.status == RPCStatusCode.NOT_FOUND, err
+            with pytest.raises(RPCError) as history:
+                await handle.fetch_history()
+            assert history.value.status == RPCStatusCode.NOT_FOUND
+            return time.monotonic() - started
+        await asyncio.sleep(1)
+    raise AssertionError(f"run {run_id} still described {DELETION_DEADLINE} s after deletion")
+
+
+@pytest.mark.slow
+async def test_earlier_runs_stay_readable_after_temporal_deleted_them(
+    api: Api, tmp_path: Path
+) -> None:
+    """DOMAIN/issue: events of earlier runs stay readable through GET /episodes/{id}/events
+    and the console whatever Temporal has purged. The first run of a continued-as-new
+    episode is deleted from the (live) Temporal server; every read still has all events."""
+    client = api.deps.episodes.client
+    episode_id, first_run = await continued_as_new(api)
+    view = await settled(api, episode_id)
+    every_seq = list(range(1, view["version"] + 1))
+    current_run = (await client.get_workflow_handle(workflow_id(episode_id)).describe()).run_id
+
+    await deleted_from_temporal(client, episode_id, first_run)
+
+    response = await api.call("GET", f"/episodes/{episode_id}/events", "ops")
+    assert response.status_code == 200, response.text
+    assert [e["seq"] for e in response.json()] == every_seq
+    assert response.json()[0]["type"] == "episode_opened"
+    web = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=api.stack.app), base_url="http://stepdown.test"
+    )
+    async with web:
+        await web.post("/console/login", data={"token": "t-ops"})
+        page = await web.get(f"/console/episodes/{episode_id}")
+    assert page.status_code == 200
+    assert all(f'data-seq="{seq}"' in page.text for seq in every_seq)
+    # Temporal's own history now starts at the run it still has.
+    history = await api.call("GET", f"/episodes/{episode_id}/history", "ops")
+    assert history.status_code == 200, history.text
+    assert {entry["run_id"] for entry in history.json()} == {current_run}
+    out = tmp_path / "export.json"
+    exported = await stepdown(
+        client, api.stack.engine, "episode", "export", episode_id, "--by", "records-office",
+        "--output", str(out),
+    )  # fmt: skip
+    assert exported.exit_code == 0, exported.output
+    document = json.loads(out.read_text())
+    assert [e["seq"] for e in document["events"]] == every_seq
+    assert [run["run_id"] for run in document["temporal"]["runs"]] == [current_run]
     verified = await stepdown(client, api.stack.engine, "events", "verify", episode_id)
     assert verified.exit_code == 0, verified.output
     assert "fold = live view" in verified.output
