@@ -13,13 +13,16 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from alembic import command
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner
 
 from cli import app
 from settings import get_settings
-from store.db import make_engine
+from store.db import alembic_config, make_engine
 from store.phi import PhiCipher, UnreadablePhi
+from store.phi_rows import seal_v1
 from store.sql import SqlReadModel
 from store.sql_claims import SqlClaimBatches
 from store.sql_payers import SqlSubmissionLog
@@ -221,3 +224,41 @@ def test_rotation_reseals_every_column_without_touching_an_event_and_verify_pass
     assert_readers_work(engine, only_b, written)
     with pytest.raises(UnreadablePhi):
         SqlClaimBatches(engine, cipher=CIPHER_A).batch_file(written.batch_id)
+
+
+def test_migration_0150_seals_old_rows_converts_events_and_downgrades(
+    url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = alembic_config(url)
+    command.downgrade(config, "0130")
+    written = write_everything(engine, None)  # type: ignore[arg-type]
+    with engine.begin() as connection:
+        # Revision 0130's search keys were the words; 0140 sealed event PHI with the keyring.
+        connection.execute(
+            text("INSERT INTO episode_search_keys VALUES (:e, 'name', 'quintessa')"),
+            {"e": written.episode_id},
+        )
+        seal_v1(connection, CIPHER_A)
+    assert '"$sealed": "v1"' in raw(engine)["episode_events.data"]
+    try:
+        keys_env(monkeypatch, "a", a=KEY_A)
+        command.upgrade(config, "head")
+        upgraded = raw(engine)
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+            connection.execute(text("UPDATE episode_events SET data = data"))
+        command.downgrade(config, "0130")
+        downgraded = raw(engine)
+        command.upgrade(config, "head")
+    finally:
+        get_settings.cache_clear()
+
+    assert '"$sealed": "e1"' in upgraded["episode_events.data"]
+    assert '"v1"' not in upgraded["episode_events.data"]
+    for column, stored in upgraded.items():
+        assert not [s for s in SECRETS if s in stored], column
+    assert_readers_work(engine, CIPHER_A, written)
+    assert '"$sealed": "v1"' in downgraded["episode_events.data"]
+    assert (
+        MEMBER in downgraded["claim_batches.x12"] and MEMBER in downgraded["x12_submissions.body"]
+    )
+    assert "quintessa" in downgraded["episode_search_keys.key"].split()
