@@ -350,7 +350,7 @@ def _events(connection: Connection, cipher: PhiCipher) -> int:
 
 
 def _reindex(
-    connection: Connection, cipher: PhiCipher, episode_id: str, plain: dict[str, object]
+    connection: Connection, cipher: PhiCipher | None, episode_id: str, plain: dict[str, object]
 ) -> None:
     connection.execute(delete(PhiIndexRow).where(PhiIndexRow.episode_id == episode_id))
     rows = [

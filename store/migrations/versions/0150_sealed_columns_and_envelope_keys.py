@@ -23,6 +23,7 @@ Create Date: 2026-11-30
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -96,7 +97,7 @@ def _create_update_trigger(update_allowed: str | None) -> None:
         op.execute(_sqlite_update_trigger(update_allowed))
 
 
-def _cipher():  # type: ignore[no-untyped-def]
+def _cipher() -> Any:
     # As in revision 0140: sealing needs the processes' keyring and cipher (store/phi.py).
     # A fresh Settings, not the cached get_settings(): a migration run inside a process
     # must not pin that process's settings.
