@@ -23,10 +23,13 @@ from store.db import session_factory
 from store.phi import PhiCipher
 from store.schema import (
     ClaimRow,
+    EpisodeDataKeyRow,
     EpisodeRow,
     EventRow,
     LegalHoldRow,
+    PhiIndexRow,
     PurgeRow,
+    SearchKeyRow,
     WorklistRow,
 )
 
@@ -180,8 +183,16 @@ class SqlEventStore:
             )
             session.add(tombstone)
             session.flush()
-            # The derived rows go with the record they were derived from.
-            for table in (EventRow, ClaimRow, WorklistRow):
+            # The derived rows go with the record they were derived from, and so does the
+            # episode's data key (store/phi.py) and its search digests.
+            for table in (
+                EventRow,
+                ClaimRow,
+                WorklistRow,
+                EpisodeDataKeyRow,
+                SearchKeyRow,
+                PhiIndexRow,
+            ):
                 session.execute(delete(table).where(table.episode_id == episode_id))
             session.execute(delete(EpisodeRow).where(EpisodeRow.episode_id == episode_id))
             return _purged(tombstone)
