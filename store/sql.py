@@ -285,7 +285,13 @@ class SqlReadModel:
                     row.episode_id,
                     payer_id,
                     plan_type,
-                    StoredEvent(seq=row.seq, type=row.type, at=row.at, data=row.data),
+                    StoredEvent(
+                        seq=row.seq,
+                        type=row.type,
+                        at=row.at,
+                        # None of the report's types holds PHI; opened anyway, should one.
+                        data=open_data(session, self._cipher, row.episode_id, row.data),
+                    ),
                 )
                 for row, payer_id, plan_type in session.execute(query)
             ]
