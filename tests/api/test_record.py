@@ -7,6 +7,7 @@ gives the same episode views, worklist and lists."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -36,6 +37,7 @@ from store.sql import SqlReadModel
 from tests.api.helpers import (
     PAYLOAD_KEYS,
     Api,
+    api_settings,
     approval,
     eventually,
     new_id,
@@ -54,6 +56,9 @@ from workflows.models import EventsQuery
 DELETION_DEADLINE = 120
 
 
+BASE = "http://stepdown.test"
+
+
 @pytest.fixture(autouse=True)
 def fresh_settings() -> Iterator[None]:
     get_settings.cache_clear()
@@ -61,7 +66,13 @@ def fresh_settings() -> Iterator[None]:
     get_settings.cache_clear()
 
 
-async def stepdown(client: Client, engine: Engine, *args: str) -> Result:
+async def stepdown(
+    client: Client,
+    engine: Engine,
+    *args: str,
+    keys: dict[str, str] | None = None,
+    active: str = DEV_PAYLOAD_KEY_ID,
+) -> Result:
     """The CLI against this database and this Temporal server, in a thread."""
     env = {
         "DATABASE_URL": engine.url.render_as_string(hide_password=False),
@@ -70,10 +81,13 @@ async def stepdown(client: Client, engine: Engine, *args: str) -> Result:
         "STEPDOWN_DEV": "1",
         # The stack's worker sealed the events' PHI with test-1 (any listed key opens it);
         # the test server's workflows know only the dev key, so it seals what the CLI sends.
-        "STEPDOWN_PAYLOAD_KEYS": json.dumps(PAYLOAD_KEYS | {DEV_PAYLOAD_KEY_ID: DEV_PAYLOAD_KEY}),
-        "STEPDOWN_PAYLOAD_ACTIVE_KEY": DEV_PAYLOAD_KEY_ID,
+        "STEPDOWN_PAYLOAD_KEYS": json.dumps(
+            (PAYLOAD_KEYS if keys is None else keys) | {DEV_PAYLOAD_KEY_ID: DEV_PAYLOAD_KEY}
+        ),
+        "STEPDOWN_PAYLOAD_ACTIVE_KEY": active,
     }
     runner = CliRunner(env=env)
+    get_settings.cache_clear()  # each run reads its own environment
     return await asyncio.to_thread(runner.invoke, app, list(args), catch_exceptions=False)
 
 
@@ -409,3 +423,60 @@ def _diff(before: Any, after: Any) -> str:
     if hasattr(before, "model_dump") and after is not None:
         return _diff(before.model_dump(mode="json"), after.model_dump(mode="json"))
     return f"{before!r} != {after!r}"
+
+
+NEW_KEY = {"test-2": base64.b64encode(b"stepdown-test-rotated-key-32byte").decode()}
+
+
+@pytest.mark.slow
+async def test_a_key_rotation_rewrites_no_event_and_everything_still_reads(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """A stack seals with test-1; `db reencrypt` moves every data key to test-2; with test-1
+    removed, the API serves every event and the search, and `events verify` (live) passes."""
+    with migrated_database("sqlite", tmp_path) as url:
+        engine = make_engine(url)
+        try:
+            async with running_stack(dev_env.client, engine, "rotation") as stack:
+                transport = httpx.ASGITransport(app=stack.app)
+                async with httpx.AsyncClient(transport=transport, base_url=BASE) as http:
+                    api = Api(http, stack)
+                    view = await api.open()
+                    assert (await api.decide(view, "A1", **approval())).status_code == 202
+                    episode_id = view["episode_id"]
+                    await settled(api, episode_id)
+                    path = f"/episodes/{episode_id}/events"
+                    before = (await api.call("GET", path, "ops")).json()
+                with engine.connect() as connection:
+                    rows = connection.execute(text("SELECT * FROM episode_events")).all()
+
+                both = PAYLOAD_KEYS | NEW_KEY
+                rotated = await stepdown(
+                    dev_env.client, engine, "db", "reencrypt", keys=both, active="test-2"
+                )
+                verified = await stepdown(
+                    dev_env.client, engine, "events", "verify", episode_id, keys=NEW_KEY
+                )
+                settings = api_settings(
+                    STEPDOWN_TASK_QUEUE=stack.settings.task_queue, STEPDOWN_PAYLOAD_KEYS=NEW_KEY
+                )
+                rotated_app = create_app(settings, deps=sql_deps(engine, dev_env.client, settings))
+                transport = httpx.ASGITransport(app=rotated_app)
+                async with httpx.AsyncClient(transport=transport, base_url=BASE) as http:
+                    after = Api(http, stack)
+                    events = await after.call("GET", path, "ops")
+                    found = await after.call("GET", "/episodes", "ops", params={"q": "roe"})
+            with engine.connect() as connection:
+                rows_after = connection.execute(text("SELECT * FROM episode_events")).all()
+                kids = set(connection.execute(text("SELECT kid FROM episode_data_keys")).scalars())
+        finally:
+            get_settings.cache_clear()
+            engine.dispose()
+
+    assert rotated.exit_code == 0 and "1 episode data key(s)" in rotated.output, rotated.output
+    assert rows_after == rows
+    assert kids == {"test-2"}
+    assert verified.exit_code == 0 and "fold = live view" in verified.output, verified.output
+    assert events.status_code == 200 and events.json() == before
+    assert before[0]["data"]["patient"]["name"] == "Jane Roe"
+    assert episode_id in {s["episode_id"] for s in found.json()["episodes"]}
