@@ -99,7 +99,8 @@ class EventRow(Base):
 
 
 class SearchKeyRow(Base):
-    """The words an episode is found by (store/search.py); one row per (kind, key)."""
+    """The words an episode is found by (store/search.py), one row per (kind, key), each
+    stored as its keyed digest (HMAC, store/phi.py search_token): never the word itself."""
 
     __tablename__ = "episode_search_keys"
 
