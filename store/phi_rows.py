@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from domain.views import StoredEvent
 from store.data_keys import ensure_data_key, open_data, rewrap
@@ -131,9 +131,7 @@ def _billing(connection: Connection, cipher: PhiCipher) -> int:
     return done
 
 
-def _text_column(
-    connection: Connection, cipher: PhiCipher, key: Column[Any] | Any, column: Any
-) -> int:
+def _text_column(connection: Connection, cipher: PhiCipher, key: Any, column: Any) -> int:
     from store.claims_queue import X12_PURPOSE
 
     table = column.class_
