@@ -237,21 +237,24 @@ def db_reencrypt(
     After a rotation (a new STEPDOWN_PAYLOAD_ACTIVE_KEY, the old key still listed) this
     re-wraps every episode's data key (the event store is never rewritten: its PHI is sealed
     under those keys), re-seals inbox bodies, outbox billing, 837I batch files, submitted
-    payloads and answers and X12 278 files, and re-derives blind indexes and search keys;
+    payloads and answers, X12 278 files, notes and attachments, and re-derives blind indexes
+    and search keys;
     then the old key may be removed. Safe to run again.
     """
     from store.db import make_engine
     from store.phi import cipher_from_settings
     from store.phi_rows import reseal
+    from workflows.codec import build_codec
 
     settings = load_settings()
     cipher = cipher_from_settings(settings)
     if cipher is None:
         raise fail("no payload key: set STEPDOWN_PAYLOAD_KEYS (and STEPDOWN_PAYLOAD_ACTIVE_KEY)")
+    codec = build_codec(settings)  # notes and attachments are sealed as payloads
     engine = make_engine(url or settings.database_url)
     try:
         with console.status("re-encrypting…"), engine.begin() as connection:
-            done = reseal(connection, cipher)
+            done = reseal(connection, cipher, codec)
     finally:
         engine.dispose()
     console.print(

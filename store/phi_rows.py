@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
+from temporalio.api.common.v1 import Payload
 
 from domain.views import StoredEvent
 from store.data_keys import ensure_data_key, open_data, rewrap
@@ -32,10 +33,12 @@ from store.phi import (
     searchable_values,
 )
 from store.schema import (
+    AttachmentRow,
     ClaimBatchRow,
     ClaimOutboxRow,
     EventRow,
     InboxRow,
+    NoteRow,
     PhiIndexRow,
     SearchKeyRow,
     SubmissionRow,
@@ -43,6 +46,7 @@ from store.schema import (
 )
 from store.search import episode_keys
 from store.sql_inbox import BODY_PURPOSE
+from workflows.codec import KEY_ID, EncryptionCodec
 
 # The event types whose data carries PHI (store.phi.PHI_KEYS).
 PHI_EVENTS = ("episode_opened",)
@@ -67,6 +71,9 @@ class Rotated:
     submissions: int
     x12_files: int
     indexed_episodes: int
+    # Notes and attachments (name and content), sealed with the payload codec.
+    notes: int = 0
+    attachments: int = 0
     # Events written without payload keys: their PHI stays as written (append-only store).
     plain_events: int = 0
 
@@ -80,17 +87,29 @@ class Rotated:
         return (
             f"{self.data_keys} episode data key(s), {self.bodies} inbox body(ies), "
             f"{self.billing} outbox billing(s), {self.batches} 837I batch(es), "
-            f"{self.submissions} submission(s), {self.x12_files} X12 file(s); "
+            f"{self.submissions} submission(s), {self.x12_files} X12 file(s), "
+            f"{self.notes} note(s), {self.attachments} attachment(s); "
             f"{self.indexed_episodes} episode(s) re-indexed{plain}"
         )
 
 
-def reseal(connection: Connection, cipher: PhiCipher) -> Rotated:
+def reseal(
+    connection: Connection, cipher: PhiCipher, codec: EncryptionCodec | None = None
+) -> Rotated:
     """Moves every stale sealed value to the active key and re-indexes every episode.
 
     Event rows are not touched (the database refuses it): their data keys are re-wrapped.
+    With `codec` (the payload codec of the same keys), notes and attachments too.
     """
+    notes = attachments = 0
+    if codec is not None:
+        notes = _codec_column(connection, codec, NoteRow.id, NoteRow.sealed)
+        attachments = _codec_column(
+            connection, codec, AttachmentRow.id, AttachmentRow.sealed_name
+        ) + _codec_column(connection, codec, AttachmentRow.id, AttachmentRow.sealed)
     return Rotated(
+        notes=notes,
+        attachments=attachments,
         data_keys=rewrap(connection, cipher),
         bodies=_bodies(connection, cipher),
         billing=_billing(connection, cipher),
@@ -109,6 +128,19 @@ def _plain_events(connection: Connection) -> int:
         for data in connection.scalars(query)
         if any(k in PHI_KEYS and not is_enveloped(v) and not is_sealed(v) for k, v in data.items())
     )
+
+
+def _codec_column(connection: Connection, codec: EncryptionCodec, key: Any, column: Any) -> int:
+    """Re-seals one column of payloads sealed with the codec (store/notes.py) if stale."""
+    done = 0
+    for row_key, sealed in connection.execute(select(key, column)).all():
+        payload = Payload.FromString(sealed)
+        if payload.metadata.get(KEY_ID, b"").decode(errors="replace") == codec.active_key_id:
+            continue
+        fresh = codec.encrypt(codec.decrypt(payload)).SerializeToString()
+        connection.execute(update(column.class_).where(key == row_key).values({column.key: fresh}))
+        done += 1
+    return done
 
 
 def _billing(connection: Connection, cipher: PhiCipher) -> int:

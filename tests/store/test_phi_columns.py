@@ -20,7 +20,9 @@ from typer.testing import CliRunner
 
 from cli import app
 from settings import get_settings
+from store.attachments import SqlAttachments
 from store.db import alembic_config, make_engine
+from store.notes import SqlNotes
 from store.phi import PhiCipher, UnreadablePhi
 from store.phi_rows import seal_v1
 from store.sql import SqlReadModel
@@ -33,6 +35,7 @@ from tests.store.claim_events import ReleasingEpisode
 from tests.support.db import DATABASES, migrated_database
 from tests.support.submitter import SUBMITTER
 from tests.support.x12valid import x12_errors
+from workflows.codec import EncryptionCodec
 
 KEY_A, KEY_B = bytes(range(32)), bytes(range(1, 33))
 CIPHER_A = PhiCipher({"a": KEY_A}, "a")
@@ -191,10 +194,16 @@ def keys_env(monkeypatch: pytest.MonkeyPatch, active: str, **keys: bytes) -> Non
     get_settings.cache_clear()
 
 
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
 def test_rotation_reseals_every_column_without_touching_an_event_and_verify_passes(
     url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     written = write_everything(engine, CIPHER_A)
+    codec_a = EncryptionCodec({"a": KEY_A}, "a")
+    SqlNotes(engine, codec_a).add(written.episode_id, "ops", None, f"called {NAME}", AT)
+    SqlAttachments(engine, codec_a).add(written.episode_id, f"{MEMBER}.png", PNG, ("ops", None), AT)
     with engine.connect() as connection:
         events_before = connection.execute(text("SELECT * FROM episode_events")).all()
     try:
@@ -212,6 +221,7 @@ def test_rotation_reseals_every_column_without_touching_an_event_and_verify_pass
     assert rotated.exit_code == 0, rotated.output
     assert "1 episode data key(s)" in rotated.output and "1 outbox billing(s)" in rotated.output
     assert "1 837I batch(es), 1 submission(s), 1 X12 file(s)" in rotated.output, rotated.output
+    assert "1 note(s), 2 attachment(s)" in rotated.output, rotated.output
     assert "0 episode data key(s)" in again.output and "0 X12 file(s)" in again.output
     assert rebuilt.exit_code == 0, rebuilt.output
     assert verified.exit_code == 0, verified.output
@@ -222,6 +232,12 @@ def test_rotation_reseals_every_column_without_touching_an_event_and_verify_pass
     assert_no_plain_phi(engine)
     only_b = PhiCipher({"b": KEY_B}, "b")
     assert_readers_work(engine, only_b, written)
+    codec_b = EncryptionCodec({"b": KEY_B}, "b")
+    [note] = SqlNotes(engine, codec_b).notes(written.episode_id)
+    assert note.text == f"called {NAME}"
+    [attachment] = SqlAttachments(engine, codec_b).attachments(written.episode_id)
+    found = SqlAttachments(engine, codec_b).content(written.episode_id, attachment.id)
+    assert found is not None and found[1] == PNG
     with pytest.raises(UnreadablePhi):
         SqlClaimBatches(engine, cipher=CIPHER_A).batch_file(written.batch_id)
 
