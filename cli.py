@@ -232,29 +232,35 @@ def db_upgrade(
 def db_reencrypt(
     url: Annotated[str | None, typer.Option(help="Default: DATABASE_URL.")] = None,
 ) -> None:
-    """Seal stored PHI (event data, inbox bodies) with the active payload key.
+    """Move stored PHI to the active payload key (rotation), sealing plain rows too.
 
-    After a rotation (a new STEPDOWN_PAYLOAD_ACTIVE_KEY, the old key still listed) this moves
-    every row to the new key and re-indexes it; then the old key may be removed. Rows written
-    before encryption are sealed too. Safe to run again.
+    After a rotation (a new STEPDOWN_PAYLOAD_ACTIVE_KEY, the old key still listed) this
+    re-wraps every episode's data key (the event store is never rewritten: its PHI is sealed
+    under those keys), re-seals inbox bodies, outbox billing, 837I batch files, submitted
+    payloads and answers, X12 278 files, notes and attachments, and re-derives blind indexes
+    and search keys;
+    then the old key may be removed. Safe to run again.
     """
     from store.db import make_engine
     from store.phi import cipher_from_settings
     from store.phi_rows import reseal
+    from workflows.codec import build_codec
 
     settings = load_settings()
     cipher = cipher_from_settings(settings)
     if cipher is None:
         raise fail("no payload key: set STEPDOWN_PAYLOAD_KEYS (and STEPDOWN_PAYLOAD_ACTIVE_KEY)")
+    codec = build_codec(settings)  # notes and attachments are sealed as payloads
     engine = make_engine(url or settings.database_url)
     try:
         with console.status("re-encrypting…"), engine.begin() as connection:
-            done = reseal(connection, cipher)
+            done = reseal(connection, cipher, codec)
     finally:
         engine.dispose()
     console.print(
-        f"sealed with key {cipher.active_key_id}: {done.events} event(s), "
-        f"{done.bodies} inbox body(ies)"
+        f"sealed with key {cipher.active_key_id}: {done.describe()}",
+        soft_wrap=True,
+        highlight=False,
     )
 
 

@@ -15,6 +15,7 @@ from payers.claim_files import ClaimFileSink, LocalDirectorySink
 from payers.formats.x12_837i import Submitter
 from settings import Settings
 from store.claims import ClaimBatch
+from store.phi import cipher_from_settings
 from store.sql_claims import SqlClaimBatches
 
 log = logging.getLogger("stepdown.claims")
@@ -105,7 +106,7 @@ def claim_batcher(settings: Settings, engine: Engine) -> ClaimBatcher:
     """The production batcher: the SQL outbox and the local-directory sink of the settings."""
     sink = LocalDirectorySink(settings.claim_files())
     return ClaimBatcher(
-        SqlClaimBatches(engine),
+        SqlClaimBatches(engine, cipher=cipher_from_settings(settings)),
         sink,
         settings.claims_submitter,
         max_claims=settings.claims_batch_max,

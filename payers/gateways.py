@@ -82,11 +82,14 @@ def payer_gateway(
     `x12` payers the X12 gateway given; `webhook` payers nothing, except that in dev mode the
     simulator hears of the `sim-` payers' requests and answers them through the webhook.
     """
-    directory, submissions = SqlPayerDirectory(engine), SqlSubmissionLog(engine)
+    directory = SqlPayerDirectory(engine)
+    cipher = cipher_from_settings(settings)
+    submissions = SqlSubmissionLog(engine, cipher)
     # Attachments that go with a request are sealed with the payload keyring (none: none go).
-    codec = build_codec(settings) if cipher_from_settings(settings) is not None else None
+    codec = build_codec(settings) if cipher is not None else None
     attachments = SqlAttachments(engine, codec) if codec is not None else None
-    inbox = SqlWebhookInbox(engine)
+    # Synchronous PAS answers go into the inbox sealed, like webhook bodies (store/phi.py).
+    inbox = SqlWebhookInbox(engine, cipher)
     pas = PasGateway(directory, submissions, inbox, provider(settings), attachments=attachments)
     notice = HttpSimulatorGateway(settings.simulator_base_url()) if settings.dev_mode else None
     return ChannelGateway(directory, submissions, pas=pas, x12=x12, webhook_notice=notice)

@@ -31,6 +31,7 @@ from payers.formats.x12_request import (
 from payers.formats.x12_write import Envelope, UnsendableValue
 from payers.mailbox import Mailbox, configured_mailbox
 from settings import Settings
+from store.phi import cipher_from_settings
 from store.x12_ledger import SqlX12Ledger, X12Ledger, X12Submission
 
 log = logging.getLogger("stepdown.payers.x12")
@@ -216,4 +217,5 @@ def x12_parties(settings: Settings) -> X12Parties:
 def x12_gateway(settings: Settings, engine: Engine) -> X12PayerGateway:
     """The worker's X12 channel: the settings' mailbox, the ledger in DATABASE_URL."""
     parties = x12_parties(settings)
-    return X12PayerGateway(configured_mailbox(settings), SqlX12Ledger(engine), parties)
+    ledger = SqlX12Ledger(engine, cipher_from_settings(settings))
+    return X12PayerGateway(configured_mailbox(settings), ledger, parties)

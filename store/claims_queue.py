@@ -12,15 +12,33 @@ from sqlalchemy.orm import Session
 from domain.model import Claim
 from domain.views import StoredEvent
 from payers.formats.x12_837i import patient_control_number
-from store.phi import PhiCipher, open_event_data
+from store.data_keys import open_data
+from store.phi import PhiCipher, UnreadablePhi, is_sealed
 from store.schema import ClaimOutboxRow, EventRow
 
 RELEASED = "claim_released"
 OPENED = "episode_opened"
-# The episode_opened fields an 837I needs besides the claim.
 # What the 837I needs from episode_opened besides the claim; `attending` is absent from
 # episodes opened before it was asked at intake.
 BILLING_FIELDS = ("patient", "payer", "diagnoses", "attending")
+# The AES-GCM purposes of the outbox's sealed columns (store/phi.py).
+BILLING_PURPOSE = "claims_outbox.billing"
+X12_PURPOSE = "claim_batches.x12"
+
+
+def seal_billing(cipher: PhiCipher | None, billing: dict[str, Any]) -> dict[str, Any]:
+    """The billing (patient, payer, diagnoses, attending) as stored: sealed when a key is
+    configured."""
+    return billing if cipher is None else cipher.seal(billing, BILLING_PURPOSE)
+
+
+def open_billing(cipher: PhiCipher | None, stored: dict[str, Any]) -> dict[str, Any]:
+    if not is_sealed(stored):
+        return stored  # queued before the column was sealed, or without a key
+    if cipher is None:
+        raise UnreadablePhi("the claims outbox holds sealed billing but no payload key is set")
+    opened: dict[str, Any] = cipher.open(stored, BILLING_PURPOSE)
+    return opened
 
 
 def queue_released_claims(
@@ -40,7 +58,7 @@ def queue_released_claims(
     for event in released:
         claim = Claim.model_validate(event.data["claim"])
         queued += queue_claim(
-            session, insert, episode_id, event.data["claim_id"], claim, event.at, billing
+            session, insert, episode_id, event.data["claim_id"], claim, event.at, billing, cipher
         )
     return queued
 
@@ -53,6 +71,7 @@ def queue_claim(
     claim: Claim,
     released_at: datetime,
     billing: dict[str, Any],
+    cipher: PhiCipher | None = None,
 ) -> int:
     row = {
         "episode_id": episode_id,
@@ -61,7 +80,8 @@ def queue_claim(
         "payer_id": billing["payer"]["id"],
         "status": "queued",
         "claim": claim.model_dump(mode="json", by_alias=True),
-        "billing": billing,
+        # Patient, payer and diagnoses are PHI: sealed at rest like the events they came from.
+        "billing": seal_billing(cipher, billing),
         "released_at": released_at,
         "updated_at": released_at,
     }
@@ -83,7 +103,7 @@ def episode_billing(
         # Projections run in seq order, so the opened event is always stored before a release.
         raise LookupError(f"episode {episode_id} has no projected episode_opened event")
     # The stored patient is sealed at rest (store/phi.py); the 837I needs it in the clear.
-    data = open_event_data(cipher, stored)
+    data = open_data(session, cipher, episode_id, stored)
     return {field: data.get(field) for field in BILLING_FIELDS}
 
 

@@ -18,14 +18,18 @@ from domain.model import TERMINAL_STATES
 from domain.replay import replay
 from domain.views import StoredEvent
 from store.chain import RecordedEvent
+from store.data_keys import open_data
 from store.db import session_factory
-from store.phi import PhiCipher, open_event_data
+from store.phi import PhiCipher
 from store.schema import (
     ClaimRow,
+    EpisodeDataKeyRow,
     EpisodeRow,
     EventRow,
     LegalHoldRow,
+    PhiIndexRow,
     PurgeRow,
+    SearchKeyRow,
     WorklistRow,
 )
 
@@ -86,7 +90,7 @@ class SqlEventStore:
                     seq=row.seq,
                     type=row.type,
                     at=row.at,
-                    data=open_event_data(self._cipher, row.data),
+                    data=open_data(session, self._cipher, episode_id, row.data),
                     prev_hash=row.prev_hash,
                     hash=row.hash,
                 )
@@ -154,7 +158,10 @@ class SqlEventStore:
             last = rows[-1]
             status = replay(
                 StoredEvent(
-                    seq=r.seq, type=r.type, at=r.at, data=open_event_data(self._cipher, r.data)
+                    seq=r.seq,
+                    type=r.type,
+                    at=r.at,
+                    data=open_data(session, self._cipher, episode_id, r.data),
                 )
                 for r in rows
             ).status
@@ -176,8 +183,16 @@ class SqlEventStore:
             )
             session.add(tombstone)
             session.flush()
-            # The derived rows go with the record they were derived from.
-            for table in (EventRow, ClaimRow, WorklistRow):
+            # The derived rows go with the record they were derived from, and so does the
+            # episode's data key (store/phi.py) and its search digests.
+            for table in (
+                EventRow,
+                ClaimRow,
+                WorklistRow,
+                EpisodeDataKeyRow,
+                SearchKeyRow,
+                PhiIndexRow,
+            ):
                 session.execute(delete(table).where(table.episode_id == episode_id))
             session.execute(delete(EpisodeRow).where(EpisodeRow.episode_id == episode_id))
             return _purged(tombstone)

@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 from domain.project import claim_views, summarize
 from domain.replay import replay
 from domain.views import StoredEvent
-from store.phi import PhiCipher, open_event_data
+from store.data_keys import open_data
+from store.phi import PhiCipher
 from store.schema import Base, ClaimRow, EpisodeRow, EventRow, WorklistRow
 from store.sql import SqlReadModel
 
@@ -85,7 +86,12 @@ def _rebuild_episode(
         .order_by(EventRow.seq)
     ).all()
     events = [
-        StoredEvent(seq=r.seq, type=r.type, at=r.at, data=open_event_data(writer.cipher, r.data))
+        StoredEvent(
+            seq=r.seq,
+            type=r.type,
+            at=r.at,
+            data=open_data(connection, writer.cipher, episode_id, r.data),
+        )
         for r in rows
     ]
     try:

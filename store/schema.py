@@ -101,7 +101,8 @@ class EventRow(Base):
 
 
 class SearchKeyRow(Base):
-    """The words an episode is found by (store/search.py); one row per (kind, key)."""
+    """The words an episode is found by (store/search.py), one row per (kind, key), each
+    stored as its keyed digest (HMAC, store/phi.py search_token): never the word itself."""
 
     __tablename__ = "episode_search_keys"
 
@@ -420,6 +421,21 @@ class PhiIndexRow(Base):
     digest: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_phi_index_field_digest", "field", "digest"),)
+
+
+class EpisodeDataKeyRow(Base):
+    """Each episode's data key, wrapped by the payload keyring (store/phi.py, DataKey).
+
+    The event store's PHI is sealed under these keys, so a key rotation re-wraps these rows
+    and never touches `episode_events`, which the database keeps append-only.
+    """
+
+    __tablename__ = "episode_data_keys"
+
+    episode_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    kid: Mapped[str] = mapped_column(String(64), index=True)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class UserRow(Base):

@@ -2,7 +2,8 @@
 
 Patient name words, member id, authorization numbers and trace numbers, each matched
 whole (case and accents ignored): "ortiz", "Dana Ortiz", "M123456", "AUTH-7". Whole-key
-matching keeps the keys replaceable by a keyed blind index when PHI is encrypted at rest.
+matching lets the store keep only each key's keyed digest (HMAC under the payload keys'
+index keys, store/phi.py): a search digests its words the same way and compares digests.
 """
 
 from __future__ import annotations

@@ -7,15 +7,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, distinct, func, or_, select
+from sqlalchemy import Engine, and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from domain.report import PayerEvent
 from domain.views import ClaimView, EpisodeSummary, StoredEvent, WorklistItem
 from store.chain import GENESIS, event_hash
 from store.claims_queue import queue_released_claims
+from store.data_keys import ensure_data_key, open_data
 from store.db import dialect_insert, session_factory
-from store.phi import PhiCipher, open_event_data, seal_event_data
+from store.phi import PhiCipher, has_phi, seal_event_data, search_token, search_tokens
 from store.ports import (
     EventConflict,
     EventGap,
@@ -85,12 +86,14 @@ class SqlReadModel:
     def _add_search_keys(
         self, session: Session, episode_id: str, events: Sequence[StoredEvent]
     ) -> None:
-        keys = [
-            {"episode_id": episode_id, "kind": kind, "key": key}
-            for kind, key in sorted(episode_keys(events))
-        ]
+        keys = search_key_rows(self._cipher, episode_id, events)
         if keys:
             session.execute(self._insert(SearchKeyRow).values(keys).on_conflict_do_nothing())
+
+    def _matching(self, token: str) -> Any:
+        """Ids of the episodes that have `token` as a search key (of any kind, any key id)."""
+        digests = search_tokens(self._cipher, token)
+        return select(SearchKeyRow.episode_id).where(SearchKeyRow.key.in_(digests))
 
     def _upsert_summary(self, session: Session, summary: EpisodeSummary) -> bool:
         """Writes the summary unless a newer one is stored; True when it was written."""
@@ -148,6 +151,9 @@ class SqlReadModel:
         prev = GENESIS if first == 1 else self._stored_hash(session, episode_id, first - 1)
         if prev is None:
             raise EventGap(f"{episode_id}: seq {first - 1} is not stored; cannot append {first}")
+        key = None
+        if self._cipher is not None and any(has_phi(e.data) for e in ordered):
+            key = ensure_data_key(session, self._cipher, episode_id)
         rows = []
         for event in ordered:
             data = event.model_dump(mode="json")["data"]
@@ -158,9 +164,10 @@ class SqlReadModel:
                     "seq": event.seq,
                     "type": event.type,
                     "at": event.at,
-                    # Sealed at rest (store/phi.py); the chain hashes the plain data, so a
-                    # redelivered event (sealed with a new nonce) still matches its hash.
-                    "data": seal_event_data(self._cipher, data),
+                    # Sealed at rest under the episode's data key (store/phi.py); the chain
+                    # hashes the plain data, so a redelivered event (sealed with a new
+                    # nonce) still matches its hash.
+                    "data": seal_event_data(key, data),
                     "prev_hash": prev,
                     "hash": own,
                 }
@@ -226,7 +233,11 @@ class SqlReadModel:
             raise ValueError(f"limit must be at least 1, not {limit}")
         query = select(EpisodeRow.summary_json)
         if q is not None:
-            query = query.where(EpisodeRow.episode_id.in_(_matching(query_tokens(q))))
+            tokens = query_tokens(q)
+            if not tokens:
+                return [], None  # no words: nothing, not everything
+            for token in tokens:
+                query = query.where(EpisodeRow.episode_id.in_(self._matching(token)))
         if state is not None:
             query = query.where(EpisodeRow.state == state)
         if payer_id is not None:
@@ -254,7 +265,7 @@ class SqlReadModel:
                     seq=row.seq,
                     type=row.type,
                     at=row.at,
-                    data=open_event_data(self._cipher, row.data),
+                    data=open_data(session, self._cipher, episode_id, row.data),
                 )
                 for row in session.scalars(query)
             ]
@@ -277,7 +288,13 @@ class SqlReadModel:
                     row.episode_id,
                     payer_id,
                     plan_type,
-                    StoredEvent(seq=row.seq, type=row.type, at=row.at, data=row.data),
+                    StoredEvent(
+                        seq=row.seq,
+                        type=row.type,
+                        at=row.at,
+                        # None of the report's types holds PHI; opened anyway, should one.
+                        data=open_data(session, self._cipher, row.episode_id, row.data),
+                    ),
                 )
                 for row, payer_id, plan_type in session.execute(query)
             ]
@@ -289,8 +306,10 @@ class SqlReadModel:
             EventRow.episode_id.in_(list(episode_ids)), EventRow.type == "episode_opened"
         )
         with self._sessions.begin() as session:
-            rows = session.execute(query).all()
-        labels = {episode_id: patient_label(data) for episode_id, data in rows}
+            labels = {
+                episode_id: patient_label(open_data(session, self._cipher, episode_id, data))
+                for episode_id, data in session.execute(query).all()
+            }
         return {episode_id: label for episode_id, label in labels.items() if label is not None}
 
     def claims(self, episode_id: str) -> list[ClaimView]:
@@ -409,16 +428,6 @@ def _claim_view(row: ClaimRow) -> ClaimView:
     )
 
 
-def _matching(tokens: list[str]) -> Any:
-    """Ids of the episodes that have every token as a search key (of any kind)."""
-    return (
-        select(SearchKeyRow.episode_id)
-        .where(SearchKeyRow.key.in_(tokens))
-        .group_by(SearchKeyRow.episode_id)
-        .having(func.count(distinct(SearchKeyRow.key)) == len(tokens))
-    )
-
-
 def _worklist_item(row: WorklistRow) -> WorklistItem:
     cents = row.value_cents
     return WorklistItem.model_validate(
@@ -431,3 +440,11 @@ def _worklist_item(row: WorklistRow) -> WorklistItem:
             "value": None if cents is None else Decimal(cents) / 100,
         }
     )
+
+
+def search_key_rows(
+    cipher: PhiCipher | None, episode_id: str, events: Sequence[StoredEvent]
+) -> list[dict[str, str]]:
+    """The episode's search keys as stored: keyed digests (store/phi.py), never the words."""
+    found = {(kind, search_token(cipher, key)) for kind, key in episode_keys(events)}
+    return [{"episode_id": episode_id, "kind": kind, "key": key} for kind, key in sorted(found)]

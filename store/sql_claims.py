@@ -26,9 +26,9 @@ from store.claims import (
     OutboxStatus,
     UnknownBatch,
 )
-from store.claims_queue import episode_billing, queue_claim
+from store.claims_queue import X12_PURPOSE, episode_billing, open_billing, queue_claim
 from store.db import dialect_insert, session_factory
-from store.phi import PhiCipher
+from store.phi import TEXT_MAGIC, PhiCipher, UnreadablePhi
 from store.schema import ClaimBatchRow, ClaimOutboxRow
 from store.sequences import next_value
 
@@ -51,7 +51,8 @@ class SqlClaimBatches:
         self._sessions = session_factory(engine)
         self._insert = dialect_insert(engine)
         self._lease = send_lease
-        # Opens the patient of the stored episode_opened event (sealed at rest, store/phi.py).
+        # Opens the stored patient (sealed at rest, store/phi.py) and seals the outbox's
+        # billing and each batch's 837I file with the payload keyring.
         self._cipher = cipher
 
     # ---- reads ------------------------------------------------------------------------
@@ -68,6 +69,12 @@ class SqlClaimBatches:
         with self._sessions.begin() as session:
             return [_entry(row) for row in session.scalars(query.order_by(*order).limit(limit))]
 
+    def _file(self, row: ClaimBatchRow) -> BatchFile:
+        x12 = row.x12 if self._cipher is None else self._cipher.open_text(row.x12, X12_PURPOSE)
+        if x12.startswith(TEXT_MAGIC):
+            raise UnreadablePhi(f"batch {row.batch_id} is sealed but no payload key is set")
+        return BatchFile(batch_id=row.batch_id, file_name=row.file_name, x12=x12)
+
     def batch(self, batch_id: str) -> ClaimBatch:
         with self._sessions.begin() as session:
             return _batch(session, self._get(session, batch_id))
@@ -82,8 +89,7 @@ class SqlClaimBatches:
 
     def batch_file(self, batch_id: str) -> BatchFile:
         with self._sessions.begin() as session:
-            row = self._get(session, batch_id)
-            return BatchFile(batch_id=row.batch_id, file_name=row.file_name, x12=row.x12)
+            return self._file(self._get(session, batch_id))
 
     def batch_for_group(self, group_control: int) -> ClaimBatch | None:
         """The batch a 999 acknowledges: its AK1 names the GS06 group control number."""
@@ -123,7 +129,10 @@ class SqlClaimBatches:
         with self._sessions.begin() as session:
             billing = episode_billing(session, episode_id, self._cipher)
             return (
-                queue_claim(session, self._insert, episode_id, claim_id, claim, now, billing) == 1
+                queue_claim(
+                    session, self._insert, episode_id, claim_id, claim, now, billing, self._cipher
+                )
+                == 1
             )
 
     # ---- cutting a batch ----------------------------------------------------------------
@@ -146,10 +155,10 @@ class SqlClaimBatches:
             )
             numbers = [batch_no, interchange, interchange, transaction]
             rows = self._queued(session, max_claims, payer_id)
-            sendable = [row for row in rows if _sendable(row, now)]
+            sendable = [row for row in rows if _sendable(row, now, self._cipher)]
             if not sendable:
                 return None
-            batch = _new_batch(numbers, sendable, submitter, now)
+            batch = _new_batch(numbers, sendable, submitter, now, self._cipher)
             for row in sendable:
                 _move(session, row, "queued", "batched", now, batch_id=batch.batch_id)
             session.add(batch)
@@ -184,9 +193,7 @@ class SqlClaimBatches:
             for row in session.scalars(query).all():
                 lease = update(ClaimBatchRow).where(ClaimBatchRow.batch_id == row.batch_id, waiting)
                 if _rowcount(session.execute(lease.values(send_started_at=now))) == 1:
-                    taken.append(
-                        BatchFile(batch_id=row.batch_id, file_name=row.file_name, x12=row.x12)
-                    )
+                    taken.append(self._file(row))
         return taken
 
     def mark_sent(self, batch_id: str, now: datetime) -> None:
@@ -227,10 +234,10 @@ class SqlClaimBatches:
         return row
 
 
-def _sendable(row: ClaimOutboxRow, now: datetime) -> bool:
+def _sendable(row: ClaimOutboxRow, now: datetime, cipher: PhiCipher | None) -> bool:
     """A claim the 837I cannot carry is rejected here, so it never blocks a batch."""
     try:
-        check_claim(_billed(row))
+        check_claim(_billed(row, cipher))
     except ValueError as err:
         row.status, row.error, row.updated_at = "rejected", f"cannot be sent as 837I: {err}", now
         return False
@@ -238,14 +245,18 @@ def _sendable(row: ClaimOutboxRow, now: datetime) -> bool:
 
 
 def _new_batch(
-    numbers: list[int], rows: list[ClaimOutboxRow], submitter: Submitter, now: datetime
+    numbers: list[int],
+    rows: list[ClaimOutboxRow],
+    submitter: Submitter,
+    now: datetime,
+    cipher: PhiCipher | None,
 ) -> ClaimBatchRow:
     serial, isa, gs, st = numbers
     if max(numbers) > MAX_CONTROL:
         raise OverflowError("X12 control numbers are exhausted (nine digits)")
     batch_id = f"CB{serial:07d}"
     control = ControlNumbers(interchange=isa, group=gs, transaction=st)
-    text = render_837i([_billed(row) for row in rows], submitter, control, batch_id, now)
+    text = render_837i([_billed(row, cipher) for row in rows], submitter, control, batch_id, now)
     return ClaimBatchRow(
         batch_id=batch_id,
         interchange_control=isa,
@@ -254,7 +265,8 @@ def _new_batch(
         status="batched",
         claim_count=len(rows),
         file_name=f"837I-{batch_id}-{isa:09d}.x12",
-        x12=text,
+        # The 837I names patients, member ids and diagnoses: sealed at rest (store/phi.py).
+        x12=text if cipher is None else cipher.seal_text(text, X12_PURPOSE),
         created_at=now,
     )
 
@@ -286,15 +298,16 @@ def _move_batch_claims(
     )
 
 
-def _billed(row: ClaimOutboxRow) -> BilledClaim:
+def _billed(row: ClaimOutboxRow, cipher: PhiCipher | None) -> BilledClaim:
+    billing = open_billing(cipher, row.billing)
     return BilledClaim(
         episode_id=row.episode_id,
         claim_id=row.claim_id,
         claim=Claim.model_validate(row.claim),
-        patient=Patient.model_validate(row.billing["patient"]),
-        payer=Payer.model_validate(row.billing["payer"]),
-        diagnoses=tuple(row.billing["diagnoses"]),
-        attending=_clinician(row.billing.get("attending")),
+        patient=Patient.model_validate(billing["patient"]),
+        payer=Payer.model_validate(billing["payer"]),
+        diagnoses=tuple(billing["diagnoses"]),
+        attending=_clinician(billing.get("attending")),
     )
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import Engine, select, update
 
 from store.db import dialect_insert, session_factory
 from store.payers import PasEndpoint, PayerEntry, PayerSettings
+from store.phi import TEXT_MAGIC, PhiCipher, UnreadablePhi
 from store.schema import PayerRow, SubmissionRow
 from store.submissions import NewSubmission, Submission, SubmissionStatus
 
@@ -84,19 +85,50 @@ class SqlPayerDirectory:
             return [payer_entry(row) for row in rows]
 
 
-def submission(row: SubmissionRow) -> Submission:
-    return Submission.model_validate(row, from_attributes=True)
+# The AES-GCM purposes of the sealed columns (store/phi.py).
+PAYLOAD_PURPOSE = "submissions.payload"
+RESPONSE_PURPOSE = "submissions.response"
+
+
+def seal_text(cipher: PhiCipher | None, text: str | None, purpose: str) -> str | None:
+    return text if cipher is None or text is None else cipher.seal_text(text, purpose)
+
+
+def open_text(cipher: PhiCipher | None, text: str | None, purpose: str) -> str | None:
+    if text is None or not text.startswith(TEXT_MAGIC):
+        return text
+    if cipher is None:
+        raise UnreadablePhi(f"{purpose} is sealed but no payload key is configured")
+    return cipher.open_text(text, purpose)
+
+
+def submission(row: SubmissionRow, cipher: PhiCipher | None = None) -> Submission:
+    found = Submission.model_validate(row, from_attributes=True)
+    return found.model_copy(
+        update={
+            "payload": open_text(cipher, found.payload, PAYLOAD_PURPOSE),
+            "response": open_text(cipher, found.response, RESPONSE_PURPOSE),
+        }
+    )
 
 
 class SqlSubmissionLog:
-    def __init__(self, engine: Engine) -> None:
+    """Payloads and answers name the patient: sealed at rest with `cipher` (store/phi.py)."""
+
+    def __init__(self, engine: Engine, cipher: PhiCipher | None = None) -> None:
         self._sessions = session_factory(engine)
         self._insert = dialect_insert(engine)
+        self._cipher = cipher
 
     def start(self, new: NewSubmission, at: datetime) -> tuple[Submission, bool]:
         stmt = (
             self._insert(SubmissionRow)
-            .values(**new.model_dump(), created_at=at, updated_at=at)
+            .values(
+                **new.model_dump(exclude={"payload"}),
+                payload=seal_text(self._cipher, new.payload, PAYLOAD_PURPOSE),
+                created_at=at,
+                updated_at=at,
+            )
             .on_conflict_do_nothing(index_elements=[SubmissionRow.idempotency_key])
             .returning(SubmissionRow.id)
         )
@@ -105,7 +137,7 @@ class SqlSubmissionLog:
             query = select(SubmissionRow).where(
                 SubmissionRow.idempotency_key == new.idempotency_key
             )
-            return submission(session.scalars(query).one()), inserted
+            return submission(session.scalars(query).one(), self._cipher), inserted
 
     def finish(
         self,
@@ -121,7 +153,7 @@ class SqlSubmissionLog:
         if response_status is not None:
             changes["response_status"] = response_status
         if response is not None:
-            changes["response"] = response
+            changes["response"] = seal_text(self._cipher, response, RESPONSE_PURPOSE)
         stmt = (
             update(SubmissionRow)
             .where(SubmissionRow.idempotency_key == idempotency_key)
@@ -132,13 +164,13 @@ class SqlSubmissionLog:
             row = session.scalars(stmt).one_or_none()
             if row is None:
                 raise LookupError(f"no submission {idempotency_key}")
-            return submission(row)
+            return submission(row, self._cipher)
 
     def get(self, idempotency_key: str) -> Submission | None:
         query = select(SubmissionRow).where(SubmissionRow.idempotency_key == idempotency_key)
         with self._sessions.begin() as session:
             row = session.scalars(query).one_or_none()
-            return None if row is None else submission(row)
+            return None if row is None else submission(row, self._cipher)
 
     def for_episode(self, episode_id: str) -> list[Submission]:
         query = (
@@ -147,4 +179,4 @@ class SqlSubmissionLog:
             .order_by(SubmissionRow.created_at, SubmissionRow.id)
         )
         with self._sessions.begin() as session:
-            return [submission(row) for row in session.scalars(query)]
+            return [submission(row, self._cipher) for row in session.scalars(query)]

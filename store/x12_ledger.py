@@ -17,6 +17,7 @@ from sqlalchemy import Engine, and_, or_, select, update
 from payers.formats.x12_ack import Acknowledgement
 from payers.formats.x12_write import MAX_CONTROL_NUMBER
 from store.db import dialect_insert, session_factory
+from store.phi import BODY_MAGIC, PhiCipher, UnreadablePhi
 from store.schema import X12AcknowledgementRow, X12SubmissionRow
 from store.sequences import next_value
 
@@ -102,10 +103,17 @@ class X12Ledger(Protocol):
     def acknowledgements(self, episode_id: str) -> list[RecordedAcknowledgement]: ...
 
 
+# The AES-GCM purpose of a sealed 278 file (store/phi.py).
+BODY_PURPOSE = "x12_submissions.body"
+
+
 class SqlX12Ledger:
-    def __init__(self, engine: Engine) -> None:
+    """Each 278 names the patient and member id: `body` is sealed at rest with `cipher`."""
+
+    def __init__(self, engine: Engine, cipher: PhiCipher | None = None) -> None:
         self._sessions = session_factory(engine)
         self._insert = dialect_insert(engine)
+        self._cipher = cipher
 
     def next_control_number(self, counter: str = INTERCHANGES) -> int:
         """The next number of `counter`, 1 … 999999999, never handed out before.
@@ -133,9 +141,10 @@ class SqlX12Ledger:
         if found is not None:
             return found
         control_number = self.next_control_number()
-        row = submission.model_copy(
-            update={"control_number": control_number, "body": build(control_number)}
-        )
+        body = build(control_number)
+        if self._cipher is not None:
+            body = self._cipher.seal_bytes(body, BODY_PURPOSE)
+        row = submission.model_copy(update={"control_number": control_number, "body": body})
         stmt = (
             self._insert(X12SubmissionRow)
             .values(**row.model_dump())
@@ -167,7 +176,17 @@ class SqlX12Ledger:
         query = select(X12SubmissionRow).where(condition).order_by(X12SubmissionRow.id.desc())
         with self._sessions.begin() as session:
             row = session.scalars(query.limit(1)).first()
-            return None if row is None else X12Submission.model_validate(row)
+            if row is None:
+                return None
+            found = X12Submission.model_validate(row)
+        return found.model_copy(update={"body": self._open(found.body)})
+
+    def _open(self, body: bytes) -> bytes:
+        if not body.startswith(BODY_MAGIC):
+            return body
+        if self._cipher is None:
+            raise UnreadablePhi("the X12 ledger holds sealed files but no payload key is set")
+        return self._cipher.open_bytes(body, BODY_PURPOSE)
 
     def record_acknowledgement(
         self, delivery_id: str, ack: Acknowledgement, received_at: datetime

@@ -25,6 +25,7 @@ from payers.formats.examples import canonical_body, pas_body, x12_body
 from payers.signature import sign
 from settings import Settings, hash_token
 from store.payers import PayerDirectory, PayerSettings
+from store.phi import cipher_from_settings
 from store.sql import SqlReadModel
 from tests.support.fakes import FakePorts
 from tests.support.temporal import running_worker
@@ -42,6 +43,11 @@ RENDER = {
 }
 
 
+# Seals notes, event PHI and the other sealed columns at rest (store/phi.py); any 32 bytes,
+# as production's own key would be. A CLI run against a stack's database needs them too.
+PAYLOAD_KEYS = {"test-1": base64.b64encode(b"stepdown-test-notes-key-32-bytes").decode()}
+
+
 def api_settings(**overrides: Any) -> Settings:
     values: dict[str, Any] = {
         # Stored as production stores them: hashes; callers still send the plain tokens.
@@ -55,9 +61,7 @@ def api_settings(**overrides: Any) -> Settings:
         "STEPDOWN_SIGNIN_FAILURES_PER_ADDRESS": 100_000,
         "STEPDOWN_SIGNIN_FAILURES_PER_ACCOUNT": 100_000,
         # Seals notes at rest (store/notes.py); any 32 bytes, as production's own key would be.
-        "STEPDOWN_PAYLOAD_KEYS": {
-            "test-1": base64.b64encode(b"stepdown-test-notes-key-32-bytes").decode()
-        },
+        "STEPDOWN_PAYLOAD_KEYS": PAYLOAD_KEYS,
     }
     return Settings.model_validate(values | overrides)
 
@@ -154,9 +158,9 @@ async def running_stack(
     queue = f"tq-{name}-{uuid.uuid4().hex}"
     config = api_settings(STEPDOWN_TASK_QUEUE=queue, **settings)
     ports = FakePorts()
-    activities = EpisodeActivities(
-        ports.payer_gateway, SqlReadModel(engine), ports.notifier, ports.outbox
-    )
+    # The worker seals and indexes with the payload keys the API reads with, as in production.
+    read_model = SqlReadModel(engine, cipher_from_settings(config))
+    activities = EpisodeActivities(ports.payer_gateway, read_model, ports.notifier, ports.outbox)
     async with running_worker(client, activities, [EpisodeWorkflow], queue):
         deps = sql_deps(engine, client, config)
         register_payers(deps.directory(), SEEDED_PAYERS)

@@ -17,6 +17,7 @@ import pytest_asyncio
 from activities.claims_batches import ClaimBatcher
 from api.app import create_app
 from payers.claim_files import LocalDirectorySink
+from store.phi import cipher_from_settings
 from store.sql_claims import SqlClaimBatches
 from tests.api.helpers import Api, Stack, approval, eventually, new_id, service_line
 from tests.api.test_billing import CLEAN, authorized, claim, services
@@ -35,7 +36,9 @@ class Billing:
 @pytest_asyncio.fixture(loop_scope="session")
 async def billing(stack: Stack, tmp_path: Path) -> AsyncIterator[Billing]:
     """The shared stack's worker and database, with a submitter and a mailbox directory."""
-    batcher = ClaimBatcher(SqlClaimBatches(stack.engine), LocalDirectorySink(tmp_path), SUBMITTER)
+    # The outbox is sealed with the stack's payload keys, as the batcher process reads it.
+    outbox = SqlClaimBatches(stack.engine, cipher=cipher_from_settings(stack.settings))
+    batcher = ClaimBatcher(outbox, LocalDirectorySink(tmp_path), SUBMITTER)
     deps = dataclasses.replace(stack.deps, claims=batcher)
     app = create_app(stack.settings, deps=deps)
     transport = httpx.ASGITransport(app=app)

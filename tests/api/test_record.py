@@ -7,7 +7,9 @@ gives the same episode views, worklist and lists."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,24 +19,44 @@ import pytest
 import pytest_asyncio
 from click.testing import Result
 from sqlalchemy import Engine, text
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
 from api.app import create_app
 from api.deps import sql_deps
 from cli import app
-from settings import get_settings
+from settings import DEV_PAYLOAD_KEY, DEV_PAYLOAD_KEY_ID, get_settings
 from store.db import make_engine
+from store.phi import cipher_from_settings
 from store.rebuild import rebuild
 from store.sql import SqlReadModel
-from tests.api.helpers import Api, approval, eventually, new_id, running_stack, service_line, today
+from tests.api.helpers import (
+    PAYLOAD_KEYS,
+    Api,
+    api_settings,
+    approval,
+    eventually,
+    new_id,
+    running_stack,
+    service_line,
+    today,
+)
 from tests.support.db import DATABASES, migrated_database
 from tests.support.procs import free_port
 from tests.workflows.helpers import dated_command
 from workflows.client import EpisodeClient, workflow_id
 from workflows.episode import EpisodeWorkflow
 from workflows.models import EventsQuery
+
+# The dev server deletes a run asynchronously; about 30 s was measured.
+DELETION_DEADLINE = 120
+
+
+BASE = "http://stepdown.test"
 
 
 @pytest.fixture(autouse=True)
@@ -44,15 +66,28 @@ def fresh_settings() -> Iterator[None]:
     get_settings.cache_clear()
 
 
-async def stepdown(client: Client, engine: Engine, *args: str) -> Result:
+async def stepdown(
+    client: Client,
+    engine: Engine,
+    *args: str,
+    keys: dict[str, str] | None = None,
+    active: str = DEV_PAYLOAD_KEY_ID,
+) -> Result:
     """The CLI against this database and this Temporal server, in a thread."""
     env = {
         "DATABASE_URL": engine.url.render_as_string(hide_password=False),
         "TEMPORAL_ADDRESS": client.service_client.config.target_host,
         "TEMPORAL_NAMESPACE": client.namespace,
         "STEPDOWN_DEV": "1",
+        # The stack's worker sealed the events' PHI with test-1 (any listed key opens it);
+        # the test server's workflows know only the dev key, so it seals what the CLI sends.
+        "STEPDOWN_PAYLOAD_KEYS": json.dumps(
+            (PAYLOAD_KEYS if keys is None else keys) | {DEV_PAYLOAD_KEY_ID: DEV_PAYLOAD_KEY}
+        ),
+        "STEPDOWN_PAYLOAD_ACTIVE_KEY": active,
     }
     runner = CliRunner(env=env)
+    get_settings.cache_clear()  # each run reads its own environment
     return await asyncio.to_thread(runner.invoke, app, list(args), catch_exceptions=False)
 
 
@@ -187,6 +222,77 @@ async def test_earlier_runs_are_read_from_the_event_store_alone(api: Api, tmp_pa
     assert "fold = live view" in verified.output
 
 
+async def deleted_from_temporal(client: Client, episode_id: str, run_id: str) -> float:
+    """Deletes one closed run and waits until Temporal answers NotFound for it.
+
+    The server deletes asynchronously (a deletion task; about 30 s on the dev server), which
+    is what retention does to a closed run too. Returns the seconds it took.
+    """
+    execution = WorkflowExecution(workflow_id=workflow_id(episode_id), run_id=run_id)
+    request = DeleteWorkflowExecutionRequest(
+        namespace=client.namespace, workflow_execution=execution
+    )
+    started = time.monotonic()
+    await client.workflow_service.delete_workflow_execution(request)
+    handle = client.get_workflow_handle(workflow_id(episode_id), run_id=run_id)
+    while time.monotonic() - started < DELETION_DEADLINE:
+        try:
+            await handle.describe()
+        except RPCError as err:
+            assert err.status == RPCStatusCode.NOT_FOUND, err
+            with pytest.raises(RPCError) as history:
+                await handle.fetch_history()
+            assert history.value.status == RPCStatusCode.NOT_FOUND
+            return time.monotonic() - started
+        await asyncio.sleep(1)
+    raise AssertionError(f"run {run_id} still described {DELETION_DEADLINE} s after deletion")
+
+
+@pytest.mark.slow
+async def test_earlier_runs_stay_readable_after_temporal_deleted_them(
+    api: Api, tmp_path: Path
+) -> None:
+    """DOMAIN/issue: events of earlier runs stay readable through GET /episodes/{id}/events
+    and the console whatever Temporal has purged. The first run of a continued-as-new
+    episode is deleted from the (live) Temporal server; every read still has all events."""
+    client = api.deps.episodes.client
+    episode_id, first_run = await continued_as_new(api)
+    view = await settled(api, episode_id)
+    every_seq = list(range(1, view["version"] + 1))
+    current_run = (await client.get_workflow_handle(workflow_id(episode_id)).describe()).run_id
+
+    await deleted_from_temporal(client, episode_id, first_run)
+
+    response = await api.call("GET", f"/episodes/{episode_id}/events", "ops")
+    assert response.status_code == 200, response.text
+    assert [e["seq"] for e in response.json()] == every_seq
+    assert response.json()[0]["type"] == "episode_opened"
+    web = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=api.stack.app), base_url="http://stepdown.test"
+    )
+    async with web:
+        await web.post("/console/login", data={"token": "t-ops"})
+        page = await web.get(f"/console/episodes/{episode_id}")
+    assert page.status_code == 200
+    assert all(f'data-seq="{seq}"' in page.text for seq in every_seq)
+    # Temporal's own history now starts at the run it still has.
+    history = await api.call("GET", f"/episodes/{episode_id}/history", "ops")
+    assert history.status_code == 200, history.text
+    assert {entry["run_id"] for entry in history.json()} == {current_run}
+    out = tmp_path / "export.json"
+    exported = await stepdown(
+        client, api.stack.engine, "episode", "export", episode_id, "--by", "records-office",
+        "--output", str(out),
+    )  # fmt: skip
+    assert exported.exit_code == 0, exported.output
+    document = json.loads(out.read_text())
+    assert [e["seq"] for e in document["events"]] == every_seq
+    assert [run["run_id"] for run in document["temporal"]["runs"]] == [current_run]
+    verified = await stepdown(client, api.stack.engine, "events", "verify", episode_id)
+    assert verified.exit_code == 0, verified.output
+    assert "fold = live view" in verified.output
+
+
 async def test_export_of_an_unknown_episode_fails_and_writes_nothing(
     api: Api, tmp_path: Path
 ) -> None:
@@ -276,7 +382,7 @@ async def test_rebuild_after_dropping_the_derived_tables_gives_the_same_reads(
     payer_id = new_id("payer")
     ids = await varied_episodes(own_api, payer_id)
     engine = own_api.stack.engine
-    read_model = SqlReadModel(engine)
+    read_model = SqlReadModel(engine, cipher_from_settings(own_api.stack.settings))
     before = read_everything(read_model, payer_id, ids)
     assert before["worklist"] and any(before["claims"].values())
     # The SQL claims keep what the episode's own view shows: dropped lines, superseded_by.
@@ -312,10 +418,14 @@ async def test_rebuild_after_dropping_the_derived_tables_gives_the_same_reads(
 async def test_rebuild_twice_over_live_tables_changes_nothing(own_api: Api) -> None:
     payer_id = new_id("payer")
     ids = await varied_episodes(own_api, payer_id)
-    read_model = SqlReadModel(own_api.stack.engine)
+    cipher = cipher_from_settings(own_api.stack.settings)
+    read_model = SqlReadModel(own_api.stack.engine, cipher)
     before = read_everything(read_model, payer_id, ids)
 
-    first, second = rebuild(own_api.stack.engine), rebuild(own_api.stack.engine)
+    first, second = (
+        rebuild(own_api.stack.engine, cipher=cipher),
+        rebuild(own_api.stack.engine, cipher=cipher),
+    )
 
     assert first.failed == second.failed == {}
     assert first.created_tables == []
@@ -332,3 +442,60 @@ def _diff(before: Any, after: Any) -> str:
     if hasattr(before, "model_dump") and after is not None:
         return _diff(before.model_dump(mode="json"), after.model_dump(mode="json"))
     return f"{before!r} != {after!r}"
+
+
+NEW_KEY = {"test-2": base64.b64encode(b"stepdown-test-rotated-key-32byte").decode()}
+
+
+@pytest.mark.slow
+async def test_a_key_rotation_rewrites_no_event_and_everything_still_reads(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """A stack seals with test-1; `db reencrypt` moves every data key to test-2; with test-1
+    removed, the API serves every event and the search, and `events verify` (live) passes."""
+    with migrated_database("sqlite", tmp_path) as url:
+        engine = make_engine(url)
+        try:
+            async with running_stack(dev_env.client, engine, "rotation") as stack:
+                transport = httpx.ASGITransport(app=stack.app)
+                async with httpx.AsyncClient(transport=transport, base_url=BASE) as http:
+                    api = Api(http, stack)
+                    view = await api.open()
+                    assert (await api.decide(view, "A1", **approval())).status_code == 202
+                    episode_id = view["episode_id"]
+                    await settled(api, episode_id)
+                    path = f"/episodes/{episode_id}/events"
+                    before = (await api.call("GET", path, "ops")).json()
+                with engine.connect() as connection:
+                    rows = connection.execute(text("SELECT * FROM episode_events")).all()
+
+                both = PAYLOAD_KEYS | NEW_KEY
+                rotated = await stepdown(
+                    dev_env.client, engine, "db", "reencrypt", keys=both, active="test-2"
+                )
+                verified = await stepdown(
+                    dev_env.client, engine, "events", "verify", episode_id, keys=NEW_KEY
+                )
+                settings = api_settings(
+                    STEPDOWN_TASK_QUEUE=stack.settings.task_queue, STEPDOWN_PAYLOAD_KEYS=NEW_KEY
+                )
+                rotated_app = create_app(settings, deps=sql_deps(engine, dev_env.client, settings))
+                transport = httpx.ASGITransport(app=rotated_app)
+                async with httpx.AsyncClient(transport=transport, base_url=BASE) as http:
+                    after = Api(http, stack)
+                    events = await after.call("GET", path, "ops")
+                    found = await after.call("GET", "/episodes", "ops", params={"q": "roe"})
+            with engine.connect() as connection:
+                rows_after = connection.execute(text("SELECT * FROM episode_events")).all()
+                kids = set(connection.execute(text("SELECT kid FROM episode_data_keys")).scalars())
+        finally:
+            get_settings.cache_clear()
+            engine.dispose()
+
+    assert rotated.exit_code == 0 and "1 episode data key(s)" in rotated.output, rotated.output
+    assert rows_after == rows
+    assert kids == {"test-2"}
+    assert verified.exit_code == 0 and "fold = live view" in verified.output, verified.output
+    assert events.status_code == 200 and events.json() == before
+    assert before[0]["data"]["patient"]["name"] == "Jane Roe"
+    assert episode_id in {s["episode_id"] for s in found.json()["episodes"]}

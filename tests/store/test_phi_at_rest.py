@@ -47,6 +47,12 @@ def raw_text(engine: Engine, episode_id: str) -> str:
     return json.dumps(raw_events(engine, episode_id))
 
 
+def raw_data_keys(engine: Engine) -> dict[str, str]:
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT episode_id, kid FROM episode_data_keys"))
+        return {episode_id: kid for episode_id, kid in rows}
+
+
 @pytest.fixture(params=DATABASES)
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     with migrated_database(request.param, tmp_path) as url:
@@ -64,7 +70,9 @@ def test_patient_fields_are_sealed_in_the_row_and_plain_to_the_reader(engine: En
     stored = raw_text(engine, episode.episode_id)
     for secret in ("Jane", "Roe", "1990-04-01", "MCD", "P-1"):
         assert secret not in stored
-    assert '"kid": "a"' in stored
+    # Sealed under the episode's own data key, which is kept wrapped by key "a".
+    assert '"$sealed": "e1"' in stored and '"kid"' not in stored
+    assert raw_data_keys(engine) == {episode.episode_id: "a"}
     [event] = read_model.events(episode.episode_id)
     assert event.data["patient"] == PATIENT
 
@@ -97,13 +105,16 @@ def test_a_rotation_keeps_reads_and_search_working_then_moves_every_row(engine: 
     mid = SqlReadModel(engine, rotating)
 
     found_mid = mid.episodes_for_patient(member_id="MCD123")
+    rows_before = raw_events(engine, episode.episode_id)
     with engine.begin() as connection:
         done = reseal(connection, rotating)
     only_new = PhiCipher({"b": KEY_B}, "b")
 
     assert found_mid == [episode.episode_id]
-    assert (done.events, done.bodies) >= (1, 1)
-    assert '"kid": "b"' in raw_text(engine, episode.episode_id)
+    assert (done.data_keys, done.bodies) >= (1, 1)
+    # The event rows are the same bytes: only the episode's data key was wrapped anew.
+    assert raw_events(engine, episode.episode_id) == rows_before
+    assert raw_data_keys(engine)[episode.episode_id] == "b"
     new_reader = SqlReadModel(engine, only_new)
     assert new_reader.events(episode.episode_id)[0].data["patient"] == PATIENT
     assert new_reader.episodes_for_patient(member_id="MCD123") == [episode.episode_id]

@@ -35,30 +35,32 @@ def keys_env(monkeypatch: pytest.MonkeyPatch, active: str, **keys: bytes) -> Non
     get_settings.cache_clear()
 
 
-def test_reencrypt_seals_plain_rows_then_moves_them_to_a_rotated_key(
+def test_reencrypt_rewraps_the_data_key_and_never_rewrites_an_event(
     url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine = make_engine(url)
-    episode = summary()
-    SqlReadModel(engine).apply(episode, [opened()], [])
+    episode, plain = summary(), summary()
+    SqlReadModel(engine, PhiCipher({"a": KEY_A}, "a")).apply(episode, [opened()], [])
+    SqlReadModel(engine).apply(plain, [opened()], [])  # written without payload keys
+    with engine.connect() as connection:
+        before = connection.execute(select(EventRow.episode_id, EventRow.data)).all()
     try:
-        keys_env(monkeypatch, "a", a=KEY_A)
-        first = CliRunner().invoke(app, ["db", "reencrypt", "--url", url])
         keys_env(monkeypatch, "b", a=KEY_A, b=KEY_B)
-        second = CliRunner().invoke(app, ["db", "reencrypt", "--url", url])
+        first = CliRunner().invoke(app, ["db", "reencrypt", "--url", url])
         again = CliRunner().invoke(app, ["db", "reencrypt", "--url", url])
     finally:
         get_settings.cache_clear()
 
-    assert first.exit_code == 0 and "1 event(s)" in first.output, first.output
-    assert second.exit_code == 0 and "key b: 1 event(s)" in second.output, second.output
-    assert "0 event(s)" in again.output
+    assert first.exit_code == 0 and "key b: 1 episode data key(s)" in first.output, first.output
+    assert "1 event(s) written without payload keys stay plain" in first.output
+    assert "0 episode data key(s)" in again.output
     with engine.connect() as connection:
-        [data] = connection.scalars(select(EventRow.data)).all()
-    assert data["patient"]["kid"] == "b"
+        assert connection.execute(select(EventRow.episode_id, EventRow.data)).all() == before
     reader = SqlReadModel(engine, PhiCipher({"b": KEY_B}, "b"))
     assert reader.events(episode.episode_id)[0].data["patient"] == PATIENT
-    assert reader.episodes_for_patient(member_id="MCD123") == [episode.episode_id]
+    assert reader.events(plain.episode_id)[0].data["patient"] == PATIENT
+    found = reader.episodes_for_patient(member_id="MCD123")
+    assert sorted(found) == sorted([episode.episode_id, plain.episode_id])
     engine.dispose()
 
 

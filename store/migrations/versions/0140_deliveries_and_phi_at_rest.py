@@ -72,13 +72,13 @@ def _seal_existing_phi() -> None:
     # cipher the processes use (store/phi.py), and must never drift from them.
     from settings import Settings
     from store.phi import cipher_from_settings
-    from store.phi_rows import reseal
+    from store.phi_rows import seal_v1
 
     # A fresh Settings, not the cached get_settings(): a migration run inside a process
     # must not pin that process's settings.
     cipher = cipher_from_settings(Settings())
     if cipher is not None:
-        reseal(op.get_bind(), cipher)
+        seal_v1(op.get_bind(), cipher)
 
 
 def _open_sealed_phi() -> None:
