@@ -84,9 +84,9 @@ def intake_body(**overrides: Any) -> dict[str, Any]:
         mode="json", exclude={"type", "policy", "actor"}
     )
     if "patient" not in overrides:
-        body["patient"]["address"] = ADDRESS
+        body["patient"]["address"] = dict(ADDRESS)
     if "attending" not in overrides:
-        body["attending"] = ATTENDING
+        body["attending"] = dict(ATTENDING)  # a copy: tests (the fuzzer) change bodies
     return body
 
 

@@ -22,6 +22,7 @@ from payers.clearinghouse import ClearinghousePeer
 from payers.formats.x12_ack import Acknowledgement, build_999
 from payers.formats.x12_write import Envelope
 from payers.mailbox import DirectoryMailbox
+from store.phi import cipher_from_settings
 from store.sql_claims import SqlClaimBatches
 from store.x12_ledger import SqlX12Ledger
 from tests.api.helpers import Api, eventually
@@ -81,7 +82,7 @@ async def acks(billing: Billing, tmp_path: Path) -> AsyncIterator[Acks]:
 
 
 async def test_an_accepting_999_accepts_the_batch_it_names_and_its_claims(acks: Acks) -> None:
-    episode_id, _, batch = await acks.sent_batch()
+    episode_id, claim_id, batch = await acks.sent_batch()
     ack = acks.answer(batch)
     assert f"AK1*HC*{batch['group_control']}*".encode() in ack
 
@@ -89,7 +90,9 @@ async def test_an_accepting_999_accepts_the_batch_it_names_and_its_claims(acks: 
 
     shown = await acks.batch(batch["batch_id"])
     assert (shown["status"], shown["error"]) == ("accepted", None)
-    assert [c["status"] for c in shown["claims"]] == ["accepted"]
+    # The batch holds every claim queued in the shared database; all of them are accepted.
+    assert claim_id in [c["claim_id"] for c in shown["claims"]]
+    assert {c["status"] for c in shown["claims"]} == {"accepted"}
     entry = await asyncio.to_thread(acks.api.deps.inbox.get, delivery_id(ack))
     assert entry is not None and (entry.status, entry.last_error) == ("applied", None)
     assert await acks.poller.report_rejections() == 0
@@ -166,8 +169,11 @@ def batch_created(batch: dict[str, Any]) -> datetime:
 async def test_a_retried_claim_of_a_rejected_batch_is_queued_again(acks: Acks) -> None:
     episode_id, claim_id, batch = await acks.sent_batch()
     await acks.take("999-retry.x12", acks.answer(batch, broken=True))
-    outbox = SqlClaimsOutbox(SqlClaimBatches(acks.api.stack.engine))
-    [claim] = (await acks.batch(batch["batch_id"]))["claims"]
+    # The stack's worker seals the episode's PHI with the stack's payload keys.
+    cipher = cipher_from_settings(acks.api.stack.settings)
+    outbox = SqlClaimsOutbox(SqlClaimBatches(acks.api.stack.engine, cipher=cipher))
+    shown = await acks.batch(batch["batch_id"])
+    [claim] = [c for c in shown["claims"] if c["claim_id"] == claim_id]
 
     await outbox.deliver(OutboundClaim(episode_id=episode_id, claim_id=claim_id,
                                        claim=claim["claim"], resend=True))  # fmt: skip
