@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from domain.claims import Held, Released, gate, held_claim_event, released_claim_event
-from domain.decide_payer import release_held
+from domain.decide_coverage import release_held
 from domain.evolve import fold
 from domain.state import DischargeInfo, Episode
 from tests.domain.factories import authorization, episode, opened_event, service
