@@ -17,9 +17,11 @@ from domain.timing import decision_due, ends_at, trace_number
 
 
 def opened_event(cmd: OpenEpisode, at: datetime) -> ev.EpisodeOpened:
-    fields = cmd.model_dump(exclude={"type", "policy"})
+    fields = cmd.model_dump(exclude={"type", "policy", "prior_authorization"})
     policy = cmd.policy or default_policy(cmd.payer.plan_type)
-    return ev.EpisodeOpened.model_validate({**fields, "policy": policy, "at": at})
+    return ev.EpisodeOpened.model_validate(
+        {**fields, "stepped_down_from": cmd.prior_authorization, "policy": policy, "at": at}
+    )
 
 
 def open_episode(state: Episode, cmd: OpenEpisode, now: datetime) -> list[ev.Event]:
