@@ -19,7 +19,7 @@ from tests.domain.scenario import Scenario, service
 
 # Written by the release before EVENT_SCHEMA 2 (no schema_version, episode_opened's
 # `prior_authorization`): an approved episode with one claim released.
-RECORDED = Path(__file__).resolve().parents[1] / "histories" / "events"
+RECORDED = Path(__file__).resolve().parents[1] / "recorded_events"
 
 
 def recorded(name: str) -> list[StoredEvent]:
