@@ -28,8 +28,8 @@ from domain.views import ClaimView, EpisodeSummary, StoredEvent
 PAYER_REJECTED = "PayerRejectedRequest"
 
 
-class ReadModel(Protocol):
-    """The slice of the store's read model the projection needs."""
+class ProjectionStore(Protocol):
+    """Where the projection activity writes: the slice of store.ports.ReadModel it needs."""
 
     def apply(
         self, summary: EpisodeSummary, events: list[StoredEvent], claims: list[ClaimView]
@@ -100,7 +100,7 @@ class EpisodeActivities:
     def __init__(
         self,
         payer_gateway: PayerGateway,
-        read_model: ReadModel,
+        read_model: ProjectionStore,
         notifier: Notifier,
         outbox: ClaimsOutbox,
     ) -> None:

@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api import problems
-from api.deps import ApiDeps, blocking, get_deps, get_settings, utc_now
+from api.deps import ApiDeps, blocking, get_deps, request_settings, utc_now
 from api.problems import ApiProblem
 from api.throttle import Throttle, Throttles
 from settings import DEV_TOKENS, TOKEN_HASH, Settings, hash_token
@@ -104,7 +104,7 @@ def bearer_token(request: Request) -> str:
 
 def user_for_token(request: Request, token: str) -> User | None:
     """Who `token` stands for: a role token of the settings, else a personal token."""
-    settings = get_settings(request)
+    settings = request_settings(request)
     users = get_deps(request).users
     role = role_of(settings.api_tokens, token)
     if role is not None:
@@ -148,11 +148,11 @@ def throttles_of(request: Request) -> Throttles:
         if state.deps is None:
             # No deps yet (an app used without its lifespan): counted in this process.
             if getattr(state, "early_throttles", None) is None:
-                state.early_throttles = make_throttles(get_settings(request), None)
+                state.early_throttles = make_throttles(request_settings(request), None)
             early: Throttles = state.early_throttles
             return early
         if getattr(state, "throttles", None) is None:
-            state.throttles = make_throttles(get_settings(request), get_deps(request))
+            state.throttles = make_throttles(request_settings(request), get_deps(request))
         throttles: Throttles = state.throttles
     return throttles
 

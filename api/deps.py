@@ -14,7 +14,7 @@ from sqlalchemy import Engine, text
 from temporalio.client import Client, Interceptor
 
 from activities.claims_batches import ClaimBatcher, claim_batcher
-from api.gateway import EpisodeGateway
+from api.episode_calls import EpisodeCalls
 from api.metrics import Metrics
 from api.stuck import StuckScan
 from domain.model import Actor
@@ -188,7 +188,7 @@ def get_deps(request: Request) -> ApiDeps:
     return deps
 
 
-def get_settings(request: Request) -> Settings:
+def request_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -201,14 +201,14 @@ def actor_of_request(request: Request) -> Actor | None:
     return Actor(id=user.actor, role=user.role, name=user.name)
 
 
-def get_gateway(request: Request) -> EpisodeGateway:
-    deps, settings = get_deps(request), get_settings(request)
+def get_episode_calls(request: Request) -> EpisodeCalls:
+    deps, settings = get_deps(request), request_settings(request)
     timeout = settings.temporal_timeout_seconds
-    return EpisodeGateway(
+    return EpisodeCalls(
         deps.episodes, timeout, lambda: actor_of_request(request), metrics=deps.metrics
     )
 
 
 Deps = Annotated[ApiDeps, Depends(get_deps)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-Workflows = Annotated[EpisodeGateway, Depends(get_gateway)]
+SettingsDep = Annotated[Settings, Depends(request_settings)]
+Workflows = Annotated[EpisodeCalls, Depends(get_episode_calls)]

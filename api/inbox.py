@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from api.deps import ApiDeps, blocking
-from api.gateway import EpisodeGateway
+from api.episode_calls import EpisodeCalls
 from api.problems import ApiProblem, ProblemItem, rejected_problem
 from domain.commands import ApplyPayerDecision
 from domain.errors import Rejected
@@ -85,7 +85,7 @@ def as_repeat(answer: Answer, episode_id: str | None = None) -> Answer:
 
 
 class DeliveryProcessor:
-    def __init__(self, deps: ApiDeps, gateway: EpisodeGateway) -> None:
+    def __init__(self, deps: ApiDeps, gateway: EpisodeCalls) -> None:
         self._deps = deps
         self._gateway = gateway
 
@@ -345,7 +345,7 @@ def reused_id(delivery: SignedDelivery) -> ApiProblem:
 
 
 async def assign(
-    deps: ApiDeps, gateway: EpisodeGateway, payer_id: str, delivery_id: str, episode_id: str
+    deps: ApiDeps, gateway: EpisodeCalls, payer_id: str, delivery_id: str, episode_id: str
 ) -> Answer:
     """Ops assign an unmatched delivery (API and console): raises ApiProblem or Rejected."""
     entry = await blocking(deps.inbox.get, delivery_id, payer_id)

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from api.deps import ApiDeps, blocking
-from api.gateway import EpisodeGateway
+from api.episode_calls import EpisodeCalls
 from api.inbox import MAILBOX_FILE_HEADER, DeliveryProcessor, SignedDelivery
 from api.problems import traceback_only
 from domain import commands as c
@@ -65,7 +65,7 @@ class MailboxPoller:
 
     async def run_once(self) -> int:
         """One pass; returns how many files were taken in."""
-        gateway = EpisodeGateway(self._deps.episodes, self._timeout, metrics=self._deps.metrics)
+        gateway = EpisodeCalls(self._deps.episodes, self._timeout, metrics=self._deps.metrics)
         processor = DeliveryProcessor(self._deps, gateway)
         taken = 0
         for name in await self._mailbox.list_inbound():
@@ -91,7 +91,7 @@ class MailboxPoller:
 
     async def report_rejections(self) -> int:
         """Each 278 the clearinghouse rejected becomes the episode's `submission_failed`."""
-        gateway = EpisodeGateway(self._deps.episodes, self._timeout, metrics=self._deps.metrics)
+        gateway = EpisodeCalls(self._deps.episodes, self._timeout, metrics=self._deps.metrics)
 
         async def report(rejection: SubmissionRejection) -> None:
             command = c.RecordEffectFailure(
@@ -112,7 +112,7 @@ class MailboxPoller:
         reported = await report_rejected_submissions(self._ledger, report, self._deps.clock)
         return reported + await self.report_rejected_batches(gateway)
 
-    async def report_rejected_batches(self, gateway: EpisodeGateway) -> int:
+    async def report_rejected_batches(self, gateway: EpisodeCalls) -> int:
         """Each claim of an 837 batch the clearinghouse rejected becomes its episode's
         `claim_delivery_failed` (a worklist item ops can retry: the claim is queued again)."""
         claims = self._deps.claims

@@ -16,7 +16,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from api.auth import User
 from api.deps import ApiDeps, blocking
-from api.gateway import EpisodeGateway
+from api.episode_calls import EpisodeCalls
 from domain import commands as c
 from domain.decider import decide
 from domain.errors import Rejected
@@ -36,7 +36,7 @@ _confirming: set[asyncio.Task[None]] = set()
 
 async def open_episode(
     deps: ApiDeps,
-    gateway: EpisodeGateway,
+    gateway: EpisodeCalls,
     command: c.OpenEpisode,
     *,
     user: User,
@@ -70,13 +70,13 @@ async def _route_first_request(deps: ApiDeps, command: c.OpenEpisode) -> None:
 
 async def _confirm_later(
     deps: ApiDeps,
-    gateway: EpisodeGateway,
+    gateway: EpisodeCalls,
     episode_id: str,
     user: User,
     action: str,
     request_id: str,
 ) -> None:
-    waiting = EpisodeGateway(gateway.client, CONFIRM_TIMEOUT_SECONDS)
+    waiting = EpisodeCalls(gateway.client, CONFIRM_TIMEOUT_SECONDS)
     # Temporal never answering leaves it unknown; Temporal saying "no such episode" does not.
     outcome = "unconfirmed"
     for delay in CONFIRM_DELAYS_SECONDS:

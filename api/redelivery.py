@@ -8,7 +8,7 @@ import logging
 from datetime import timedelta
 
 from api.deps import ApiDeps, blocking
-from api.gateway import EpisodeGateway
+from api.episode_calls import EpisodeCalls
 from api.inbox import Answer, DeliveryProcessor
 from api.problems import traceback_only
 from store.ports import AuditEntry, InboxEntry
@@ -47,7 +47,7 @@ class Redelivery:
         pending = await blocking(deps.inbox.due_for_redelivery)
         recoverable = await blocking(deps.read_model.recoverable_deliveries)
         processor = DeliveryProcessor(
-            deps, EpisodeGateway(deps.episodes, self._timeout, metrics=deps.metrics)
+            deps, EpisodeCalls(deps.episodes, self._timeout, metrics=deps.metrics)
         )
         settled = 0
         for entry in [*pending, *recoverable]:

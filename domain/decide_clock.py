@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from domain import events as ev
 from domain.claims import close_if_done
 from domain.commands import DeadlineReached
-from domain.decide_payer import extension_request
+from domain.decide_coverage import extension_request
 from domain.decide_review import p2p_decided
 from domain.errors import Rejected
 from domain.evolve import fold

@@ -8,7 +8,7 @@ from domain import events as ev
 from domain.claims import Released, check_services, close_if_done, held_claim_event, regate
 from domain.claims import released_claim_event as released_events
 from domain.commands import CorrectService, VoidService
-from domain.decide_payer import exhausted_after
+from domain.decide_coverage import exhausted_after
 from domain.errors import Rejected
 from domain.evolve import fold
 from domain.guards import require_active

@@ -1,78 +1,21 @@
-"""Decisions for opening an episode and for applying a payer's answer (§2–§4)."""
+"""Decisions for a payer's answer: approval, denial, pend, cancel, notices, and the
+information the payer asked for (§3, §4)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
 from domain import events as ev
-from domain.attendance import MIN_HOURS_PER_WEEK, AttendanceSummary, summarize, weeks_below
-from domain.claims import Released, close_if_done, regate, released_claim_event
-from domain.codes import KNOWN_CODES, REVENUE_CODES
-from domain.commands import ApplyPayerDecision, ExtendDecision, OpenEpisode, ProvideInformation
+from domain.claims import close_if_done
+from domain.commands import ApplyPayerDecision, ExtendDecision, ProvideInformation
+from domain.decide_coverage import extension_request, release_held
 from domain.decide_windows import extend_decision
 from domain.errors import Rejected
 from domain.evolve import fold
 from domain.guards import require_active
-from domain.holds import never_billable
-from domain.intake import intake_problems
-from domain.ledger import ledger
-from domain.model import Authorization, PayerDecision, Service
-from domain.policy import default_policy
-from domain.state import ClaimRecord, Episode, PendingRequest, live_authorizations
-from domain.timing import decision_due, ends_at, extension_decision_due, review_due, trace_number
-
-
-def opened_event(cmd: OpenEpisode, at: datetime) -> ev.EpisodeOpened:
-    fields = cmd.model_dump(exclude={"type", "policy"})
-    policy = cmd.policy or default_policy(cmd.payer.plan_type)
-    return ev.EpisodeOpened.model_validate({**fields, "policy": policy, "at": at})
-
-
-def open_episode(state: Episode, cmd: OpenEpisode, now: datetime) -> list[ev.Event]:
-    if state.opened is not None:
-        # The same details from another person are the same episode, not a conflict.
-        again = opened_event(cmd, state.opened.at).model_copy(update={"actor": state.opened.actor})
-        if again != state.opened:
-            raise Rejected("conflict", f"episode {cmd.episode_id} was opened with other details")
-        return []
-    problems = intake_problems(cmd, now, KNOWN_CODES | set(REVENUE_CODES))
-    if problems:
-        raise Rejected("invalid_input", problems)
-    opened = opened_event(cmd, now)
-    if not opened.policy.requires_authorization:
-        return [opened, *_self_pay_coverage(opened, now)]
-    request = ev.AuthorizationRequested(
-        at=now,
-        trace_number=trace_number(cmd.episode_id, 1),
-        purpose="initial",
-        decision_due=decision_due(opened.policy, cmd.urgency, now),
-        units=cmd.requested.units,
-    )
-    return [opened, request]
-
-
-def _self_pay_coverage(opened: ev.EpisodeOpened, now: datetime) -> list[ev.Event]:
-    """Self-pay needs no payer authorization; the provider's own plan of care covers a year."""
-    req = opened.requested
-    auth = Authorization(
-        number="SELF-PAY",
-        start=req.start,
-        end=req.start + timedelta(days=364),
-        units=req.units,
-        unit_type=req.unit_type,
-        service_codes=req.service_codes,
-    )
-    granted = ev.AuthorizationGranted(
-        at=now,
-        trace_number="",
-        delivery_id="",
-        action="NA",
-        authorization=auth,
-        requested_units=req.units,
-        purpose="initial",
-        ends_at=ends_at(auth),
-    )
-    return [granted]
+from domain.model import Authorization, PayerDecision
+from domain.state import Episode, PendingRequest
+from domain.timing import decision_due, ends_at, review_due
 
 
 def apply_decision(state: Episode, cmd: ApplyPayerDecision, now: datetime) -> list[ev.Event]:
@@ -264,91 +207,6 @@ def _default_start(state: Episode, pending: PendingRequest) -> date:
         return state.opened.requested.start
     after = max(a.end for a in state.authorizations) + timedelta(days=1)
     return max(after, pending.requested_on) if pending.requested_on else after
-
-
-def attendance_evidence(state: Episode) -> tuple[str, ...]:
-    """§5 concurrent review: the weeks attended below the level's minimum hours (issue 12),
-    evidence a payer's reviewer asks for."""
-    assert state.opened is not None
-    level = state.opened.to_level
-    minimum = MIN_HOURS_PER_WEEK.get(level)
-    return tuple(
-        f"week of {week}: {hours} hours attended, below the {minimum} hours a week of level {level}"
-        for week, hours in weeks_below(list(state.attendance.values()), minimum)
-    )
-
-
-def extension_request(state: Episode, now: datetime, reason: str) -> ev.AuthorizationRequested:
-    assert state.opened is not None
-    current = max(state.authorizations, key=lambda a: a.end)
-    return ev.AuthorizationRequested(
-        at=now,
-        trace_number=trace_number(state.episode_id, state.request_count + 1),
-        purpose="extension",
-        decision_due=extension_decision_due(
-            state.policy, state.opened.urgency, now, ends_at(current)
-        ),
-        units=state.opened.requested.units,
-        reason=reason,
-        attendance=attendance_evidence(state),
-        attendance_summary=attendance_summary(state),
-    )
-
-
-def attendance_summary(state: Episode) -> AttendanceSummary | None:
-    """§5: what the extension request shows the reviewer — days and hours attended, missed
-    sessions, and the units used of the authorization it extends (released lines only)."""
-    assert state.opened is not None
-    summary = summarize(list(state.attendance.values()), state.schedule, state.opened.to_level)
-    if summary is None or not state.authorizations:
-        return summary
-    current = max(state.authorizations, key=lambda a: a.end)
-    return summary.model_copy(
-        update={
-            "authorization_number": current.number,
-            "units_used": ledger(state).used.get(current.number, 0),
-            "units_approved": current.units,
-            "unit_type": current.unit_type,
-        }
-    )
-
-
-def release_held(state: Episode, now: datetime) -> list[ev.Event]:
-    """Held claims go out by themselves once coverage arrives (retro-authorizations included),
-    in month order (§6), so a later month waiting for an earlier one follows it out."""
-    out: list[ev.Event] = []
-    current = state
-    for record in sorted(state.held_claims, key=lambda r: _claim_month(state, r)):
-        verdict = regate(current, current.claims[record.claim_id])
-        if isinstance(verdict, Released):
-            events = released_claim_event(verdict, record.claim_id, now, was_held=True)
-            out.extend(events)
-            current = fold(events, current)
-    ended = exhausted_after(current, now)
-    return out + ended
-
-
-def _claim_month(state: Episode, record: ClaimRecord) -> tuple[date, str]:
-    days = [state.services[sid].date for sid in record.service_ids if sid in state.services]
-    return min(days, default=record.through), record.claim_id
-
-
-def exhausted_after(state: Episode, now: datetime) -> list[ev.Event]:
-    """§5: an authorization whose units released lines used up ends (exhausted)."""
-    used = ledger(state).used
-    return [
-        ev.AuthorizationEnded(at=now, number=a.number, status="exhausted")
-        for a in live_authorizations(state)
-        if a.units and used.get(a.number, 0) >= a.units
-    ]
-
-
-def pending_lines(state: Episode) -> list[Service]:
-    """Recorded, billable lines not on a released claim (held or not yet asked for)."""
-    released = {sid for c in state.released_claims for sid in c.service_ids}
-    return [
-        s for s in state.services.values() if s.service_id not in released and not never_billable(s)
-    ]
 
 
 def provide_information(state: Episode, cmd: ProvideInformation, now: datetime) -> list[ev.Event]:

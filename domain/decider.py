@@ -10,8 +10,10 @@ from domain import commands as c
 from domain import decide_attendance as attendance
 from domain import decide_billing as billing
 from domain import decide_clock as clock
+from domain import decide_closing as closing
 from domain import decide_corrections as corrections
 from domain import decide_effects as failures
+from domain import decide_opening as opening
 from domain import decide_payer as payer
 from domain import decide_review as review
 from domain import decide_windows as windows
@@ -22,7 +24,7 @@ from domain.model import Deadline
 from domain.state import Episode
 
 _DECIDERS: dict[type[Any], Callable[[Episode, Any, datetime], list[Event]]] = {
-    c.OpenEpisode: payer.open_episode,
+    c.OpenEpisode: opening.open_episode,
     c.ApplyPayerDecision: payer.apply_decision,
     c.ProvideInformation: payer.provide_information,
     c.RequestP2P: review.request_p2p,
@@ -32,8 +34,8 @@ _DECIDERS: dict[type[Any], Callable[[Episode, Any, datetime], list[Event]]] = {
     c.RecordAppealOutcome: review.record_appeal_outcome,
     c.RecordServices: billing.record_services,
     c.ReleaseClaim: billing.release_claim,
-    c.Discharge: billing.discharge,
-    c.Cancel: billing.cancel,
+    c.Discharge: closing.discharge,
+    c.Cancel: closing.cancel,
     c.DeadlineReached: clock.deadline_reached,
     c.RecordEffectFailure: failures.record_effect_failure,
     c.RetryFailedEffects: failures.retry_failed_effects,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, TypeAdapter
+from pydantic import Field, TypeAdapter, model_validator
 
 from domain.attendance import AttendanceEntry, AttendanceSummary, ProgramSchedule
 from domain.model import (
@@ -30,12 +31,55 @@ from domain.policy import PayerPolicy
 
 RequestPurpose = Literal["initial", "extension", "reversal"]
 
+# The shape of the events this release writes (STYLE habit 5). Events are never rewritten:
+# an event of an older shape — stored, or carried across continue-as-new — is upcast when it
+# is read, one version at a time. A field added with a default needs no new version.
+#   2: episode_opened's `prior_authorization` (the authorization of the level the patient
+#      steps down from) is `stepped_down_from`, apart from a claim's prior-authorization
+#      number (REF*G1, `Claim.prior_authorization`).
+EVENT_SCHEMA = 2
+
+
+def _opened_v1(data: dict[str, Any]) -> dict[str, Any]:
+    if "prior_authorization" not in data:
+        return data
+    renamed = {k: v for k, v in data.items() if k != "prior_authorization"}
+    return {**renamed, "stepped_down_from": data["prior_authorization"]}
+
+
+# (event type, version) -> the step from that version to the next.
+UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {
+    ("episode_opened", 1): _opened_v1,
+}
+
+
+def upcast(kind: str, data: dict[str, Any]) -> dict[str, Any]:
+    """`data` of an event of type `kind` in this release's shape; events written before
+    versions were stored carry none and are version 1."""
+    version = data.get("schema_version", 1)
+    if not isinstance(version, int) or not 1 <= version <= EVENT_SCHEMA:
+        raise ValueError(f"{kind} schema_version {version!r} is not one this release reads")
+    while version < EVENT_SCHEMA:
+        step = UPCASTERS.get((kind, version))
+        data = step(data) if step else data
+        version += 1
+    return {**data, "schema_version": EVENT_SCHEMA}
+
 
 class EventBase(Frozen):
     at: datetime
     # The person whose command produced the event; None for the payer, the clock and
     # events recorded before people had identities.
     actor: Actor | None = None
+    schema_version: int = EVENT_SCHEMA
+
+    @model_validator(mode="before")
+    @classmethod
+    def _upcast(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        kind = data.get("type") or cls.model_fields["type"].default
+        return upcast(kind, data)
 
 
 class EpisodeOpened(EventBase):
@@ -50,7 +94,9 @@ class EpisodeOpened(EventBase):
     dimensions: dict[str, int]
     setting: Setting
     department: Department = "on_campus"
-    prior_authorization: PriorAuthorization | None = None
+    # The authorization of the level the patient steps down from (OpenEpisode's
+    # `prior_authorization`, API.md); schema 1 named it so too.
+    stepped_down_from: PriorAuthorization | None = None
     requested: RequestedAuthorization
     urgency: Urgency
     diagnoses: tuple[str, ...]

@@ -133,7 +133,7 @@ def php_last_date(state: Episode) -> date | None:
     opened = state.opened
     if opened.php_last_claim_through is not None:
         return opened.php_last_claim_through
-    prior = opened.prior_authorization
+    prior = opened.stepped_down_from
     if prior is not None and base_level(prior.level, opened.asam_edition) == "2.5":
         return prior.end
     return None

@@ -10,7 +10,7 @@ from fastapi import Request
 from api.console.actions import ACTIONS, Failure
 from api.console.episode_page import EpisodePage
 from api.console.worklist_page import Worklist
-from api.deps import ApiDeps, blocking, get_deps, get_gateway, get_settings
+from api.deps import ApiDeps, blocking, get_deps, get_episode_calls, request_settings
 from api.routes.owners import OWNER_ROLES
 from domain.views import StoredEvent
 from store.attachments import Attachment
@@ -74,7 +74,7 @@ async def timeline_events(deps: ApiDeps, episode_id: str, version: int) -> list[
 
 
 def history_url(request: Request, episode_id: str) -> str:
-    settings = get_settings(request)
+    settings = request_settings(request)
     base = settings.ui_origin().rstrip("/")
     return f"{base}/namespaces/{settings.temporal_namespace}/workflows/{workflow_id(episode_id)}"
 
@@ -95,7 +95,7 @@ async def load_episode(
 ) -> EpisodePage:
     """Raises Rejected for an unknown episode, WorkflowServiceUnavailable when Temporal is down."""
     deps = get_deps(request)
-    view = await get_gateway(request).view(episode_id)
+    view = await get_episode_calls(request).view(episode_id)
     events = await timeline_events(deps, episode_id, view.version)
     sent = await blocking(deps.submissions.for_episode, episode_id) if deps.submissions else []
     return EpisodePage(
@@ -106,7 +106,7 @@ async def load_episode(
         failed=failed,
         notice="" if failed else notice_for(done),
         submissions=sent,
-        zone=ZoneInfo(get_settings(request).console_timezone),
+        zone=ZoneInfo(request_settings(request).console_timezone),
         **await owner_and_people(deps, episode_id),
         notes=await notes_or_none(deps, episode_id),
         files=await files_or_none(deps, episode_id),

@@ -25,7 +25,7 @@ from api.console.session import (
     users_of,
 )
 from api.console.templates import render_template
-from api.deps import blocking, get_deps, get_settings
+from api.deps import blocking, get_deps, request_settings
 from api.identity import rehash_if_needed, verify_password
 
 router = APIRouter(include_in_schema=False)
@@ -51,7 +51,7 @@ def login_page(
 async def login_form(request: Request, next: str = "/console") -> Response:
     if await current_session(request) is not None:
         return RedirectResponse(safe_next(next), status_code=303)
-    return login_page(safe_next(next), sso=get_settings(request).sso_enabled())
+    return login_page(safe_next(next), sso=request_settings(request).sso_enabled())
 
 
 def throttled(wait: int, target: str) -> Response:

@@ -20,7 +20,7 @@ from api.console.page import SECURITY_HEADERS, message_page, render
 from api.console.reports_page import parse_period, reports_body
 from api.console.session import Session, users_of
 from api.console.worklist_page import clean_kind, clean_payer, clean_sort, worklist_body
-from api.deps import ApiDeps, blocking, get_deps, get_gateway, get_settings
+from api.deps import ApiDeps, blocking, get_deps, get_episode_calls, request_settings
 from api.inbox import assign
 from api.opening import open_episode
 from api.payer_check import payer_problems
@@ -72,7 +72,7 @@ async def worklist(
     owner_id = gate.user.user_id if mine else None
     mine_only = bool(mine) and owner_id is not None
     data = await fetch_worklist(deps, kind, payer, owner_id)
-    zone = get_settings(request).console_timezone
+    zone = request_settings(request).console_timezone
     now, sort_by = deps.clock(), clean_sort(sort)
     body = worklist_body(data, kind, payer, now, zone, mine_only, sort_by, csrf=gate.csrf)
     return render("My work" if mine_only else "Worklist", body, gate)
@@ -155,7 +155,7 @@ async def intake(request: Request) -> Response:
                 raise Rejected("invalid_input", [sentence for _, sentence in unknown])
             view, created = await open_episode(
                 get_deps(request),
-                get_gateway(request),
+                get_episode_calls(request),
                 command,
                 user=session.user,
                 action="console.intake",
@@ -297,7 +297,7 @@ async def act(request: Request, episode_id: str, name: str) -> Response:
         failure = Failure(form, problems=strangers)
         return await show_episode(request, session, episode_id, failed=(name, failure), status=422)
     try:
-        await get_gateway(request).update(episode_id, action.update, arg)
+        await get_episode_calls(request).update(episode_id, action.update, arg)
     except Rejected as err:
         request.state.outcome = err.code
         failure = Failure(form, problems=err.problems)
@@ -333,7 +333,9 @@ async def assign_delivery(request: Request, payer_id: str, delivery_id: str) -> 
         return message_page("Not an episode id", "Give the id of an episode.", session, 422)
     request.state.episode_id = episode_id
     try:
-        await assign(get_deps(request), get_gateway(request), payer_id, delivery_id, episode_id)
+        await assign(
+            get_deps(request), get_episode_calls(request), payer_id, delivery_id, episode_id
+        )
     except ApiProblem as problem:
         request.state.outcome = problem.code
         return message_page("Not assigned", problem.detail, session, problem.status)

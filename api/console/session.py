@@ -14,7 +14,7 @@ from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 
 from api.auth import User, user_of
-from api.deps import blocking, get_deps, get_settings
+from api.deps import blocking, get_deps, request_settings
 from api.identity import new_session_id, session_hash
 from settings import TOKEN_HASH, Settings, hash_token
 from store.users import SessionRecord, UserStore
@@ -107,7 +107,7 @@ def load_session(request: Request) -> Session | None:
     record = users.session(session_hash(cookie))
     if record is None:
         return None
-    user = _live_user(get_settings(request), record, now)
+    user = _live_user(request_settings(request), record, now)
     if user is None:
         if record.revoked_at is None:
             users.revoke_session(record.id_hash, now)  # timed out: never usable again

@@ -39,7 +39,7 @@ from api.console.session import (
     set_session_cookie,
     users_of,
 )
-from api.deps import blocking, get_deps, get_settings
+from api.deps import blocking, get_deps, request_settings
 from settings import Settings
 from store.users import UserExists, UserRecord
 
@@ -129,7 +129,7 @@ class Provider:
 
 
 def provider_of(request: Request) -> Provider:
-    settings = get_settings(request)
+    settings = request_settings(request)
     assert settings.oidc_issuer is not None
     provider: Provider | None = getattr(request.app.state, "sso_provider", None)
     if provider is None or provider.issuer != settings.oidc_issuer.rstrip("/"):
@@ -145,7 +145,7 @@ def callback_url(request: Request) -> str:
 
 @router.get("/sso", name="console.sso")
 async def start(request: Request, next: str = "/console") -> Response:
-    settings = get_settings(request)
+    settings = request_settings(request)
     if not settings.sso_enabled():
         return message_page("Not found", "Single sign-on is not configured.", None, 404)
     try:
@@ -179,7 +179,7 @@ async def start(request: Request, next: str = "/console") -> Response:
 
 @router.get("/sso/callback", name="console.sso_callback")
 async def callback(request: Request, code: str = "", state: str = "", error: str = "") -> Response:
-    settings = get_settings(request)
+    settings = request_settings(request)
     if not settings.sso_enabled():
         return message_page("Not found", "Single sign-on is not configured.", None, 404)
     try:

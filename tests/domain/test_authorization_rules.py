@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from domain import commands as c
-from domain.decide_payer import extension_request
+from domain.decide_coverage import extension_request
 from domain.errors import Rejected
 from domain.evolve import fold
 from domain.policy import default_policy

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from domain.claims import Held, Released, gate, held_claim_event, released_claim_event
-from domain.decide_payer import release_held
+from domain.decide_coverage import release_held
 from domain.evolve import fold
 from domain.state import DischargeInfo, Episode
 from tests.domain.factories import authorization, episode, opened_event, service
@@ -123,7 +123,7 @@ def test_individual_h_code_needs_no_roster():
 
 def _stepped_down_from_php(end: date) -> Episode:
     prior = {"number": "PHP-1", "level": "2.5", "start": date(2026, 11, 1), "end": end}
-    return episode(opened=opened_event(prior_authorization=prior))
+    return episode(opened=opened_event(stepped_down_from=prior))
 
 
 def test_php_authorization_end_stands_in_when_no_php_claim_date_is_given():
@@ -152,7 +152,7 @@ def test_a_residential_prior_authorization_is_not_a_php_date():
         "end": date(2026, 11, 22),
     }
     state = episode(
-        opened=opened_event(from_level="3.5", prior_authorization=prior), services=[service()]
+        opened=opened_event(from_level="3.5", stepped_down_from=prior), services=[service()]
     )
     assert isinstance(gate(state, DEC_31), Released)
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 
-from api.gateway import EpisodeGateway
+from api.episode_calls import EpisodeCalls
 from tests.faults import scenario_temporal_restart
 from workflows.client import WorkflowServiceUnavailable
 
@@ -37,7 +37,7 @@ class VanishedServer:
 
 
 async def test_an_update_cut_off_by_the_gateway_timeout_means_temporal_is_unavailable() -> None:
-    gateway = EpisodeGateway(VanishedServer(), timeout=0.05)  # type: ignore[arg-type]
+    gateway = EpisodeCalls(VanishedServer(), timeout=0.05)  # type: ignore[arg-type]
 
     with pytest.raises(WorkflowServiceUnavailable, match=r"no answer within 0\.05 s"):
         await gateway.update("ep-1", None, None, update_id="dlv-1")

@@ -14,8 +14,8 @@ import pytest_asyncio
 
 from api import opening
 from api.app import create_app
-from api.deps import get_gateway
-from api.gateway import EpisodeGateway
+from api.deps import get_episode_calls
+from api.episode_calls import EpisodeCalls
 from api.redelivery import Redelivery
 from domain import commands as c
 from domain.views import EpisodeView
@@ -27,7 +27,7 @@ from workflows.client import WorkflowServiceUnavailable
 __all__ = ["outage"]
 
 
-class AnswerLost(EpisodeGateway):
+class AnswerLost(EpisodeCalls):
     """Temporal opens the episode, but its answer never reaches the API (a cut connection)."""
 
     async def open(self, command: c.OpenEpisode) -> tuple[EpisodeView, bool]:
@@ -38,7 +38,7 @@ class AnswerLost(EpisodeGateway):
 @pytest_asyncio.fixture(loop_scope="session")
 async def lossy(api: Api) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(api.stack.settings, deps=api.deps)
-    app.dependency_overrides[get_gateway] = lambda: AnswerLost(api.deps.episodes, 15)
+    app.dependency_overrides[get_episode_calls] = lambda: AnswerLost(api.deps.episodes, 15)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://stepdown.test") as http:
         yield http
@@ -84,7 +84,7 @@ async def test_an_open_answered_503_but_created_after_all_is_audited_as_created(
     assert (await api.view(body["episode_id"]))["state"] == "auth_requested"
 
 
-class NeverSent(EpisodeGateway):
+class NeverSent(EpisodeCalls):
     """The start never reaches Temporal, though Temporal answers the checks after it."""
 
     async def open(self, command: c.OpenEpisode) -> tuple[EpisodeView, bool]:
@@ -95,7 +95,7 @@ async def test_an_open_answered_503_that_never_happened_is_audited_as_not_create
     api: Api, quick_confirmation: None
 ) -> None:
     app = create_app(api.stack.settings, deps=api.deps)
-    app.dependency_overrides[get_gateway] = lambda: NeverSent(api.deps.episodes, 15)
+    app.dependency_overrides[get_episode_calls] = lambda: NeverSent(api.deps.episodes, 15)
     body = intake_body(episode_id=new_id())
 
     transport = httpx.ASGITransport(app=app)

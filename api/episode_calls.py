@@ -1,4 +1,5 @@
-"""The API's one door to the episode workflows: every call bounded in time, failures typed."""
+"""The API's calls to the episode workflows (`EpisodeCalls`): every call bounded in time,
+failures typed."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ def _update_name(update: Any) -> str:
     return name or getattr(update, "__name__", str(update))
 
 
-class EpisodeGateway:
+class EpisodeCalls:
     def __init__(
         self,
         client: EpisodeClient,
