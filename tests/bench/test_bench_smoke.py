@@ -45,6 +45,25 @@ def test_rows_hold_numbers_ratios_and_a_status(results: dict) -> None:
         assert row["ratio"] is None or is_number(row["ratio"]), row
         assert row["status"] in STATUSES, row
         assert row["status"] == "info" or row["target"], row
+        # The status is the one its ratio and target give, whatever the machine's speed:
+        # "met" or "missed" may both happen on a loaded runner, a wrong verdict may not.
+        assert row["status"] == expected_status(row), row
+        if row["baseline"]:
+            assert row["ratio"] == pytest.approx(row["value"] / row["baseline"]), row
+
+
+def expected_status(row: dict) -> str:
+    target, r = row["target"], row["ratio"]
+    if not target:
+        return "info"
+    if r is None:
+        return "n/a"
+    bound = float(target.strip("≥≤±×% "))
+    if target.startswith("≥"):
+        return "met" if r >= bound else "missed"
+    if target.startswith("≤"):
+        return "met" if r <= bound else "missed"
+    return "met" if abs(r - 1) <= bound / 100 else "missed"
 
 
 @pytest.mark.slow
