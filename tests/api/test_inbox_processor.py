@@ -5,7 +5,7 @@ second apply, so this is where the step itself is shown."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from api.deps import ApiDeps
 from api.gateway import EpisodeGateway
 from api.inbox import DeliveryProcessor, SignedDelivery
+from api.redelivery import Redelivery
 from domain.errors import Rejected
 from store.sql import SqlReadModel
 from store.sql_inbox import SqlWebhookInbox
@@ -42,8 +43,9 @@ class CountingGateway:
         return SimpleNamespace(status=answer)
 
 
-def processor(engine: Engine, gateway: CountingGateway) -> DeliveryProcessor:
-    deps = ApiDeps(
+def deps_over(engine: Engine) -> ApiDeps:
+    """The inbox's side of the API's dependencies: the SQL inbox and read model, a clock."""
+    return ApiDeps(
         episodes=cast(Any, None),
         read_model=SqlReadModel(engine),
         inbox=SqlWebhookInbox(engine),
@@ -52,7 +54,10 @@ def processor(engine: Engine, gateway: CountingGateway) -> DeliveryProcessor:
         database_health=cast(Any, None),
         clock=lambda: AT,
     )
-    return DeliveryProcessor(deps, cast(EpisodeGateway, gateway))
+
+
+def processor(engine: Engine, gateway: CountingGateway) -> DeliveryProcessor:
+    return DeliveryProcessor(deps_over(engine), cast(EpisodeGateway, gateway))
 
 
 @pytest.fixture
@@ -100,3 +105,35 @@ async def test_a_repeat_of_a_refused_delivery_hears_the_refusal_though_it_would_
     assert gateway.applied == [(episode_id, first_delivery.delivery_id)]
     stored = SqlWebhookInbox(database_engine).get(first_delivery.delivery_id, PAYER)
     assert stored is not None and stored.status == "rejected"
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def test_redelivery_leaves_a_delivery_still_being_answered_for_its_grace_period(
+    database_engine: Engine,
+) -> None:
+    """A `received` row younger than the grace period belongs to the request answering it
+    (api/redelivery.py); after the grace period the loop takes it over."""
+    clock = Clock(AT)
+    deps = deps_over(database_engine)
+    deps.clock = clock
+    body, content_type = decision_body(f"T-{new_id()}", "A1")  # a trace no episode sent
+    delivery_id = new_id("d")
+    deps.inbox.receive(delivery_id, PAYER, content_type, {}, body, AT)
+    loop = Redelivery(deps, timeout=1.0, grace=timedelta(seconds=30))
+
+    clock.now = AT + timedelta(seconds=29)
+    assert await loop.run_once() == 0
+    left = deps.inbox.get(delivery_id, PAYER)
+    assert left is not None and (left.status, left.response) == ("received", None)
+
+    clock.now = AT + timedelta(seconds=31)
+    assert await loop.run_once() == 1
+    taken = deps.inbox.get(delivery_id, PAYER)
+    assert taken is not None and taken.status == "unmatched"
