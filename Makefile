@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-test: $(STAMP) browser
+test: $(STAMP) browser compose-cli
 	$(BIN)/pytest --cov=domain --cov-report=term --cov-fail-under=95 $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -50,6 +50,13 @@ browser: $(STAMP)
 	@# axe-core (npm, pinned in package-lock.json) for the accessibility checks of the console.
 	@test -f node_modules/axe-core/axe.min.js || { command -v npm >/dev/null \
 		|| $(SUDO) apt-get install -y npm; npm ci --no-audit --no-fund; }
+
+# tests/deploy renders deploy/docker-compose.yml with `docker compose config` (or Debian's
+# docker-compose when the plugin is absent); nothing else of Docker is needed.
+.PHONY: compose-cli
+compose-cli:
+	@docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null \
+		|| ($(SUDO) apt-get update && $(SUDO) apt-get install -y docker-compose)
 
 clean:
 	rm -rf $(VENV) .stepdown .pytest_cache .mypy_cache .ruff_cache
