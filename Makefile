@@ -42,6 +42,22 @@ histories: $(STAMP)
 reliability-report: $(STAMP)
 	$(BIN)/python -m tests.faults.report
 
+# Mutation testing (mutmut; targets and tests in pyproject.toml [tool.mutmut]); slow: see
+# docs/testing.md for how long. MUTANTS narrows it, e.g. MUTANTS='domain.holds*'; the
+# scores and survivors of every module run so far are printed at the end. Results are kept
+# in mutants/, so a second run only checks what changed.
+MUTATION_JOBS ?= 1
+MUTANTS ?=
+.PHONY: mutation mutation-sample
+mutation: $(STAMP)
+	REQUIRE_POSTGRES=1 $(BIN)/mutmut run --max-children $(MUTATION_JOBS) $(MUTANTS)
+	$(BIN)/python -m tests.mutation_scores --survivors --fail-under-core 90 --fail-under 80
+
+# The claim gate alone (about 60 mutants, a few minutes): short enough for CI.
+mutation-sample: $(STAMP)
+	REQUIRE_POSTGRES=1 $(BIN)/mutmut run --max-children $(MUTATION_JOBS) 'domain.claims.x_gate*'
+	$(BIN)/python -m tests.mutation_scores
+
 # Debian's Chromium for the console's browser tests; Playwright drives it, nothing is downloaded.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 browser: $(STAMP)
@@ -59,4 +75,4 @@ compose-cli:
 		|| ($(SUDO) apt-get update && $(SUDO) apt-get install -y docker-compose)
 
 clean:
-	rm -rf $(VENV) .stepdown .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .stepdown .pytest_cache .mypy_cache .ruff_cache mutants
