@@ -102,3 +102,29 @@ def test_a_later_month_sent_names_that_month() -> None:
         "order, so this month cannot join the sequence by itself — void the lines or ask the "
         "payer how to bill the late charges"
     )
+
+
+def test_a_wrong_time_code_names_the_code_the_minutes_call_for() -> None:
+    one = [service(service_id="S-1", code="90837", minutes=40)]
+    two = [*one, service(service_id="S-2", code="90832", minutes=55)]
+    assert detail("time_code_mismatch", episode(), one) == (
+        "1 line bills the wrong psychotherapy time code (S-1 billed 90837 for 40 min, which "
+        "calls for 90834); correct it"
+    )
+    assert detail("time_code_mismatch", episode(), two).startswith(
+        "2 lines bill the wrong psychotherapy time code (S-1 billed 90837 for 40 min, which "
+        "calls for 90834, S-2 billed 90832 for 55 min, which calls for 90837)"
+    )
+
+
+def test_exhausted_units_show_each_covering_authorization_s_use() -> None:
+    auths = (
+        authorization(units=2, end=date(2026, 11, 25)),
+        authorization(number="AUTH-2", units=3, start=date(2026, 11, 26)),
+    )
+    lines = [service(service_id="S-3", date=date(2026, 11, 24))]
+    state = episode(authorizations=auths)
+    assert detail("units_exhausted", state, lines, []) == (
+        "1 line on 2026-11-24 goes beyond the approved units (AUTH-1: 0 of 2 days used with "
+        "this claim's other lines); request more units in a concurrent review"
+    )
