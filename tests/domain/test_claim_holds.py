@@ -166,6 +166,15 @@ def test_claim_is_held_when_a_line_lacks_the_hcpcs_its_setting_reports():
     assert "missing_hcpcs" in found
 
 
+def test_a_critical_access_hospital_line_without_hcpcs_is_not_held_for_it():
+    """A CAH reports revenue codes only (domain/codes.py SETTINGS_WITHOUT_HCPCS)."""
+    cah = episode(
+        opened=opened_event(setting="cah"), services=[service(code="", revenue_code="0905")]
+    )
+    verdict = gate(cah, THROUGH)
+    assert isinstance(verdict, Released) or "missing_hcpcs" not in {r.code for r in verdict.reasons}
+
+
 def test_one_reason_per_rule_groups_its_lines_and_holds_the_whole_claim():
     good = service(date=date(2026, 11, 24))
     bad = [service(date=date(2026, 11, d), roster_signed=False) for d in (25, 26)]
