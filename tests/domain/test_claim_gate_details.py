@@ -8,7 +8,16 @@ from datetime import UTC, date, datetime
 
 from domain import events as ev
 from domain.attendance import AttendanceEntry
-from domain.claims import Released, check_services, gate, regate, released_claim_event
+from domain.claims import (
+    Held,
+    Released,
+    check_services,
+    gate,
+    held_claim_event,
+    regate,
+    released_claim_event,
+)
+from domain.model import HoldReason
 from tests.domain.factories import claim_record, episode, service
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -77,3 +86,37 @@ def test_regating_a_held_replacement_keeps_what_it_replaces() -> None:
 
     assert again.replaces == "C-sent"
     assert again.service_ids == ("S-1", "S-2")
+
+
+def test_a_held_verdict_with_no_billable_line_withdraws_the_claim() -> None:
+    """Every line dropped: the held claim it supersedes goes, and the new claim is withdrawn."""
+    events = held_claim_event(Held((), (), supersedes="C-1"), "C-2", date(2026, 11, 30), NOW)
+
+    assert [(e.type, e.claim_id, e.by, e.at) for e in events] == [
+        ("claim_superseded", "C-1", "C-2", NOW),
+        ("claim_superseded", "C-2", "", NOW),
+    ]
+
+
+def test_a_held_replacement_says_what_it_replaces_and_keeps_its_reasons() -> None:
+    reason = HoldReason(code="no_authorization", detail="x", lines=("S-2",))
+    dropped = HoldReason(code="below_minimum_minutes", detail="y", lines=("S-3",))
+    verdict = Held((reason,), ("S-2",), (dropped,), None, "C-sent")
+
+    [held] = held_claim_event(verdict, "C-2", date(2026, 11, 30), NOW)
+
+    assert isinstance(held, ev.ClaimHeld)
+    assert (held.claim_id, held.service_ids, held.replaces) == ("C-2", ("S-2",), "C-sent")
+    assert (held.reasons, held.dropped, held.through) == ((reason,), (dropped,), date(2026, 11, 30))
+
+
+def test_a_month_with_only_lines_that_never_bill_is_withdrawn_with_what_was_dropped() -> None:
+    short = service(service_id="S-short", code="90832", minutes=5)
+    held = claim_record(claim_id="C-held", status="held", service_ids=("S-short",))
+    state = episode(services=[short], claims=[held])
+
+    verdict = regate(state, held)
+
+    assert isinstance(verdict, Held)
+    assert (verdict.reasons, verdict.service_ids) == ((), ())
+    assert [d.lines for d in verdict.dropped] == [("S-short",)]
