@@ -370,7 +370,8 @@ def _missing_minutes(state: Episode, lines: Lines, claim: Lines) -> str:
 def _per_day_repeated(state: Episode, lines: Lines, claim: Lines) -> str:
     examples = ", ".join(f"{s.service_id} {s.code} on {s.date} ({s.units} unit)" for s in lines)
     return (
-        f"{_count(lines)} bill a per-diem or per-session code more than once a date or with "
+        f"{_count(lines)} {_verb(lines, 'bills', 'bill')} a per-diem or per-session code more "
+        "than once a date or with "
         f"more than one unit ({examples}): an overbilling risk — void the duplicate or correct "
         "the units"
     )
@@ -383,7 +384,8 @@ def _units_off(state: Episode, lines: Lines, claim: Lines) -> str:
         for s in lines
     )
     return (
-        f"{_count(lines)} report units their minutes do not support ({examples}); 15-minute "
+        f"{_count(lines)} {_verb(lines, 'reports', 'report')} units their minutes do not "
+        f"support ({examples}); 15-minute "
         "units follow the 8-minute rule — correct the units or the minutes"
     )
 

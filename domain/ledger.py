@@ -52,11 +52,6 @@ def _cost(service: Service, auth: Authorization, account: _Account) -> int:
             return _ceil_hours(before + service.minutes) - _ceil_hours(before)
 
 
-def consumption(service: Service, auth: Authorization, days_used: frozenset[date]) -> int:
-    """What `service` alone takes from `auth` given the dates already drawn on."""
-    return _cost(service, auth, _Account(days=set(days_used)))
-
-
 def ledger(state: Episode, candidates: Iterable[Service] = ()) -> Ledger:
     """Units are consumed only by released lines (issue 12, §5): released claims' services
     first, in the order the claims were released, then `candidates` (lines a claim would

@@ -10,6 +10,11 @@ from settings import hash_token
 from tests.api.helpers import Api, intake_body, new_id, service_line
 
 EP = "ep-auth-probe"
+# Role tokens are settings (their hashes), checked before any route touches the database: the
+# route x role x header matrix runs on one backend (SQLite), so its count measures behaviour.
+# What does reach the database (refused callers change nothing; personal tokens and sessions,
+# tests/api/test_people.py) still runs on both.
+ONE_DATABASE = pytest.mark.parametrize("api_engine", ["sqlite"], indirect=True)
 BODIES: dict[str, Any] = {
     "/episodes": None,  # built per test: a fresh intake body
     f"/episodes/{EP}/p2p": {"action": "request"},
@@ -91,6 +96,7 @@ def body_for(method: str, path: str) -> dict[str, Any]:
         f"Bearer {hash_token('t-ops')}",
     ],
 )
+@ONE_DATABASE
 async def test_a_missing_or_unknown_token_is_a_401(
     api: Api, method: str, path: str, allowed: set[str], authorization: str | None
 ) -> None:
@@ -105,6 +111,7 @@ async def test_a_missing_or_unknown_token_is_a_401(
 
 
 @pytest.mark.parametrize(("method", "path", "allowed"), ROUTES)
+@ONE_DATABASE
 async def test_a_role_the_route_does_not_allow_is_a_403_naming_the_roles(
     api: Api, method: str, path: str, allowed: set[str]
 ) -> None:
@@ -117,6 +124,7 @@ async def test_a_role_the_route_does_not_allow_is_a_403_naming_the_roles(
 
 
 @pytest.mark.parametrize(("method", "path", "allowed"), ROUTES)
+@ONE_DATABASE
 async def test_admin_and_the_allowed_roles_get_past_the_check(
     api: Api, method: str, path: str, allowed: set[str]
 ) -> None:
@@ -126,6 +134,7 @@ async def test_admin_and_the_allowed_roles_get_past_the_check(
         assert response.status_code not in (401, 403), (role, response.text)
 
 
+@ONE_DATABASE
 async def test_a_garbled_body_without_a_token_is_still_a_401(api: Api) -> None:
     response = await api.call(
         "POST", "/episodes", content=b"{", headers={"Content-Type": "application/json"}

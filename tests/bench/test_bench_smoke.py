@@ -66,6 +66,8 @@ def expected_status(row: dict[str, Any]) -> str:
 def check_rows(rows: list[dict[str, Any]]) -> None:
     for row in rows:
         assert row["status"] in STATUSES, row
+        # The status is the one its numbers and target give, whatever the machine's speed:
+        # "met" or "missed" may both happen on a loaded runner, a wrong verdict may not.
         assert row["status"] == expected_status(row), row
         if row["status"] == "not_run":
             continue

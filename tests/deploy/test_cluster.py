@@ -227,7 +227,7 @@ def test_docker_compose_config_renders_the_file(tmp_path: Path) -> None:
     assert services["worker"]["environment"]["STEPDOWN_PAYLOAD_ACTIVE_KEY"] == "k1"
 
 
-CLOUD = DEPLOY / "k8s" / "cloud"
+CLOUD = DEPLOY / "k8s-cloud"
 
 
 def cloud(name: str) -> Any:
@@ -237,7 +237,7 @@ def cloud(name: str) -> Any:
 def test_the_temporal_cloud_overlay_sets_real_settings_that_agree() -> None:
     kustomization = cloud("kustomization.yaml")
     listed = set(kustomization["resources"]) | {p["path"] for p in kustomization["patches"]}
-    assert listed == {"../"} | {p.name for p in CLOUD.glob("*.yaml")} - {"kustomization.yaml"}
+    assert listed == {"../k8s"} | {p.name for p in CLOUD.glob("*.yaml")} - {"kustomization.yaml"}
 
     settings = cloud("settings.yaml")["data"]
     assert set(settings) <= ALIASES, set(settings) - ALIASES
@@ -271,5 +271,5 @@ def test_the_operator_guide_names_only_real_commands() -> None:
     group = typer.main.get_command(app)
     for command in commands:
         parse(group, command.split()[1:])
-    for needed in ("temporal-values.yaml", "worker-scaledobject.yaml", "deploy/k8s/cloud"):
+    for needed in ("temporal-values.yaml", "worker-scaledobject.yaml", "deploy/k8s-cloud"):
         assert needed in guide

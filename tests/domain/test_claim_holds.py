@@ -166,6 +166,15 @@ def test_claim_is_held_when_a_line_lacks_the_hcpcs_its_setting_reports():
     assert "missing_hcpcs" in found
 
 
+def test_a_critical_access_hospital_line_without_hcpcs_is_not_held_for_it():
+    """A CAH reports revenue codes only (domain/codes.py SETTINGS_WITHOUT_HCPCS)."""
+    cah = episode(
+        opened=opened_event(setting="cah"), services=[service(code="", revenue_code="0905")]
+    )
+    verdict = gate(cah, THROUGH)
+    assert isinstance(verdict, Released) or "missing_hcpcs" not in {r.code for r in verdict.reasons}
+
+
 def test_one_reason_per_rule_groups_its_lines_and_holds_the_whole_claim():
     good = service(date=date(2026, 11, 24))
     bad = [service(date=date(2026, 11, d), roster_signed=False) for d in (25, 26)]
@@ -215,3 +224,21 @@ def test_details_agree_in_number_and_name_medicare_only_for_medicare():
     assert "1 line on 2026-11-27 falls within 7 days" in detail
     assert "Medicare" not in detail and "the payer may return" in detail
     assert "Medicare returns" in medicare_overlap["php_overlap_38363"].detail
+
+
+@pytest.mark.parametrize("day", [date(2026, 11, 23), date(2026, 12, 31)], ids=["start", "end"])
+def test_an_unauthorized_code_on_the_authorizations_first_or_last_day_is_a_code_problem(day):
+    """Within the dates (both ends included), the code is what is missing, not the dates."""
+    odd = service(code="G0410", revenue_code="0915", date=day)
+    assert set(held_for(odd)) == {"code_not_authorized"}
+
+
+@pytest.mark.parametrize(
+    ("code", "revenue_code"), [("90853", "0914"), ("H0015", "0905")], ids=["code", "revenue"]
+)
+def test_a_line_covered_by_its_code_or_its_revenue_code_alone_is_held_for_units(code, revenue_code):
+    first = service(date=date(2026, 11, 24))
+    second = service(date=date(2026, 11, 25), code=code, revenue_code=revenue_code, minutes=None)
+    found = held_for(first, second, authorizations=(authorization(units=1),))
+    assert found["units_exhausted"].lines == (second.service_id,)
+    assert "code_not_authorized" not in found

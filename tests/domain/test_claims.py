@@ -32,6 +32,35 @@ def test_claim_takes_unbilled_services_up_to_through_in_date_order():
     assert verdict.claim.from_ == date(2026, 11, 24) and verdict.claim.through == date(2026, 11, 25)
 
 
+def test_through_is_inclusive_a_service_on_that_day_is_taken_the_next_day_is_not():
+    """§6: a claim covers the services on or before its through date."""
+    on = service(service_id="S-on", date=date(2026, 11, 26))
+    after = service(service_id="S-after", date=date(2026, 11, 27))
+    before = service(service_id="S-before", date=date(2026, 11, 25))
+    state = episode(services=[before, on, after])
+
+    verdict = released(state, through=date(2026, 11, 26))
+
+    assert verdict.service_ids == ("S-before", "S-on")
+    assert verdict.claim.through == date(2026, 11, 26)
+    assert released(state, through=date(2026, 11, 27)).service_ids == (
+        "S-before",
+        "S-on",
+        "S-after",
+    )
+
+
+def test_through_the_day_before_the_first_service_has_nothing_to_bill():
+    state = episode(services=[service(date=date(2026, 11, 25))])
+
+    with pytest.raises(Rejected) as refused:
+        gate(state, date(2026, 11, 24))
+
+    assert refused.value.code == "nothing_to_bill"
+    assert "on or before 2026-11-24" in str(refused.value)
+    assert released(state, date(2026, 11, 25)).claim.through == date(2026, 11, 25)
+
+
 def test_claim_covers_only_the_earliest_calendar_month():
     nov, dec = service(date=date(2026, 11, 30)), service(date=date(2026, 12, 1))
     verdict = released(episode(services=[nov, dec]), through=date(2026, 12, 31))

@@ -119,3 +119,25 @@ def test_hour_units_sum_a_days_minutes_before_rounding_up():
 def test_hour_units_round_a_days_total_up_at_the_last_minute():
     assert used_by("hours", service(date=DAY, minutes=60), service(date=DAY, minutes=1)) == 2
     assert used_by("hours", service(date=DAY, minutes=30), service(date=DAY, minutes=30)) == 1
+
+
+def test_hour_units_sum_three_fifty_minute_sessions_to_three_hours():
+    # 150 minutes: 3 hours (a day's minutes are summed, never subtracted or reset).
+    fifty = [service(date=DAY, minutes=50) for _ in range(3)]
+    assert used_by("hours", *fifty) == 3
+    # With two hours authorized the third session has no room left.
+    state = episode(services=fifty, authorizations=(authorization(unit_type="hours", units=2),))
+    assert len(book(state).allocation) == 2
+
+
+def test_a_held_claim_before_a_released_one_does_not_hide_its_lines():
+    held, billed = service(date=DAY), service(date=date(2026, 11, 25))
+    state = episode(
+        services=[held, billed],
+        authorizations=(authorization(units=5),),
+        claims=[
+            claim_record(claim_id="C-1", status="held", service_ids=(held.service_id,)),
+            claim_record(claim_id="C-2", service_ids=(billed.service_id,)),
+        ],
+    )
+    assert ledger(state) == Ledger(allocation={billed.service_id: "AUTH-1"}, used={"AUTH-1": 1})

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -121,11 +121,21 @@ def _run(s: Scenario, op: tuple[Any, ...], n: int) -> None:
 
 
 def _checked(s: Scenario, cmd: Any) -> None:
-    before = s.state
+    # A snapshot by value: a decider that changed the state in place before refusing would
+    # leave `s.state` different from this copy (comparing `s.state` with itself could not fail).
+    before = s.state.model_dump(mode="json")
+    count = len(s.events)
     try:
         events = s.run(cmd)
-    except Rejected:
-        assert s.state == before
+    except Rejected as refused:
+        assert refused.code and refused.problems, cmd
+        assert s.state.model_dump(mode="json") == before
+        assert len(s.events) == count
+        # The refusal is a rule of the state, not of the moment: the state folded afresh from
+        # the events refuses the same command with the same code.
+        with pytest.raises(Rejected) as again:
+            decide(fold(s.events), cmd, s.now)
+        assert again.value.code == refused.code
         return
     for e in events:
         for due in _dues(e):
@@ -257,12 +267,30 @@ def test_a_late_month_goes_out_on_its_own_claim_and_keeps_every_invariant():
 @settings(max_examples=60, deadline=None)
 @given(st.sampled_from(ACTIONS), st.integers(1, 40))
 def test_rejected_commands_leave_state_unchanged(action, units):
+    """Once the episode is authorized no request waits for a decision, so every payer decision
+    is refused (DOMAIN.md: a decision answers the open request) and the state is as it was."""
     s = Scenario()
     s.approve()
-    before = s.state
+    before = s.state.model_dump(mode="json")
     cmd = c.ApplyPayerDecision(
         delivery_id="x", decision=PayerDecision(trace_number=s.trace, action=action, units=units)
     )
-    with contextlib.suppress(Rejected):
+    with pytest.raises(Rejected) as refused:
         decide(s.state, cmd, s.now)
-    assert s.state == before
+    assert refused.value.code == "invalid_state"
+    assert s.state.model_dump(mode="json") == before
+    assert fold(s.events).model_dump(mode="json") == before
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(ACTIONS), st.integers(1, 40))
+def test_decisions_for_a_trace_not_ours_are_refused(action, units):
+    s = Scenario()
+    before = s.state.model_dump(mode="json")
+    cmd = c.ApplyPayerDecision(
+        delivery_id="x", decision=PayerDecision(trace_number="T-OTHER", action=action, units=units)
+    )
+    with pytest.raises(Rejected) as refused:
+        decide(s.state, cmd, s.now)
+    assert refused.value.code == "unknown_trace"
+    assert s.state.model_dump(mode="json") == before

@@ -26,6 +26,7 @@ from tests.faults.stack import Delivery, api_stack, open_episodes, signed
 from tests.support.db import postgres_database
 
 RETRY_EVERY = 0.3
+PAYER_GIVES_UP = 120.0
 API_SETTINGS: dict[str, Any] = {"STEPDOWN_TEMPORAL_TIMEOUT": 10}
 
 
@@ -47,11 +48,15 @@ class AuditSpill(logging.Handler):
 
 
 async def payer(api: Api, ledger: Ledger, delivery: Delivery) -> None:
-    """Sends until the API takes the delivery, as a payer does after a 503."""
+    """Sends until the API takes the delivery, as a payer does after a 503; gives up (and
+    fails the scenario) after PAYER_GIVES_UP seconds instead of hanging it."""
+    deadline = time.monotonic() + PAYER_GIVES_UP
     while True:
         status = ledger.record(delivery.delivery_id, await delivery.send(api.http))
         if status != "http 503":
             return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{delivery.delivery_id}: still 503 after {PAYER_GIVES_UP} s")
         await asyncio.sleep(RETRY_EVERY)
 
 

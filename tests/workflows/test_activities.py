@@ -1,4 +1,6 @@
-"""The episode activities against the in-memory ports, run in Temporal's activity environment."""
+"""The episode activities run in Temporal's activity environment: what each hands its port
+(against in-memory ports), and that each is idempotent where production keeps its effects
+(wired by worker.default_activities into a real database; test_activities_wired.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from activities.episode import (
     PeerToPeerRequest,
 )
 from activities.options import OPTIONS
-from activities.ports import Notification, OutboundClaim, ProjectionBatch
+from activities.ports import ProjectionBatch
 from domain.views import ClaimView, EpisodeSummary, StoredEvent
 from tests.support.fakes import FakePorts
 
@@ -72,18 +74,6 @@ async def test_each_request_kind_carries_its_idempotency_key(
     assert ports.payer_gateway.accepted[0].payload == {"units": 12}
 
 
-async def test_a_retried_submission_is_acted_on_once(
-    ports: FakePorts, env: ActivityEnvironment
-) -> None:
-    acts, ep = ports.activities(), f"ep-{uuid.uuid4()}"
-    first = await env.run(acts.submit_authorization_request, submission(ep))
-    again = await env.run(acts.submit_authorization_request, submission(ep))
-    assert (first.accepted, first.duplicate) == (True, False)
-    assert (again.accepted, again.duplicate) == (True, True)
-    assert ports.payer_gateway.submissions(f"{ep}:T-1:initial") == 2
-    assert len(ports.payer_gateway.accepted) == 1
-
-
 async def test_an_invalid_request_fails_without_retry(
     ports: FakePorts, env: ActivityEnvironment
 ) -> None:
@@ -96,7 +86,7 @@ async def test_an_invalid_request_fails_without_retry(
     assert ports.payer_gateway.accepted == []
 
 
-async def test_projection_forwards_the_batch_and_counts_new_events(
+async def test_projection_forwards_the_batch_and_its_count(
     ports: FakePorts, env: ActivityEnvironment
 ) -> None:
     ep = f"ep-{uuid.uuid4()}"
@@ -104,30 +94,9 @@ async def test_projection_forwards_the_batch_and_counts_new_events(
     claim = ClaimView(claim_id="c-1", status="held", through=date(2025, 3, 31))
     batch = ProjectionBatch(summary=summary(ep, 2), events=events, claims=[claim])
     assert await env.run(ports.activities().project_events, batch) == 2
-    assert await env.run(ports.activities().project_events, batch) == 0
     assert ports.read_model.summaries[ep].version == 2
     assert ports.read_model.events[(ep, 2)].data == {"n": 2}
     assert ports.read_model.claims[(ep, "c-1")] == claim
-
-
-async def test_notifications_with_a_key_are_sent_once(
-    ports: FakePorts, env: ActivityEnvironment
-) -> None:
-    note = Notification(episode_id="ep", kind="denied", detail="CO-197", key="7")
-    sent = await env.run(ports.activities().notify_staff, note)
-    await env.run(ports.activities().notify_staff, note)
-    assert (sent.episode_id, sent.kind) == ("ep", "denied")
-    assert ports.notifier.sent == [note]
-
-
-async def test_a_claim_is_delivered_once_per_episode_and_claim_id(
-    ports: FakePorts, env: ActivityEnvironment
-) -> None:
-    claim = OutboundClaim(episode_id="ep", claim_id="c-1", claim={"type_of_bill": "0131"})
-    done = await env.run(ports.activities().deliver_claim, claim)
-    await env.run(ports.activities().deliver_claim, claim)
-    assert done.claim_id == "c-1"
-    assert ports.outbox.delivered == [claim]
 
 
 def test_every_activity_has_call_options() -> None:

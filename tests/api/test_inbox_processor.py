@@ -1,0 +1,139 @@
+"""The inbox step on its own (api/inbox.py DeliveryProcessor.receive), over the real SQL inbox
+and read model: a repeated delivery whose first answer is stored hears that answer and is not
+parsed, matched or applied again. In the full stack the workflow's update-id dedupe hides a
+second apply, so this is where the step itself is shown."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any, cast
+
+import pytest
+from sqlalchemy import Engine
+
+from api.deps import ApiDeps
+from api.episode_calls import EpisodeCalls
+from api.inbox import DeliveryProcessor, SignedDelivery
+from api.redelivery import Redelivery
+from domain.errors import Rejected
+from store.sql import SqlReadModel
+from store.sql_inbox import SqlWebhookInbox
+from tests.api.helpers import decision_body, new_id
+from tests.support.db import database_engine, database_url
+
+__all__ = ["database_engine", "database_url"]
+AT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+PAYER = "acme-medicaid"
+
+
+class CountingGateway:
+    """The episode side of the inbox: counts the decisions it is asked to apply and answers
+    each with the next of `answers` (a status, or a Rejected to raise)."""
+
+    def __init__(self, *answers: str | Rejected) -> None:
+        self.answers = list(answers)
+        self.applied: list[tuple[str, str | None]] = []
+
+    async def update(self, episode_id: str, update: Any, arg: Any, *, update_id: str | None = None):
+        self.applied.append((episode_id, update_id))
+        answer = self.answers.pop(0)
+        if isinstance(answer, Rejected):
+            raise answer
+        return SimpleNamespace(status=answer)
+
+
+def deps_over(engine: Engine) -> ApiDeps:
+    """The inbox's side of the API's dependencies: the SQL inbox and read model, a clock."""
+    return ApiDeps(
+        episodes=cast(Any, None),
+        read_model=SqlReadModel(engine),
+        inbox=SqlWebhookInbox(engine),
+        audit_log=cast(Any, None),
+        temporal_health=cast(Any, None),
+        database_health=cast(Any, None),
+        clock=lambda: AT,
+    )
+
+
+def processor(engine: Engine, gateway: CountingGateway) -> DeliveryProcessor:
+    return DeliveryProcessor(deps_over(engine), cast(EpisodeCalls, gateway))
+
+
+@pytest.fixture
+def routed(database_engine: Engine) -> tuple[str, str]:
+    """An episode id and the trace number the read model routes to it."""
+    episode_id, trace = new_id(), f"T-{new_id()}"
+    SqlReadModel(database_engine).record_trace(trace, episode_id, PAYER, AT)
+    return episode_id, trace
+
+
+def delivery(trace: str, action: str = "A1") -> SignedDelivery:
+    body, content_type = decision_body(trace, action)
+    return SignedDelivery(PAYER, new_id("d"), content_type, {}, body)
+
+
+async def test_a_repeat_of_an_applied_delivery_hears_the_stored_answer_and_is_not_applied(
+    database_engine: Engine, routed: tuple[str, str]
+) -> None:
+    episode_id, trace = routed
+    gateway = CountingGateway("applied", "applied")
+    first_delivery = delivery(trace)
+
+    first = await processor(database_engine, gateway).receive(first_delivery)
+    again = await processor(database_engine, gateway).receive(first_delivery)
+
+    assert (first.status_code, first.body["status"], first.outcome) == (202, "applied", "applied")
+    assert again.status_code == 202
+    assert again.body == {**first.body, "status": "duplicate"}
+    assert gateway.applied == [(episode_id, first_delivery.delivery_id)]
+
+
+async def test_a_repeat_of_a_refused_delivery_hears_the_refusal_though_it_would_apply_now(
+    database_engine: Engine, routed: tuple[str, str]
+) -> None:
+    episode_id, trace = routed
+    refusal = Rejected("invalid_state", "no request is waiting for a payer decision")
+    gateway = CountingGateway(refusal, "applied")
+    first_delivery = delivery(trace)
+
+    first = await processor(database_engine, gateway).receive(first_delivery)
+    again = await processor(database_engine, gateway).receive(first_delivery)
+
+    assert (first.status_code, first.outcome) == (409, "rejected")
+    assert (again.status_code, again.body, again.outcome) == (409, first.body, "duplicate")
+    assert gateway.applied == [(episode_id, first_delivery.delivery_id)]
+    stored = SqlWebhookInbox(database_engine).get(first_delivery.delivery_id, PAYER)
+    assert stored is not None and stored.status == "rejected"
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def test_redelivery_leaves_a_delivery_still_being_answered_for_its_grace_period(
+    database_engine: Engine,
+) -> None:
+    """A `received` row younger than the grace period belongs to the request answering it
+    (api/redelivery.py); after the grace period the loop takes it over."""
+    clock = Clock(AT)
+    deps = deps_over(database_engine)
+    deps.clock = clock
+    body, content_type = decision_body(f"T-{new_id()}", "A1")  # a trace no episode sent
+    delivery_id = new_id("d")
+    deps.inbox.receive(delivery_id, PAYER, content_type, {}, body, AT)
+    loop = Redelivery(deps, timeout=1.0, grace=timedelta(seconds=30))
+
+    clock.now = AT + timedelta(seconds=29)
+    assert await loop.run_once() == 0
+    left = deps.inbox.get(delivery_id, PAYER)
+    assert left is not None and (left.status, left.response) == ("received", None)
+
+    clock.now = AT + timedelta(seconds=31)
+    assert await loop.run_once() == 1
+    taken = deps.inbox.get(delivery_id, PAYER)
+    assert taken is not None and taken.status == "unmatched"
