@@ -222,3 +222,10 @@ def test_a_status_written_by_hand_is_not_trusted_on_reading(tmp_path: Path) -> N
 def test_a_run_past_its_time_budget_says_so() -> None:
     assert budget_row("make bench", 600.0, BUDGET_SECONDS).status == "met"
     assert budget_row("make bench", BUDGET_SECONDS + 1, BUDGET_SECONDS).status == "missed"
+
+
+def test_the_row_reports_its_ratio_target_and_status() -> None:
+    out = Row("2", "x", "memory", 150, "/s", 100, "b", "at_most", 2).as_dict()
+    assert (out["ratio"], out["target"], out["status"]) == (1.5, "≤ 2×", "met")
+    assert Row("2", "x", "memory", 1, "/s", 1, "b", "flat", 0.2).target_text == "±20%"
+    assert Row("2", "x", "memory", 1, "/s", 1, "b", "at_least", 0.5).target_text == "≥ 0.5×"

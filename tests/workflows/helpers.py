@@ -5,14 +5,16 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 
 from activities.episode import EpisodeActivities
+
+# The bench drives episodes with the same services (bench/episodes.py).
+from bench.episodes import services_on as services_on
 from domain import commands as c
-from domain.model import PayerDecision, Service
+from domain.model import PayerDecision
 from domain.views import EpisodeView
 from tests.domain.scenario import open_command
 from tests.support.fakes import (
@@ -130,22 +132,3 @@ async def event_types(handle: WorkflowHandle[Any, Any]) -> list[str]:
 
     events = await handle.query(EpisodeWorkflow.events, EventsQuery(after=0))
     return [e.type for e in events]
-
-
-def services_on(day: date, count: int = 1) -> c.RecordServices:
-    """`count` services on `day`: the per-diem S9480 once, then group sessions (90853), since a
-    per-diem code twice a date is held as overbilling (DOMAIN §6, issue 12)."""
-    return c.RecordServices(
-        services=tuple(
-            Service(
-                service_id=f"S-{uuid.uuid4().hex[:8]}",
-                date=day,
-                code="S9480" if n == 0 else "90853",
-                revenue_code="0905",
-                minutes=180,
-                rendering_npi="1234567893",
-                charge=Decimal("150.00"),
-            )
-            for n in range(count)
-        )
-    )
