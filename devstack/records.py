@@ -13,6 +13,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from domain.errors import Rejected
 from domain.project import episode_view
+from domain.replay import same_facts
 from domain.views import EpisodeView, StoredEvent
 from store.event_store import SqlEventStore
 from store.verify import EpisodeCheck
@@ -91,7 +92,7 @@ def _event_differences(
         kept = by_seq.get(event.seq)
         if kept is None:
             problems.append(f"{episode_id}: seq {event.seq} of the workflow is not stored")
-        elif kept.model_dump(mode="json") != event.model_dump(mode="json"):
+        elif not same_facts(kept, event):
             problems.append(
                 f"{episode_id}: seq {event.seq} ({event.type}) differs from the workflow's event"
             )

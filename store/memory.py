@@ -7,6 +7,7 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from domain.replay import same_facts
 from domain.report import PayerEvent
 from domain.views import ClaimView, EpisodeSummary, StoredEvent, WorklistItem
 from store.phi import normalise, searchable_values
@@ -392,7 +393,9 @@ def _check_append(
     if seqs[0] > 1 and seqs[0] - 1 not in known:
         raise EventGap(f"{episode_id}: seq {seqs[0] - 1} is not stored; cannot append {seqs[0]}")
     differing = [
-        e.seq for e in events if e.seq in known and known[e.seq] != e.model_dump(mode="json")
+        e.seq
+        for e in events
+        if e.seq in known and not same_facts(StoredEvent.model_validate(known[e.seq]), e)
     ]
     if differing:
         raise EventConflict(f"{episode_id}: seq {differing} already stored with other content")

@@ -4,6 +4,7 @@ the retention rules and never under a legal hold (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,10 +14,13 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from domain.project import claim_views, summarize
+from domain.replay import event_of, same_facts
+from domain.views import StoredEvent
 from store.chain import GENESIS, chain_problems
 from store.db import alembic_config, make_engine
 from store.event_store import PurgeRefused, SqlEventStore
 from store.phi import PhiCipher
+from store.ports import EventConflict
 from store.sql import SqlReadModel
 from tests.store.factories import T0, events, new_id, summary
 from tests.store.histories import cancelled, history
@@ -24,6 +28,7 @@ from tests.support.db import migrated_database
 
 LONG_AGO = datetime(2014, 3, 2, 9, 30, tzinfo=UTC)
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+RECORDED_EVENTS = Path(__file__).resolve().parents[1] / "recorded_events"
 
 
 def project(
@@ -216,3 +221,39 @@ def test_the_migration_chains_the_events_stored_before_it(database_url: str) -> 
         assert chain_problems(episode_id, SqlEventStore(engine).recorded(episode_id)) == []
     finally:
         engine.dispose()
+
+
+def test_an_event_of_an_earlier_shape_redelivered_in_todays_shape_is_kept_as_written(
+    database_engine: Engine,
+) -> None:
+    """A workflow replayed by a newer release writes its earlier events in the new shape
+    (schema_version, renamed fields): the stored ones stay as written and the chain goes on
+    from their hashes; a redelivery with other facts is still refused."""
+    recorded = [
+        StoredEvent.model_validate(e)
+        for e in json.loads((RECORDED_EVENTS / "r2-approved-and-billed.json").read_text())
+    ]
+    episode_id = new_id()
+    read_model = SqlReadModel(database_engine)
+    old = recorded[:-1]  # stored by the earlier release; the last event is new today
+    read_model.apply(summary(episode_id, version=len(old)), old, [])
+    today = [
+        StoredEvent(
+            seq=e.seq, type=e.type, at=e.at,
+            data=event_of(e).model_dump(mode="json", exclude={"type", "at"}),
+        )
+        for e in recorded
+    ]  # fmt: skip
+    assert today[0].data != old[0].data and "stepped_down_from" in today[0].data
+
+    new = read_model.apply(summary(episode_id, version=len(recorded)), today, [])
+
+    assert new == 1
+    kept = SqlEventStore(database_engine).recorded(episode_id)
+    assert [e.seq for e in kept] == [e.seq for e in recorded]
+    assert read_model.events(episode_id)[0].data == old[0].data  # never rewritten
+    assert chain_problems(episode_id, kept) == []
+    changed = today[1].model_copy(update={"data": {**today[1].data, "units": 99}})
+    with pytest.raises(EventConflict):
+        read_model.apply(summary(episode_id, version=len(recorded)), [changed], [])
+    assert same_facts(old[0], today[0]) and not same_facts(today[1], changed)
