@@ -9,6 +9,7 @@ import copy
 import json
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +21,7 @@ import pytest_asyncio
 from fastapi import FastAPI
 from fhir.resources.R4B.bundle import Bundle
 from sqlalchemy import Engine
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from activities.episode import EpisodeActivities, PendedInquiry
@@ -88,24 +90,31 @@ async def pas_stack(
     sim = simulator_app(config=config(mix={"A1": 1.0}, pas_clients={CLIENT: keys.public_pem}))
     async with served(sim, log_level="warning") as url:
         sim.state.pas_config.token_url = f"{url}/fhir/auth/token"
-        engine = api_engine
-        directory, log = SqlPayerDirectory(engine), SqlSubmissionLog(engine)
-        provider = Provider("Riverside CMHC", "1234567893")
-        pas = PasGateway(directory, log, SqlWebhookInbox(engine), provider)
-        ports = FakePorts()
-        activities = EpisodeActivities(
-            ChannelGateway(directory, log, pas=pas), SqlReadModel(engine), ports.notifier,
-            ports.outbox,
-        )  # fmt: skip
-        queue = f"tq-pas-{uuid.uuid4().hex}"
-        async with running_worker(dev_env.client, activities, [EpisodeWorkflow], queue):
-            settings = api_settings(STEPDOWN_TASK_QUEUE=queue)
-            deps = sql_deps(engine, dev_env.client, settings)
-            app = create_app(settings, deps=deps)
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-                stack = Stack(app, deps, settings, engine, ports)
-                yield PasStack(Api(http, stack), sim, url, activities, keys.private_ref)
+        async with pas_api(dev_env.client, api_engine, "pas") as (api, activities):
+            yield PasStack(api, sim, url, activities, keys.private_ref)
+
+
+@asynccontextmanager
+async def pas_api(
+    client: Client, engine: Engine, name: str
+) -> AsyncIterator[tuple[Api, EpisodeActivities]]:
+    """The API over a worker whose payer channels send PAS requests through PasGateway."""
+    directory, log = SqlPayerDirectory(engine), SqlSubmissionLog(engine)
+    provider = Provider("Riverside CMHC", "1234567893")
+    pas = PasGateway(directory, log, SqlWebhookInbox(engine), provider)
+    ports = FakePorts()
+    activities = EpisodeActivities(
+        ChannelGateway(directory, log, pas=pas), SqlReadModel(engine), ports.notifier,
+        ports.outbox,
+    )  # fmt: skip
+    queue = f"tq-{name}-{uuid.uuid4().hex}"
+    async with running_worker(client, activities, [EpisodeWorkflow], queue):
+        settings = api_settings(STEPDOWN_TASK_QUEUE=queue)
+        deps = sql_deps(engine, client, settings)
+        app = create_app(settings, deps=deps)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            yield Api(http, Stack(app, deps, settings, engine, ports)), activities
 
 
 async def open_for_pas_payer(stack: PasStack) -> dict[str, Any]:

@@ -5,35 +5,24 @@ webhook inbox and the same decision path → A1 ends the inquiries."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest_asyncio
 from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
-from activities.episode import EpisodeActivities
-from api.app import create_app
-from api.deps import sql_deps
 from api.redelivery import Redelivery
-from payers.channels import ChannelGateway
-from payers.formats.pas_request import Provider
-from payers.pas_gateway import PasGateway
 from payers.simulator import create_app as simulator_app
 from store.payers import PayerSettings
-from store.sql import SqlReadModel, SqlWebhookInbox
-from store.sql_payers import SqlPayerDirectory, SqlSubmissionLog
-from tests.api.helpers import Api, Stack, api_settings, eventually, new_id
+from tests.api.helpers import Api, eventually, new_id
+from tests.api.test_pas_episode import pas_api
 from tests.payers.test_simulator import config
-from tests.support.fakes import FakePorts
 from tests.support.http import served
 from tests.support.pas_keys import key_pair
-from tests.support.temporal import find_binary, running_worker
-from workflows.episode import EpisodeWorkflow
+from tests.support.temporal import find_binary
 from workflows.temporal import DATA_CONVERTER, register_search_attributes
 
 CLIENT = "stepdown-inquiry-test"
@@ -96,23 +85,8 @@ async def skipping(api_engine: Engine, tmp_path: Path) -> AsyncIterator[Skipping
         sim.state.pas_config.token_url = f"{url}/fhir/auth/token"
         # Two inquiries hear A4 again; the third hears the final A1.
         sim.state.pas_config.pending_inquiries = 2
-        directory, log = SqlPayerDirectory(api_engine), SqlSubmissionLog(api_engine)
-        provider = Provider("Riverside CMHC", "1234567893")
-        pas = PasGateway(directory, log, SqlWebhookInbox(api_engine), provider)
-        ports = FakePorts()
-        activities = EpisodeActivities(
-            ChannelGateway(directory, log, pas=pas), SqlReadModel(api_engine), ports.notifier,
-            ports.outbox,
-        )  # fmt: skip
-        queue = f"tq-inquire-{uuid.uuid4().hex}"
-        async with running_worker(env.client, activities, [EpisodeWorkflow], queue):
-            settings = api_settings(STEPDOWN_TASK_QUEUE=queue)
-            deps = sql_deps(api_engine, env.client, settings)
-            app = create_app(settings, deps=deps)
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-                stack = Stack(app, deps, settings, api_engine, ports)
-                yield Skipping(env, Api(http, stack), url, keys.private_ref)
+        async with pas_api(env.client, api_engine, "inquire") as (api, _):
+            yield Skipping(env, api, url, keys.private_ref)
 
 
 def pended(view: dict[str, Any]) -> bool:
