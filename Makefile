@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 test: $(STAMP) browser compose-cli
-	$(BIN)/pytest --cov --cov-report=term --cov-fail-under=69 $(PYTEST_ARGS)
+	$(BIN)/pytest --cov --cov-report=term --cov-fail-under=88 $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -10,12 +10,19 @@ which replicas keep in step as they keep any clock (NTP).
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
-from store.throttles import ThrottleCounts, Window
+from sqlalchemy.exc import SQLAlchemyError
+
+from store.throttles import MemoryThrottleCounts, ThrottleCounts, Window
+
+T = TypeVar("T")
+log = logging.getLogger("stepdown.api")
 
 
 @dataclass
@@ -25,19 +32,31 @@ class Throttle:
     window: float
     counts: ThrottleCounts
     clock: Callable[[], datetime]
+    # While the database does not answer, this process counts on its own: intake and ops
+    # need Temporal, not the database, and must not stop with it (tests/faults).
+    fallback: ThrottleCounts = field(default_factory=MemoryThrottleCounts)
 
     def retry_after(self, key: str) -> int | None:
         """Seconds `key` must wait before trying again, or None when it may try now."""
         now = self.clock().timestamp()
-        return self._wait(self.counts.window(self.scope, key, self.window, now), now)
+        return self._wait(self._counted(lambda c: c.window(self.scope, key, self.window, now)), now)
 
     def fail(self, key: str) -> int | None:
         """Counts a failure; returns the wait this failure started, if it reached the limit."""
         now = self.clock().timestamp()
-        return self._wait(self.counts.fail(self.scope, key, self.window, now), now)
+        return self._wait(self._counted(lambda c: c.fail(self.scope, key, self.window, now)), now)
 
     def clear(self, key: str) -> None:
-        self.counts.clear(self.scope, key)
+        self._counted(lambda c: c.clear(self.scope, key))
+
+    def _counted(self, call: Callable[[ThrottleCounts], T]) -> T:
+        try:
+            return call(self.counts)
+        except SQLAlchemyError as err:
+            log.warning(
+                "throttle counts unavailable (%s); counting in this process", type(err).__name__
+            )
+            return call(self.fallback)
 
     def _wait(self, window: Window | None, now: float) -> int | None:
         if window is None or window.failures < self.limit:

@@ -22,10 +22,14 @@ def activities(database_url: str | None) -> EpisodeActivities:
     ports = FakePorts()
     if database_url is None:
         return ports.activities()
+    from settings import Settings
     from store.db import make_engine
+    from store.phi import cipher_from_settings
     from store.sql import SqlReadModel
 
-    read_model = SqlReadModel(make_engine(database_url))
+    # Sealed and indexed with the dev keys the bench's API (dev mode) reads and searches with.
+    cipher = cipher_from_settings(Settings.model_validate({"STEPDOWN_DEV": True}))
+    read_model = SqlReadModel(make_engine(database_url), cipher)
     return EpisodeActivities(ports.payer_gateway, read_model, ports.notifier, ports.outbox)
 
 

@@ -9,13 +9,17 @@ from temporalio.client import Client
 
 from devstack.records import compare_live
 from store.event_store import SqlEventStore
+from store.phi import PhiCipher
 from store.sql import SqlReadModel
 from store.verify import EpisodeCheck, check_stored
 
 
-async def record_problems(client: Client, engine: Engine, episode_ids: list[str]) -> list[str]:
-    """Every chain, seq run, fold and live comparison difference of these episodes."""
-    store, read_model = SqlEventStore(engine), SqlReadModel(engine)
+async def record_problems(
+    client: Client, engine: Engine, episode_ids: list[str], cipher: PhiCipher | None = None
+) -> list[str]:
+    """Every chain, seq run, fold and live comparison difference of these episodes; `cipher`
+    opens the PHI the episodes' worker sealed."""
+    store, read_model = SqlEventStore(engine, cipher), SqlReadModel(engine, cipher)
     problems: list[str] = []
     for episode_id in episode_ids:
 

@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from temporalio.client import Client
 
 from store.db import make_engine
+from store.phi import cipher_from_settings
 from tests.api.helpers import Api, approval
 from tests.faults.ledger import (
     FaultResult,
@@ -138,7 +139,10 @@ async def account(
         f"kept their audit entry in the error log; {len(spill.entries)} entries spilled in all",
     ]
     # The event store came through the cut intact: chains, seq runs, folds = live workflows.
-    record = await record_problems(api.deps.episodes.client, api.stack.engine, sorted(expected))
+    cipher = cipher_from_settings(api.stack.settings)  # the stack's worker seals with its keys
+    record = await record_problems(
+        api.deps.episodes.client, api.stack.engine, sorted(expected), cipher
+    )
     if not record:
         notes.append(f"events verify passed for all {len(expected)} episodes")
     load = {"episodes": len(expected), "deliveries": answered}
