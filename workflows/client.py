@@ -4,6 +4,8 @@ Reading an episode's Temporal history is workflows/history.py."""
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -57,12 +59,22 @@ async def mapped_errors(episode_id: str) -> AsyncIterator[None]:
             raise Rejected("not_found", f"no episode {episode_id}") from None
         if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
             raise WorkflowServiceUnavailable(str(err)) from None
-        if err.status == RPCStatusCode.FAILED_PRECONDITION and "workflow task" in err.message:
+        if workflow_not_ready(err):
             # The episode's current workflow task failed (a worker died in it, or it is
             # stuck): the update was not taken. Retryable, like a Temporal outage: a webhook
             # stays queued in the inbox and the caller hears 503 (see api/stuck.py).
             raise WorkflowServiceUnavailable(str(err)) from None
         raise
+
+
+# The server answers an update "workflow not ready" when the workflow task that would have
+# taken it failed — as it does when a run continues as new while updates wait for it; the
+# next task takes them. Tried again after these pauses (seconds) before the caller hears it.
+NOT_READY_RETRIES = (0.2, 0.5, 1.0)
+
+
+def workflow_not_ready(err: RPCError) -> bool:
+    return err.status == RPCStatusCode.FAILED_PRECONDITION and "workflow task" in err.message
 
 
 class EpisodeClient:
@@ -133,8 +145,18 @@ class EpisodeClient:
     async def update(
         self, episode_id: str, update: Any, arg: Any, *, update_id: str | None = None
     ) -> Any:
+        # One id for every attempt, so an update the server did take is never applied twice.
+        update_id = update_id or f"update-{uuid.uuid4().hex}"
+        handle = self.handle(episode_id)
         async with mapped_errors(episode_id):
-            return await self.handle(episode_id).execute_update(update, arg, id=update_id)
+            for pause in NOT_READY_RETRIES:
+                try:
+                    return await handle.execute_update(update, arg, id=update_id)
+                except RPCError as err:
+                    if not workflow_not_ready(err):
+                        raise
+                await asyncio.sleep(pause)
+            return await handle.execute_update(update, arg, id=update_id)
 
     async def history(self, episode_id: str) -> list[HistoryEntry]:
         """Every run's Temporal history, oldest run first, following continue-as-new back."""

@@ -22,6 +22,7 @@ from tests.workflows.helpers import (
     view,
     world,
 )
+from workflows.client import EpisodeClient
 from workflows.episode import EpisodeWorkflow
 
 
@@ -195,8 +196,12 @@ async def test_long_histories_continue_as_new_before_the_history_budget(dev):
     env, w, queue = dev
     handle = await start_episode(env.client, queue, history_budget=60)
     await decide(handle, "A1", **approval(today()))
+    # Through the episode client, as the API sends them: an update that meets the run
+    # continuing as new hears "workflow not ready" and is sent again with its id.
+    episodes = EpisodeClient(env.client, queue)
+    episode_id = handle.id.removeprefix("episode-")
     for _ in range(8):
-        await handle.execute_update(EpisodeWorkflow.record_services, services_on(today()))
+        await episodes.update(episode_id, EpisodeWorkflow.record_services, services_on(today()))
     await _eventually_async(lambda: _runs(env, handle.id), lambda n: n >= 2)
     # The budget is checked whenever the workflow wakes; the run then waits a moment for
     # effects already running, unless updates push it 20 events past the budget
