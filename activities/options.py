@@ -67,17 +67,16 @@ OPTIONS: dict[str, ActivityOptions] = {
 PAYER_GIVE_UP = timedelta(hours=4)
 CLAIM_REJECTED = "ClaimRejected"
 
+# A payer call is tried again (1 s, doubling to 5 min) until it gives up; a refusal is final.
+PAYER_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=5),
+    non_retryable_error_types=[PAYER_REJECTED],
+)
+
 LANE_OPTIONS: dict[str, ActivityOptions] = {
-    "submit_authorization_request": ActivityOptions(
-        START_TO_CLOSE,
-        RetryPolicy(
-            initial_interval=timedelta(seconds=1),
-            backoff_coefficient=2.0,
-            maximum_interval=timedelta(minutes=5),
-            non_retryable_error_types=[PAYER_REJECTED],
-        ),
-        PAYER_GIVE_UP,
-    ),
+    "submit_authorization_request": ActivityOptions(START_TO_CLOSE, PAYER_RETRY, PAYER_GIVE_UP),
     "project_events": UNTIL_DONE,
     "deliver_claim": ActivityOptions(START_TO_CLOSE, _retry(non_retryable=(CLAIM_REJECTED,))),
     "notify_staff": BEST_EFFORT,
@@ -86,14 +85,5 @@ LANE_OPTIONS["submit_extension_request"] = LANE_OPTIONS["submit_authorization_re
 # An inquiry that cannot get through in half an hour is given up (a `submission_failed` ops
 # see); the next one on the episode's inquiry schedule is made all the same.
 INQUIRY_GIVE_UP = timedelta(minutes=30)
-LANE_OPTIONS["inquire_payer"] = ActivityOptions(
-    START_TO_CLOSE,
-    RetryPolicy(
-        initial_interval=timedelta(seconds=1),
-        backoff_coefficient=2.0,
-        maximum_interval=timedelta(minutes=5),
-        non_retryable_error_types=[PAYER_REJECTED],
-    ),
-    INQUIRY_GIVE_UP,
-)
+LANE_OPTIONS["inquire_payer"] = ActivityOptions(START_TO_CLOSE, PAYER_RETRY, INQUIRY_GIVE_UP)
 LANE_OPTIONS["request_peer_to_peer"] = LANE_OPTIONS["submit_authorization_request"]
