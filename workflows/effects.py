@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,7 +19,16 @@ with workflow.unsafe.imports_passed_through():
     )
     from activities.options import OPTIONS
     from activities.ports import Message, Notification, OutboundClaim, ProjectionBatch
-    from domain.effects import Effect, effects_of
+    from domain.attendance import AttendanceSummary
+    from domain.effects import (
+        DeliverClaim,
+        Effect,
+        InquirePayer,
+        NotifyStaff,
+        RequestP2P,
+        SubmitRequest,
+        effects_of,
+    )
     from domain.events import Event
     from domain.project import claim_views, summarize
     from domain.state import Episode
@@ -101,58 +110,68 @@ class EffectRunner:
 
 def activity_call(state: Episode, effect: Effect) -> tuple[Any, Message]:
     """The activity that carries out `effect` and its argument, built from the state now."""
-    ids = {"episode_id": state.episode_id, "payer_id": _payer_id(state)}
-    if effect.kind == "submit_request" and effect.detail["purpose"] == "extension":
+    match effect:
+        case SubmitRequest():
+            return _submission(state, effect)
+        case RequestP2P():
+            p2p = PeerToPeerRequest(
+                **_ids(state),
+                trace_number=state.trace_numbers[-1],
+                payload=_p2p_payload(state, effect),
+                attempt=effect.attempt,
+            )
+            return EpisodeActivities.request_peer_to_peer, p2p
+        case InquirePayer():
+            return _inquiry(state, effect)
+        case DeliverClaim():
+            claim = OutboundClaim(
+                episode_id=state.episode_id,
+                claim_id=effect.key,
+                claim=effect.claim,
+                resend=effect.attempt > 0,
+            )
+            return EpisodeActivities.deliver_claim, claim
+        case NotifyStaff():
+            note = Notification(
+                episode_id=state.episode_id, kind=effect.notice, detail=effect.text, key=effect.key
+            )
+            return EpisodeActivities.notify_staff, note
+
+
+def _submission(state: Episode, effect: SubmitRequest) -> tuple[Any, Message]:
+    payload = _request_payload(
+        state, effect.purpose, effect.units, effect.attendance, effect.attendance_summary
+    )
+    if effect.purpose == "extension":
         extension = ExtensionSubmission(
-            **ids,
-            trace_number=effect.key,
-            payload=_request_payload(state, effect),
-            attempt=effect.attempt,
+            **_ids(state), trace_number=effect.key, payload=payload, attempt=effect.attempt
         )
         return EpisodeActivities.submit_extension_request, extension
-    if effect.kind == "submit_request":
-        initial = AuthorizationSubmission(
-            **ids,
-            trace_number=effect.key,
-            purpose=effect.detail["purpose"],
-            payload=_request_payload(state, effect),
-            attempt=effect.attempt,
-        )
-        return EpisodeActivities.submit_authorization_request, initial
-    if effect.kind == "request_p2p":
-        p2p = PeerToPeerRequest(
-            **ids,
-            trace_number=state.trace_numbers[-1],
-            payload=_p2p_payload(state, effect),
-            attempt=effect.attempt,
-        )
-        return EpisodeActivities.request_peer_to_peer, p2p
-    if effect.kind == "inquire_payer":
-        # §8: `Claim/$inquire` about the pended request, with the Bundle of the original one.
-        inquiry = PendedInquiry(
-            **ids,
-            trace_number=effect.detail["trace_number"],
-            purpose=effect.detail["purpose"],
-            attempt=effect.detail["inquiry"],
-            payload=_request_payload(state, effect),
-            retry=effect.attempt,
-        )
-        return EpisodeActivities.inquire_payer, inquiry
-    if effect.kind == "deliver_claim":
-        claim = OutboundClaim(
-            episode_id=state.episode_id,
-            claim_id=effect.key,
-            claim=effect.detail["claim"],
-            resend=effect.attempt > 0,
-        )
-        return EpisodeActivities.deliver_claim, claim
-    note = Notification(
-        episode_id=state.episode_id,
-        kind=effect.detail["kind"],
-        detail=effect.detail["detail"],
-        key=effect.key,
+    initial = AuthorizationSubmission(
+        **_ids(state),
+        trace_number=effect.key,
+        purpose=effect.purpose,
+        payload=payload,
+        attempt=effect.attempt,
     )
-    return EpisodeActivities.notify_staff, note
+    return EpisodeActivities.submit_authorization_request, initial
+
+
+def _inquiry(state: Episode, effect: InquirePayer) -> tuple[Any, Message]:
+    """§8: `Claim/$inquire` about the pended request, with the Bundle of the original one."""
+    inquiry = PendedInquiry(
+        **_ids(state),
+        trace_number=effect.trace_number,
+        purpose=effect.purpose,
+        attempt=effect.inquiry,
+        payload=_request_payload(state, effect.purpose, effect.units),
+        retry=effect.attempt,
+    )
+    return EpisodeActivities.inquire_payer, inquiry
+
+
+def _ids(state: Episode) -> dict[str, str]:
+    return {"episode_id": state.episode_id, "payer_id": _payer_id(state)}
 
 
 def upsert_search_attributes(
@@ -189,27 +208,29 @@ def _end_instant(state: Episode) -> datetime | None:
     return max(ends_at(a) for a in state.authorizations)
 
 
-def _p2p_payload(state: Episode, effect: Effect) -> dict[str, Any]:
+def _p2p_payload(state: Episode, effect: RequestP2P) -> dict[str, Any]:
     """The review's key, the denied request's facts (a PAS payer gets the P2P as a `$submit`
     of the denied service) and the attachments that go with it (ids: the gateway reads
     their bytes, which never enter the workflow's history)."""
     assert state.opened is not None
-    facts = Effect(
-        kind="request_p2p",
-        key=effect.key,
-        detail={"purpose": "p2p", "units": state.opened.requested.units},
-    )
-    attachments = list(effect.detail.get("attachments", []))
-    return {"key": effect.key, **_request_payload(state, facts), "attachments": attachments}
+    facts = _request_payload(state, "p2p", state.opened.requested.units)
+    return {"key": effect.key, **facts, "attachments": list(effect.attachments)}
 
 
-def _request_payload(state: Episode, effect: Effect) -> dict[str, Any]:
+def _request_payload(
+    state: Episode,
+    purpose: str,
+    units: int,
+    attendance: Sequence[str] = (),
+    attendance_summary: AttendanceSummary | None = None,
+) -> dict[str, Any]:
     """What the payer needs to decide; the gateway maps it onto the payer's format."""
     assert state.opened is not None
     o = state.opened
+    summary = None if attendance_summary is None else attendance_summary.model_dump(mode="json")
     return {
-        "purpose": effect.detail["purpose"],
-        "units": effect.detail["units"],
+        "purpose": purpose,
+        "units": units,
         "requested": o.requested.model_dump(mode="json"),
         "from_level": o.from_level,
         "to_level": o.to_level,
@@ -224,7 +245,7 @@ def _request_payload(state: Episode, effect: Effect) -> dict[str, Any]:
         "plan_type": o.payer.plan_type,
         "setting": o.setting,
         # Issue 12: weeks attended below the level's minimum, evidence for a concurrent review.
-        "attendance": effect.detail.get("attendance", []),
+        "attendance": list(attendance),
         # Days and hours attended, missed sessions and units used (None without attendance).
-        "attendance_summary": effect.detail.get("attendance_summary"),
+        "attendance_summary": summary,
     }

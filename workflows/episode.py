@@ -155,7 +155,7 @@ class EpisodeWorkflow:
             key=effect.key,
             attempt=effect.attempt,
             reason=reason,
-            detail=effect.detail,
+            detail=effect.as_detail(),
         )
         try:
             self._apply(command)

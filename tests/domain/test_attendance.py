@@ -11,7 +11,7 @@ import pytest
 
 from domain import commands as c
 from domain.attendance import AttendanceEntry, ProgramSchedule
-from domain.effects import effects_of
+from domain.effects import SubmitRequest, effects_of
 from domain.errors import Rejected
 from domain.policy import default_policy
 from domain.project import episode_view, worklist_items
@@ -230,8 +230,9 @@ def test_the_extension_request_carries_days_hours_missed_sessions_and_units_used
     assert summary.unit_type == "days"
     # The effect hands the evidence to the payer gateway.
     [effect] = effects_of(request, 1)
-    assert effect.detail["attendance_summary"]["no_shows"] == ["2026-11-25"]
-    assert effect.detail["attendance_summary"]["units_used"] == 2
+    assert isinstance(effect, SubmitRequest) and effect.attendance_summary == summary
+    assert effect.as_detail()["attendance_summary"]["no_shows"] == ["2026-11-25"]
+    assert effect.as_detail()["attendance_summary"]["units_used"] == 2
 
 
 def test_an_extension_request_without_recorded_attendance_carries_no_summary():
@@ -240,4 +241,6 @@ def test_an_extension_request_without_recorded_attendance_carries_no_summary():
     s.now = datetime(2026, 12, 4, 9, tzinfo=UTC)
     (request,) = s.fire("concurrent_review_due")
     assert request.attendance_summary is None  # type: ignore[union-attr]
-    assert "attendance_summary" not in effects_of(request, 1)[0].detail
+    [effect] = effects_of(request, 1)
+    assert isinstance(effect, SubmitRequest) and effect.attendance_summary is None
+    assert "attendance_summary" not in effect.as_detail()

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from domain import commands as c
-from domain.effects import effects_of
+from domain.effects import InquirePayer, NotifyStaff, effects_of
 from domain.errors import Rejected
 from domain.events import Event
 from domain.model import PayerDecision
@@ -36,7 +36,8 @@ def test_a_pas_pend_schedules_the_first_inquiry_an_interval_later():
     # Until the request's own decision deadline (§3: 7 days for a standard request).
     assert s.state.pending is not None
     assert s.state.pending.inquire_until == T0 + timedelta(days=7)
-    assert effects_of(pended, 3)[0].detail["kind"] == "info_requested"
+    [note] = effects_of(pended, 3)
+    assert isinstance(note, NotifyStaff) and note.notice == "info_requested"
 
 
 def test_a_webhook_pend_schedules_no_inquiry():
@@ -53,9 +54,9 @@ def test_each_inquiry_is_an_effect_and_schedules_the_next():
     second = s.fire("payer_inquiry_due")
     assert s.types(first + second) == ["payer_inquired", "payer_inquired"]
     [effect] = effects_of(second[0], 9)
-    assert (effect.kind, effect.key) == ("inquire_payer", f"{s.trace}:2")
-    assert effect.detail == {"trace_number": s.trace, "purpose": "initial", "units": 20,
-                             "inquiry": 2}  # fmt: skip
+    assert effect == InquirePayer(
+        key=f"{s.trace}:2", trace_number=s.trace, purpose="initial", units=20, inquiry=2
+    )
     assert s.state.deadlines["payer_inquiry_due"] == T0 + timedelta(minutes=180)
 
 
@@ -116,7 +117,9 @@ def test_a_failed_inquiry_is_recorded_and_keeps_the_clock():
     assert s.state.deadlines == deadlines
     [retried] = s.run(c.RetryFailedEffects(by="ops"))
     [effect] = effects_of(retried, 12)
-    assert (effect.kind, effect.attempt, effect.detail["inquiry"]) == ("inquire_payer", 1, 1)
+    assert effect == InquirePayer(
+        key=key, attempt=1, trace_number=s.trace, purpose="initial", units=20, inquiry=1
+    )
 
 
 def test_a_failed_inquiry_is_a_worklist_item_ops_can_retry():

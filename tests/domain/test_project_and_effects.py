@@ -1,7 +1,7 @@
 from datetime import date, timedelta
 
 from domain import commands as c
-from domain.effects import effects_of
+from domain.effects import NotifyStaff, effects_of
 from domain.project import episode_view, summarize, worklist_items
 from tests.domain.scenario import Scenario, service
 
@@ -122,7 +122,7 @@ def test_every_notable_event_notifies_staff():
     s.run(c.RecordServices(services=(service(date(2026, 11, 25), code="S9480"),)))
     s.run(c.ReleaseClaim(claim_id="C-2", through=date(2026, 11, 30)))
     notified = {
-        e.detail.get("kind") for ev in s.events for e in effects_of(ev, 1) if e.kind == "notify"
+        e.notice for ev in s.events for e in effects_of(ev, 1) if isinstance(e, NotifyStaff)
     }
     assert {
         "payer_decision_overdue",
