@@ -7,6 +7,7 @@ effects were typed classes, written down from that code's output."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from domain.state import Episode
 from tests.domain.scenario import Scenario
 from workflows.effects import activity_call
 from workflows.models import EpisodeInput
+from workflows.temporal import DATA_CONVERTER
 
 TRACE = "SD-B51863FA4D-1"
 IDS = {"episode_id": "ep-effects", "payer_id": "acme-medicaid"}
@@ -162,5 +164,9 @@ def test_an_effect_carried_across_continue_as_new_keeps_its_shape() -> None:
     [pending] = carried.pending_effects
     assert isinstance(pending.effect, SubmitRequest) and pending.effect.purpose == "extension"
     assert pending.id == "submit_request:T-EXT:1"
-    # A worker of the earlier release reads what this one writes.
-    assert carried.model_dump(mode="json")["pending_effects"] == [{"seq": 4, "effect": old}]
+    # A worker of the earlier release reads what this one writes: the payload Temporal stores
+    # holds the effect in the earlier shape.
+    [payload] = DATA_CONVERTER.payload_converter.to_payloads([carried])
+    assert json.loads(payload.data)["pending_effects"] == [{"seq": 4, "effect": old}]
+    [read] = DATA_CONVERTER.payload_converter.from_payloads([payload], [EpisodeInput])
+    assert read == carried
