@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from settings import GROUPS, Settings, env_names
+from settings import GROUPS, Settings, env_names, get_settings
 
 # env name, its text in the environment, where it lands, the value it lands as.
 MOVED = [
@@ -95,3 +95,22 @@ def test_production_settings_derived_from_grouped_ones(monkeypatch: pytest.Monke
     assert (dev.smtp_host, dev.smtp_port) == ("127.0.0.1", 9025)
     assert dev.temporal_db() == Path("/srv/dev/temporal.db")
     assert dev.simulator.token_url() == "http://127.0.0.1:9100/fhir/auth/token"
+
+
+def test_the_simulator_command_listens_where_its_variables_say(monkeypatch: pytest.MonkeyPatch):
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from cli import app
+
+    served: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda target, **options: served.update(options))
+    monkeypatch.setenv("STEPDOWN_SIM_HOST", "0.0.0.0")
+    monkeypatch.setenv("STEPDOWN_SIM_PORT", "9191")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["simulator"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert (served["host"], served["port"]) == ("0.0.0.0", 9191)
