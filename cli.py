@@ -211,7 +211,7 @@ def simulator(host: str | None = None, port: int | None = None) -> None:
     import uvicorn
 
     s = load_settings()
-    host, port = host or s.simulator_host, port or s.simulator_port
+    host, port = host or s.simulator.host, port or s.simulator.port
     uvicorn.run("payers.simulator:create_app", factory=True, host=host, port=port)
 
 

@@ -9,11 +9,26 @@ import re
 import sys
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 from payers.formats.x12_837i import Address, Submitter
 
@@ -92,11 +107,140 @@ def _token_problems(tokens: dict[str, str], dev_mode: bool) -> list[str]:
     return problems
 
 
+class DevStackSettings(BaseModel):
+    """What only `stepdown dev` reads: the dev Temporal server's file and UI, the mail sink."""
+
+    model_config = ConfigDict(extra="ignore", hide_input_in_errors=True)
+
+    # None: <data_dir>/temporal.db, the dev server's persistent SQLite file.
+    temporal_db_path: Path | None = Field(default=None, alias="STEPDOWN_TEMPORAL_DB")
+    # Also the default origin the API lets call its codec endpoints (Settings.ui_origin).
+    temporal_ui_port: int = Field(default=8233, alias="STEPDOWN_TEMPORAL_UI_PORT")
+    # The dev stack's SMTP sink (devstack/mailsink.py) and the page listing what it received.
+    smtp_port: int = Field(default=8025, alias="STEPDOWN_DEV_SMTP_PORT")
+    mail_port: int = Field(default=8026, alias="STEPDOWN_DEV_MAIL_PORT")
+
+
+class SimulatorSettings(BaseModel):
+    """The payer simulator of the dev stack (payers/simulator.py)."""
+
+    model_config = ConfigDict(extra="ignore", hide_input_in_errors=True)
+
+    host: str = Field(default="127.0.0.1", alias="STEPDOWN_SIM_HOST")
+    port: int = Field(default=8100, alias="STEPDOWN_SIM_PORT")
+    # None: http://<host>:<port>.
+    url: str | None = Field(default=None, alias="STEPDOWN_SIM_URL")
+    # Weights of the simulator's answers (X12 306 actions, or "none" for silence); JSON.
+    mix: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_SIM_MIX), alias="STEPDOWN_SIM_MIX"
+    )
+    # Weights of the webhook formats it answers in: "json", "fhir", "x12"; JSON.
+    formats: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_SIM_FORMATS), alias="STEPDOWN_SIM_FORMATS"
+    )
+    delay_seconds: float = Field(default=4.0, ge=0, alias="STEPDOWN_SIM_DELAY")
+    # With the default mix this seed answers the demo episodes with approvals, a modified
+    # approval, denials, a pend and silence, in all three formats (tests/devstack/test_demo.py).
+    seed: int = Field(default=941, alias="STEPDOWN_SIM_SEED")
+    # Its Da Vinci PAS clients: client id -> `env:NAME` or `file:/path` of the public key PEM
+    # their client assertions are verified with.
+    pas_clients: dict[str, str] = Field(default_factory=dict, alias="STEPDOWN_SIM_PAS_CLIENTS")
+
+    @field_validator("mix", "formats")
+    @classmethod
+    def _weights(cls, weights: dict[str, float], info: ValidationInfo) -> dict[str, float]:
+        known = SIM_ACTIONS if info.field_name == "mix" else SIM_FORMATS
+        unknown = sorted(set(weights) - set(known))
+        if unknown:
+            raise ValueError(f"unknown keys {unknown}; use some of {list(known)}")
+        if any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
+            raise ValueError("weights must be non-negative and add up to more than 0")
+        return weights
+
+    def base_url(self) -> str:
+        return (self.url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def token_url(self) -> str:
+        """Its SMART token endpoint, the `aud` of the assertions it accepts."""
+        return f"{self.base_url()}/fhir/auth/token"
+
+
+# Settings groups, by their attribute on Settings. Each member keeps its flat STEPDOWN_*
+# name, read from the environment (_FlatEnvSource) or given to Settings(...) by it.
+GROUPS: dict[str, type[BaseModel]] = {
+    "devstack": DevStackSettings,
+    "simulator": SimulatorSettings,
+}
+
+
+class _FlatEnvSource(EnvSettingsSource):
+    """The environment, where a group is read member by member under their flat names, and
+    never from one variable named after the group (a DEVSTACK in a shell is no setting)."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        group = GROUPS.get(field_name)
+        if group is None:
+            return super().get_field_value(field, field_name)
+        found = {}
+        for name, member in group.model_fields.items():
+            raw, key, is_complex = super().get_field_value(member, name)
+            try:
+                value = super().prepare_field_value(name, member, raw, is_complex)
+            except ValueError as err:
+                raise SettingsError(f"{key} is not valid JSON: {err}") from None
+            if value is not None:
+                found[key] = value
+        return found, field_name, False
+
+    def prepare_field_value(
+        self, field_name: str, field: FieldInfo, value: Any, value_is_complex: bool
+    ) -> Any:
+        if field_name in GROUPS:
+            return value or None
+        return super().prepare_field_value(field_name, field, value, value_is_complex)
+
+
+def env_names() -> set[str]:
+    """Every environment variable a setting is read from, the groups' members included."""
+    fields = [*Settings.model_fields.values()]
+    for group in GROUPS.values():
+        fields += group.model_fields.values()
+    return {field.alias for field in fields if field.alias}
+
+
 class Settings(BaseSettings):
     # Errors never echo input: a bad key or token would otherwise end up in startup logs.
     model_config = SettingsConfigDict(
         env_prefix="", env_file=None, extra="ignore", hide_input_in_errors=True
     )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, _FlatEnvSource(settings_cls), dotenv_settings, file_secret_settings
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat_names_into_groups(cls, data: Any) -> Any:
+        """Settings(STEPDOWN_SIM_SEED=…) sets the simulator's seed, as the environment does."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for name, group in GROUPS.items():
+            aliases = [member.alias for member in group.model_fields.values() if member.alias]
+            flat = {alias: data.pop(alias) for alias in aliases if alias in data}
+            if flat:
+                given = data.get(name) or {}
+                if isinstance(given, BaseModel):
+                    given = given.model_dump(by_alias=True, exclude_unset=True)
+                data[name] = {**given, **flat}
+        return data
 
     dev_mode: bool = Field(default=False, alias="STEPDOWN_DEV")
     database_url: str = Field(default=f"sqlite:///{DATA_DIR}/stepdown.db", alias="DATABASE_URL")
@@ -183,36 +327,20 @@ class Settings(BaseSettings):
     event_retention_years: int = Field(default=10, ge=6, alias="STEPDOWN_EVENT_RETENTION_YEARS")
     api_host: str = Field(default="127.0.0.1", alias="STEPDOWN_API_HOST")
     api_port: int = Field(default=8000, alias="STEPDOWN_API_PORT")
-    temporal_ui_port: int = Field(default=8233, alias="STEPDOWN_TEMPORAL_UI_PORT")
     # The Temporal UI's origin, allowed to call the codec endpoints (CORS); see ui_origin().
     temporal_ui_origin: str | None = Field(default=None, alias="STEPDOWN_TEMPORAL_UI_ORIGIN")
     # key id -> base64 of a 32-byte AES key; several during a rotation. JSON in the environment.
     payload_keys: dict[str, SecretStr] = Field(default_factory=dict, alias="STEPDOWN_PAYLOAD_KEYS")
     # The key new payloads are encrypted with; may be left out when there is only one key.
     payload_active_key: str | None = Field(default=None, alias="STEPDOWN_PAYLOAD_ACTIVE_KEY")
-    # The dev stack (`stepdown dev`): where it keeps its files and where its processes listen.
+    # Where `stepdown dev` keeps its files; also the base of the mailbox's and the claim
+    # files' default folders, so it is not one of the dev stack's own settings below.
     data_dir: Path = Field(default=DATA_DIR, alias="STEPDOWN_DATA_DIR")
-    # None: <data_dir>/temporal.db, the dev server's persistent SQLite file.
-    temporal_db_path: Path | None = Field(default=None, alias="STEPDOWN_TEMPORAL_DB")
     # The API as callers reach it (CLI, simulator); None: http://<api_host>:<api_port>.
     api_url: str | None = Field(default=None, alias="STEPDOWN_API_URL")
-    # The payer simulator of the dev stack (payers/simulator.py).
-    simulator_host: str = Field(default="127.0.0.1", alias="STEPDOWN_SIM_HOST")
-    simulator_port: int = Field(default=8100, alias="STEPDOWN_SIM_PORT")
-    # None: http://<simulator_host>:<simulator_port>.
-    simulator_url: str | None = Field(default=None, alias="STEPDOWN_SIM_URL")
-    # Weights of the simulator's answers (X12 306 actions, or "none" for silence); JSON.
-    simulator_mix: dict[str, float] = Field(
-        default_factory=lambda: dict(DEFAULT_SIM_MIX), alias="STEPDOWN_SIM_MIX"
-    )
-    # Weights of the webhook formats it answers in: "json", "fhir", "x12"; JSON.
-    simulator_formats: dict[str, float] = Field(
-        default_factory=lambda: dict(DEFAULT_SIM_FORMATS), alias="STEPDOWN_SIM_FORMATS"
-    )
-    simulator_delay_seconds: float = Field(default=4.0, ge=0, alias="STEPDOWN_SIM_DELAY")
-    # With the default mix this seed answers the demo episodes with approvals, a modified
-    # approval, denials, a pend and silence, in all three formats (tests/devstack/test_demo.py).
-    simulator_seed: int = Field(default=941, alias="STEPDOWN_SIM_SEED")
+    # What only `stepdown dev` and the payer simulator read, each under its flat env name.
+    devstack: DevStackSettings = Field(default_factory=DevStackSettings)
+    simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
     # The clearinghouse mailbox (payers/mailbox.py): a local directory unless an SFTP host
     # is set. None: <data_dir>/mailbox.
     mailbox_dir: Path | None = Field(default=None, alias="STEPDOWN_MAILBOX_DIR")
@@ -267,15 +395,7 @@ class Settings(BaseSettings):
     )
     # {kind: [role, …]} overriding activities/notifier.DEFAULT_ROLES. JSON.
     notify_roles: dict[str, list[str]] = Field(default_factory=dict, alias="STEPDOWN_NOTIFY_ROLES")
-    # The dev stack's SMTP sink (devstack/mailsink.py) and the page listing what it received.
-    dev_smtp_port: int = Field(default=8025, alias="STEPDOWN_DEV_SMTP_PORT")
-    dev_mail_port: int = Field(default=8026, alias="STEPDOWN_DEV_MAIL_PORT")
 
-    # The simulator's Da Vinci PAS clients: client id -> `env:NAME` or `file:/path` of the
-    # public key PEM their client assertions are verified with.
-    simulator_pas_clients: dict[str, str] = Field(
-        default_factory=dict, alias="STEPDOWN_SIM_PAS_CLIENTS"
-    )
     # The requesting provider named in Da Vinci PAS requests (Organization, NPI), and the
     # rendering practitioner when there is one; PAS submissions fail until both are set.
     provider_name: str | None = Field(default=None, alias="STEPDOWN_PROVIDER_NAME")
@@ -453,7 +573,11 @@ class Settings(BaseSettings):
         if self.claims_submitter is None:
             self.claims_submitter = DEV_SUBMITTER
         if self.smtp_host is None:
-            self.smtp_host, self.smtp_port, self.smtp_tls = "127.0.0.1", self.dev_smtp_port, "none"
+            self.smtp_host, self.smtp_port, self.smtp_tls = (
+                "127.0.0.1",
+                self.devstack.smtp_port,
+                "none",
+            )
         if not self.notify_emails:
             self.notify_emails = {k: list(v) for k, v in DEV_NOTIFY_EMAILS.items()}
         if "claims_batch_interval_seconds" not in self.model_fields_set:
@@ -501,35 +625,16 @@ class Settings(BaseSettings):
         return {k: decode_payload_key(v.get_secret_value()) for k, v in self.payload_keys.items()}
 
     def ui_origin(self) -> str:
-        return self.temporal_ui_origin or f"http://127.0.0.1:{self.temporal_ui_port}"
+        return self.temporal_ui_origin or f"http://127.0.0.1:{self.devstack.temporal_ui_port}"
 
     def secrets_for(self, payer_id: str) -> list[str]:
         return self.webhook_secrets.get(payer_id) or self.webhook_secrets.get("*", [])
 
-    @field_validator("simulator_mix", "simulator_formats")
-    @classmethod
-    def _weights(cls, weights: dict[str, float], info: ValidationInfo) -> dict[str, float]:
-        known = SIM_ACTIONS if info.field_name == "simulator_mix" else SIM_FORMATS
-        unknown = sorted(set(weights) - set(known))
-        if unknown:
-            raise ValueError(f"unknown keys {unknown}; use some of {list(known)}")
-        if any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
-            raise ValueError("weights must be non-negative and add up to more than 0")
-        return weights
-
     def public_api_url(self) -> str:
         return (self.api_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
 
-    def simulator_token_url(self) -> str:
-        """The simulator's SMART token endpoint, the `aud` of the assertions it accepts."""
-        return f"{self.simulator_base_url()}/fhir/auth/token"
-
-    def simulator_base_url(self) -> str:
-        url = self.simulator_url or f"http://{self.simulator_host}:{self.simulator_port}"
-        return url.rstrip("/")
-
     def temporal_db(self) -> Path:
-        return self.temporal_db_path or self.data_dir / "temporal.db"
+        return self.devstack.temporal_db_path or self.data_dir / "temporal.db"
 
 
 @lru_cache(maxsize=1)

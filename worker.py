@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import Engine
@@ -13,7 +14,7 @@ from temporalio.client import Client
 from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.worker import Worker, WorkerDeploymentConfig
 
-from activities.claims_batches import claim_batcher
+from activities.claims_batches import ClaimBatcher, claim_batcher
 from activities.claims_outbox import SqlClaimsOutbox
 from activities.episode import EpisodeActivities
 from activities.notifier import sql_smtp_notifier
@@ -74,44 +75,47 @@ def deployment_config(settings: Settings) -> WorkerDeploymentConfig | None:
     )
 
 
-def default_activities(settings: Settings) -> EpisodeActivities:
-    """The ports this process talks to; the one place to swap fakes for real adapters.
+@dataclass(frozen=True)
+class WorkerAdapters:
+    """What the worker process talks to besides Temporal, all over one engine."""
+
+    activities: EpisodeActivities
+    claims: ClaimBatcher
+    engine: Engine
+
+
+def build_adapters(settings: Settings) -> WorkerAdapters:
+    """The one place this process builds its adapters; tests swap in fakes around it.
 
     Events project into the SQL read model at DATABASE_URL (the API lists episodes and
     matches webhooks from it), and a released claim into the claims outbox in the same
     transaction; payer requests go out on each payer's channel from the payer directory
     (Da Vinci PAS, X12 278 through the clearinghouse mailbox, or none for webhook-only
-    payers); staff notifications are stored for the console and emailed over SMTP.
+    payers); staff notifications are stored for the console and emailed over SMTP; the
+    claims schedule cuts batches from the same outbox into the claim files folder.
     """
     engine = make_engine(settings.database_url)
     cipher = cipher_from_settings(settings)
     outbox = SqlClaimsOutbox(SqlClaimBatches(engine, cipher=cipher))
     notifier = sql_smtp_notifier(settings, engine)
-    gateway = payer_gateway(settings, engine, x12=x12_channel(settings, engine))
+    try:
+        x12: X12PayerGateway | None = x12_gateway(settings, engine)
+    except ValueError as err:
+        # Without our requester identity an `x12` payer's submission is refused with the
+        # reason (and becomes submission_failed); the other channels work.
+        log.warning("X12 channel off: %s", err)
+        x12 = None
+    gateway = payer_gateway(settings, engine, x12=x12)
     # PHI in event data is sealed at rest with the payload keys (store/phi.py).
     read_model = SqlReadModel(engine, cipher)
-    return EpisodeActivities(gateway, read_model, notifier, outbox)
+    activities = EpisodeActivities(gateway, read_model, notifier, outbox)
+    return WorkerAdapters(activities, claim_batcher(settings, engine), engine)
 
 
-def x12_channel(settings: Settings, engine: Engine) -> X12PayerGateway | None:
-    """The X12 channel when our requester identity is configured; without it an `x12`
-    payer's submission is refused with the reason (and becomes submission_failed)."""
-    try:
-        return x12_gateway(settings, engine)
-    except ValueError as err:
-        log.warning("X12 channel off: %s", err)
-        return None
-
-
-async def run_claims_schedule(settings: Settings, stop: asyncio.Event) -> None:
+async def run_claims_schedule(claims: ClaimBatcher, interval: float, stop: asyncio.Event) -> None:
     """Cuts and sends claim batches every STEPDOWN_CLAIMS_BATCH_INTERVAL seconds (0: never)."""
-    if settings.claims_batch_interval_seconds <= 0:
-        return
-    engine = make_engine(settings.database_url)
-    try:
-        await claim_batcher(settings, engine).run(settings.claims_batch_interval_seconds, stop)
-    finally:
-        engine.dispose()
+    if interval > 0:
+        await claims.run(interval, stop)
 
 
 async def run_until_stopped(worker: Worker, rotation: CredentialWatcher | None = None) -> None:
@@ -151,9 +155,10 @@ async def main() -> None:
             client, settings.temporal_namespace, settings.temporal_retention_days
         )
     )
+    adapters = build_adapters(settings)
     worker = build_worker(
         client,
-        default_activities(settings),
+        adapters.activities,
         [EpisodeWorkflow],
         settings.task_queue,
         deployment_config(settings),
@@ -173,12 +178,14 @@ async def main() -> None:
 
         rotation = CredentialWatcher(settings, credentials, swap, reconnect)
     stop_schedule = asyncio.Event()
-    schedule = asyncio.create_task(run_claims_schedule(settings, stop_schedule))
+    interval = settings.claims_batch_interval_seconds
+    schedule = asyncio.create_task(run_claims_schedule(adapters.claims, interval, stop_schedule))
     try:
         await run_until_stopped(worker, rotation)
     finally:
         stop_schedule.set()
         await schedule
+        adapters.engine.dispose()
         if provider is not None:
             provider.shutdown()
 

@@ -39,7 +39,6 @@ from api.routes import (
     webhooks,
 )
 from api.stuck import StuckScan
-from payers.mailbox import configured_mailbox
 from settings import DEV_PAYLOAD_KEY, Settings, decode_payload_key, get_settings
 from workflows.telemetry import trace_http, tracer_provider, tracing_interceptors
 
@@ -147,12 +146,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def start_mailbox_poller(
     settings: Settings, deps: ApiDeps, stop: asyncio.Event
 ) -> asyncio.Task[None] | None:
-    """The clearinghouse mailbox poller, unless its interval is 0 or there is no X12 ledger."""
+    """The clearinghouse mailbox poller, unless its interval is 0 or there is no X12 ledger
+    or mailbox."""
     interval = settings.mailbox_poll_interval_seconds
-    if interval <= 0 or deps.x12_ledger is None:
+    if interval <= 0 or deps.x12_ledger is None or deps.mailbox is None:
         return None
-    mailbox = configured_mailbox(settings)
-    poller = MailboxPoller(deps, mailbox, deps.x12_ledger, settings.temporal_timeout_seconds)
+    poller = MailboxPoller(deps, deps.mailbox, deps.x12_ledger, settings.temporal_timeout_seconds)
     return asyncio.create_task(poller.run(interval, stop))
 
 

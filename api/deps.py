@@ -18,6 +18,7 @@ from api.episode_calls import EpisodeCalls
 from api.metrics import Metrics
 from api.stuck import StuckScan
 from domain.model import Actor
+from payers.mailbox import Mailbox, configured_mailbox
 from settings import Settings
 from store.attachments import SqlAttachments
 from store.db import make_engine
@@ -60,8 +61,10 @@ class ApiDeps:
     database_health: HealthCheck
     clock: Callable[[], datetime] = utc_now
     metrics: Metrics = field(default_factory=Metrics)
-    # 278 requests written and 999/TA1 acknowledgements received (the X12 channel).
+    # 278 requests written and 999/TA1 acknowledgements received (the X12 channel), and the
+    # clearinghouse mailbox the API polls for answers.
     x12_ledger: X12Ledger | None = None
+    mailbox: Mailbox | None = None
 
     # The claims outbox and staff notifications (SQL); None only in apps built without them.
     claims: ClaimBatcher | None = None
@@ -112,7 +115,8 @@ def database_health(engine: Engine) -> HealthCheck:
 
 
 def sql_deps(engine: Engine, client: Client, settings: Settings) -> ApiDeps:
-    """The production wiring over one engine and one Temporal client; PHI sealed at rest."""
+    """The one place the API builds its adapters, over one engine and one Temporal client;
+    PHI sealed at rest."""
     cipher = cipher_from_settings(settings)
     # Notes and attachments are sealed with the payload keyring; without one they answer 503.
     codec = build_codec(settings) if cipher is not None else None
@@ -129,6 +133,7 @@ def sql_deps(engine: Engine, client: Client, settings: Settings) -> ApiDeps:
         temporal_health=temporal_health(client),
         database_health=database_health(engine),
         x12_ledger=SqlX12Ledger(engine, cipher),
+        mailbox=configured_mailbox(settings),
         claims=claim_batcher(settings, engine),
         notifications=SqlNotifications(engine),
         payers=SqlPayerDirectory(engine),

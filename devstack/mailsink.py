@@ -94,7 +94,7 @@ def create_app() -> FastAPI:
     """`uvicorn devstack.mailsink:create_app --factory`: the sink and its page."""
     settings = get_settings()
     host = settings.smtp_host or "127.0.0.1"
-    sink = MailSink(host, settings.dev_smtp_port, settings.data_dir / "mail")
+    sink = MailSink(host, settings.devstack.smtp_port, settings.data_dir / "mail")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -109,7 +109,7 @@ def create_app() -> FastAPI:
     @app.get("/", response_class=HTMLResponse)
     async def page() -> str:
         mails = list(reversed(sink.received))
-        return PAGE.render(mails=mails, smtp=f"{host}:{settings.dev_smtp_port}")
+        return PAGE.render(mails=mails, smtp=f"{host}:{settings.devstack.smtp_port}")
 
     @app.get("/messages")
     async def messages() -> list[dict[str, Any]]:

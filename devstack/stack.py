@@ -104,7 +104,7 @@ class DevStack:
         s.data_dir.mkdir(parents=True, exist_ok=True)
         # The demo PAS payer's client key; the simulator trusts its public half.
         self.pas_key, public = dev_pas_key(s.data_dir)
-        if not s.simulator_pas_clients:
+        if not s.simulator.pas_clients:
             self.child_env["STEPDOWN_SIM_PAS_CLIENTS"] = simulator_clients_env(public)
         temporal = self._spawn("temporal", self._temporal_argv())
         status.update("migrating the read model…")
@@ -114,7 +114,7 @@ class DevStack:
         wait_until("Temporal", temporal_ready(s), temporal.check, self.timeout)
         # The SMTP sink first: the worker emails staff notifications as soon as it runs.
         mail_app = "devstack.mailsink:create_app"
-        mail = self._spawn("mail", self._uvicorn(mail_app, "127.0.0.1", s.dev_mail_port))
+        mail = self._spawn("mail", self._uvicorn(mail_app, "127.0.0.1", s.devstack.mail_port))
         wait_until(
             "the dev mail sink", http_ok(f"{_mail_url(s)}/healthz"), mail.check, self.timeout
         )
@@ -122,10 +122,10 @@ class DevStack:
         worker = self._spawn("worker", [sys.executable, "-m", "worker"])
         api = self._spawn("api", self._uvicorn(self.api_app, s.api_host, s.api_port))
         sim_app = "payers.simulator:create_app"
-        sim = self._spawn("simulator", self._uvicorn(sim_app, s.simulator_host, s.simulator_port))
+        sim = self._spawn("simulator", self._uvicorn(sim_app, s.simulator.host, s.simulator.port))
         status.update("waiting for the API, the simulator and the worker…")
         wait_until("the API", http_ok(f"{s.public_api_url()}/healthz"), api.check, self.timeout)
-        sim_health = http_ok(f"{s.simulator_base_url()}/healthz")
+        sim_health = http_ok(f"{s.simulator.base_url()}/healthz")
         wait_until("the payer simulator", sim_health, sim.check, self.timeout)
         wait_until("the worker", worker_polling(s, since), worker.check, self.timeout)
 
@@ -133,17 +133,17 @@ class DevStack:
         s = self.settings
         host, port = split_address(s.temporal_address)
         ensure_free(host, port, "TEMPORAL_ADDRESS")
-        ensure_free(host, s.temporal_ui_port, "STEPDOWN_TEMPORAL_UI_PORT")
+        ensure_free(host, s.devstack.temporal_ui_port, "STEPDOWN_TEMPORAL_UI_PORT")
         ensure_free(s.api_host, s.api_port, "STEPDOWN_API_PORT")
-        ensure_free(s.simulator_host, s.simulator_port, "STEPDOWN_SIM_PORT")
-        ensure_free("127.0.0.1", s.dev_smtp_port, "STEPDOWN_DEV_SMTP_PORT")
-        ensure_free("127.0.0.1", s.dev_mail_port, "STEPDOWN_DEV_MAIL_PORT")
+        ensure_free(s.simulator.host, s.simulator.port, "STEPDOWN_SIM_PORT")
+        ensure_free("127.0.0.1", s.devstack.smtp_port, "STEPDOWN_DEV_SMTP_PORT")
+        ensure_free("127.0.0.1", s.devstack.mail_port, "STEPDOWN_DEV_MAIL_PORT")
 
     def _temporal_argv(self) -> list[str]:
         s = self.settings
         host, port = split_address(s.temporal_address)
         argv = [temporal_binary(), "server", "start-dev", "--db-filename", str(s.temporal_db())]
-        argv += ["--ip", host, "--port", str(port), "--ui-port", str(s.temporal_ui_port)]
+        argv += ["--ip", host, "--port", str(port), "--ui-port", str(s.devstack.temporal_ui_port)]
         argv += ["--log-level", "error", "--ui-disable-news-fetch"]
         # The UI decodes histories through the API's codec endpoint (dev key only).
         argv += ["--ui-codec-endpoint", f"{s.public_api_url()}/codec"]
@@ -174,7 +174,7 @@ class DevStack:
     def _banner(self, seconds: float) -> None:
         s = self.settings
         host, _ = split_address(s.temporal_address)
-        api, sim = s.public_api_url(), s.simulator_base_url()
+        api, sim = s.public_api_url(), s.simulator.base_url()
         urls = Table(title=f"stepdown dev stack — ready in {seconds:.1f} s", show_header=False)
         urls.add_column(style="bold")
         urls.add_column(overflow="fold")
@@ -182,7 +182,7 @@ class DevStack:
             ("API", api),
             ("API docs", f"{api}/docs"),
             ("ops console", f"{api}/console"),
-            ("Temporal UI", f"http://{host}:{s.temporal_ui_port}"),
+            ("Temporal UI", f"http://{host}:{s.devstack.temporal_ui_port}"),
             ("Temporal frontend", f"{s.temporal_address} (namespace {s.temporal_namespace})"),
             (
                 "retention",
@@ -190,7 +190,7 @@ class DevStack:
                 f"store keeps events {s.event_retention_years} years",
             ),
             ("payer simulator", f"{sim} (what it answered: {sim}/requests)"),
-            ("dev mail", f"{_mail_url(s)} (SMTP sink on 127.0.0.1:{s.dev_smtp_port})"),
+            ("dev mail", f"{_mail_url(s)} (SMTP sink on 127.0.0.1:{s.devstack.smtp_port})"),
             ("claim batch files", str(s.claim_files())),
             ("logs", str(self.logs)),
         ):
@@ -220,7 +220,7 @@ class DevStack:
         else:
             key = f"file:{self.pas_key}" if self.pas_key else "env:STEPDOWN_DEV_PAS_KEY"
             with ApiClient(self.settings.public_api_url(), admins[0]) as admin:
-                seed_payers(admin, self.settings.simulator_base_url(), key)
+                seed_payers(admin, self.settings.simulator.base_url(), key)
         tokens = [t for t, role in self.settings.api_tokens.items() if role in ("intake", "admin")]
         if not tokens:
             self.console.print("[yellow]no intake token configured; demo data not seeded[/]")
@@ -252,7 +252,7 @@ class DevStack:
 
 
 def _mail_url(settings: Settings) -> str:
-    return f"http://127.0.0.1:{settings.dev_mail_port}"
+    return f"http://127.0.0.1:{settings.devstack.mail_port}"
 
 
 def _migrate(url: str) -> None:

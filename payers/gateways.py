@@ -91,5 +91,5 @@ def payer_gateway(
     # Synchronous PAS answers go into the inbox sealed, like webhook bodies (store/phi.py).
     inbox = SqlWebhookInbox(engine, cipher)
     pas = PasGateway(directory, submissions, inbox, provider(settings), attachments=attachments)
-    notice = HttpSimulatorGateway(settings.simulator_base_url()) if settings.dev_mode else None
+    notice = HttpSimulatorGateway(settings.simulator.base_url()) if settings.dev_mode else None
     return ChannelGateway(directory, submissions, pas=pas, x12=x12, webhook_notice=notice)

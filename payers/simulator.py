@@ -69,16 +69,17 @@ class SimulatorConfig:
     @classmethod
     def from_settings(cls, settings: Settings) -> SimulatorConfig:
         ops = [t for t, role in settings.api_tokens.items() if role in ("ops", "admin")]
+        sim = settings.simulator
         return cls(
             api_url=settings.public_api_url(),
             secrets=settings.webhook_secrets,
-            mix=settings.simulator_mix,
-            formats=settings.simulator_formats,
-            delay=settings.simulator_delay_seconds,
-            seed=settings.simulator_seed,
+            mix=sim.mix,
+            formats=sim.formats,
+            delay=sim.delay_seconds,
+            seed=sim.seed,
             ops_token=ops[0] if ops else None,
-            pas_clients={c: resolve(ref) for c, ref in settings.simulator_pas_clients.items()},
-            pas_token_url=settings.simulator_token_url(),
+            pas_clients={c: resolve(ref) for c, ref in sim.pas_clients.items()},
+            pas_token_url=sim.token_url(),
             tokens=settings.api_tokens,
         )
 

@@ -39,4 +39,6 @@ def test_no_production_module_imports_the_tests_package():
 
 def test_the_in_memory_ports_live_under_tests_only():
     assert not (ROOT / "activities" / "fakes.py").exists()
+    assert not (ROOT / "store" / "memory.py").exists()
     assert (ROOT / "tests" / "support" / "fakes.py").exists()
+    assert (ROOT / "tests" / "support" / "store_fakes.py").exists()

@@ -234,7 +234,9 @@ async def test_the_api_lifespan_polls_the_mailbox_on_its_interval(
     settings = x12.api.stack.settings.model_copy(
         update={"mailbox_dir": x12.box.root, "mailbox_poll_interval_seconds": 0.1}
     )
-    app = create_app(settings, deps=x12.api.deps)
+    # The API's wiring builds the mailbox of these settings; the lifespan polls it.
+    deps = sql_deps(x12.api.stack.engine, x12.api.deps.episodes.client, settings)
+    app = create_app(settings, deps=deps)
 
     async with app.router.lifespan_context(app):
 

@@ -1,4 +1,4 @@
-"""The worker's default activities project episodes into the SQL read model the API reads."""
+"""The worker's activities project episodes into the SQL read model the API reads."""
 
 from __future__ import annotations
 
@@ -7,15 +7,15 @@ from store.db import make_engine
 from store.sql import SqlReadModel
 from tests.api.helpers import api_settings, new_id
 from tests.store.factories import events, summary
-from worker import default_activities
+from worker import build_adapters
 
 
-async def test_default_activities_project_into_the_database_of_the_settings(
+async def test_the_workers_activities_project_into_the_database_of_the_settings(
     database_url: str,
 ) -> None:
     settings = api_settings(DATABASE_URL=database_url)
     episode = summary(new_id(), version=2)
-    activities = default_activities(settings)
+    activities = build_adapters(settings).activities
 
     stored = await activities.project_events(ProjectionBatch(summary=episode, events=events(1, 2)))
 

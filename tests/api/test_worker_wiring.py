@@ -67,10 +67,10 @@ def production_settings(database_url: str, sink: MailSink, mailbox: Path) -> Set
 
 @asynccontextmanager
 async def processes(env: WorkflowEnvironment, settings: Settings) -> AsyncIterator[Api]:
-    """A worker wired by worker.default_activities and an API wired by sql_deps, each over
+    """A worker wired by worker.build_adapters and an API wired by sql_deps, each over
     its own engine, as two freshly started processes would be."""
     engine: Engine = make_engine(settings.database_url)
-    activities = worker.default_activities(settings)
+    activities = worker.build_adapters(settings).activities
     try:
         async with running_worker(env.client, activities, [EpisodeWorkflow], settings.task_queue):
             deps = sql_deps(engine, env.client, settings)

@@ -253,6 +253,9 @@ def test_the_temporal_cloud_overlay_sets_real_settings_that_agree() -> None:
     [trigger] = cloud("scaler.yaml")["spec"]["triggers"]
     assert trigger["metadata"]["endpoint"] == settings["TEMPORAL_ADDRESS"]
     assert trigger["metadata"]["namespace"] == settings["TEMPORAL_NAMESPACE"]
+    # The queue the workers poll: the overlay's own, else the base configmap's.
+    queue = settings.get("STEPDOWN_TASK_QUEUE", k8s_settings()["STEPDOWN_TASK_QUEUE"])
+    assert trigger["metadata"]["taskQueue"] == queue
     auth = cloud("trigger-authentication.yaml")
     assert trigger["authenticationRef"]["name"] == auth["metadata"]["name"]
     secret = volume["value"][0]["secret"]["secretName"]

@@ -15,12 +15,12 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from cli import app
-from settings import Settings, hash_token
+from settings import Settings, env_names, hash_token
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 K8S = DEPLOY / "k8s"
 HELM_VALUES = K8S / "temporal-values.yaml"
-ALIASES = {field.alias for field in Settings.model_fields.values()}
+ALIASES = env_names()
 # Without these a production process would talk to a local SQLite file and Temporal, accept
 # no token, verify no webhook and encrypt no PHI.
 REQUIRED_IN_PRODUCTION = {

@@ -105,7 +105,7 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
 
 READ_MODEL_HINT = (
     "the demo episodes in the read model (GET /episodes); if it stays empty, the worker's "
-    "default_activities does not project into the SQL read model"
+    "build_adapters does not project into the SQL read model"
 )
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from store.db import make_engine
-from store.memory import InMemoryAuditLog, InMemoryReadModel, InMemoryWebhookInbox
 from store.ports import AuditLog, ReadModel, WebhookInbox
 from store.sql import SqlAuditLog, SqlReadModel, SqlWebhookInbox
 from tests.support.db import DATABASES, database_engine, database_url, migrated_database
+from tests.support.store_fakes import InMemoryAuditLog, InMemoryReadModel, InMemoryWebhookInbox
 
 # Imported, not only left to the root conftest's plugin, so this suite runs on its own.
 __all__ = ["database_engine", "database_url"]

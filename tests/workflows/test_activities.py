@@ -1,6 +1,6 @@
 """The episode activities run in Temporal's activity environment: what each hands its port
 (against in-memory ports), and that each is idempotent where production keeps its effects
-(wired by worker.default_activities into a real database; test_activities_wired.py)."""
+(wired by worker.build_adapters into a real database; test_activities_wired.py)."""
 
 from __future__ import annotations
 

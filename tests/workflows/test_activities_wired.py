@@ -1,4 +1,4 @@
-"""A retried activity acts once, in the adapters production wires (worker.default_activities)
+"""A retried activity acts once, in the adapters production wires (worker.build_adapters)
 over SQLite and PostgreSQL: the submissions log, the read model, the notifications table and
 the claims outbox. Activities are retried after a lost response (DESIGN.md), so each effect
 is idempotent where it is stored, not in a fake standing in for it."""
@@ -22,7 +22,7 @@ from tests.api.helpers import SEEDED_PAYERS, api_settings, new_id, register_paye
 from tests.store.claim_events import ReleasingEpisode
 from tests.store.factories import events, summary
 from tests.support.db import database_url
-from worker import default_activities
+from worker import build_adapters
 
 __all__ = ["database_url"]
 
@@ -37,7 +37,7 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def acts(database_url: str, engine: Engine) -> EpisodeActivities:
-    return default_activities(api_settings(DATABASE_URL=database_url))
+    return build_adapters(api_settings(DATABASE_URL=database_url)).activities
 
 
 async def test_a_retried_submission_is_logged_once_and_heard_as_a_duplicate(acts, engine):

@@ -1,4 +1,5 @@
-"""In-memory fakes of the store's ports for tests and the embedded dev stack."""
+"""In-memory fakes of the store's ports, run through the store contract suite beside the SQL
+backends (tests/store/conftest.py). Production wiring cannot import this module."""
 
 from __future__ import annotations
 
