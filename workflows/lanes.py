@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from temporalio import workflow
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 
 with workflow.unsafe.imports_passed_through():
@@ -54,6 +55,12 @@ FailureHandler = Callable[[Effect, str], None]
 # they finish. Payer calls and notifications leave the process and stay on the task queue,
 # where a slow peer cannot hold a workflow task open.
 LOCAL_ACTIVITIES = frozenset({"project_events", "deliver_claim"})
+LOCAL_RETRY_THRESHOLD = timedelta(seconds=1)
+LOCAL_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=10),
+)
 
 
 class EffectLanes:
@@ -156,7 +163,14 @@ class EffectLanes:
         activity on the task queue."""
         options = self._options(fn.__name__)
         if fn.__name__ in self._local:
-            return workflow.start_local_activity_method(fn, arg, **options)
+            # A local attempt holds the workflow task open; past the first retry each one
+            # waits on a timer instead, so a database outage holds up deadlines and updates
+            # for one attempt at a time, and the projection follows within LOCAL_RETRY's
+            # longest wait once the database is back.
+            options["retry_policy"] = LOCAL_RETRY
+            return workflow.start_local_activity_method(
+                fn, arg, local_retry_threshold=LOCAL_RETRY_THRESHOLD, **options
+            )
         return workflow.start_activity_method(fn, arg, **options)
 
     def _spawn(self, coro: Any) -> None:
