@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -14,10 +15,11 @@ from api.problems import ApiProblem, ProblemItem, rejected_problem
 from domain.commands import ApplyPayerDecision
 from domain.errors import Rejected
 from domain.model import PayerDecision
+from domain.views import EpisodeView
 from payers.formats import UnparseableDecision, UnsupportedFormat, parse_decision
 from payers.formats.x12_ack import Acknowledgement, is_acknowledgement, parse_acknowledgement
 from store.claims import BatchStateConflict
-from store.ports import InboxEntry, InboxStatus
+from store.ports import AuditEntry, InboxEntry, InboxStatus
 from workflows.client import WorkflowServiceUnavailable
 from workflows.episode import EpisodeWorkflow
 
@@ -61,9 +63,29 @@ class Answer:
         return {"status_code": self.status_code, "body": self.body}
 
 
-def accepted(delivery_id: str, episode_id: str | None, status: str) -> Answer:
-    body = {"delivery_id": delivery_id, "episode_id": episode_id, "status": status}
+def accepted(
+    delivery_id: str,
+    episode_id: str | None,
+    status: str,
+    episode: dict[str, Any] | None = None,
+) -> Answer:
+    """A 202; `episode` is what became of the episode (`outcome_of`) when it was applied."""
+    body: dict[str, Any] = {"delivery_id": delivery_id, "episode_id": episode_id, "status": status}
+    if episode is not None:
+        body["episode"] = episode
     return Answer(202, body, status)
+
+
+def outcome_of(view: EpisodeView) -> dict[str, Any]:
+    """What a payer hears of the episode its decision reached: its state and version, and the
+    authorization in force — facts the payer itself sent, so the answer carries no PHI. A
+    caller learns the outcome without a second request (api.schemas.EpisodeOutcome)."""
+    authorization = view.authorization
+    return {
+        "state": view.state,
+        "version": view.version,
+        "authorization": None if authorization is None else authorization.model_dump(mode="json"),
+    }
 
 
 def refused(problem: ApiProblem, outcome: str) -> Answer:
@@ -81,28 +103,32 @@ def as_repeat(answer: Answer, episode_id: str | None = None) -> Answer:
     if answer.status_code != 202:
         return Answer(answer.status_code, answer.body, "duplicate")
     delivery_id = answer.body["delivery_id"]
-    return accepted(delivery_id, answer.episode_id or episode_id, "duplicate")
+    episode = answer.body.get("episode")
+    return accepted(delivery_id, answer.episode_id or episode_id, "duplicate", episode)
+
+
+# The audit entry of the request that settles a delivery, given its answer (None: none).
+AuditOf = Callable[[Answer], AuditEntry | None]
 
 
 class DeliveryProcessor:
-    def __init__(self, deps: ApiDeps, gateway: EpisodeCalls) -> None:
+    """`audit_of`, when given, audits the settling answer in the inbox's own transaction
+    (`WebhookInbox.mark`), and `audited` then says the request's entry is written."""
+
+    def __init__(
+        self, deps: ApiDeps, gateway: EpisodeCalls, audit_of: AuditOf | None = None
+    ) -> None:
         self._deps = deps
         self._gateway = gateway
+        self._audit_of = audit_of
+        self.audited = False
 
     async def receive(self, delivery: SignedDelivery) -> Answer:
         """Commits the inbox row before anything else; a repeat is answered, never re-applied."""
-        replay = await self._replay_of(delivery)
-        if replay is not None:
-            return replay
-        entry, fresh = await blocking(
-            self._deps.inbox.receive,
-            delivery.delivery_id,
-            delivery.payer_id,
-            delivery.content_type,
-            delivery.headers,
-            delivery.body,
-            self._deps.clock(),
-        )
+        received = await self._received(delivery)
+        if isinstance(received, Answer):
+            return received
+        entry, fresh = received
         if entry.body != delivery.body:
             return refused(reused_id(delivery), "conflict")
         if entry.status == "unmatched":
@@ -111,13 +137,36 @@ class DeliveryProcessor:
         if entry.response is not None:
             return replayed(entry)
         # No answer stored: the first attempt is still running or died; applying is idempotent.
+        if not fresh:
+            # The answer becomes a duplicate after it is stored: the request audits that.
+            self._audit_of = None
         answer = await self.process(entry)
         return answer if fresh else as_repeat(answer)
 
+    async def _received(self, delivery: SignedDelivery) -> tuple[InboxEntry, bool] | Answer:
+        """The stored entry and whether this request stored it; for a signed message seen
+        before under another delivery id, the answer of that first delivery instead."""
+        fields = (
+            delivery.delivery_id,
+            delivery.payer_id,
+            delivery.content_type,
+            delivery.headers,
+            delivery.body,
+            self._deps.clock(),
+        )
+        if delivery.fingerprint:
+            entry, fresh, first_id = await blocking(
+                self._deps.inbox.receive_signed, *fields, delivery.fingerprint
+            )
+            if entry is not None:
+                return entry, fresh
+            replay = await self._replay(delivery, first_id)
+            if replay is not None:
+                return replay
+        return await blocking(self._deps.inbox.receive, *fields)
+
     async def _replay_of(self, delivery: SignedDelivery) -> Answer | None:
         """A signed message seen before under another delivery id hears the first one's answer."""
-        if not delivery.fingerprint:
-            return None
         first_id = await blocking(
             self._deps.inbox.remember_signature,
             delivery.payer_id,
@@ -125,6 +174,10 @@ class DeliveryProcessor:
             delivery.delivery_id,
             self._deps.clock(),
         )
+        return await self._replay(delivery, first_id)
+
+    async def _replay(self, delivery: SignedDelivery, first_id: str) -> Answer | None:
+        """None when `first_id` is this delivery (now, or once a lost first gave way)."""
         if first_id == delivery.delivery_id:
             return None
         log.warning(
@@ -135,8 +188,9 @@ class DeliveryProcessor:
         )
         first = await self._stored(first_id, delivery.payer_id)
         if first is None:
-            # The first delivery was never kept (the database failed after the signature was
-            # noted): this one takes its place, so the decision is not lost.
+            # The first delivery was never kept (a signature noted in a transaction of its
+            # own, as before `receive_signed`, and the row then failed): this one takes its
+            # place, so the decision is not lost.
             claimed = await blocking(
                 self._deps.inbox.claim_signature,
                 delivery.payer_id,
@@ -257,7 +311,7 @@ class DeliveryProcessor:
             entry.payer_id,
             self._deps.clock(),
         )
-        answer = accepted(entry.delivery_id, episode_id, result.status)
+        answer = accepted(entry.delivery_id, episode_id, result.status, outcome_of(result.view))
         return await self._finish(entry, "applied", answer, None, episode_id)
 
     async def _unmatched(self, entry: InboxEntry, decision: PayerDecision) -> Answer:
@@ -298,7 +352,7 @@ class DeliveryProcessor:
                 return await self._unmatched(entry, decision)
             answer = refused(rejected_problem(err, episode_id=episode_id), "rejected")
             return await self._finish(entry, "rejected", answer, str(err), episode_id)
-        answer = accepted(entry.delivery_id, episode_id, result.status)
+        answer = accepted(entry.delivery_id, episode_id, result.status, outcome_of(result.view))
         return await self._finish(entry, "applied", answer, None, episode_id)
 
     async def _finish(
@@ -310,6 +364,7 @@ class DeliveryProcessor:
         episode_id: str | None = None,
         trace_number: str | None = None,
     ) -> Answer:
+        audit = self._audit_of(answer) if self._audit_of is not None else None
         await blocking(
             self._deps.inbox.mark,
             entry.delivery_id,
@@ -321,7 +376,9 @@ class DeliveryProcessor:
             trace_number=trace_number,
             # An unmatched answer was never final: what it became is what a retry hears.
             replace_response=entry.status == "unmatched",
+            audit=audit,
         )
+        self.audited = audit is not None
         return answer
 
 

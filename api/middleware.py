@@ -123,6 +123,8 @@ async def _record(deps: ApiDeps, scope: Scope, status: int, seconds: float) -> N
     deps.metrics.observe(
         "stepdown_http_request_duration_seconds", seconds, method=method, route=route
     )
+    if scope.get("state", {}).get("audited"):
+        return  # written by the route with what it changed (the webhook's inbox row)
     entry = audit_entry(scope, status, deps.clock())
     if entry is None:
         return

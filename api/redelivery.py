@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from datetime import timedelta
+from functools import partial
 
 from api.deps import ApiDeps, blocking
 from api.episode_calls import EpisodeCalls
@@ -46,16 +47,15 @@ class Redelivery:
         deps = self._deps
         pending = await blocking(deps.inbox.due_for_redelivery)
         recoverable = await blocking(deps.read_model.recoverable_deliveries)
-        processor = DeliveryProcessor(
-            deps, EpisodeCalls(deps.episodes, self._timeout, metrics=deps.metrics)
-        )
+        calls = EpisodeCalls(deps.episodes, self._timeout, metrics=deps.metrics)
         settled = 0
         for entry in [*pending, *recoverable]:
             if self._in_flight(entry):
                 continue
+            # Each outcome is audited with the inbox row it settles, in one transaction.
+            processor = DeliveryProcessor(deps, calls, partial(self._audit_entry, entry))
             answer = await processor.process(entry)
             deps.metrics.inc("stepdown_webhook_redeliveries_total", status=answer.outcome)
-            await self._audit(entry, answer)
             if answer.outcome == "queued":
                 break  # Temporal is still away; the rest wait for the next round
             if answer.outcome in ("rejected", "unmatched"):
@@ -64,11 +64,11 @@ class Redelivery:
         await self._forget_old_signatures()
         return settled
 
-    async def _audit(self, entry: InboxEntry, answer: Answer) -> None:
+    def _audit_entry(self, entry: InboxEntry, answer: Answer) -> AuditEntry | None:
         """The loop changes episodes too: each outcome is audited as the payer's change."""
         if answer.outcome in ("queued", "unmatched"):
-            return  # nothing changed; the attempt is counted on the inbox row
-        audited = AuditEntry(
+            return None  # nothing changed; the attempt is counted on the inbox row
+        return AuditEntry(
             actor=f"payer:{entry.payer_id}",
             role="payer",
             action="webhook.redelivery",
@@ -79,7 +79,6 @@ class Redelivery:
             request_id=f"redelivery:{entry.delivery_id}"[:80],
             at=self._deps.clock(),
         )
-        await blocking(self._deps.audit_log.append, audited)
 
     async def _forget_old_signatures(self) -> None:
         if self._signature_ttl is not None:

@@ -23,7 +23,7 @@ from domain.model import (
     Setting,
     Urgency,
 )
-from domain.views import EpisodeSummary, EpisodeView
+from domain.views import AuthorizationView, EpisodeSummary, EpisodeView
 from workflows.models import LineOutcome
 
 INTAKE_EXAMPLE: dict[str, Any] = {
@@ -195,10 +195,22 @@ class CorrectServiceRequest(Body):
     service: Service
 
 
+class EpisodeOutcome(BaseModel):
+    """What became of the episode a decision was applied to (api.inbox.outcome_of)."""
+
+    state: str = Field(examples=["authorized"])
+    version: int
+    authorization: AuthorizationView | None
+
+
 class WebhookAccepted(BaseModel):
     delivery_id: str
     episode_id: str | None
     status: Literal["applied", "queued", "duplicate"]
+    episode: EpisodeOutcome | None = Field(
+        default=None,
+        description="the episode after the decision (absent while queued): no GET needed",
+    )
 
 
 class EpisodePage(BaseModel):

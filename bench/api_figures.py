@@ -82,7 +82,7 @@ async def decide(http: httpx.AsyncClient, episode_id: str, start: datetime) -> N
     if posted.status_code != 202:
         raise RuntimeError(f"webhook answered {posted.status_code}: {posted.text[:300]}")
     # An answer that carries the episode's view already tells the outcome: no second trip.
-    view_in_answer = posted.json().get("view")
+    view_in_answer = posted.json().get("episode")
     if isinstance(view_in_answer, dict) and view_in_answer.get("state") == "authorized":
         return
     while True:

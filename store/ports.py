@@ -225,11 +225,14 @@ class WebhookInbox(Protocol):
         payer_id: str | None = None,
         trace_number: str | None = None,
         replace_response: bool = False,
+        audit: AuditEntry | None = None,
     ) -> InboxEntry:
         """Sets the status; `queued` counts an attempt; only the first response is kept.
 
         Delivery ids are unique per payer; without `payer_id` the oldest entry of that id is
         meant. `replace_response` lets a re-evaluated unmatched delivery answer anew.
+        `audit`, the entry of the request that settled the delivery, is appended to the
+        audit log in the same transaction: both are kept, or neither.
         """
         ...
 
@@ -241,6 +244,20 @@ class WebhookInbox(Protocol):
         self, payer_id: str, signature: str, delivery_id: str, seen_at: datetime
     ) -> str:
         """Records a verified signature; returns the delivery id that first carried it."""
+        ...
+
+    def receive_signed(
+        self,
+        delivery_id: str,
+        payer_id: str,
+        content_type: str,
+        headers: dict[str, str],
+        body: bytes,
+        received_at: datetime,
+        signature: str,
+    ) -> tuple[InboxEntry | None, bool, str]:
+        """`remember_signature`, then `receive` unless another delivery carried the signature
+        first, in one transaction: (entry or None for such a replay, stored now, first id)."""
         ...
 
     def claim_signature(self, payer_id: str, signature: str, old: str, new: str) -> bool:

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, func, or_, select
+from sqlalchemy import Engine, and_, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from domain.replay import same_facts
@@ -112,26 +112,30 @@ class SqlReadModel:
     ) -> None:
         episode_id = summary.episode_id
         # Claims are upserted by id: a batch carries only the claims its events touched.
-        changed = [claim.claim_id for claim in claims]
-        session.execute(
-            delete(ClaimRow).where(
-                ClaimRow.episode_id == episode_id, ClaimRow.claim_id.in_(changed)
+        # Core statements, one per table (no ORM unit of work): this runs for every batch.
+        if claims:
+            changed = [claim.claim_id for claim in claims]
+            session.execute(
+                delete(ClaimRow).where(
+                    ClaimRow.episode_id == episode_id, ClaimRow.claim_id.in_(changed)
+                )
             )
-        )
+            session.execute(insert(ClaimRow), [_claim_values(episode_id, c) for c in claims])
         session.execute(delete(WorklistRow).where(WorklistRow.episode_id == episode_id))
-        session.add_all(_claim_row(episode_id, claim) for claim in claims)
-        session.add_all(
-            WorklistRow(
-                episode_id=episode_id,
-                kind=item.kind,
-                due=item.due,
-                detail=item.detail,
-                payer_id=summary.payer_id,
-                since=item.since,
-                value_cents=None if item.value is None else int(item.value * 100),
-            )
+        items = [
+            {
+                "episode_id": episode_id,
+                "kind": item.kind,
+                "due": item.due,
+                "detail": item.detail,
+                "payer_id": summary.payer_id,
+                "since": item.since,
+                "value_cents": None if item.value is None else int(item.value * 100),
+            }
             for item in summary.worklist
-        )
+        ]
+        if items:
+            session.execute(insert(WorklistRow), items)
 
     def _insert_events(
         self, session: Session, episode_id: str, events: Sequence[StoredEvent]
@@ -149,13 +153,14 @@ class SqlReadModel:
         first, last = ordered[0].seq, ordered[-1].seq
         if [e.seq for e in ordered] != list(range(first, last + 1)):
             raise EventGap(f"{episode_id}: a batch must hold consecutive seqs, not {first}..{last}")
-        prev = GENESIS if first == 1 else self._stored_hash(session, episode_id, first - 1)
+        # The hash the batch chains from and those of its seqs already stored: one query.
+        stored = self._stored_hashes(session, episode_id, max(first - 1, 1), last)
+        prev = GENESIS if first == 1 else stored.pop(first - 1, None)
         if prev is None:
             raise EventGap(f"{episode_id}: seq {first - 1} is not stored; cannot append {first}")
         key = None
         if self._cipher is not None and any(has_phi(e.data) for e in ordered):
             key = ensure_data_key(session, self._cipher, episode_id)
-        stored = self._stored_hashes(session, episode_id, first, last)
         rows = []
         for event in ordered:
             data = event.model_dump(mode="json")["data"]
@@ -213,10 +218,6 @@ class SqlReadModel:
         data = open_data(session, self._cipher, episode_id, row.data)
         kept = StoredEvent(seq=row.seq, type=row.type, at=row.at, data=data)
         return same_facts(kept, event)
-
-    def _stored_hash(self, session: Session, episode_id: str, seq: int) -> str | None:
-        query = select(EventRow.hash).where(EventRow.episode_id == episode_id, EventRow.seq == seq)
-        return session.scalars(query).first()
 
     def _check_redelivered(
         self, session: Session, episode_id: str, rows: list[dict[str, Any]]
@@ -428,18 +429,18 @@ def _older_than(opened_at: datetime, episode_id: str) -> Any:
     )
 
 
-def _claim_row(episode_id: str, view: ClaimView) -> ClaimRow:
+def _claim_values(episode_id: str, view: ClaimView) -> dict[str, Any]:
     stored = view.model_dump(mode="json", by_alias=True)
-    return ClaimRow(
-        episode_id=episode_id,
-        claim_id=view.claim_id,
-        status=view.status,
-        through=view.through,
-        claim=stored["claim"],
-        reasons=stored["reasons"],
-        dropped=stored["dropped"],
-        superseded_by=view.superseded_by,
-    )
+    return {
+        "episode_id": episode_id,
+        "claim_id": view.claim_id,
+        "status": view.status,
+        "through": view.through,
+        "claim": stored["claim"],
+        "reasons": stored["reasons"],
+        "dropped": stored["dropped"],
+        "superseded_by": view.superseded_by,
+    }
 
 
 def _claim_view(row: ClaimRow) -> ClaimView:

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from store.db import dialect_insert, session_factory
 from store.phi import BODY_MAGIC, PhiCipher, UnreadablePhi
-from store.ports import PENDING_STATUSES, InboxEntry, InboxStatus, UnknownDelivery
-from store.schema import InboxRow, NullableJSON, SignatureRow
+from store.ports import PENDING_STATUSES, AuditEntry, InboxEntry, InboxStatus, UnknownDelivery
+from store.schema import AuditRow, InboxRow, NullableJSON, SignatureRow
 
 # The AES-GCM associated data of inbox bodies: a body sealed here opens nowhere else.
 BODY_PURPOSE = "inbox.body"
@@ -48,6 +48,42 @@ class SqlWebhookInbox:
         body: bytes,
         received_at: datetime,
     ) -> tuple[InboxEntry, bool]:
+        with self._sessions.begin() as session:
+            return self._receive(
+                session, delivery_id, payer_id, content_type, headers, body, received_at
+            )
+
+    def receive_signed(
+        self,
+        delivery_id: str,
+        payer_id: str,
+        content_type: str,
+        headers: dict[str, str],
+        body: bytes,
+        received_at: datetime,
+        signature: str,
+    ) -> tuple[InboxEntry | None, bool, str]:
+        # One transaction (one commit) for the signature and the row: both are kept, or
+        # neither, and a delivery costs one write less.
+        with self._sessions.begin() as session:
+            first = self._remember(session, payer_id, signature, delivery_id, received_at)
+            if first != delivery_id:
+                return None, False, first
+            entry, stored = self._receive(
+                session, delivery_id, payer_id, content_type, headers, body, received_at
+            )
+            return entry, stored, first
+
+    def _receive(
+        self,
+        session: Session,
+        delivery_id: str,
+        payer_id: str,
+        content_type: str,
+        headers: dict[str, str],
+        body: bytes,
+        received_at: datetime,
+    ) -> tuple[InboxEntry, bool]:
         stmt = (
             self._insert(InboxRow)
             .values(
@@ -65,14 +101,13 @@ class SqlWebhookInbox:
             .on_conflict_do_nothing(index_elements=[InboxRow.payer_id, InboxRow.delivery_id])
             .returning(InboxRow.id)
         )
-        with self._sessions.begin() as session:
-            inserted = session.execute(stmt).first() is not None
-            stored = session.scalars(
-                select(InboxRow).where(
-                    InboxRow.delivery_id == delivery_id, InboxRow.payer_id == payer_id
-                )
+        inserted = session.execute(stmt).first() is not None
+        stored = session.scalars(
+            select(InboxRow).where(
+                InboxRow.delivery_id == delivery_id, InboxRow.payer_id == payer_id
             )
-            return inbox_entry(stored.one(), self._cipher), inserted
+        )
+        return inbox_entry(stored.one(), self._cipher), inserted
 
     def mark(
         self,
@@ -85,6 +120,7 @@ class SqlWebhookInbox:
         payer_id: str | None = None,
         trace_number: str | None = None,
         replace_response: bool = False,
+        audit: AuditEntry | None = None,
     ) -> InboxEntry:
         changes: dict[str, Any] = {"status": status, "updated_at": datetime.now(UTC)}
         if status == "queued":
@@ -109,6 +145,8 @@ class SqlWebhookInbox:
             # One UPDATE, not read-then-write, so concurrent marks serialise on the row lock.
             stmt = update(InboxRow).where(InboxRow.id == row_id).values(changes)
             row = session.scalars(stmt.returning(InboxRow)).one()
+            if audit is not None:
+                session.add(AuditRow(**audit.model_dump()))
             return inbox_entry(row, self._cipher)
 
     def get(self, delivery_id: str, payer_id: str | None = None) -> InboxEntry | None:
@@ -131,6 +169,12 @@ class SqlWebhookInbox:
     def remember_signature(
         self, payer_id: str, signature: str, delivery_id: str, seen_at: datetime
     ) -> str:
+        with self._sessions.begin() as session:
+            return self._remember(session, payer_id, signature, delivery_id, seen_at)
+
+    def _remember(
+        self, session: Session, payer_id: str, signature: str, delivery_id: str, seen_at: datetime
+    ) -> str:
         stmt = (
             self._insert(SignatureRow)
             .values(
@@ -141,9 +185,8 @@ class SqlWebhookInbox:
         first = select(SignatureRow.delivery_id).where(
             SignatureRow.payer_id == payer_id, SignatureRow.signature == signature
         )
-        with self._sessions.begin() as session:
-            session.execute(stmt)
-            return session.scalars(first).one()
+        session.execute(stmt)
+        return session.scalars(first).one()
 
     def claim_signature(self, payer_id: str, signature: str, old: str, new: str) -> bool:
         stmt = (

@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from temporalio import workflow
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 
 with workflow.unsafe.imports_passed_through():
@@ -47,6 +48,20 @@ class PendingEffect(BaseModel):
 
 FailureHandler = Callable[[Effect, str], None]
 
+# Effects that only write our own database (the read model and the claims outbox, both
+# idempotent) run as local activities: in the worker, inside the workflow task that applied
+# their events, so an update costs one workflow task instead of one more per activity (and
+# three history events per activity become one marker). The update's answer is sent once
+# they finish. Payer calls and notifications leave the process and stay on the task queue,
+# where a slow peer cannot hold a workflow task open.
+LOCAL_ACTIVITIES = frozenset({"project_events", "deliver_claim"})
+LOCAL_RETRY_THRESHOLD = timedelta(seconds=1)
+LOCAL_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=10),
+)
+
 
 class EffectLanes:
     def __init__(
@@ -57,8 +72,10 @@ class EffectLanes:
         on_failure: FailureHandler,
         activity_timeout: float | None = None,
         payer_give_up: float | None = None,
+        local_database_effects: bool = False,
     ) -> None:
         self._upsert = upsert
+        self._local = LOCAL_ACTIVITIES if local_database_effects else frozenset()
         self._projected_upto = projected_upto
         self._on_failure = on_failure
         self._timeout = activity_timeout
@@ -117,9 +134,7 @@ class EffectLanes:
         # `stepdown db rebuild` reproduces exactly (store/rebuild.py).
         summary = summarize(state, fresh[-1].at)
         batch = ProjectionBatch(summary=summary, events=fresh, claims=claims)
-        handle = workflow.start_activity_method(
-            EpisodeActivities.project_events, batch, **self._options("project_events")
-        )
+        handle = self._start_activity(EpisodeActivities.project_events, batch)
         self._projections += 1
         self._spawn(self._confirm(handle, fresh[-1].seq))
 
@@ -139,9 +154,24 @@ class EffectLanes:
         if pending.id in self._inflight:
             return
         fn, arg = activity_call(state, pending.effect)
-        handle = workflow.start_activity_method(fn, arg, **self._options(fn.__name__))
+        handle = self._start_activity(fn, arg)
         self._inflight[pending.id] = pending
         self._spawn(self._watch(handle, pending))
+
+    def _start_activity(self, fn: Any, arg: Any) -> Any:
+        """A local activity for our own database's effects (see LOCAL_ACTIVITIES), else an
+        activity on the task queue."""
+        options = self._options(fn.__name__)
+        if fn.__name__ in self._local:
+            # A local attempt holds the workflow task open; past the first retry each one
+            # waits on a timer instead, so a database outage holds up deadlines and updates
+            # for one attempt at a time, and the projection follows within LOCAL_RETRY's
+            # longest wait once the database is back.
+            options["retry_policy"] = LOCAL_RETRY
+            return workflow.start_local_activity_method(
+                fn, arg, local_retry_threshold=LOCAL_RETRY_THRESHOLD, **options
+            )
+        return workflow.start_activity_method(fn, arg, **options)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)

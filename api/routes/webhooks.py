@@ -8,13 +8,15 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.audit import audit_entry
 from api.auth import OpsUser
 from api.deps import Deps, Workflows
-from api.inbox import DeliveryProcessor, assign
+from api.inbox import Answer, DeliveryProcessor, assign
 from api.problems import PROBLEM_JSON, problem_responses
 from api.schemas import WebhookAccepted
 from api.signed import DELIVERY_ID, PAYER_ID, VerifiedWebhook
 from domain.commands import EPISODE_ID_PATTERN
+from store.ports import AuditEntry
 
 router = APIRouter(tags=["payer webhooks"])
 
@@ -51,9 +53,18 @@ BODY_FORMATS = {
 async def payer_webhook(
     payer_id: str, delivery: VerifiedWebhook, deps: Deps, workflows: Workflows, request: Request
 ) -> JSONResponse:
-    answer = await DeliveryProcessor(deps, workflows).receive(delivery)
+    def audit_of(answer: Answer) -> AuditEntry | None:
+        # Written with the inbox row it settles (one transaction); ObserveMiddleware then
+        # skips the request. A replay or a repeat is audited by the middleware as before.
+        request.state.outcome = answer.outcome
+        request.state.episode_id = answer.episode_id
+        return audit_entry(request.scope, answer.status_code, deps.clock())
+
+    processor = DeliveryProcessor(deps, workflows, audit_of)
+    answer = await processor.receive(delivery)
     request.state.outcome = answer.outcome
     request.state.episode_id = answer.episode_id
+    request.state.audited = processor.audited
     deps.metrics.inc("stepdown_webhook_deliveries_total", status=answer.outcome)
     media_type = PROBLEM_JSON if answer.status_code >= 400 else "application/json"
     return JSONResponse(answer.body, answer.status_code, media_type=media_type)

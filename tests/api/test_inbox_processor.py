@@ -40,7 +40,9 @@ class CountingGateway:
         answer = self.answers.pop(0)
         if isinstance(answer, Rejected):
             raise answer
-        return SimpleNamespace(status=answer)
+        # A DecisionResult's shape: the status and the episode's view after it.
+        view = SimpleNamespace(state="authorized", version=len(self.applied), authorization=None)
+        return SimpleNamespace(status=answer, view=view)
 
 
 def deps_over(engine: Engine) -> ApiDeps:

@@ -48,23 +48,36 @@ async def test_a_signed_decision_is_applied_202_and_kept_in_the_inbox(api: Api) 
     response = await approve(api, view, delivery=delivery)
 
     assert response.status_code == 202
-    assert response.json() == {
+    answer = response.json()
+    # The answer tells the outcome: no second request to learn what the decision did.
+    outcome = answer.pop("episode")
+    assert answer == {
         "delivery_id": delivery,
         "episode_id": view["episode_id"],
         "status": "applied",
     }
-    assert (await api.view(view["episode_id"]))["state"] == "authorized"
+    current = await api.view(view["episode_id"])
+    assert current["state"] == "authorized"
+    assert outcome == {
+        "state": "authorized",
+        "version": current["version"],
+        "authorization": current["authorization"],
+    }
+    assert outcome["authorization"]["units"] == approval()["units"]
     entry = await stored(api, delivery)
     assert (entry.status, entry.episode_id, entry.attempts) == ("applied", view["episode_id"], 0)
     assert entry.headers["stepdown-delivery"] == delivery
+    assert entry.response == {"status_code": 202, "body": response.json()}
     trail = (await api.call("GET", f"/audit?episode_id={view['episode_id']}", "ops")).json()
-    # The newest change (reads of the episode are audited too, after it).
-    [audit] = [e for e in trail if not e["route"].startswith("GET")][:1]
-    assert (audit["actor"], audit["role"], audit["outcome"]) == (
+    # Written once, with the inbox row it settled (not again by the middleware).
+    [audit] = [e for e in trail if e["route"].startswith("POST /webhooks")]
+    assert (audit["actor"], audit["role"], audit["outcome"], audit["status_code"]) == (
         "payer:acme-medicaid",
         "payer",
         "applied",
+        202,
     )
+    assert audit["request_id"] == response.headers["x-request-id"]
 
 
 @pytest.mark.parametrize(

@@ -26,8 +26,9 @@ class Stores:
 
 
 def memory_stores() -> Stores:
-    inbox = InMemoryWebhookInbox()
-    return Stores(InMemoryReadModel(inbox), inbox, InMemoryAuditLog())
+    audit_log = InMemoryAuditLog()
+    inbox = InMemoryWebhookInbox(audit_log)
+    return Stores(InMemoryReadModel(inbox), inbox, audit_log)
 
 
 @pytest.fixture(params=["memory", *DATABASES])

@@ -32,6 +32,28 @@ def test_delivery_ids_are_unique_per_payer_not_across_payers(inbox: WebhookInbox
     assert (a.status, b.status, b.episode_id) == ("received", "applied", "ep-b")
 
 
+def test_a_signed_receive_stores_the_row_only_for_the_first_carrier_of_its_signature(
+    inbox: WebhookInbox,
+) -> None:
+    first, replay, signature = new_id("dlv"), new_id("dlv"), new_id("sig")
+
+    entry, fresh, first_id = inbox.receive_signed(
+        first, "payer-a", "application/json", {}, b"{}", T0, signature
+    )
+    again, fresh_again, first_again = inbox.receive_signed(
+        first, "payer-a", "application/json", {}, b"{}", T0, signature
+    )
+    none, stored, named = inbox.receive_signed(
+        replay, "payer-a", "application/json", {}, b"{}", T0, signature
+    )
+
+    assert entry is not None and fresh and first_id == first
+    assert again == entry and not fresh_again and first_again == first
+    assert (none, stored, named) == (None, False, first)
+    assert inbox.get(replay, "payer-a") is None
+    assert inbox.remember_signature("payer-a", signature, new_id("dlv"), T0) == first
+
+
 def test_a_signature_seen_before_names_the_delivery_that_first_carried_it(
     inbox: WebhookInbox,
 ) -> None:

@@ -8,7 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from store.ports import InboxEntry, UnknownDelivery, WebhookInbox
+from store.ports import AuditEntry, InboxEntry, UnknownDelivery, WebhookInbox
+from tests.store.conftest import Stores
 from tests.store.factories import T0, new_id
 
 HEADERS = {"stepdown-signature": "t=1,v1=ab", "content-type": "application/edi-x12"}
@@ -122,3 +123,38 @@ def test_marking_an_unknown_delivery_fails(inbox: WebhookInbox) -> None:
     with pytest.raises(UnknownDelivery):
         inbox.mark(new_id("dlv"), "applied")
     assert inbox.get(new_id("dlv")) is None
+
+
+def payer_audit(episode_id: str, request_id: str) -> AuditEntry:
+    return AuditEntry(
+        actor="payer:acme-medicaid",
+        role="payer",
+        action="webhook.payer",
+        route="POST /webhooks/payers/{payer_id}",
+        episode_id=episode_id,
+        outcome="applied",
+        status_code=202,
+        request_id=request_id,
+        at=T0,
+    )
+
+
+def test_a_mark_with_its_audit_entry_keeps_both(stores: Stores) -> None:
+    delivery, episode = new_id("dlv"), new_id("ep")
+    receive(stores.inbox, delivery)
+
+    marked = stores.inbox.mark(
+        delivery, "applied", episode_id=episode, audit=payer_audit(episode, delivery)
+    )
+
+    assert marked.status == "applied"
+    assert stores.audit_log.entries(episode) == [payer_audit(episode, delivery)]
+
+
+def test_a_mark_of_an_unknown_delivery_writes_no_audit_entry(stores: Stores) -> None:
+    episode = new_id("ep")
+
+    with pytest.raises(UnknownDelivery):
+        stores.inbox.mark(new_id("dlv"), "applied", audit=payer_audit(episode, "r-1"))
+
+    assert stores.audit_log.entries(episode) == []

@@ -252,8 +252,10 @@ def _requested(event: dict[str, Any], trace_number: str) -> bool:
 
 
 class InMemoryWebhookInbox:
-    def __init__(self) -> None:
+    def __init__(self, audit_log: InMemoryAuditLog | None = None) -> None:
         self._lock = threading.Lock()
+        # Where `mark(audit=...)` appends (the SQL inbox writes the audit table it shares).
+        self._audit_log = audit_log
         # Keyed by (payer_id, delivery_id): delivery ids are unique per payer.
         self._entries: dict[tuple[str, str], InboxEntry] = {}
         self._signatures: dict[tuple[str, str], tuple[str, datetime]] = {}
@@ -302,6 +304,7 @@ class InMemoryWebhookInbox:
         payer_id: str | None = None,
         trace_number: str | None = None,
         replace_response: bool = False,
+        audit: AuditEntry | None = None,
     ) -> InboxEntry:
         with self._lock:
             key = self._key(delivery_id, payer_id)
@@ -322,7 +325,9 @@ class InMemoryWebhookInbox:
                 deep=True,
             )
             self._entries[key] = entry
-            return entry
+        if audit is not None and self._audit_log is not None:
+            self._audit_log.append(audit)
+        return entry
 
     def get(self, delivery_id: str, payer_id: str | None = None) -> InboxEntry | None:
         with self._lock:
@@ -349,6 +354,24 @@ class InMemoryWebhookInbox:
         with self._lock:
             first = self._signatures.setdefault((payer_id, signature), (delivery_id, seen_at))
             return first[0]
+
+    def receive_signed(
+        self,
+        delivery_id: str,
+        payer_id: str,
+        content_type: str,
+        headers: dict[str, str],
+        body: bytes,
+        received_at: datetime,
+        signature: str,
+    ) -> tuple[InboxEntry | None, bool, str]:
+        first = self.remember_signature(payer_id, signature, delivery_id, received_at)
+        if first != delivery_id:
+            return None, False, first
+        entry, stored = self.receive(
+            delivery_id, payer_id, content_type, headers, body, received_at
+        )
+        return entry, stored, first
 
     def claim_signature(self, payer_id: str, signature: str, old: str, new: str) -> bool:
         with self._lock:

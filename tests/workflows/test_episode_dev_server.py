@@ -247,3 +247,31 @@ async def _eventually_async(probe: Any, ok: Any, tries: int = 50) -> None:
             return
         await asyncio.sleep(0.2)
     assert ok(await probe())
+
+
+async def test_an_update_is_answered_with_its_events_already_projected(dev):
+    """The projection is a local activity: when the decision's update returns, the read model
+    already holds its events, and the history has a marker for it, not an activity (three
+    events and a second workflow task). The payer call stays an activity on the task queue."""
+    env, w, queue = dev
+    handle = await start_episode(env.client, queue)
+    before = await view(handle)
+
+    await decide(handle, "A1", **approval(today()))
+
+    after = await view(handle)
+    episode = after.episode_id
+    projected = {seq for (ep, seq) in w.read_model.events if ep == episode}
+    assert projected == set(range(1, after.version + 1)) and after.version > before.version
+    assert w.read_model.summaries[episode].state == "authorized"
+    history = await handle.fetch_history()
+    scheduled = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+    markers = [e for e in history.events if e.HasField("marker_recorded_event_attributes")]
+    assert "project_events" not in scheduled
+    assert "submit_authorization_request" in scheduled
+    # The patch marker, then one marker per projection (opening, then the decision).
+    assert len(markers) >= 3
