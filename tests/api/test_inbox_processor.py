@@ -19,8 +19,9 @@ from api.redelivery import Redelivery
 from domain.errors import Rejected
 from store.sql import SqlReadModel
 from store.sql_inbox import SqlWebhookInbox
-from tests.api.helpers import decision_body, new_id
 from tests.support.db import database_engine, database_url
+from tests.support.intake import new_id
+from tests.support.webhooks import decision_body
 
 __all__ = ["database_engine", "database_url"]
 AT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)

@@ -19,8 +19,9 @@ from api.console.session import COOKIE
 from api.identity import hash_password
 from api.people import add_user, disable_user
 from store.sql_users import SqlUserStore
-from tests.api.helpers import Stack, api_settings, eventually
-from tests.console.helpers import CSRF, Console, visible_text
+from tests.support.api_stack import Stack, api_settings
+from tests.support.console_client import CSRF, Console, visible_text
+from tests.support.polling import eventually
 
 
 def new_person(

@@ -8,7 +8,7 @@ import pytest
 
 from domain.views import StoredEvent
 from store.ports import ReadModel
-from tests.store.factories import T0, new_id, summary
+from tests.support.store_factories import T0, new_id, summary
 
 
 def opened(seq: int, name: str, member_id: str) -> StoredEvent:

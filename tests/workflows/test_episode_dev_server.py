@@ -12,8 +12,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from domain import commands as c
-from tests.support.temporal import running_worker
-from tests.workflows.helpers import (
+from tests.support.episode_workflow import (
     approval,
     decide,
     event_types,
@@ -22,6 +21,7 @@ from tests.workflows.helpers import (
     view,
     world,
 )
+from tests.support.temporal import running_worker
 from workflows.client import EpisodeClient
 from workflows.episode import EpisodeWorkflow
 

@@ -12,8 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain import commands as c
 from domain.attendance import AttendanceEntry
-from tests.support.temporal import find_binary, running_worker
-from tests.workflows.helpers import (
+from tests.support.episode_workflow import (
     World,
     approval,
     decide,
@@ -23,6 +22,7 @@ from tests.workflows.helpers import (
     view,
     world,
 )
+from tests.support.temporal import find_binary, running_worker
 from workflows.episode import EpisodeWorkflow
 from workflows.models import AppealAction, P2PAction
 from workflows.temporal import DATA_CONVERTER, register_search_attributes

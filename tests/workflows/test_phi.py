@@ -24,8 +24,8 @@ from temporalio.worker import Replayer, Worker
 
 from domain import commands as c
 from settings import DEV_PAYLOAD_KEY, DEV_PAYLOAD_KEY_ID, decode_payload_key
+from tests.support.episode_workflow import approval, decide, services_on, start_episode, view, world
 from tests.support.temporal import running_worker
-from tests.workflows.helpers import approval, decide, services_on, start_episode, view, world
 from workflows.codec import EncryptionCodec, converter_with
 from workflows.episode import EpisodeWorkflow
 from workflows.models import EpisodeInput

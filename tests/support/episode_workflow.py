@@ -1,4 +1,4 @@
-"""Shared pieces of the workflow tests: commands dated from today, activities with fakes."""
+"""An EpisodeWorkflow driven by a test: started, queried, answered as its payer, over fakes."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from bench.episodes import services_on as services_on
 from domain import commands as c
 from domain.model import PayerDecision
 from domain.views import EpisodeView
-from tests.domain.scenario import open_command
+from tests.support.commands import dated_command
 from tests.support.fakes import (
     RecordingClaimsOutbox,
     RecordingNotifier,
@@ -43,27 +43,6 @@ def world() -> World:
     notifier, outbox = RecordingNotifier(), RecordingClaimsOutbox()
     acts = EpisodeActivities(gateway, read_model, notifier, outbox)
     return World(gateway, read_model, notifier, outbox, acts)
-
-
-def dated_command(today: date, **overrides: Any) -> c.OpenEpisode:
-    fields: dict[str, Any] = {
-        "episode_id": f"ep-{uuid.uuid4().hex[:12]}",
-        "requested": {
-            "start": today.isoformat(),
-            "units": 20,
-            "unit_type": "days",
-            "service_codes": ["S9480", "90853", "0905"],
-        },
-        "prior_authorization": {
-            "number": "PHP-1",
-            "level": "2.5",
-            "start": (today - timedelta(days=30)).isoformat(),
-            "end": (today - timedelta(days=10)).isoformat(),
-        },
-        "php_last_claim_through": (today - timedelta(days=10)).isoformat(),
-    }
-    fields.update(overrides)
-    return open_command(**fields)
 
 
 async def start_episode(
