@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
 
 from activities.episode import EpisodeActivities
 
@@ -23,6 +26,7 @@ from tests.support.fakes import (
     RecordingPayerGateway,
     RecordingReadModel,
 )
+from tests.support.temporal import running_worker
 from workflows.episode import EpisodeWorkflow
 from workflows.models import EpisodeInput
 
@@ -43,6 +47,28 @@ def world() -> World:
     notifier, outbox = RecordingNotifier(), RecordingClaimsOutbox()
     acts = EpisodeActivities(gateway, read_model, notifier, outbox)
     return World(gateway, read_model, notifier, outbox, acts)
+
+
+@dataclass(frozen=True)
+class EpisodeWorker:
+    """A Temporal server, the world of fakes a worker there acts on, and its task queue."""
+
+    env: WorkflowEnvironment
+    world: World
+    queue: str
+
+    async def open(self, **overrides: Any) -> WorkflowHandle[Any, Any]:
+        """A new episode on this worker's queue (`start_episode` with its options)."""
+        return await start_episode(self.env.client, self.queue, **overrides)
+
+
+@asynccontextmanager
+async def episode_worker(env: WorkflowEnvironment) -> AsyncIterator[EpisodeWorker]:
+    """A worker on a fresh task queue of `env`, acting on a new world of fakes."""
+    fakes = world()
+    queue = f"tq-{uuid.uuid4().hex}"
+    async with running_worker(env.client, fakes.activities, [EpisodeWorkflow], queue):
+        yield EpisodeWorker(env, fakes, queue)
 
 
 async def start_episode(
