@@ -8,30 +8,23 @@ touches another test's inbox rows; the tests that need the loop run it themselve
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
-import httpx
 import pytest
 import pytest_asyncio
 from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
-from store.db import make_engine
-from tests.api.helpers import Api, Stack, running_stack
-from tests.support.db import DATABASES, migrated_database
+from tests.support.api_client import Api, api_client
+from tests.support.api_stack import Stack, migrated_engine, running_stack
+from tests.support.db import DATABASES
 
 
 @pytest.fixture(scope="session", params=DATABASES)
 def api_engine(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Engine]:
-    directory: Path = tmp_path_factory.mktemp("api-db")
-    with migrated_database(request.param, directory) as url:
-        engine = make_engine(url)
-        try:
-            yield engine
-        finally:
-            engine.dispose()
+    with migrated_engine(request.param, tmp_path_factory.mktemp("api-db")) as engine:
+        yield engine
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -42,6 +35,5 @@ async def stack(dev_env: WorkflowEnvironment, api_engine: Engine) -> AsyncIterat
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def api(stack: Stack) -> AsyncIterator[Api]:
-    transport = httpx.ASGITransport(app=stack.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://stepdown.test") as http:
-        yield Api(http, stack)
+    async with api_client(stack) as client:
+        yield client

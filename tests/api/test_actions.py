@@ -7,14 +7,9 @@ from typing import Any
 
 import pytest
 
-from tests.api.helpers import Api, approval, new_id, today
-
-
-async def denied(api: Api) -> dict[str, Any]:
-    view = await api.open()
-    response = await api.decide(view, "A3", reason_code="0F", reason="not medically necessary")
-    assert response.status_code == 202, response.text
-    return await api.view(view["episode_id"])
+from tests.support.api_client import Api
+from tests.support.api_episodes import denied
+from tests.support.intake import approval, new_id, today
 
 
 async def authorized(api: Api) -> dict[str, Any]:

@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from store.attachments import MAX_BYTES, clean_name
 from store.schema import AttachmentRow
-from tests.api.helpers import Api, new_id
+from tests.support.api_client import Api
+from tests.support.intake import new_id
 
 PDF = b"%PDF-1.7\n" + b"clinical summary of the PHP stay " * 20 + b"\n%%EOF"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.api.helpers import Api, new_id, today
 from tests.api.test_billing import authorized
+from tests.support.api_client import Api
+from tests.support.intake import new_id, today
 
 BILL = {"code": "90853", "revenue_code": "0905", "rendering_npi": "1234567893", "charge": "80.00"}
 

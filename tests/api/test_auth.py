@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from settings import hash_token
-from tests.api.helpers import Api, intake_body, new_id, service_line
+from tests.support.api_client import Api
+from tests.support.intake import intake_body, new_id, service_line
 
 EP = "ep-auth-probe"
 # Role tokens are settings (their hashes), checked before any route touches the database: the

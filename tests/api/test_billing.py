@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from tests.api.helpers import Api, approval, new_id, service_line, today
+from tests.support.api_client import Api
+from tests.support.intake import approval, new_id, service_line, today
 
 # 90853 on 0905 is in DOMAIN §6's table; S9480 on 0905 is not (recorded with a warning).
 CLEAN = {"code": "90853"}

@@ -25,8 +25,9 @@ from payers.mailbox import DirectoryMailbox
 from store.phi import cipher_from_settings
 from store.sql_claims import SqlClaimBatches
 from store.x12_ledger import SqlX12Ledger
-from tests.api.helpers import Api, eventually
 from tests.api.test_claims_outbox import Billing, billing, queued, released_claim
+from tests.support.api_client import Api
+from tests.support.polling import eventually
 
 __all__ = ["billing"]
 

@@ -19,10 +19,13 @@ from api.app import create_app
 from payers.claim_files import LocalDirectorySink
 from store.phi import cipher_from_settings
 from store.sql_claims import SqlClaimBatches
-from tests.api.helpers import Api, Stack, approval, eventually, new_id, service_line
 from tests.api.test_billing import CLEAN, authorized, claim, services
 from tests.api.test_cli import cli
+from tests.support.api_client import Api
+from tests.support.api_stack import Stack
 from tests.support.http import served
+from tests.support.intake import approval, new_id, service_line
+from tests.support.polling import eventually
 from tests.support.submitter import SUBMITTER
 from tests.support.x12valid import x12_errors
 

@@ -19,8 +19,11 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from cli import app
-from tests.api.helpers import DEFAULT_SECRET, Api, Stack, approval, intake_body, new_id
+from tests.support.api_client import Api
+from tests.support.api_stack import Stack
 from tests.support.http import served
+from tests.support.intake import approval, intake_body, new_id
+from tests.support.webhooks import DEFAULT_SECRET
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from tests.api.helpers import new_id
 from tests.api.test_cli import cli, url
+from tests.support.intake import new_id
 
 __all__ = ["url"]
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from store.sql import SqlReadModel
-from tests.api.helpers import Api, eventually, new_id, service_line
 from tests.api.test_billing import CLEAN, authorized, claim, services
+from tests.support.api_client import Api
+from tests.support.intake import new_id, service_line
+from tests.support.polling import eventually
 
 
 def url(episode_id: str, service_id: str, action: str) -> str:

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.api.helpers import Api
+from tests.support.api_client import Api
 
 URLS = re.compile(r"""(?:src|href)=["']?([^"' >]+)|url: ?["']([^"']+)""")
 

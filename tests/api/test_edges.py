@@ -17,8 +17,10 @@ from api.problems import PROBLEM_CODES, rejected_problem
 from domain.errors import Rejected
 from payers.simulator import create_app as simulator_app
 from settings import DEV_PAYLOAD_KEY, Settings
-from tests.api.helpers import Api, api_settings, intake_body, service_line
-from tests.payers.test_simulator import config as simulator_config
+from tests.support.api_client import Api
+from tests.support.api_stack import api_settings
+from tests.support.intake import intake_body, service_line
+from tests.support.simulator_config import config as simulator_config
 
 LATEST = "9999-12-31T23:59:59-14:00"
 EARLIEST = "0001-01-01T00:00:00+14:00"

@@ -14,7 +14,9 @@ from temporalio.api.common.v1 import Payload
 from api.app import create_app
 from api.deps import ApiDeps, database_health
 from store.db import make_engine
-from tests.api.helpers import Api, new_id, service_line, signature, today
+from tests.support.api_client import Api
+from tests.support.intake import new_id, service_line, today
+from tests.support.webhooks import signature
 
 PROBLEM_JSON = "application/problem+json"
 MIB = 1024 * 1024

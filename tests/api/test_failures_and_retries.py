@@ -6,7 +6,8 @@ import asyncio
 from typing import Any
 
 from domain.timing import trace_number
-from tests.api.helpers import Api, approval, new_id, today
+from tests.support.api_client import Api
+from tests.support.intake import approval, new_id, today
 
 
 async def eventually_listed(

@@ -7,7 +7,9 @@ from typing import Any
 
 import httpx
 
-from tests.api.helpers import Api, eventually, new_id, service_line, today
+from tests.support.api_client import Api
+from tests.support.intake import new_id, service_line, today
+from tests.support.polling import eventually
 
 
 async def short_authorization(api: Api, view: dict[str, Any]) -> dict[str, Any]:

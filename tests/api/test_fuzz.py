@@ -11,7 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.app import create_app
-from tests.api.helpers import Api, api_settings, intake_body, new_id, signature
+from tests.support.api_client import Api
+from tests.support.api_stack import api_settings
+from tests.support.intake import intake_body, new_id
+from tests.support.webhooks import signature
 
 # The schema needs no running parts: an app without dependencies renders it.
 SPEC: dict[str, Any] = create_app(api_settings()).openapi()

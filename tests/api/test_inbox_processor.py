@@ -5,6 +5,7 @@ second apply, so this is where the step itself is shown."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, cast
@@ -19,8 +20,9 @@ from api.redelivery import Redelivery
 from domain.errors import Rejected
 from store.sql import SqlReadModel
 from store.sql_inbox import SqlWebhookInbox
-from tests.api.helpers import decision_body, new_id
 from tests.support.db import database_engine, database_url
+from tests.support.intake import new_id
+from tests.support.webhooks import decision_body
 
 __all__ = ["database_engine", "database_url"]
 AT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -62,12 +64,19 @@ def processor(engine: Engine, gateway: CountingGateway) -> DeliveryProcessor:
     return DeliveryProcessor(deps_over(engine), cast(EpisodeCalls, gateway))
 
 
-@pytest.fixture
-def routed(database_engine: Engine) -> tuple[str, str]:
+@dataclass(frozen=True)
+class Routed:
     """An episode id and the trace number the read model routes to it."""
+
+    episode_id: str
+    trace: str
+
+
+@pytest.fixture
+def routed(database_engine: Engine) -> Routed:
     episode_id, trace = new_id(), f"T-{new_id()}"
     SqlReadModel(database_engine).record_trace(trace, episode_id, PAYER, AT)
-    return episode_id, trace
+    return Routed(episode_id, trace)
 
 
 def delivery(trace: str, action: str = "A1") -> SignedDelivery:
@@ -76,11 +85,10 @@ def delivery(trace: str, action: str = "A1") -> SignedDelivery:
 
 
 async def test_a_repeat_of_an_applied_delivery_hears_the_stored_answer_and_is_not_applied(
-    database_engine: Engine, routed: tuple[str, str]
+    database_engine: Engine, routed: Routed
 ) -> None:
-    episode_id, trace = routed
     gateway = CountingGateway("applied", "applied")
-    first_delivery = delivery(trace)
+    first_delivery = delivery(routed.trace)
 
     first = await processor(database_engine, gateway).receive(first_delivery)
     again = await processor(database_engine, gateway).receive(first_delivery)
@@ -88,23 +96,22 @@ async def test_a_repeat_of_an_applied_delivery_hears_the_stored_answer_and_is_no
     assert (first.status_code, first.body["status"], first.outcome) == (202, "applied", "applied")
     assert again.status_code == 202
     assert again.body == {**first.body, "status": "duplicate"}
-    assert gateway.applied == [(episode_id, first_delivery.delivery_id)]
+    assert gateway.applied == [(routed.episode_id, first_delivery.delivery_id)]
 
 
 async def test_a_repeat_of_a_refused_delivery_hears_the_refusal_though_it_would_apply_now(
-    database_engine: Engine, routed: tuple[str, str]
+    database_engine: Engine, routed: Routed
 ) -> None:
-    episode_id, trace = routed
     refusal = Rejected("invalid_state", "no request is waiting for a payer decision")
     gateway = CountingGateway(refusal, "applied")
-    first_delivery = delivery(trace)
+    first_delivery = delivery(routed.trace)
 
     first = await processor(database_engine, gateway).receive(first_delivery)
     again = await processor(database_engine, gateway).receive(first_delivery)
 
     assert (first.status_code, first.outcome) == (409, "rejected")
     assert (again.status_code, again.body, again.outcome) == (409, first.body, "duplicate")
-    assert gateway.applied == [(episode_id, first_delivery.delivery_id)]
+    assert gateway.applied == [(routed.episode_id, first_delivery.delivery_id)]
     stored = SqlWebhookInbox(database_engine).get(first_delivery.delivery_id, PAYER)
     assert stored is not None and stored.status == "rejected"
 

@@ -7,7 +7,8 @@ import asyncio
 import pytest
 from temporalio.service import RPCError, RPCStatusCode
 
-from tests.api.helpers import Api, intake_body, new_id
+from tests.support.api_client import Api
+from tests.support.intake import intake_body, new_id
 
 PROBLEM_JSON = "application/problem+json"
 

@@ -35,16 +35,11 @@ from payers.mailbox import DirectoryMailbox, MailboxLayout
 from payers.x12_gateway import X12Parties, X12PayerGateway
 from store.sql import SqlReadModel
 from store.x12_ledger import SqlX12Ledger, SubmissionRejection, X12Submission
-from tests.api.helpers import (
-    SEEDED_PAYERS,
-    Api,
-    Stack,
-    api_settings,
-    eventually,
-    register_payers,
-)
-from tests.payers.mailboxes import Box, box
+from tests.support.api_client import Api
+from tests.support.api_stack import SEEDED_PAYERS, Stack, api_settings, register_payers
 from tests.support.fakes import FakePorts
+from tests.support.mailboxes import Box, box
+from tests.support.polling import eventually
 from tests.support.temporal import running_worker
 from workflows.episode import EpisodeWorkflow
 

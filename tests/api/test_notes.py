@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from store.notes import NotesUnavailable, SqlNotes
 from store.schema import NoteRow
-from tests.api.helpers import Api, new_id
+from tests.support.api_client import Api
+from tests.support.intake import new_id
 from workflows.codec import EncryptionCodec
 
 OLD = b"o" * 32

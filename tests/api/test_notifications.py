@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from tests.api.helpers import Api, new_id
+from tests.support.api_client import Api
+from tests.support.intake import new_id
 
 
 def notify(api: Api, kind: str, roles: list[str]) -> str:

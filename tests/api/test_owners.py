@@ -10,7 +10,8 @@ import pytest
 
 from api.people import add_user, disable_user
 from store.sql_users import SqlUserStore
-from tests.api.helpers import Api, new_id
+from tests.support.api_client import Api
+from tests.support.intake import new_id
 
 
 def person(api: Api, *roles: str) -> str:

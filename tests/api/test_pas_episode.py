@@ -35,11 +35,14 @@ from payers.simulator import create_app as simulator_app
 from store.payers import PayerSettings
 from store.sql import SqlReadModel, SqlWebhookInbox
 from store.sql_payers import SqlPayerDirectory, SqlSubmissionLog
-from tests.api.helpers import Api, Stack, api_settings, eventually, new_id, service_line, today
-from tests.payers.test_simulator import config
+from tests.support.api_client import Api
+from tests.support.api_stack import Stack, api_settings
 from tests.support.fakes import FakePorts
 from tests.support.http import served
+from tests.support.intake import new_id, service_line, today
 from tests.support.pas_keys import key_pair
+from tests.support.polling import eventually
+from tests.support.simulator_config import config
 from tests.support.temporal import running_worker
 from workflows.episode import EpisodeWorkflow
 

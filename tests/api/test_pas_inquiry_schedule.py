@@ -17,11 +17,13 @@ from temporalio.testing import WorkflowEnvironment
 from api.redelivery import Redelivery
 from payers.simulator import create_app as simulator_app
 from store.payers import PayerSettings
-from tests.api.helpers import Api, eventually, new_id
 from tests.api.test_pas_episode import pas_api
-from tests.payers.test_simulator import config
+from tests.support.api_client import Api
 from tests.support.http import served
+from tests.support.intake import new_id
 from tests.support.pas_keys import key_pair
+from tests.support.polling import eventually
+from tests.support.simulator_config import config
 from tests.support.temporal import find_binary
 from workflows.temporal import DATA_CONVERTER, register_search_attributes
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.helpers import Api, decision_body, intake_body, new_id
+from tests.support.api_client import Api
+from tests.support.intake import intake_body, new_id
+from tests.support.webhooks import decision_body
 
 PROBLEM_JSON = "application/problem+json"
 PAS = {

@@ -19,7 +19,10 @@ from settings import Settings
 from store.db import make_engine
 from store.sql_users import SqlUserStore
 from store.throttles import SqlThrottleCounts
-from tests.api.helpers import Api, Stack, api_settings, eventually, intake_body
+from tests.support.api_client import Api
+from tests.support.api_stack import Stack, api_settings
+from tests.support.intake import intake_body
+from tests.support.polling import eventually
 
 
 def username() -> str:

@@ -26,19 +26,13 @@ from store.db import make_engine
 from store.phi import cipher_from_settings
 from store.schema import EventRow, InboxRow
 from store.sql import SqlReadModel
-from tests.api.helpers import (
-    SEEDED_PAYERS,
-    Api,
-    Stack,
-    api_settings,
-    approval,
-    decision_body,
-    new_id,
-    register_payers,
-)
+from tests.support.api_client import Api
+from tests.support.api_stack import SEEDED_PAYERS, Stack, api_settings, register_payers
 from tests.support.db import DATABASES, migrated_database
 from tests.support.fakes import FakePorts
+from tests.support.intake import approval, new_id
 from tests.support.temporal import running_worker
+from tests.support.webhooks import decision_body
 from workflows.episode import EpisodeWorkflow
 
 KEYS = {"k-2026": base64.b64encode(bytes(range(32))).decode()}

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tests.api.helpers import Api, approval, eventually, new_id, today
-from tests.workflows.helpers import dated_command
+from tests.support.api_client import Api
+from tests.support.commands import dated_command
+from tests.support.intake import approval, new_id, today
+from tests.support.polling import eventually
 from workflows.client import EpisodeClient
 
 

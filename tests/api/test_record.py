@@ -34,20 +34,13 @@ from store.db import make_engine
 from store.phi import cipher_from_settings
 from store.rebuild import rebuild
 from store.sql import SqlReadModel
-from tests.api.helpers import (
-    PAYLOAD_KEYS,
-    Api,
-    api_settings,
-    approval,
-    eventually,
-    new_id,
-    running_stack,
-    service_line,
-    today,
-)
+from tests.support.api_client import Api
+from tests.support.api_stack import PAYLOAD_KEYS, api_settings, running_stack
+from tests.support.commands import dated_command
 from tests.support.db import DATABASES, migrated_database
+from tests.support.intake import approval, new_id, service_line, today
+from tests.support.polling import eventually
 from tests.support.procs import free_port
-from tests.workflows.helpers import dated_command
 from workflows.client import EpisodeClient, workflow_id
 from workflows.episode import EpisodeWorkflow
 from workflows.models import EventsQuery

@@ -8,22 +8,10 @@ from typing import Any
 
 import pytest
 
-from tests.api.helpers import Api, approval, eventually, new_id, service_line, today
-
-
-async def billed_episode(api: Api, payer_id: str) -> str:
-    """An episode of `payer_id`: approved, one service line recorded and its claim released."""
-    view = await api.open(payer={"id": payer_id, "plan_type": "commercial"})
-    episode_id = view["episode_id"]
-    assert (await api.decide(view, "A1", **approval(units=20))).status_code == 202
-    body = {"services": [service_line(charge="150.00")]}
-    recorded = await api.call("POST", f"/episodes/{episode_id}/services", "billing", json=body)
-    assert recorded.status_code == 200, recorded.text
-    claim = {"claim_id": new_id("C"), "through": today().isoformat()}
-    released = await api.call("POST", f"/episodes/{episode_id}/claims", "billing", json=claim)
-    assert released.status_code == 201, released.text
-    await api.projected(episode_id, (await api.view(episode_id))["version"])
-    return episode_id
+from tests.support.api_client import Api
+from tests.support.api_episodes import billed_episode
+from tests.support.intake import new_id, today
+from tests.support.polling import eventually
 
 
 def params() -> dict[str, str]:

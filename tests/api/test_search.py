@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
-from tests.api.helpers import Api, approval, eventually
+from tests.support.api_client import Api
+from tests.support.intake import approval
+from tests.support.polling import eventually
 
 
 def patient(name: str, member_id: str) -> dict[str, Any]:

@@ -7,9 +7,12 @@ from typing import Any
 
 import pytest
 
-from tests.api.helpers import Api, eventually, new_id
-from tests.api.test_actions import denied, post, unchanged
+from tests.api.test_actions import post, unchanged
 from tests.api.test_attachments import PDF, PNG, upload
+from tests.support.api_client import Api
+from tests.support.api_episodes import denied
+from tests.support.intake import new_id
+from tests.support.polling import eventually
 
 
 async def attach(api: Api, view: dict[str, Any], name: str, data: bytes) -> int:

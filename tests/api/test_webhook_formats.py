@@ -10,7 +10,9 @@ import pytest
 
 from domain.model import PayerDecision
 from payers.formats.examples import pas_body
-from tests.api.helpers import RENDER, Api, approval, decision_body, new_id, today
+from tests.support.api_client import Api
+from tests.support.intake import approval, new_id, today
+from tests.support.webhooks import RENDER, decision_body
 
 FORMATS = list(RENDER)
 MALFORMED = {

@@ -15,16 +15,17 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import delete
 
 from api.app import create_app
 from api.redelivery import Redelivery
 from domain.timing import trace_number
 from payers.signature import fingerprint
 from store.db import make_engine
-from store.schema import TraceRouteRow
 from store.sql import SqlReadModel
-from tests.api.helpers import Api, approval, decision_body, intake_body, new_id, signature, today
+from tests.support.api_client import Api
+from tests.support.api_episodes import forget_routes, unmatched_delivery
+from tests.support.intake import approval, intake_body, new_id, today
+from tests.support.webhooks import decision_body, signature
 
 
 async def events_of(api: Api, episode_id: str) -> list[str]:
@@ -36,13 +37,6 @@ async def audit_of(api: Api, episode_id: str) -> list[dict[str, Any]]:
     answer = await api.call("GET", f"/audit?episode_id={episode_id}", "ops")
     found: list[dict[str, Any]] = answer.json()
     return found
-
-
-def forget_routes(api: Api, episode_id: str) -> None:
-    """What a read-model rebuild that lost the routes would leave: no trace of the episode."""
-    api.deps.read_model.delete_episode(episode_id)
-    with api.stack.engine.begin() as connection:
-        connection.execute(delete(TraceRouteRow).where(TraceRouteRow.episode_id == episode_id))
 
 
 async def test_a_captured_webhook_resent_under_a_new_delivery_id_is_never_applied_again(
@@ -151,16 +145,6 @@ async def test_the_redelivery_loop_applies_an_unmatched_delivery_once_its_episod
         == ("webhook.redelivery", "applied", "payer:acme-medicaid")
         for a in audits
     )
-
-
-async def unmatched_delivery(api: Api, view: dict[str, Any]) -> str:
-    await api.traced(view["trace_number"])
-    forget_routes(api, view["episode_id"])
-    body, content_type = decision_body(view["trace_number"], "A1", **approval())
-    delivery = new_id("dlv")
-    response = await api.webhook(view["payer"]["id"], body, content_type, delivery=delivery)
-    assert response.status_code == 404
-    return delivery
 
 
 async def test_ops_assign_an_unmatched_delivery_to_its_episode_and_it_is_audited(

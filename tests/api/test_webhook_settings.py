@@ -14,7 +14,9 @@ import pytest
 
 from api.app import create_app
 from payers.signature import sign
-from tests.api.helpers import DEFAULT_SECRET, Api, decision_body, new_id
+from tests.support.api_client import Api
+from tests.support.intake import new_id
+from tests.support.webhooks import DEFAULT_SECRET, decision_body
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 

@@ -15,15 +15,10 @@ from api.app import create_app
 from payers.signature import sign
 from store.db import make_engine
 from store.sql import SqlWebhookInbox
-from tests.api.helpers import (
-    DEFAULT_SECRET,
-    Api,
-    approval,
-    decision_body,
-    eventually,
-    new_id,
-    signature,
-)
+from tests.support.api_client import Api
+from tests.support.intake import approval, new_id
+from tests.support.polling import eventually
+from tests.support.webhooks import DEFAULT_SECRET, decision_body, signature
 
 
 async def stored(api: Api, delivery_id: str) -> Any:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from activities.ports import ProjectionBatch
 from store.db import make_engine
 from store.sql import SqlReadModel
-from tests.api.helpers import api_settings, new_id
-from tests.store.factories import events, summary
+from tests.support.api_stack import api_settings
+from tests.support.intake import new_id
+from tests.support.store_factories import events, summary
 from worker import build_adapters
 
 

@@ -22,19 +22,13 @@ from api.deps import sql_deps
 from devstack.mailsink import MailSink
 from settings import Settings
 from store.db import make_engine
-from tests.api.helpers import (
-    SEEDED_PAYERS,
-    Api,
-    Stack,
-    api_settings,
-    approval,
-    eventually,
-    register_payers,
-    service_line,
-)
 from tests.api.test_billing import CLEAN, claim, services
 from tests.api.test_claims_outbox import queued
+from tests.support.api_client import Api
+from tests.support.api_stack import SEEDED_PAYERS, Stack, api_settings, register_payers
 from tests.support.fakes import FakePorts
+from tests.support.intake import approval, service_line
+from tests.support.polling import eventually
 from tests.support.procs import free_port
 from tests.support.submitter import SUBMITTER
 from tests.support.temporal import running_worker
@@ -112,7 +106,7 @@ async def test_a_denial_is_stored_and_emailed_without_phi(
 
     assert set(mail.recipients) == {"ur@clinic.test", "intake@clinic.test"}
     raw = mail.raw.decode()
-    # The intake body's patient (tests/domain/scenario.open_command) and the payer's reason.
+    # The intake body's patient (tests/support/commands.open_command) and the payer's reason.
     for phi in ("Jane", "Roe", "MCD123456", "1990", "P-100", "F33", reason):
         assert phi not in raw
 

@@ -12,8 +12,9 @@ from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from store.db import make_engine
-from tests.api.helpers import Api, Stack, running_stack
-from tests.console.helpers import Console
+from tests.support.api_client import Api
+from tests.support.api_stack import Stack, running_stack
+from tests.support.console_client import Console
 from tests.support.db import sqlite_database
 
 

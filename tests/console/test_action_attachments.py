@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.api.helpers import eventually
-from tests.api.test_actions import denied
-from tests.console.helpers import Console, visible_text
 from tests.console.test_files_page import PDF
+from tests.support.api_episodes import denied
+from tests.support.console_client import Console, visible_text
+from tests.support.polling import eventually
 
 
 async def attached(console: Console, episode_id: str) -> int:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from tests.api.helpers import new_id
-from tests.api.test_webhook_safety import unmatched_delivery
-from tests.console.helpers import Console
+from tests.support.api_episodes import unmatched_delivery
+from tests.support.console_client import Console
+from tests.support.intake import new_id
 
 
 async def test_ops_assign_an_unmatched_delivery_from_the_worklist(console: Console) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tests.api.helpers import approval, new_id, service_line, today
-from tests.console.helpers import Console, visible_text
 from tests.console.test_episode import page_of
+from tests.support.console_client import Console, visible_text
+from tests.support.intake import approval, new_id, service_line, today
 
 
 async def test_the_page_shows_weekly_hours_below_the_minimum_and_dropped_lines(

@@ -11,22 +11,16 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from tests.api.helpers import (
-    Api,
-    Stack,
-    approval,
-    decision_body,
-    new_id,
-    register_payers,
-    service_line,
-    today,
-)
 from tests.console.browser import (
     ARTIFACTS,
     chromium_context,
     require_browser,
     serving,
 )
+from tests.support.api_client import Api
+from tests.support.api_stack import Stack, register_payers
+from tests.support.intake import approval, new_id, service_line, today
+from tests.support.webhooks import decision_body
 
 require_browser()
 

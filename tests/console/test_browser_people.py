@@ -15,13 +15,14 @@ import pytest_asyncio
 from api.identity import hash_password
 from api.people import add_user
 from store.sql_users import SqlUserStore
-from tests.api.helpers import Api, Stack
 from tests.console.browser import (
     ARTIFACTS,
     chromium_context,
     require_browser,
     serving,
 )
+from tests.support.api_client import Api
+from tests.support.api_stack import Stack
 
 require_browser()
 

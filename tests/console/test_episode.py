@@ -6,8 +6,8 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tests.api.helpers import approval, new_id, service_line, today
-from tests.console.helpers import Console, visible_text
+from tests.support.console_client import Console, visible_text
+from tests.support.intake import approval, new_id, service_line, today
 
 
 def form_of(page: str, action: str) -> str:

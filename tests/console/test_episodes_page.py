@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from tests.api.helpers import eventually
-from tests.console.helpers import Console, visible_text
+from tests.support.console_client import Console, visible_text
+from tests.support.polling import eventually
 
 
 def patient(name: str, member_id: str) -> dict[str, str]:

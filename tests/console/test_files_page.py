@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.api.helpers import new_id
-from tests.console.helpers import Console, visible_text
+from tests.support.console_client import Console, visible_text
+from tests.support.intake import new_id
 
 PDF = b"%PDF-1.7\nreferral letter\n%%EOF"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from api.console.intake import field_of_problem, problem_errors
-from tests.console.helpers import Console, intake_form, visible_text
+from tests.support.console_client import Console, intake_form, visible_text
 
 
 def error_under(page: str, name: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from api.console.session import COOKIE
-from tests.console.helpers import Console, intake_form, visible_text
+from tests.support.console_client import Console, intake_form, visible_text
 
 
 async def test_a_visitor_without_a_session_is_sent_to_the_login_page(console: Console) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from tests.api.helpers import approval
-from tests.console.helpers import Console, visible_text
 from tests.console.test_worklist import denied_at
+from tests.support.console_client import Console, visible_text
+from tests.support.intake import approval
 
 
 def section(page: str, ident: str) -> str:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from tests.api.helpers import Stack, new_id
-from tests.console.helpers import Console, visible_text
 from tests.console.test_people import new_person, sign_in
+from tests.support.api_stack import Stack
+from tests.support.console_client import Console, visible_text
+from tests.support.intake import new_id
 
 
 async def test_a_person_adds_a_note_and_it_shows_with_their_name_escaped(

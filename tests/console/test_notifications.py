@@ -6,8 +6,8 @@ import re
 from datetime import UTC, datetime
 
 from store.sql_notifications import SqlNotifications
-from tests.api.helpers import new_id
-from tests.console.helpers import Console, visible_text
+from tests.support.console_client import Console, visible_text
+from tests.support.intake import new_id
 
 
 def notify(console: Console, kind: str, roles: list[str], detail: str = "see the episode") -> str:

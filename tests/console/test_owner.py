@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from tests.api.helpers import Stack, new_id
-from tests.console.helpers import Console, visible_text
 from tests.console.test_people import new_person, sign_in
 from tests.console.test_worklist import denied_at, rows
+from tests.support.api_stack import Stack
+from tests.support.console_client import Console, visible_text
+from tests.support.intake import new_id
 
 
 async def test_ops_assign_an_episode_and_my_work_lists_it(

@@ -19,8 +19,9 @@ from api.console.session import COOKIE
 from api.identity import hash_password
 from api.people import add_user, disable_user
 from store.sql_users import SqlUserStore
-from tests.api.helpers import Stack, api_settings, eventually
-from tests.console.helpers import CSRF, Console, visible_text
+from tests.support.api_stack import Stack, api_settings
+from tests.support.console_client import CSRF, Console, visible_text
+from tests.support.polling import eventually
 
 
 def new_person(
@@ -123,8 +124,16 @@ class Clock:
         return self.now
 
 
+@dataclasses.dataclass(frozen=True)
+class Strict:
+    """A browser-like client of an https app with low sign-in limits, and the app's clock."""
+
+    web: httpx.AsyncClient
+    clock: Clock
+
+
 @pytest_asyncio.fixture(loop_scope="session")
-async def strict(console_stack: Stack) -> AsyncIterator[tuple[httpx.AsyncClient, Clock]]:
+async def strict(console_stack: Stack) -> AsyncIterator[Strict]:
     """An https app over the same parts: 3 failures per account, 5 per address; own clock."""
     clock = Clock(console_stack.deps.clock())
     settings = api_settings(
@@ -138,22 +147,21 @@ async def strict(console_stack: Stack) -> AsyncIterator[tuple[httpx.AsyncClient,
     n = uuid.uuid4().int
     transport = httpx.ASGITransport(app=app, client=(f"10.{n % 256}.{(n >> 8) % 256}.7", 4000))
     async with httpx.AsyncClient(transport=transport, base_url="https://stepdown.test") as web:
-        yield web, clock
+        yield Strict(web, clock)
 
 
 async def test_over_https_the_cookie_is_secure_and_an_idle_session_ends(
-    strict: tuple[httpx.AsyncClient, Clock], console_stack: Stack
+    strict: Strict, console_stack: Stack
 ) -> None:
-    web, clock = strict
     login, password = new_person(console_stack, "ops")
 
-    response = await sign_in(web, login, password)
-    clock.now += timedelta(minutes=29)
-    active = await web.get("/console")
-    clock.now += timedelta(minutes=29)  # seen 29 minutes ago: still within the idle timeout
-    still = await web.get("/console")
-    clock.now += timedelta(minutes=31)
-    idle = await web.get("/console")
+    response = await sign_in(strict.web, login, password)
+    strict.clock.now += timedelta(minutes=29)
+    active = await strict.web.get("/console")
+    strict.clock.now += timedelta(minutes=29)  # seen 29 minutes ago: still within the idle timeout
+    still = await strict.web.get("/console")
+    strict.clock.now += timedelta(minutes=31)
+    idle = await strict.web.get("/console")
 
     assert "Secure" in response.headers["set-cookie"]
     assert active.status_code == still.status_code == 200
@@ -161,18 +169,19 @@ async def test_over_https_the_cookie_is_secure_and_an_idle_session_ends(
 
 
 async def test_failed_sign_ins_are_throttled_per_account_then_per_address(
-    strict: tuple[httpx.AsyncClient, Clock], console_stack: Stack
+    strict: Strict, console_stack: Stack
 ) -> None:
-    web, _ = strict
     login, password = new_person(console_stack, "ops")
     other, other_password = new_person(console_stack, "ops")
 
-    wrong = [(await sign_in(web, login, "wrong")).status_code for _ in range(3)]
-    locked = await sign_in(web, login, password)
-    elsewhere = await sign_in(web, other, other_password)
-    await web.post("/console/logout", data={"csrf": csrf_of(await web.get("/console"))})
-    more = [(await sign_in(web, other, "wrong")).status_code for _ in range(2)]
-    address_locked = await sign_in(web, other, other_password)
+    wrong = [(await sign_in(strict.web, login, "wrong")).status_code for _ in range(3)]
+    locked = await sign_in(strict.web, login, password)
+    elsewhere = await sign_in(strict.web, other, other_password)
+    await strict.web.post(
+        "/console/logout", data={"csrf": csrf_of(await strict.web.get("/console"))}
+    )
+    more = [(await sign_in(strict.web, other, "wrong")).status_code for _ in range(2)]
+    address_locked = await sign_in(strict.web, other, other_password)
 
     assert wrong == [401, 401, 429]
     assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0

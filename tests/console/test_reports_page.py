@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 import io
 
-from tests.api.helpers import new_id, today
-from tests.api.test_reports import billed_episode
-from tests.console.helpers import Console, visible_text
+from tests.support.api_episodes import billed_episode
+from tests.support.console_client import Console, visible_text
+from tests.support.intake import new_id, today
 
 
 async def test_ops_see_charts_and_the_table_and_export_csv(console: Console) -> None:

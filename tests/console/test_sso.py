@@ -26,8 +26,8 @@ from api.console.sso import pkce_challenge
 from api.identity import hash_password
 from api.people import add_user, disable_user
 from store.sql_users import SqlUserStore
-from tests.api.helpers import Stack, api_settings
-from tests.console.helpers import visible_text
+from tests.support.api_stack import Stack, api_settings
+from tests.support.console_client import visible_text
 from tests.support.http import served
 
 CLIENT_ID = "stepdown-console"

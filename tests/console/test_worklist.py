@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.api.helpers import decision_body, eventually, new_id
-from tests.console.helpers import Console, visible_text
+from tests.support.console_client import Console, visible_text
+from tests.support.intake import new_id
+from tests.support.polling import eventually
+from tests.support.webhooks import decision_body
 
 
 async def denied_at(console: Console, payer_id: str) -> dict[str, Any]:

@@ -12,9 +12,9 @@ import pytest
 from pydantic import ValidationError
 
 from api.app import create_app
-from tests.api.helpers import Stack, api_settings
-from tests.console.helpers import Console, visible_text
 from tests.console.test_worklist import denied_at, rows
+from tests.support.api_stack import Stack, api_settings
+from tests.support.console_client import Console, visible_text
 
 
 async def test_a_row_starts_with_the_patient_and_shows_the_local_due_time(

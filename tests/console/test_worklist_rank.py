@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from api.console.worklist_page import Worklist, worklist_body
 from domain.views import WorklistItem
 from store.ports import urgency
-from tests.console.helpers import visible_text
+from tests.support.console_client import visible_text
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 

@@ -22,8 +22,8 @@ import yaml
 from dockerfile_parse import DockerfileParser
 
 from api.app import create_app
-from tests.api.helpers import api_settings
 from tests.deploy.test_manifests import DEPLOY, K8S, app_services, of_kind
+from tests.support.api_stack import api_settings
 
 ROOT = DEPLOY.parent
 CLOUD = DEPLOY / "k8s-cloud"

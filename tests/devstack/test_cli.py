@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -89,8 +90,16 @@ def contract_app(seen: list[dict[str, Any]]) -> FastAPI:
     return api
 
 
+@dataclass(frozen=True)
+class Served:
+    """The contract app on a local port, and what each call to it carried (newest last)."""
+
+    url: str
+    seen: list[dict[str, Any]]
+
+
 @pytest.fixture(scope="module")
-def served() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+def served() -> Iterator[Served]:
     seen: list[dict[str, Any]] = []
     port = free_port()
     config = uvicorn.Config(contract_app(seen), port=port, log_level="warning")
@@ -99,7 +108,7 @@ def served() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     thread.start()
     while not server.started:
         time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}", seen
+    yield Served(f"http://127.0.0.1:{port}", seen)
     server.should_exit = True
     thread.join(timeout=10)
 
@@ -108,81 +117,73 @@ def run(*args: str) -> Any:
     return CliRunner().invoke(app, list(args), catch_exceptions=False)
 
 
-def test_episode_show_prints_the_state_and_authorization(served):
-    url, _ = served
-    result = run("episode", "show", "ep-1", "--api-url", url, "--token", "t-ops")
+def test_episode_show_prints_the_state_and_authorization(served: Served):
+    result = run("episode", "show", "ep-1", "--api-url", served.url, "--token", "t-ops")
 
     assert result.exit_code == 0
     assert "authorized" in result.stdout
     assert "AUTH-9" in result.stdout
 
 
-def test_json_output_is_the_api_answer_and_the_token_is_sent(served):
-    url, seen = served
-    result = run("episode", "show", "ep-1", "--api-url", url, "--token", "t-ops", "--json")
+def test_json_output_is_the_api_answer_and_the_token_is_sent(served: Served):
+    result = run("episode", "show", "ep-1", "--api-url", served.url, "--token", "t-ops", "--json")
 
     assert json.loads(result.stdout) == VIEW
-    assert seen[-1] == {"auth": "Bearer t-ops"}
+    assert served.seen[-1] == {"auth": "Bearer t-ops"}
 
 
-def test_an_api_problem_is_a_readable_message_and_exit_1(served):
-    url, _ = served
-    result = run("episode", "show", "ep-404", "--api-url", url)
+def test_an_api_problem_is_a_readable_message_and_exit_1(served: Served):
+    result = run("episode", "show", "ep-404", "--api-url", served.url)
 
     assert result.exit_code == 1
     assert "404 Not found: no episode ep-404" in result.stderr
 
 
-def test_open_lists_every_problem_of_a_rejected_episode(served, tmp_path: Path):
-    url, _ = served
+def test_open_lists_every_problem_of_a_rejected_episode(served: Served, tmp_path: Path):
     file = tmp_path / "episode.json"
     file.write_text(json.dumps({"episode_id": "ep-2", "from_level": "2.1"}))
-    result = run("episode", "open", str(file), "--api-url", url)
+    result = run("episode", "open", str(file), "--api-url", served.url)
 
     assert result.exit_code == 1
     assert "422 Invalid episode: 1 problem in the episode" in result.stderr
     assert "/from_level: 2.1 does not step down to 2.1" in result.stderr
 
 
-def test_open_reports_the_new_episode(served, tmp_path: Path):
-    url, _ = served
+def test_open_reports_the_new_episode(served: Served, tmp_path: Path):
     file = tmp_path / "episode.json"
     file.write_text(json.dumps({"episode_id": "ep-3", "from_level": "2.5"}))
-    result = run("episode", "open", str(file), "--api-url", url)
+    result = run("episode", "open", str(file), "--api-url", served.url)
 
     assert result.exit_code == 0
     assert "episode ep-3 opened" in result.stdout
 
 
-def test_episodes_list_passes_the_filters(served):
-    url, seen = served
+def test_episodes_list_passes_the_filters(served: Served):
     result = run("episodes", "list", "--state", "authorized", "--payer", "acme-medicaid",
-                 "--api-url", url, "--json")  # fmt: skip
+                 "--api-url", served.url, "--json")  # fmt: skip
 
     assert json.loads(result.stdout)["episodes"][0]["episode_id"] == "ep-1"
-    assert seen[-1] == {"state": "authorized", "payer_id": "acme-medicaid"}
+    assert served.seen[-1] == {"state": "authorized", "payer_id": "acme-medicaid"}
 
 
-def test_worklist_shows_each_item_with_its_kind(served):
-    url, _ = served
-    result = run("worklist", "--api-url", url)
+def test_worklist_shows_each_item_with_its_kind(served: Served):
+    result = run("worklist", "--api-url", served.url)
 
     assert result.exit_code == 0
     assert "p2p_window_closing" in result.stdout
 
 
 @pytest.mark.parametrize("fmt", ["json", "fhir", "x12"])
-def test_webhook_send_signs_and_renders_like_a_payer(served, tmp_path: Path, fmt: str):
-    url, seen = served
+def test_webhook_send_signs_and_renders_like_a_payer(served: Served, tmp_path: Path, fmt: str):
     decision = {"trace_number": "SD-ep-1-1", "action": "A3", "reason": "not necessary"}
     file = tmp_path / "decision.json"
     file.write_text(json.dumps(decision))
     result = run("webhook", "send", "acme-medicaid", str(file), "--format", fmt,
-                 "--secret", SECRET, "--api-url", url)  # fmt: skip
+                 "--secret", SECRET, "--api-url", served.url)  # fmt: skip
 
     assert result.exit_code == 0, result.stderr
     assert "applied" in result.stdout
-    sent = seen[-1]
+    sent = served.seen[-1]
     assert sent["payer_id"] == "acme-medicaid"
     assert (sent["decision"].trace_number, sent["decision"].action) == ("SD-ep-1-1", "A3")
 
@@ -211,9 +212,8 @@ def test_states_mermaid_prints_the_diagram():
     assert "p2p_scheduled --> auth_requested: P2P overturned" in result.stdout
 
 
-def test_episode_show_keeps_bracketed_values_as_text(served):
-    url, _ = served
-    result = run("episode", "show", "ep-1", "--api-url", url, "--token", "t-ops")
+def test_episode_show_keeps_bracketed_values_as_text(served: Served):
+    result = run("episode", "show", "ep-1", "--api-url", served.url, "--token", "t-ops")
 
     assert result.exit_code == 0
     assert "[active]" in result.stdout

@@ -15,7 +15,7 @@ from domain.effects import SubmitRequest, effects_of
 from domain.errors import Rejected
 from domain.policy import default_policy
 from domain.project import episode_view, worklist_items
-from tests.domain.scenario import Scenario, service
+from tests.support.scenario import Scenario, service
 
 MON = date(2026, 11, 23)
 NOW = datetime(2026, 12, 12, 18, tzinfo=UTC)

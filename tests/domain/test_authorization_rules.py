@@ -15,7 +15,7 @@ from domain.evolve import fold
 from domain.policy import default_policy
 from domain.project import worklist_items
 from domain.timing import decision_due
-from tests.domain.scenario import Scenario, service
+from tests.support.scenario import Scenario, service
 
 DEC_31_2025 = datetime(2025, 12, 31, 23, 0, tzinfo=UTC)
 JAN_1_2026 = datetime(2026, 1, 1, 0, 0, tzinfo=UTC)

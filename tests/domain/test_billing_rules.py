@@ -9,7 +9,7 @@ from domain.claims import Held, Released, gate, held_claim_event, released_claim
 from domain.decide_coverage import release_held
 from domain.evolve import fold
 from domain.state import DischargeInfo, Episode
-from tests.domain.factories import authorization, episode, opened_event, service
+from tests.support.domain_factories import authorization, episode, opened_event, service
 
 DEC_31 = date(2026, 12, 31)
 NOW = datetime(2027, 1, 5, 12, 0, tzinfo=UTC)

@@ -18,7 +18,7 @@ from domain.claims import (
     released_claim_event,
 )
 from domain.model import HoldReason
-from tests.domain.factories import claim_record, episode, service
+from tests.support.domain_factories import claim_record, episode, service
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 

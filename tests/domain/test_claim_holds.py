@@ -10,7 +10,13 @@ from domain.claims import Held, Released, gate
 from domain.errors import Rejected
 from domain.model import Authorization, HoldReason, Service
 from domain.state import Episode
-from tests.domain.factories import authorization, claim_record, episode, opened_event, service
+from tests.support.domain_factories import (
+    authorization,
+    claim_record,
+    episode,
+    opened_event,
+    service,
+)
 
 THROUGH = date(2026, 12, 31)
 

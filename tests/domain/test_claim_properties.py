@@ -22,7 +22,7 @@ from domain.holds import month_of, never_billable
 from domain.ledger import released_services as ledger_services
 from domain.model import Authorization, Service
 from domain.state import ClaimRecord, DischargeInfo, Episode
-from tests.domain.factories import OPENED_AT, START, authorization, episode, service
+from tests.support.domain_factories import OPENED_AT, START, authorization, episode, service
 
 NOW = OPENED_AT
 

@@ -9,7 +9,13 @@ import pytest
 from domain.claims import Held, Released, gate, regate
 from domain.errors import Rejected
 from domain.state import DischargeInfo, Episode
-from tests.domain.factories import authorization, claim_record, episode, opened_event, service
+from tests.support.domain_factories import (
+    authorization,
+    claim_record,
+    episode,
+    opened_event,
+    service,
+)
 
 NOV_30 = date(2026, 11, 30)
 

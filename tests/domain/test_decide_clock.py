@@ -5,7 +5,7 @@ import pytest
 from domain import commands as c
 from domain.decider import deadlines
 from domain.errors import Rejected
-from tests.domain.scenario import T0, Scenario
+from tests.support.scenario import T0, Scenario
 
 
 def test_missed_deadline_in_medicare_advantage_escalates_and_keeps_waiting():

@@ -7,7 +7,7 @@ import pytest
 from domain import commands as c
 from domain.errors import Rejected
 from domain.project import worklist_items
-from tests.domain.scenario import Scenario
+from tests.support.scenario import Scenario
 
 
 def failed(s: Scenario, kind: str, key: str, **fields: object) -> list[str]:

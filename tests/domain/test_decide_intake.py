@@ -5,7 +5,8 @@ import pytest
 from domain.decider import decide
 from domain.errors import Rejected
 from domain.state import Episode
-from tests.domain.scenario import T0, Scenario, open_command
+from tests.support.commands import open_command
+from tests.support.scenario import T0, Scenario
 
 
 def test_opening_an_episode_requests_the_iop_authorization_with_a_payer_deadline():

@@ -7,7 +7,7 @@ from domain.decider import decide
 from domain.errors import Rejected
 from domain.model import PayerDecision
 from domain.state import Episode
-from tests.domain.scenario import T0, Scenario
+from tests.support.scenario import T0, Scenario
 
 
 def test_certified_in_total_authorizes_iop_with_the_requested_units():

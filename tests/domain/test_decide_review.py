@@ -4,7 +4,7 @@ import pytest
 
 from domain import commands as c
 from domain.errors import Rejected
-from tests.domain.scenario import Scenario
+from tests.support.scenario import Scenario
 
 
 def denied() -> Scenario:

@@ -15,7 +15,7 @@ from domain import commands as c
 from domain import events as ev
 from domain.replay import event_of, replay
 from domain.views import StoredEvent
-from tests.domain.scenario import Scenario, service
+from tests.support.scenario import Scenario, service
 
 # Written by the release before EVENT_SCHEMA 2 (no schema_version, episode_opened's
 # `prior_authorization`): an approved episode with one claim released.

@@ -9,7 +9,13 @@ from datetime import date
 
 from domain.holds import _DETAILS
 from domain.state import Episode
-from tests.domain.factories import authorization, claim_record, episode, opened_event, service
+from tests.support.domain_factories import (
+    authorization,
+    claim_record,
+    episode,
+    opened_event,
+    service,
+)
 
 
 def detail(code: str, state: Episode, lines: list, claim: list | None = None) -> str:

@@ -8,7 +8,7 @@ import pytest
 
 from domain.claims import Ledger, ledger, units_summary
 from domain.state import Episode
-from tests.domain.factories import authorization, claim_record, episode, service
+from tests.support.domain_factories import authorization, claim_record, episode, service
 
 DAY = date(2026, 11, 24)
 

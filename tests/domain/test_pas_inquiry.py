@@ -15,7 +15,7 @@ from domain.errors import Rejected
 from domain.events import Event
 from domain.model import PayerDecision
 from domain.project import worklist_items
-from tests.domain.scenario import T0, Scenario
+from tests.support.scenario import T0, Scenario
 
 
 def pas_decision(s: Scenario, action: str, **fields: Any) -> list[Event]:

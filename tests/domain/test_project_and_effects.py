@@ -3,7 +3,7 @@ from datetime import date, timedelta
 from domain import commands as c
 from domain.effects import NotifyStaff, effects_of
 from domain.project import episode_view, summarize, worklist_items
-from tests.domain.scenario import Scenario, service
+from tests.support.scenario import Scenario, service
 
 
 def kinds(s: Scenario) -> list[str]:

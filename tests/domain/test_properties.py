@@ -16,7 +16,7 @@ from domain.decider import decide, fold
 from domain.errors import Rejected
 from domain.events import EVENT_LIST_ADAPTER
 from domain.model import PayerDecision
-from tests.domain.scenario import Scenario, service
+from tests.support.scenario import Scenario, service
 
 ACTIONS = ["A1", "A2", "A3", "A4", "A6", "C", "CT", "NA"]
 

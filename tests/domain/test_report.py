@@ -8,7 +8,7 @@ from decimal import Decimal
 from domain import commands as c
 from domain.report import PayerEvent, summary_report
 from domain.views import StoredEvent
-from tests.domain.scenario import T0, Scenario, service
+from tests.support.scenario import T0, Scenario, service
 
 START, END = T0 - timedelta(days=1), T0 + timedelta(days=40)
 COMMERCIAL = {"id": "acme-commercial", "plan_type": "commercial"}

@@ -9,7 +9,7 @@ import pytest
 from domain.claims import check_services
 from domain.errors import Rejected
 from domain.state import DischargeInfo, Episode
-from tests.domain.factories import episode, opened_event, service
+from tests.support.domain_factories import episode, opened_event, service
 
 NOW = datetime(2027, 1, 15, 12, 0, tzinfo=UTC)
 

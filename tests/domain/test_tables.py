@@ -17,7 +17,7 @@ from domain.decide_clock import _RULES as _CLOCK_RULES
 from domain.decider import _DECIDERS, decide
 from domain.model import DEADLINE_KINDS, DeadlineKind
 from domain.state import Episode, EpisodeChanges
-from tests.domain.scenario import open_command
+from tests.support.commands import open_command
 
 NOW = datetime(2026, 11, 12, 9, 0, tzinfo=UTC)
 

@@ -8,7 +8,7 @@ import pytest
 
 from domain import commands as c
 from domain.errors import Rejected
-from tests.domain.scenario import Scenario, service
+from tests.support.scenario import Scenario, service
 
 NOV_24 = date(2026, 11, 24)
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from domain import commands as c
 from domain.project import worklist_items
 from domain.views import UNDATED_GRACE_DAYS, WorklistItem, ranked_at
-from tests.domain.scenario import Scenario, service
+from tests.support.scenario import Scenario, service
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 

@@ -18,7 +18,7 @@ from activities.ports import PayerReceipt, PayerRequest
 from store.db import make_engine
 from store.sql import SqlReadModel
 from tests.support.fakes import RecordingClaimsOutbox, RecordingNotifier
-from tests.workflows.crash_worker import FileState
+from tests.support.file_state import FileState
 from worker import build_worker, run_until_stopped
 from workflows.episode import EpisodeWorkflow
 from workflows.temporal import DATA_CONVERTER

@@ -13,7 +13,6 @@ from temporalio.client import Client
 
 from store.db import make_engine
 from store.phi import cipher_from_settings
-from tests.api.helpers import Api, approval
 from tests.faults.ledger import (
     FaultResult,
     Ledger,
@@ -24,7 +23,9 @@ from tests.faults.ledger import (
 from tests.faults.proxy import TcpProxy, tcp_proxy
 from tests.faults.record import record_problems
 from tests.faults.stack import Delivery, api_stack, open_episodes, signed
+from tests.support.api_client import Api
 from tests.support.db import postgres_database
+from tests.support.intake import approval
 
 RETRY_EVERY = 0.3
 PAYER_GIVES_UP = 120.0

@@ -14,11 +14,12 @@ from hypothesis import strategies as st
 from temporalio.client import Client
 
 from store.db import make_engine
-from tests.api.helpers import Api, intake_body, new_id
 from tests.faults.ledger import FaultResult
 from tests.faults.scenario_parser_fuzz import fuzz_examples
 from tests.faults.stack import api_stack
+from tests.support.api_client import Api
 from tests.support.db import migrated_database
+from tests.support.intake import intake_body, new_id
 
 JSON = {"Content-Type": "application/json"}
 JUNK = st.recursive(

@@ -14,7 +14,7 @@ from domain.model import PayerDecision
 from payers.formats import UnparseableDecision, UnsupportedFormat, parse_decision
 from payers.formats.examples import EXAMPLES, canonical_body, pas_body, x12_body
 from tests.faults.ledger import FaultResult
-from tests.payers.strategies import (
+from tests.support.payer_strategies import (
     JSON_ALPHABET,
     X12_ALPHABET,
     damaged_bytes,

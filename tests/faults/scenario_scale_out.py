@@ -34,22 +34,14 @@ from store.db import make_engine
 from store.phi import cipher_from_settings
 from store.sql import SqlReadModel
 from store.sql_payers import SqlPayerDirectory
-from tests.api.helpers import (
-    SECRETS,
-    SEEDED_PAYERS,
-    TOKENS,
-    approval,
-    intake_body,
-    new_id,
-    register_payers,
-    service_line,
-    today,
-)
 from tests.faults.ledger import ACKNOWLEDGED, FaultResult, projected_completely
 from tests.faults.round_robin import RoundRobin, round_robin
 from tests.faults.stack import signed
+from tests.support.api_stack import SEEDED_PAYERS, TOKENS, register_payers
 from tests.support.db import postgres_database
+from tests.support.intake import approval, intake_body, new_id, service_line, today
 from tests.support.procs import ROOT, free_port, stop_process
+from tests.support.webhooks import SECRETS
 
 FAULT = "2 API replicas and 3 workers; one of each SIGKILLed mid-load"
 WORKERS, REPLICAS = 3, 2

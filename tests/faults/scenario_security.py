@@ -24,11 +24,13 @@ from temporalio.client import Client
 from api.redelivery import Redelivery
 from domain.timing import trace_number
 from store.db import make_engine
-from tests.api.helpers import Api, approval, decision_body, intake_body, new_id, service_line
-from tests.api.helpers import signature as sign_now
 from tests.faults.ledger import FaultResult
 from tests.faults.stack import api_stack
+from tests.support.api_client import Api
 from tests.support.db import migrated_database
+from tests.support.intake import approval, intake_body, new_id, service_line
+from tests.support.webhooks import decision_body
+from tests.support.webhooks import signature as sign_now
 
 FAULT = "Security: replays, unmatched deliveries, bad input at the edges"
 LATEST, EARLIEST = "9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"

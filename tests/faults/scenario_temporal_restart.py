@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from store.db import make_engine
-from tests.api.helpers import Api, approval, eventually, new_id, service_line, today
 from tests.faults.ledger import (
     FaultResult,
     Ledger,
@@ -18,7 +17,10 @@ from tests.faults.ledger import (
 )
 from tests.faults.servers import TemporalServer
 from tests.faults.stack import Delivery, api_stack, open_episodes, signed
+from tests.support.api_client import Api
 from tests.support.db import migrated_database
+from tests.support.intake import approval, new_id, service_line, today
+from tests.support.polling import eventually
 
 # Short, so a webhook that cannot reach Temporal is answered `queued` at once.
 API_SETTINGS: dict[str, Any] = {"STEPDOWN_TEMPORAL_TIMEOUT": 3, "STEPDOWN_REDELIVERY_INTERVAL": 0.3}

@@ -12,7 +12,6 @@ from typing import Any
 from temporalio.client import Client
 
 from store.db import make_engine
-from tests.api.helpers import Api, approval
 from tests.faults.ledger import (
     FaultResult,
     Ledger,
@@ -21,7 +20,9 @@ from tests.faults.ledger import (
     projected_completely,
 )
 from tests.faults.stack import Delivery, api_stack, open_episodes, signed
+from tests.support.api_client import Api
 from tests.support.db import migrated_database
+from tests.support.intake import approval
 
 FORMATS = ("json", "fhir", "x12")
 # What each kind of episode ends as: one decisive answer, or only pends and notices.

@@ -22,8 +22,9 @@ from store.sql import SqlReadModel
 from store.verify import check_stored
 from tests.faults.ledger import FaultResult
 from tests.faults.payer_worker import BlockingPayer
+from tests.support.commands import dated_command
+from tests.support.episode_workflow import approval, decide, services_on
 from tests.support.procs import spawn, stop_process
-from tests.workflows.helpers import approval, dated_command, decide, services_on
 from workflows.episode import EpisodeWorkflow
 from workflows.models import EpisodeInput, EventsQuery
 from workflows.temporal import DATA_CONVERTER

@@ -11,7 +11,10 @@ import httpx
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from tests.api.helpers import Api, decision_body, new_id, running_stack, signature
+from tests.support.api_client import Api
+from tests.support.api_stack import running_stack
+from tests.support.intake import new_id
+from tests.support.webhooks import decision_body, signature
 
 BASE_URL = "http://stepdown.test"
 

@@ -9,10 +9,11 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
-from tests.api.helpers import eventually
+from tests.support.commands import dated_command
+from tests.support.episode_workflow import world
 from tests.support.fakes import RecordingReadModel
+from tests.support.polling import eventually
 from tests.support.temporal import running_worker
-from tests.workflows.helpers import dated_command, world
 from workflows.episode import EpisodeWorkflow
 from workflows.models import EpisodeInput
 

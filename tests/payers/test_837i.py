@@ -19,7 +19,7 @@ from payers.formats.x12_837i import (
     patient_control_number,
     render_837i,
 )
-from tests.domain.factories import authorization, episode, opened_event, service
+from tests.support.domain_factories import authorization, episode, opened_event, service
 from tests.support.submitter import SUBMITTER
 from tests.support.x12valid import x12_errors
 

@@ -12,7 +12,7 @@ from hypothesis import given
 from domain.model import PayerDecision
 from payers.formats import UnparseableDecision, parse_decision
 from payers.formats.examples import EXAMPLES, canonical_body
-from tests.payers.strategies import decisions
+from tests.support.payer_strategies import decisions
 
 APPROVAL = {
     "trace_number": "SD-ep-2026-0001-1",

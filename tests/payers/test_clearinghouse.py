@@ -14,8 +14,8 @@ from payers.formats.x12_write import Envelope, interchange, transaction_header
 from payers.mailbox import DirectoryMailbox, MailboxLayout
 from payers.simulator import clearinghouse_peer, create_app
 from settings import Settings
-from tests.payers.test_simulator import config
 from tests.payers.test_x12_request import envelope, request
+from tests.support.simulator_config import config
 
 
 def peer(root: Path, decide=None) -> tuple[ClearinghousePeer, DirectoryMailbox]:

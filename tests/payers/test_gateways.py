@@ -9,8 +9,9 @@ from fastapi import FastAPI, Response
 from activities.ports import InvalidRequest
 from payers.gateways import HttpSimulatorGateway
 from payers.simulator import create_app
-from tests.payers.test_simulator import config, payer_request
+from tests.payers.test_simulator import payer_request
 from tests.support.payer_fakes import RecordingOutboundGateway
+from tests.support.simulator_config import config
 
 
 def gateway_to(app: FastAPI, others: RecordingOutboundGateway | None = None):

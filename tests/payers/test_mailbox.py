@@ -12,7 +12,7 @@ import asyncssh
 import pytest
 
 from payers.mailbox import InvalidFileName, SftpMailbox
-from tests.payers.mailboxes import Box, box
+from tests.support.mailboxes import Box, box
 from tests.support.sftp import sftp_server
 
 __all__ = ["box"]

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from payers.formats import UnparseableDecision, UnsupportedFormat, parse_decision
 from payers.formats.examples import EXAMPLES, canonical_body, pas_body, x12_body
-from tests.payers.strategies import damaged_bytes, json_values, mutated_json
+from tests.support.payer_strategies import damaged_bytes, json_values, mutated_json
 
 MEDIA_TYPES = ["application/json", "application/fhir+json", "application/edi-x12"]
 APPROVE = EXAMPLES["approve"]

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from domain.model import PayerDecision
 from payers.formats import UnparseableDecision, parse_decision
 from payers.formats.examples import EXAMPLES, pas_body
-from tests.payers.strategies import decisions
+from tests.support.payer_strategies import decisions
 
 FIXTURES = Path(__file__).parent / "fixtures"
 Json = dict[str, Any]

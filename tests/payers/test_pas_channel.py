@@ -27,11 +27,12 @@ from store.db import make_engine
 from store.payers import PayerSettings
 from store.sql import SqlWebhookInbox
 from store.sql_payers import SqlPayerDirectory, SqlSubmissionLog
-from tests.payers.test_simulator import config, payer_request
+from tests.payers.test_simulator import payer_request
 from tests.support.db import migrated_database
 from tests.support.http import served
 from tests.support.pas_keys import KeyPair, key_pair
 from tests.support.payer_fakes import RecordingOutboundGateway
+from tests.support.simulator_config import config
 
 PROVIDER = Provider("Riverside CMHC", "1234567893", "Ada Byron King", "1245319599")
 CLIENT = "stepdown-test"

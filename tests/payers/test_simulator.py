@@ -15,22 +15,8 @@ from fastapi import FastAPI, Request, Response
 from activities.ports import PayerRequest
 from payers.formats import parse_decision
 from payers.signature import verify
-from payers.simulator import PayerSimulator, SimulatorConfig, create_app, plan
-
-SECRET = "sim-test-secret"
-
-
-def config(**overrides: Any) -> SimulatorConfig:
-    fields: dict[str, Any] = {
-        "api_url": "http://api.test",
-        "secrets": {"*": [SECRET]},
-        "mix": {"A1": 1.0},
-        "formats": {"json": 1.0},
-        "delay": 0.0,
-        "backoff": 0.0,
-        "ops_token": "ops-token",
-    }
-    return SimulatorConfig(**(fields | overrides))
+from payers.simulator import PayerSimulator, create_app, plan
+from tests.support.simulator_config import SECRET, config
 
 
 def payer_request(purpose: str = "initial", payer_id: str = "sim-acme") -> PayerRequest:

@@ -11,7 +11,7 @@ from hypothesis import given
 from domain.model import PayerDecision
 from payers.formats import UnparseableDecision, parse_decision
 from payers.formats.examples import EXAMPLES, x12_body
-from tests.payers.strategies import X12_ALPHABET, decisions
+from tests.support.payer_strategies import X12_ALPHABET, decisions
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PEND = (FIXTURES / "x12_pend.edi").read_text()

@@ -21,8 +21,8 @@ from payers.x12_gateway import X12Parties, X12PayerGateway, file_name, x12_gatew
 from settings import Settings
 from store.db import make_engine
 from store.x12_ledger import SqlX12Ledger, X12Submission
-from tests.payers.mailboxes import Box, box
 from tests.support.db import sqlite_database
+from tests.support.mailboxes import Box, box
 from tests.support.procs import free_port
 from tests.support.sftp import sftp_server
 

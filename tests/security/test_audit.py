@@ -17,9 +17,11 @@ from api.app import create_app
 from api.auth import actor_of
 from store.ports import AuditEntry, AuditLog
 from store.sql import SqlAuditLog
-from tests.api.helpers import Api, decision_body, intake_body, new_id, service_line, today
 from tests.security.walk import CHANGING_ROUTES, Walk, console_client
+from tests.support.api_client import Api
+from tests.support.intake import intake_body, new_id, service_line, today
 from tests.support.store_fakes import InMemoryAuditLog
+from tests.support.webhooks import decision_body
 
 # A search changes nothing (it is audited all the same: it reads PHI).
 NOT_CHANGING = {"POST /codec/encode", "POST /codec/decode", "POST /episodes/search"}

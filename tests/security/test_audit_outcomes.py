@@ -20,11 +20,17 @@ from api.redelivery import Redelivery
 from domain import commands as c
 from domain.views import EpisodeView
 from store.ports import AuditEntry
-from tests.api.helpers import Api, eventually, intake_body, new_id
-from tests.api.test_redelivery import Outage, outage, send
+from tests.support.api_client import Api
+from tests.support.intake import intake_body, new_id
+from tests.support.outage import Outage, send, temporal_outage
+from tests.support.polling import eventually
 from workflows.client import WorkflowServiceUnavailable
 
-__all__ = ["outage"]
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def outage(api: Api) -> AsyncIterator[Outage]:
+    async with temporal_outage(api) as running:
+        yield running
 
 
 class AnswerLost(EpisodeCalls):

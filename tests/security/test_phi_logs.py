@@ -13,17 +13,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from store.db import make_engine
-from tests.api.helpers import (
-    Api,
-    approval,
-    decision_body,
-    intake_body,
-    new_id,
-    service_line,
-    signature,
-    today,
-)
+from tests.support.api_client import Api
 from tests.support.http import served
+from tests.support.intake import approval, intake_body, new_id, service_line, today
+from tests.support.webhooks import decision_body, signature
 
 PATIENT = {
     "id": "PT-QZ-77190",

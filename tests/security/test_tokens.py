@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from api.auth import role_of
 from settings import DEV_TOKENS, Settings, hash_token
-from tests.api.helpers import Api
+from tests.support.api_client import Api
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "a-long-random-token-for-ops"

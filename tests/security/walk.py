@@ -11,8 +11,9 @@ from typing import Any
 import httpx
 
 from api.auth import actor_of
-from tests.api.helpers import Api, signature
-from tests.console.helpers import CSRF, Console, intake_form
+from tests.support.api_client import Api
+from tests.support.console_client import CSRF, Console, intake_form
+from tests.support.webhooks import signature
 
 # Every route that may change something, API and console alike.
 CHANGING_ROUTES = {

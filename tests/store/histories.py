@@ -9,7 +9,7 @@ from domain import commands as c
 from domain.decider import decide, evolve
 from domain.state import Episode
 from domain.views import StoredEvent
-from tests.workflows.helpers import dated_command
+from tests.support.commands import dated_command
 
 
 def stored(state: Episode, event: Any) -> StoredEvent:

@@ -10,9 +10,9 @@ from sqlalchemy.exc import DBAPIError
 
 from store.db import make_engine
 from store.sql_audit import SqlAuditLog
-from tests.store.factories import new_id
 from tests.store.test_audit_contract import entry
 from tests.support.db import database_engine, database_url, postgres_database
+from tests.support.store_factories import new_id
 
 __all__ = ["database_engine", "database_url"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta, timezone
 
 from store.ports import AuditEntry, AuditLog
-from tests.store.factories import T0, new_id
+from tests.support.store_factories import T0, new_id
 
 
 def entry(episode_id: str | None, minutes: int = 0, action: str = "episode.open") -> AuditEntry:

@@ -13,7 +13,7 @@ from activities.claims_batches import ClaimBatcher, ClaimsNotConfigured
 from payers.claim_files import LocalDirectorySink
 from store.sql import SqlReadModel
 from store.sql_claims import SqlClaimBatches
-from tests.store.claim_events import AT, ReleasingEpisode
+from tests.support.claim_events import AT, ReleasingEpisode
 from tests.support.db import database_engine, database_url
 from tests.support.submitter import SUBMITTER
 

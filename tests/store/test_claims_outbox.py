@@ -16,7 +16,7 @@ from store.phi import PhiCipher
 from store.sql import SqlReadModel
 from store.sql_claims import SqlClaimBatches
 from store.x12_ledger import SqlX12Ledger
-from tests.store.claim_events import AT, ReleasingEpisode
+from tests.support.claim_events import AT, ReleasingEpisode
 from tests.support.db import database_engine, database_url
 from tests.support.submitter import SUBMITTER
 from tests.support.x12valid import x12_errors

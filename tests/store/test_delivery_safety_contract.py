@@ -9,8 +9,8 @@ from datetime import timedelta
 
 from store.ports import ReadModel, WebhookInbox
 from tests.store.conftest import Stores
-from tests.store.factories import T0, new_id, summary
 from tests.store.test_trace_lookup_contract import requested
+from tests.support.store_factories import T0, new_id, summary
 
 
 def receive(inbox: WebhookInbox, delivery_id: str, payer_id: str, body: bytes = b"{}") -> None:

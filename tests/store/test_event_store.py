@@ -22,9 +22,9 @@ from store.event_store import PurgeRefused, SqlEventStore
 from store.phi import PhiCipher
 from store.ports import EventConflict
 from store.sql import SqlReadModel
-from tests.store.factories import T0, events, new_id, summary
 from tests.store.histories import cancelled, history
 from tests.support.db import migrated_database
+from tests.support.store_factories import T0, events, new_id, summary
 
 LONG_AGO = datetime(2014, 3, 2, 9, 30, tzinfo=UTC)
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)

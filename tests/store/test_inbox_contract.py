@@ -10,7 +10,7 @@ import pytest
 
 from store.ports import AuditEntry, InboxEntry, UnknownDelivery, WebhookInbox
 from tests.store.conftest import Stores
-from tests.store.factories import T0, new_id
+from tests.support.store_factories import T0, new_id
 
 HEADERS = {"stepdown-signature": "t=1,v1=ab", "content-type": "application/edi-x12"}
 # Not UTF-8: the inbox keeps the raw bytes the signature was computed over.

@@ -20,7 +20,7 @@ from settings import get_settings
 from store.db import ALEMBIC_INI, alembic_config, make_engine
 from store.schema import Base, EpisodeRow, EventRow
 from store.sql import SqlReadModel, _episode_values
-from tests.store.factories import T0, held_claim, new_id, summary
+from tests.support.store_factories import T0, held_claim, new_id, summary
 
 
 @pytest.fixture

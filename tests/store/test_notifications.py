@@ -14,9 +14,9 @@ from activities.notifier import Routing, SmtpMailer, SqlSmtpNotifier
 from activities.ports import Notification
 from devstack.mailsink import MailSink
 from store.sql_notifications import SqlNotifications
-from tests.store.factories import new_id
 from tests.support.db import database_engine, database_url
 from tests.support.procs import free_port
+from tests.support.store_factories import new_id
 
 __all__ = ["database_engine", "database_url"]
 AT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)

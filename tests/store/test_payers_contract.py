@@ -14,9 +14,9 @@ from store.db import make_engine
 from store.payers import PayerDirectory, PayerSettings
 from store.sql_payers import SqlPayerDirectory, SqlSubmissionLog
 from store.submissions import NewSubmission, SubmissionLog
-from tests.store.factories import T0, new_id
 from tests.support.db import DATABASES, migrated_database
 from tests.support.payer_fakes import InMemoryPayerDirectory, InMemorySubmissionLog
+from tests.support.store_factories import T0, new_id
 
 PAS = {
     "base_url": "https://payer.example/fhir",

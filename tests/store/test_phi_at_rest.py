@@ -24,8 +24,8 @@ from store.phi_rows import reseal
 from store.ports import ReadModel
 from store.schema import EventRow, InboxRow
 from store.sql import SqlReadModel, SqlWebhookInbox
-from tests.store.factories import T0, new_id, summary
 from tests.support.db import DATABASES, migrated_database
+from tests.support.store_factories import T0, new_id, summary
 
 KEY_A, KEY_B = bytes(range(32)), bytes(range(1, 33))
 PATIENT = {"id": "P-1", "name": "Jane  Roe", "birth_date": "1990-04-01", "member_id": "MCD 123"}

@@ -30,9 +30,10 @@ from store.sql_claims import SqlClaimBatches
 from store.sql_payers import SqlSubmissionLog
 from store.submissions import NewSubmission
 from store.x12_ledger import SqlX12Ledger, X12Submission
-from tests.domain.factories import opened_event
-from tests.store.claim_events import ADDRESS, ATTENDING, ReleasingEpisode
+from tests.support.claim_events import ReleasingEpisode
 from tests.support.db import DATABASES, migrated_database
+from tests.support.domain_factories import opened_event
+from tests.support.intake import ADDRESS, ATTENDING
 from tests.support.submitter import SUBMITTER
 from tests.support.x12valid import x12_errors
 from workflows.codec import EncryptionCodec

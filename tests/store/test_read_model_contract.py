@@ -10,7 +10,7 @@ import pytest
 from domain.model import HoldReason
 from domain.views import WorklistItem
 from store.ports import EventConflict, EventGap, InvalidCursor, ReadModel, WebhookInbox
-from tests.store.factories import (
+from tests.support.store_factories import (
     T0,
     events,
     held_claim,

@@ -17,9 +17,9 @@ from store.db import make_engine
 from store.phi import PhiCipher
 from store.schema import EventRow
 from store.sql import SqlReadModel
-from tests.store.factories import summary
 from tests.store.test_phi_at_rest import KEY_A, KEY_B, PATIENT, opened
 from tests.support.db import sqlite_database
+from tests.support.store_factories import summary
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from domain.views import StoredEvent
 from store.ports import ReadModel
-from tests.store.factories import T0, new_id, summary
+from tests.support.store_factories import T0, new_id, summary
 
 
 def event(seq: int, type_: str, days: int) -> StoredEvent:

@@ -11,7 +11,7 @@ from sqlalchemy import insert
 from store.db import alembic_config, make_engine
 from store.schema import EpisodeRow, EventRow
 from store.sql import SqlReadModel
-from tests.store.factories import summary
+from tests.support.store_factories import summary
 
 AT = datetime(2026, 11, 2, 9, tzinfo=UTC)
 

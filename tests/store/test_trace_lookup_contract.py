@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from domain.views import StoredEvent
 from store.ports import ReadModel
-from tests.store.factories import T0, new_id, summary
+from tests.support.store_factories import T0, new_id, summary
 
 
 def requested(seq: int, trace_number: str) -> StoredEvent:

@@ -23,9 +23,10 @@ from api.deps import sql_deps
 from settings import Settings
 from store.db import make_engine
 from store.sql import SqlReadModel
-from tests.api.helpers import SEEDED_PAYERS, api_settings, intake_body, register_payers
+from tests.support.api_stack import SEEDED_PAYERS, api_settings, register_payers
 from tests.support.db import migrated_database
 from tests.support.fakes import FakePorts
+from tests.support.intake import intake_body
 from tests.support.procs import free_port
 from tests.support.temporal import running_worker
 from workflows.episode import EpisodeWorkflow

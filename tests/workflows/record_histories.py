@@ -21,9 +21,9 @@ from temporalio.testing import WorkflowEnvironment
 from activities.episode import EpisodeActivities
 from activities.ports import InvalidRequest, PayerReceipt, PayerRequest
 from domain import commands as c
+from tests.support.episode_workflow import approval, decide, services_on, start_episode, view, world
 from tests.support.fakes import RecordingPayerGateway
 from tests.support.temporal import find_binary, running_worker
-from tests.workflows.helpers import approval, decide, services_on, start_episode, view, world
 from workflows.episode import EpisodeWorkflow
 from workflows.models import P2PAction
 from workflows.temporal import DATA_CONVERTER, register_search_attributes

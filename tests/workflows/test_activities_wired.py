@@ -18,10 +18,11 @@ from store.sql import SqlReadModel
 from store.sql_claims import SqlClaimBatches
 from store.sql_notifications import SqlNotifications
 from store.sql_payers import SqlPayerDirectory, SqlSubmissionLog
-from tests.api.helpers import SEEDED_PAYERS, api_settings, new_id, register_payers
-from tests.store.claim_events import ReleasingEpisode
-from tests.store.factories import events, summary
+from tests.support.api_stack import SEEDED_PAYERS, api_settings, register_payers
+from tests.support.claim_events import ReleasingEpisode
 from tests.support.db import database_url
+from tests.support.intake import new_id
+from tests.support.store_factories import events, summary
 from worker import build_adapters
 
 __all__ = ["database_url"]

@@ -11,9 +11,9 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from domain import commands as c
+from tests.support.episode_workflow import approval, services_on, start_episode, view
+from tests.support.file_state import FileState
 from tests.support.procs import spawn
-from tests.workflows.crash_worker import FileState
-from tests.workflows.helpers import approval, services_on, start_episode, view
 from workflows.episode import EpisodeWorkflow
 
 pytestmark = pytest.mark.slow

@@ -22,9 +22,14 @@ from temporalio.testing import WorkflowEnvironment
 from activities.episode import EpisodeActivities
 from activities.ports import Notification, PayerReceipt, PayerRequest
 from domain import commands as c
-from tests.support.fakes import RecordingClaimsOutbox, RecordingNotifier, RecordingPayerGateway
+from tests.support.episode_workflow import event_types, start_episode, view
+from tests.support.fakes import (
+    RecordingClaimsOutbox,
+    RecordingNotifier,
+    RecordingPayerGateway,
+    RecordingReadModel,
+)
 from tests.support.temporal import find_binary, running_worker
-from tests.workflows.helpers import RecordingReadModel, event_types, start_episode, view
 from workflows.episode import EpisodeWorkflow
 from workflows.models import EventsQuery
 from workflows.temporal import DATA_CONVERTER, register_search_attributes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,35 +13,31 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from domain import commands as c
-from tests.support.temporal import running_worker
-from tests.workflows.helpers import (
+from tests.support.episode_workflow import (
+    EpisodeWorker,
     approval,
     decide,
+    episode_worker,
     event_types,
     services_on,
-    start_episode,
     view,
-    world,
 )
 from workflows.client import EpisodeClient
 from workflows.episode import EpisodeWorkflow
 
 
 @pytest.fixture
-async def dev(dev_env: WorkflowEnvironment):
-    w = world()
-    queue = f"tq-{uuid.uuid4().hex}"
-    async with running_worker(dev_env.client, w.activities, [EpisodeWorkflow], queue):
-        yield dev_env, w, queue
+async def dev(dev_env: WorkflowEnvironment) -> AsyncIterator[EpisodeWorker]:
+    async with episode_worker(dev_env) as worker:
+        yield worker
 
 
 def today() -> Any:
     return datetime.now(UTC).date()
 
 
-async def test_the_same_delivery_twice_applies_once(dev):
-    env, _, queue = dev
-    handle = await start_episode(env.client, queue)
+async def test_the_same_delivery_twice_applies_once(dev: EpisodeWorker):
+    handle = await dev.open()
     first = await decide(handle, "A1", delivery_id="dlv-1", **approval(today()))
     again = await decide(handle, "A1", delivery_id="dlv-1", **approval(today()))
     assert first.status == "applied"
@@ -48,9 +45,8 @@ async def test_the_same_delivery_twice_applies_once(dev):
     assert (await event_types(handle)).count("authorization_granted") == 1
 
 
-async def test_a_redelivery_under_a_new_update_id_is_still_applied_once(dev):
-    env, _, queue = dev
-    handle = await start_episode(env.client, queue)
+async def test_a_redelivery_under_a_new_update_id_is_still_applied_once(dev: EpisodeWorker):
+    handle = await dev.open()
     await decide(handle, "A1", delivery_id="dlv-1", **approval(today()))
     current = await view(handle)
     cmd = c.ApplyPayerDecision.model_validate(
@@ -63,9 +59,8 @@ async def test_a_redelivery_under_a_new_update_id_is_still_applied_once(dev):
     assert result.status == "duplicate"
 
 
-async def test_the_same_claim_id_twice_releases_once(dev):
-    env, w, queue = dev
-    handle = await start_episode(env.client, queue)
+async def test_the_same_claim_id_twice_releases_once(dev: EpisodeWorker):
+    handle = await dev.open()
     await decide(handle, "A1", **approval(today()))
     await handle.execute_update(EpisodeWorkflow.record_services, services_on(today(), 3))
     claim = c.ReleaseClaim(claim_id="C-1", through=today())
@@ -73,13 +68,12 @@ async def test_the_same_claim_id_twice_releases_once(dev):
     second = await handle.execute_update(EpisodeWorkflow.release_claim, claim, id="claim-C-1-retry")
     assert first.status == second.status == "released"
     assert first.claim == second.claim
-    await _eventually(lambda: len(w.outbox.delivered) == 1)
+    await _eventually(lambda: len(dev.world.outbox.delivered) == 1)
     assert (await event_types(handle)).count("claim_released") == 1
 
 
-async def test_a_retro_authorization_releases_held_claims(dev):
-    env, w, queue = dev
-    handle = await start_episode(env.client, queue)
+async def test_a_retro_authorization_releases_held_claims(dev: EpisodeWorker):
+    handle = await dev.open()
     await handle.execute_update(EpisodeWorkflow.record_services, services_on(today(), 2))
     held = await handle.execute_update(
         EpisodeWorkflow.release_claim, c.ReleaseClaim(claim_id="C-1", through=today())
@@ -88,12 +82,11 @@ async def test_a_retro_authorization_releases_held_claims(dev):
     await decide(handle, "A1", **approval(today() - timedelta(days=1)))
     current = await view(handle)
     assert [(x.claim_id, x.status) for x in current.claims] == [("C-1", "released")]
-    await _eventually(lambda: [x.claim_id for x in w.outbox.delivered] == ["C-1"])
+    await _eventually(lambda: [x.claim_id for x in dev.world.outbox.delivered] == ["C-1"])
 
 
-async def test_a_refused_decision_never_reaches_history(dev):
-    env, _, queue = dev
-    handle = await start_episode(env.client, queue)
+async def test_a_refused_decision_never_reaches_history(dev: EpisodeWorker):
+    handle = await dev.open()
     before = await view(handle)
     cmd = c.ApplyPayerDecision.model_validate(
         {"delivery_id": "x", "decision": {"trace_number": "SD-NOT-OURS-1", "action": "A1"}}
@@ -118,11 +111,12 @@ async def test_a_refused_decision_never_reaches_history(dev):
         ("discharge", ["2026-01-01"]),
     ],
 )
-async def test_a_malformed_update_is_refused_and_leaves_no_trace(dev, update: str, arg: Any):
+async def test_a_malformed_update_is_refused_and_leaves_no_trace(
+    dev: EpisodeWorker, update: str, arg: Any
+):
     """Sent by name with a raw payload, as a client without our models might: the payload does
     not convert, the update is refused before acceptance and the episode serves on."""
-    env, _, queue = dev
-    handle = await start_episode(env.client, queue)
+    handle = await dev.open()
     before = await view(handle)
 
     with pytest.raises(WorkflowUpdateFailedError) as err:
@@ -138,9 +132,8 @@ async def test_a_malformed_update_is_refused_and_leaves_no_trace(dev, update: st
     assert decided.view.state == "authorized"
 
 
-async def test_happy_path_from_referral_to_closed(dev):
-    env, w, queue = dev
-    handle = await start_episode(env.client, queue)
+async def test_happy_path_from_referral_to_closed(dev: EpisodeWorker):
+    handle = await dev.open()
     await decide(handle, "A1", **approval(today()))
     await handle.execute_update(EpisodeWorkflow.record_services, services_on(today(), 3))
     await handle.execute_update(
@@ -153,22 +146,21 @@ async def test_happy_path_from_referral_to_closed(dev):
     assert claim.claim.type_of_bill == "0761" and claim.claim.patient_status == "01"
     result = await handle.result()
     assert result.state == "closed"
-    summary = w.read_model.summaries[result.episode_id]
+    summary = dev.world.read_model.summaries[result.episode_id]
     assert summary.state == "closed"
-    seqs = sorted(seq for (ep, seq) in w.read_model.events if ep == result.episode_id)
+    seqs = sorted(seq for (ep, seq) in dev.world.read_model.events if ep == result.episode_id)
     assert seqs == list(range(1, result.version + 1))
-    assert [r.purpose for r in w.gateway.accepted] == ["initial"]
+    assert [r.purpose for r in dev.world.gateway.accepted] == ["initial"]
 
 
-async def test_episodes_are_listed_by_search_attribute(dev):
-    env, _, queue = dev
+async def test_episodes_are_listed_by_search_attribute(dev: EpisodeWorker):
     payer = f"payer-{uuid.uuid4().hex[:8]}"
-    handle = await start_episode(env.client, queue, payer={"id": payer, "plan_type": "commercial"})
+    handle = await dev.open(payer={"id": payer, "plan_type": "commercial"})
     await decide(handle, "A1", **approval(today()))
     query = f"EpisodeState = 'authorized' AND PayerId = '{payer}'"
 
     async def listed() -> list[str]:
-        return [wf.id async for wf in env.client.list_workflows(query)]
+        return [wf.id async for wf in dev.env.client.list_workflows(query)]
 
     for _ in range(50):
         if await listed() == [handle.id]:
@@ -177,44 +169,48 @@ async def test_episodes_are_listed_by_search_attribute(dev):
     assert await listed() == [handle.id]
 
 
-async def test_long_episodes_continue_as_new_without_restarting_seq(dev):
-    env, w, queue = dev
-    handle = await start_episode(env.client, queue, can_after=6)
+async def test_long_episodes_continue_as_new_without_restarting_seq(dev: EpisodeWorker):
+    handle = await dev.open(can_after=6)
     await decide(handle, "A1", **approval(today()))
     for _ in range(4):
         await handle.execute_update(EpisodeWorkflow.record_services, services_on(today()))
-    await _eventually_async(lambda: _runs(env, handle.id), lambda n: n >= 2)
+    await _eventually_async(lambda: _runs(dev.env, handle.id), lambda n: n >= 2)
     current = await view(handle)
     assert current.version == 7
     episode_id = current.episode_id
     await _eventually(
-        lambda: sorted(s for (e, s) in w.read_model.events if e == episode_id) == list(range(1, 8))
+        lambda: (
+            sorted(s for (e, s) in dev.world.read_model.events if e == episode_id)
+            == list(range(1, 8))
+        )
     )
 
 
-async def test_long_histories_continue_as_new_before_the_history_budget(dev):
-    env, w, queue = dev
-    handle = await start_episode(env.client, queue, history_budget=60)
+async def test_long_histories_continue_as_new_before_the_history_budget(dev: EpisodeWorker):
+    handle = await dev.open(history_budget=60)
     await decide(handle, "A1", **approval(today()))
     # Through the episode client, as the API sends them: an update that meets the run
     # continuing as new hears "workflow not ready" and is sent again with its id.
-    episodes = EpisodeClient(env.client, queue)
+    episodes = EpisodeClient(dev.env.client, dev.queue)
     episode_id = handle.id.removeprefix("episode-")
     for _ in range(8):
         await episodes.update(episode_id, EpisodeWorkflow.record_services, services_on(today()))
-    await _eventually_async(lambda: _runs(env, handle.id), lambda n: n >= 2)
+    await _eventually_async(lambda: _runs(dev.env, handle.id), lambda n: n >= 2)
     # The budget is checked whenever the workflow wakes; the run then waits a moment for
     # effects already running, unless updates push it 20 events past the budget
     # (episode.CARRY_SLACK_EVENTS); past that come the events of the tasks in flight, more
     # of them on a loaded machine. One run of this episode would hold about 120 events.
-    lengths = await _run_lengths(env, handle.id)
+    lengths = await _run_lengths(dev.env, handle.id)
     assert len(lengths) >= 2 and all(length <= 60 + 20 + 20 for length in lengths), lengths
     current = await view(handle)
     # Units are used only by released lines (issue 12): none was released yet.
     assert current.version == 11 and current.units.used == 0
     episode_id = current.episode_id
     await _eventually(
-        lambda: sorted(s for (e, s) in w.read_model.events if e == episode_id) == list(range(1, 12))
+        lambda: (
+            sorted(s for (e, s) in dev.world.read_model.events if e == episode_id)
+            == list(range(1, 12))
+        )
     )
 
 
@@ -249,21 +245,21 @@ async def _eventually_async(probe: Any, ok: Any, tries: int = 50) -> None:
     assert ok(await probe())
 
 
-async def test_an_update_is_answered_with_its_events_already_projected(dev):
+async def test_an_update_is_answered_with_its_events_already_projected(dev: EpisodeWorker):
     """The projection is a local activity: when the decision's update returns, the read model
     already holds its events, and the history has a marker for it, not an activity (three
     events and a second workflow task). The payer call stays an activity on the task queue."""
-    env, w, queue = dev
-    handle = await start_episode(env.client, queue)
+    handle = await dev.open()
     before = await view(handle)
 
     await decide(handle, "A1", **approval(today()))
 
     after = await view(handle)
     episode = after.episode_id
-    projected = {seq for (ep, seq) in w.read_model.events if ep == episode}
+    read_model = dev.world.read_model
+    projected = {seq for (ep, seq) in read_model.events if ep == episode}
     assert projected == set(range(1, after.version + 1)) and after.version > before.version
-    assert w.read_model.summaries[episode].state == "authorized"
+    assert read_model.summaries[episode].state == "authorized"
     history = await handle.fetch_history()
     scheduled = [
         e.activity_task_scheduled_event_attributes.activity_type.name

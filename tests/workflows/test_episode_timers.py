@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from datetime import date, timedelta
-from typing import Any
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from domain import commands as c
 from domain.attendance import AttendanceEntry
-from tests.support.temporal import find_binary, running_worker
-from tests.workflows.helpers import (
+from tests.support.episode_workflow import (
+    EpisodeWorker,
     World,
     approval,
     decide,
+    episode_worker,
     event_types,
     services_on,
-    start_episode,
     view,
-    world,
 )
+from tests.support.temporal import find_binary
 from workflows.episode import EpisodeWorkflow
 from workflows.models import AppealAction, P2PAction
 from workflows.temporal import DATA_CONVERTER, register_search_attributes
@@ -30,17 +28,8 @@ from workflows.temporal import DATA_CONVERTER, register_search_attributes
 MA = {"payer": {"id": "ma-plan", "plan_type": "medicare_advantage"}}
 
 
-@dataclass
-class TimerStack:
-    """A time-skipping server, the world of fakes the worker acts on, and its task queue."""
-
-    env: WorkflowEnvironment
-    world: World
-    queue: str
-
-
 @pytest.fixture
-async def episode_env():
+async def episode_env() -> AsyncIterator[EpisodeWorker]:
     """A time-skipping server of its own per test: a clock shared across tests can stay
     locked after an update (seen with the Java test server), stalling the next test's sleep."""
     env = await WorkflowEnvironment.start_time_skipping(
@@ -48,18 +37,12 @@ async def episode_env():
     )
     async with env:
         await register_search_attributes(env.client, env.client.namespace)
-        w = world()
-        queue = f"tq-{uuid.uuid4().hex}"
-        async with running_worker(env.client, w.activities, [EpisodeWorkflow], queue):
-            yield TimerStack(env=env, world=w, queue=queue)
+        async with episode_worker(env) as worker:
+            yield worker
 
 
 async def today(env: WorkflowEnvironment) -> date:
     return (await env.get_current_time()).date()
-
-
-async def open_episode(stack: TimerStack, **overrides: Any) -> Any:
-    return await start_episode(stack.env.client, stack.queue, **overrides)
 
 
 def notified(w: World) -> list[str]:
@@ -68,7 +51,7 @@ def notified(w: World) -> list[str]:
 
 async def test_standard_request_escalates_after_seven_days_and_again_later(episode_env):
     env, w = episode_env.env, episode_env.world
-    handle = await open_episode(episode_env, **MA)
+    handle = await episode_env.open(**MA)
     await env.sleep(timedelta(days=7, minutes=5))
     assert (await event_types(handle))[-1] == "decision_overdue"
     assert (await view(handle)).state == "auth_requested"
@@ -79,7 +62,7 @@ async def test_standard_request_escalates_after_seven_days_and_again_later(episo
 
 async def test_expedited_request_escalates_after_72_hours(episode_env):
     env = episode_env.env
-    handle = await open_episode(episode_env, urgency="expedited", **MA)
+    handle = await episode_env.open(urgency="expedited", **MA)
     await env.sleep(timedelta(hours=71))
     assert "decision_overdue" not in await event_types(handle)
     await env.sleep(timedelta(hours=2))
@@ -88,7 +71,7 @@ async def test_expedited_request_escalates_after_72_hours(episode_env):
 
 async def test_medicaid_managed_care_missed_deadline_becomes_a_denial(episode_env):
     env = episode_env.env
-    handle = await open_episode(episode_env)
+    handle = await episode_env.open()
     await env.sleep(timedelta(days=7, minutes=5))
     current = await view(handle)
     assert current.state == "denied"
@@ -97,7 +80,7 @@ async def test_medicaid_managed_care_missed_deadline_becomes_a_denial(episode_en
 
 async def test_information_deadline_passing_is_escalated(episode_env):
     env = episode_env.env
-    handle = await open_episode(episode_env, **MA)
+    handle = await episode_env.open(**MA)
     await decide(handle, "A4", reason="send the updated ASAM assessment")
     assert (await view(handle)).state == "info_requested"
     await env.sleep(timedelta(days=14, minutes=5))
@@ -110,7 +93,7 @@ async def test_information_deadline_passing_is_escalated(episode_env):
 
 async def test_p2p_window_closes_then_the_unappealed_denial_closes_the_episode(episode_env):
     env = episode_env.env
-    handle = await open_episode(episode_env, **MA)
+    handle = await episode_env.open(**MA)
     await decide(handle, "A3", reason_code="CO-197")
     await env.sleep(timedelta(days=14, minutes=5))
     assert "p2p_window_closed" in await event_types(handle)
@@ -123,7 +106,7 @@ async def test_p2p_window_closes_then_the_unappealed_denial_closes_the_episode(e
 
 async def test_missed_p2p_calls_count_as_upheld(episode_env):
     env = episode_env.env
-    handle = await open_episode(episode_env, **MA)
+    handle = await episode_env.open(**MA)
     await decide(handle, "A3")
     await handle.execute_update(EpisodeWorkflow.p2p, P2PAction(action="request"))
     for _ in range(2):
@@ -139,7 +122,7 @@ async def test_missed_p2p_calls_count_as_upheld(episode_env):
 
 async def test_appeal_decision_deadline_escalates(episode_env):
     env = episode_env.env
-    handle = await open_episode(episode_env, **MA)
+    handle = await episode_env.open(**MA)
     await decide(handle, "A3")
     await handle.execute_update(
         EpisodeWorkflow.appeal, AppealAction(action="file", level="expedited")
@@ -151,7 +134,7 @@ async def test_appeal_decision_deadline_escalates(episode_env):
 
 async def test_concurrent_review_is_requested_before_the_authorization_ends(episode_env):
     env, w = episode_env.env, episode_env.world
-    handle = await open_episode(episode_env, **MA)
+    handle = await episode_env.open(**MA)
     start = await today(env)
     await decide(handle, "A1", **approval(start, days=20))
     review = next(d for d in (await view(handle)).deadlines if d.kind == "concurrent_review_due")
@@ -163,7 +146,7 @@ async def test_concurrent_review_is_requested_before_the_authorization_ends(epis
 
 async def test_the_concurrent_review_request_carries_the_attendance_evidence(episode_env):
     env, w = episode_env.env, episode_env.world
-    handle = await open_episode(episode_env, **MA)
+    handle = await episode_env.open(**MA)
     start = await today(env)
     await decide(handle, "A1", **approval(start, days=20))
     sessions = (
@@ -184,7 +167,7 @@ async def test_the_concurrent_review_request_carries_the_attendance_evidence(epi
 
 async def test_claims_after_the_authorization_expired_are_held(episode_env):
     env = episode_env.env
-    handle = await open_episode(episode_env, **MA)
+    handle = await episode_env.open(**MA)
     start = await today(env)
     await decide(handle, "A1", **approval(start, days=3))
     await env.sleep(timedelta(days=6))
@@ -200,7 +183,7 @@ async def test_claims_after_the_authorization_expired_are_held(episode_env):
 
 async def test_discharge_in_one_month_releases_an_admit_through_discharge_claim(episode_env):
     env, w = episode_env.env, episode_env.world
-    handle = await open_episode(episode_env, **MA)
+    handle = await episode_env.open(**MA)
     start = await today(env)
     await decide(handle, "A1", **approval(start, days=30))
     await env.sleep(timedelta(hours=1))
@@ -220,7 +203,7 @@ async def test_discharge_in_one_month_releases_an_admit_through_discharge_claim(
 
 async def test_discharge_in_the_second_month_makes_the_last_claim_interim_last(episode_env):
     env, w = episode_env.env, episode_env.world
-    handle = await open_episode(episode_env, **MA)
+    handle = await episode_env.open(**MA)
     start = await today(env)
     await decide(handle, "A1", **approval(start, days=90, units=60))
     await handle.execute_update(EpisodeWorkflow.record_services, services_on(start))

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,17 @@ from temporalio.worker import Replayer, Worker
 
 from domain import commands as c
 from settings import DEV_PAYLOAD_KEY, DEV_PAYLOAD_KEY_ID, decode_payload_key
+from tests.support.episode_workflow import (
+    EpisodeWorker,
+    approval,
+    decide,
+    episode_worker,
+    services_on,
+    start_episode,
+    view,
+    world,
+)
 from tests.support.temporal import running_worker
-from tests.workflows.helpers import approval, decide, services_on, start_episode, view, world
 from workflows.codec import EncryptionCodec, converter_with
 from workflows.episode import EpisodeWorkflow
 from workflows.models import EpisodeInput
@@ -75,10 +85,9 @@ async def started_input(history: WorkflowHistory, converter: DataConverter) -> E
 
 
 @pytest.fixture
-async def dev(dev_env: WorkflowEnvironment):
-    queue = f"tq-{uuid.uuid4().hex}"
-    async with running_worker(dev_env.client, world().activities, [EpisodeWorkflow], queue):
-        yield dev_env, queue
+async def dev(dev_env: WorkflowEnvironment) -> AsyncIterator[EpisodeWorker]:
+    async with episode_worker(dev_env) as worker:
+        yield worker
 
 
 async def run_to_closed(handle: WorkflowHandle[Any, Any]) -> None:
@@ -91,12 +100,11 @@ async def run_to_closed(handle: WorkflowHandle[Any, Any]) -> None:
     assert (await handle.result()).state == "closed"
 
 
-async def test_a_raw_history_holds_no_patient_data_yet_decodes_with_the_codec(dev):
-    env, queue = dev
+async def test_a_raw_history_holds_no_patient_data_yet_decodes_with_the_codec(dev: EpisodeWorker):
     p = patient()
-    handle = await start_episode(env.client, queue, patient=p)
+    handle = await dev.open(patient=p)
     await run_to_closed(handle)
-    raw = await client_with(env)
+    raw = await client_with(dev.env)
     history = await raw.get_workflow_handle(handle.id).fetch_history()
     blob = history_bytes(history)
     assert b"binary/encrypted" in blob
@@ -104,15 +112,14 @@ async def test_a_raw_history_holds_no_patient_data_yet_decodes_with_the_codec(de
     assert (await started_input(history, DATA_CONVERTER)).open.patient.name == p["name"]
 
 
-async def test_a_refused_episode_fails_with_an_encrypted_message(dev):
-    env, queue = dev
+async def test_a_refused_episode_fails_with_an_encrypted_message(dev: EpisodeWorker):
     p = patient(birth_date=(today() + timedelta(days=1)).isoformat())
-    handle = await start_episode(env.client, queue, patient=p)
+    handle = await dev.open(patient=p)
     with pytest.raises(WorkflowFailureError) as err:
         await handle.result()
     assert isinstance(err.value.cause, ApplicationError)
     assert err.value.cause.message == "patient.birth_date must be in the past"
-    history = await (await client_with(env)).get_workflow_handle(handle.id).fetch_history()
+    history = await (await client_with(dev.env)).get_workflow_handle(handle.id).fetch_history()
     failure = history.events[-1].workflow_execution_failed_event_attributes.failure
     assert failure.message == "Encoded failure"
     blob = history_bytes(history)
@@ -122,16 +129,15 @@ async def test_a_refused_episode_fails_with_an_encrypted_message(dev):
     assert decoded.message == "patient.birth_date must be in the past"
 
 
-async def test_an_update_refused_by_its_validator_answers_an_encrypted_failure(dev):
-    env, queue = dev
-    handle = await start_episode(env.client, queue, patient=patient())
+async def test_an_update_refused_by_its_validator_answers_an_encrypted_failure(dev: EpisodeWorker):
+    handle = await dev.open(patient=patient())
     await view(handle)  # the first workflow task has run
     command = c.ApplyPayerDecision.model_validate(
         {"delivery_id": "x", "decision": {"trace_number": "SD-NOT-OURS-1", "action": "A1"}}
     )
     args = Payloads(payloads=await DATA_CONVERTER.encode([command]))
     request = UpdateWorkflowExecutionRequest(
-        namespace=env.client.namespace,
+        namespace=dev.env.client.namespace,
         workflow_execution=WorkflowExecution(workflow_id=handle.id),
         request=Request(
             meta=Meta(update_id=uuid.uuid4().hex),
@@ -139,7 +145,7 @@ async def test_an_update_refused_by_its_validator_answers_an_encrypted_failure(d
         ),
         wait_policy=WaitPolicy(lifecycle_stage=COMPLETED),
     )
-    raw = await client_with(env)
+    raw = await client_with(dev.env)
     response = await raw.workflow_service.update_workflow_execution(request)
     failure = response.outcome.failure
     assert failure.message == "Encoded failure"
@@ -149,14 +155,15 @@ async def test_an_update_refused_by_its_validator_answers_an_encrypted_failure(d
     assert decoded.message == "trace number SD-NOT-OURS-1 is not this episode's"
 
 
-async def test_ids_and_search_attributes_of_a_running_episode_hold_no_patient_data(dev):
-    env, queue = dev
+async def test_ids_and_search_attributes_of_a_running_episode_hold_no_patient_data(
+    dev: EpisodeWorker,
+):
     p = patient()
-    handle = await start_episode(env.client, queue, patient=p)
+    handle = await dev.open(patient=p)
     await decide(handle, "A1", **approval(today()))
     description = await handle.describe()
     assert description.id == f"episode-{(await view(handle)).episode_id}"
-    listed = await _listed_with_state(env.client, handle.id, "authorized")
+    listed = await _listed_with_state(dev.env.client, handle.id, "authorized")
     blobs = [description.raw_description.SerializeToString(), listed.SerializeToString()]
     assert [phi_in(blob, p) for blob in blobs] == [[], []]
 

@@ -9,7 +9,7 @@ from typing import Any
 from activities.episode import AuthorizationSubmission, EpisodeActivities, ExtensionSubmission
 from domain import events as ev
 from domain.effects import effects_of
-from tests.domain.scenario import Scenario
+from tests.support.scenario import Scenario
 from workflows.effects import activity_call
 
 

@@ -9,7 +9,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
-from tests.api.helpers import eventually
+from tests.support.polling import eventually
 from workflows.temporal import ensure_retention, namespace_retention_days
 
 

@@ -12,9 +12,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.metrics import Metrics
 from api.stuck import StuckScan
+from tests.support.episode_workflow import approval, decide, services_on, start_episode, view, world
 from tests.support.procs import spawn, stop_process
 from tests.support.temporal import running_worker
-from tests.workflows.helpers import approval, decide, services_on, start_episode, view, world
 from workflows.episode import EpisodeWorkflow
 from workflows.operations import reset_to_last_good_task, stuck_episodes
 

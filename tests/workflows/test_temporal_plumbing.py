@@ -17,8 +17,8 @@ from temporalio.common import SearchAttributeKey, TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
 
 from domain.timing import start_of
+from tests.support.episode_workflow import approval, decide, event_types, start_episode, view, world
 from tests.support.temporal import running_worker
-from tests.workflows.helpers import approval, decide, event_types, start_episode, view, world
 from workflows.client import EpisodeClient
 from workflows.episode import EpisodeWorkflow
 from workflows.models import P2PAction

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from temporalio.testing import WorkflowEnvironment
 
 from settings import Settings
-from tests.workflows.helpers import approval, decide, start_episode, view, world
+from tests.support.episode_workflow import approval, decide, start_episode, view, world
 from worker import build_worker
 from workflows.episode import EpisodeWorkflow
 

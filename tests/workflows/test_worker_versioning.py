@@ -11,7 +11,7 @@ from temporalio.common import VersioningBehavior
 from temporalio.testing import WorkflowEnvironment
 
 from settings import Settings
-from tests.workflows.helpers import approval, decide, start_episode, view, world
+from tests.support.episode_workflow import approval, decide, start_episode, view, world
 from worker import build_worker, deployment_config
 from workflows.episode import EpisodeWorkflow
 

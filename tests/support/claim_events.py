@@ -8,12 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 from domain.claims import Released, gate
 from domain.events import ClaimReleased
 from domain.views import EpisodeSummary, StoredEvent
-from tests.domain.factories import episode, opened_event, service
-from tests.store.factories import summary
-
-# What an 837I needs of the intake (2010BA N3/N4, 2310A).
-ADDRESS = {"line": "12 Elm St", "city": "Springfield", "state": "IL", "zip": "62704"}
-ATTENDING = {"npi": "1234567893", "last_name": "Okafor", "first_name": "Ada"}
+from tests.support.domain_factories import episode, opened_event, service
+from tests.support.intake import ADDRESS, ATTENDING
+from tests.support.store_factories import summary
 
 AT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 

@@ -1,13 +1,16 @@
-"""Shared pieces of the workflow tests: commands dated from today, activities with fakes."""
+"""An EpisodeWorkflow driven by a test: started, queried, answered as its payer, over fakes."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
 
 from activities.episode import EpisodeActivities
 
@@ -16,13 +19,14 @@ from bench.episodes import services_on as services_on
 from domain import commands as c
 from domain.model import PayerDecision
 from domain.views import EpisodeView
-from tests.domain.scenario import open_command
+from tests.support.commands import dated_command
 from tests.support.fakes import (
     RecordingClaimsOutbox,
     RecordingNotifier,
     RecordingPayerGateway,
     RecordingReadModel,
 )
+from tests.support.temporal import running_worker
 from workflows.episode import EpisodeWorkflow
 from workflows.models import EpisodeInput
 
@@ -45,25 +49,26 @@ def world() -> World:
     return World(gateway, read_model, notifier, outbox, acts)
 
 
-def dated_command(today: date, **overrides: Any) -> c.OpenEpisode:
-    fields: dict[str, Any] = {
-        "episode_id": f"ep-{uuid.uuid4().hex[:12]}",
-        "requested": {
-            "start": today.isoformat(),
-            "units": 20,
-            "unit_type": "days",
-            "service_codes": ["S9480", "90853", "0905"],
-        },
-        "prior_authorization": {
-            "number": "PHP-1",
-            "level": "2.5",
-            "start": (today - timedelta(days=30)).isoformat(),
-            "end": (today - timedelta(days=10)).isoformat(),
-        },
-        "php_last_claim_through": (today - timedelta(days=10)).isoformat(),
-    }
-    fields.update(overrides)
-    return open_command(**fields)
+@dataclass(frozen=True)
+class EpisodeWorker:
+    """A Temporal server, the world of fakes a worker there acts on, and its task queue."""
+
+    env: WorkflowEnvironment
+    world: World
+    queue: str
+
+    async def open(self, **overrides: Any) -> WorkflowHandle[Any, Any]:
+        """A new episode on this worker's queue (`start_episode` with its options)."""
+        return await start_episode(self.env.client, self.queue, **overrides)
+
+
+@asynccontextmanager
+async def episode_worker(env: WorkflowEnvironment) -> AsyncIterator[EpisodeWorker]:
+    """A worker on a fresh task queue of `env`, acting on a new world of fakes."""
+    fakes = world()
+    queue = f"tq-{uuid.uuid4().hex}"
+    async with running_worker(env.client, fakes.activities, [EpisodeWorkflow], queue):
+        yield EpisodeWorker(env, fakes, queue)
 
 
 async def start_episode(

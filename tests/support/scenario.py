@@ -11,49 +11,15 @@ from domain.decider import decide, fold
 from domain.events import Event
 from domain.model import PayerDecision, Service
 from domain.state import Episode
-from tests.domain import factories
+from tests.support import domain_factories
+from tests.support.commands import open_command
 
 T0 = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
 
 
-def open_command(**overrides: Any) -> c.OpenEpisode:
-    body: dict[str, Any] = {
-        "episode_id": f"ep-{uuid.uuid4().hex[:12]}",
-        "patient": {
-            "id": "P-100",
-            "name": "Jane Roe",
-            "birth_date": "1990-04-01",
-            "member_id": "MCD123456",
-        },
-        "payer": {"id": "acme-medicaid", "plan_type": "medicaid_managed_care"},
-        "asam_edition": 3,
-        "from_level": "2.5",
-        "to_level": "2.1",
-        "dimensions": {"1": 0, "2": 1, "3": 2, "4": 2, "5": 3, "6": 2},
-        "setting": "cmhc",
-        "prior_authorization": {
-            "number": "PHP-998",
-            "level": "2.5",
-            "start": "2026-11-02",
-            "end": "2026-11-10",
-        },
-        "requested": {
-            "start": "2026-11-23",
-            "units": 20,
-            "unit_type": "days",
-            "service_codes": ["S9480", "90853", "0905"],
-        },
-        "urgency": "standard",
-        "diagnoses": ["F33.1"],
-        "php_last_claim_through": "2026-11-10",
-    }
-    body.update(overrides)
-    return c.OpenEpisode.model_validate(body)
-
-
 def service(day: date, **overrides: Any) -> Service:
-    """A group-therapy hour on `day` (factories.service with its date)."""
-    return factories.service(date=day, **overrides)
+    """A group-therapy hour on `day` (domain_factories.service with its date)."""
+    return domain_factories.service(date=day, **overrides)
 
 
 class Scenario:

@@ -8,7 +8,8 @@ from typing import Any
 
 import httpx
 
-from tests.api.helpers import Api, intake_body
+from tests.support.api_client import Api
+from tests.support.intake import intake_body
 
 CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 TAG = re.compile(r"<[^>]+>")
