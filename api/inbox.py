@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -113,15 +113,34 @@ AuditOf = Callable[[Answer], AuditEntry | None]
 
 class DeliveryProcessor:
     """`audit_of`, when given, audits the settling answer in the inbox's own transaction
-    (`WebhookInbox.mark`), and `audited` then says the request's entry is written."""
+    (`WebhookInbox.mark`), and `audited` then says the request's entry is written.
+
+    With `settle_later`, the answer is returned before that transaction: `settle()` writes it
+    (the webhook route runs it once the payer has its answer). The delivery was committed
+    before it was applied, so nothing is lost if it never runs: the row stays pending and the
+    redelivery loop applies it again, which the episode answers as a duplicate.
+    """
 
     def __init__(
-        self, deps: ApiDeps, gateway: EpisodeCalls, audit_of: AuditOf | None = None
+        self,
+        deps: ApiDeps,
+        gateway: EpisodeCalls,
+        audit_of: AuditOf | None = None,
+        *,
+        settle_later: bool = False,
     ) -> None:
         self._deps = deps
         self._gateway = gateway
         self._audit_of = audit_of
+        self._settle_later = settle_later
+        self._unsettled: Callable[[], Awaitable[None]] | None = None
         self.audited = False
+
+    async def settle(self) -> None:
+        """Writes the deferred inbox mark (and audit entry) of `settle_later`, if any."""
+        unsettled, self._unsettled = self._unsettled, None
+        if unsettled is not None:
+            await unsettled()
 
     async def receive(self, delivery: SignedDelivery) -> Answer:
         """Commits the inbox row before anything else; a repeat is answered, never re-applied."""
@@ -365,20 +384,27 @@ class DeliveryProcessor:
         trace_number: str | None = None,
     ) -> Answer:
         audit = self._audit_of(answer) if self._audit_of is not None else None
-        await blocking(
-            self._deps.inbox.mark,
-            entry.delivery_id,
-            status,
-            payer_id=entry.payer_id,
-            episode_id=episode_id,
-            error=error,
-            response=answer.stored(),
-            trace_number=trace_number,
-            # An unmatched answer was never final: what it became is what a retry hears.
-            replace_response=entry.status == "unmatched",
-            audit=audit,
-        )
-        self.audited = audit is not None
+
+        async def mark() -> None:
+            await blocking(
+                self._deps.inbox.mark,
+                entry.delivery_id,
+                status,
+                payer_id=entry.payer_id,
+                episode_id=episode_id,
+                error=error,
+                response=answer.stored(),
+                trace_number=trace_number,
+                # An unmatched answer was never final: what it became is what a retry hears.
+                replace_response=entry.status == "unmatched",
+                audit=audit,
+            )
+            self.audited = audit is not None
+
+        if self._settle_later:
+            self._unsettled = mark
+        else:
+            await mark()
         return answer
 
 

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.background import BackgroundTask
 
 from api.audit import audit_entry
 from api.auth import OpsUser
 from api.deps import Deps, Workflows
 from api.inbox import Answer, DeliveryProcessor, assign
-from api.problems import PROBLEM_JSON, problem_responses
+from api.problems import PROBLEM_JSON, problem_responses, traceback_only
 from api.schemas import WebhookAccepted
 from api.signed import DELIVERY_ID, PAYER_ID, VerifiedWebhook
 from domain.commands import EPISODE_ID_PATTERN
 from store.ports import AuditEntry
 
 router = APIRouter(tags=["payer webhooks"])
+log = logging.getLogger("stepdown.api.webhooks")
 
 BODY_FORMATS = {
     "application/json": {"schema": {"type": "object", "description": "canonical decision"}},
@@ -60,14 +63,24 @@ async def payer_webhook(
         request.state.episode_id = answer.episode_id
         return audit_entry(request.scope, answer.status_code, deps.clock())
 
-    processor = DeliveryProcessor(deps, workflows, audit_of)
+    async def settle() -> None:
+        # After the payer has its answer: the inbox mark and its audit entry, one commit
+        # off the answer's path (DeliveryProcessor, settle_later).
+        try:
+            await processor.settle()
+        except Exception as err:
+            log.error("delivery %s not settled: %s", delivery.delivery_id, traceback_only(err))
+        request.state.audited = processor.audited
+
+    processor = DeliveryProcessor(deps, workflows, audit_of, settle_later=True)
     answer = await processor.receive(delivery)
     request.state.outcome = answer.outcome
     request.state.episode_id = answer.episode_id
-    request.state.audited = processor.audited
     deps.metrics.inc("stepdown_webhook_deliveries_total", status=answer.outcome)
     media_type = PROBLEM_JSON if answer.status_code >= 400 else "application/json"
-    return JSONResponse(answer.body, answer.status_code, media_type=media_type)
+    response = JSONResponse(answer.body, answer.status_code, media_type=media_type)
+    response.background = BackgroundTask(settle)
+    return response
 
 
 class Assignment(BaseModel):

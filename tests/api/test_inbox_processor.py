@@ -15,10 +15,11 @@ from sqlalchemy import Engine
 
 from api.deps import ApiDeps
 from api.episode_calls import EpisodeCalls
-from api.inbox import DeliveryProcessor, SignedDelivery
+from api.inbox import Answer, DeliveryProcessor, SignedDelivery
 from api.redelivery import Redelivery
 from domain.errors import Rejected
-from store.sql import SqlReadModel
+from store.ports import AuditEntry
+from store.sql import SqlAuditLog, SqlReadModel
 from store.sql_inbox import SqlWebhookInbox
 from tests.support.db import database_engine, database_url
 from tests.support.intake import new_id
@@ -146,3 +147,46 @@ async def test_redelivery_leaves_a_delivery_still_being_answered_for_its_grace_p
     assert await loop.run_once() == 1
     taken = deps.inbox.get(delivery_id, PAYER)
     assert taken is not None and taken.status == "unmatched"
+
+
+async def test_a_delivery_settled_later_is_answered_first_and_marked_with_its_audit_entry(
+    database_engine: Engine, routed: tuple[str, str]
+) -> None:
+    episode_id, trace = routed
+    gateway = CountingGateway("applied", "applied")
+    first_delivery = delivery(trace)
+    audit = SqlAuditLog(database_engine)
+
+    def audit_of(answer: Answer) -> AuditEntry:
+        return AuditEntry(
+            actor=f"payer:{PAYER}",
+            role="payer",
+            action="webhook.payer",
+            route="POST /webhooks/payers/{payer_id}",
+            episode_id=answer.episode_id,
+            outcome=answer.outcome,
+            status_code=answer.status_code,
+            request_id=first_delivery.delivery_id,
+            at=AT,
+        )
+
+    deferred = DeliveryProcessor(
+        deps_over(database_engine), cast(EpisodeCalls, gateway), audit_of, settle_later=True
+    )
+    answer = await deferred.receive(first_delivery)
+    inbox = SqlWebhookInbox(database_engine)
+    pending = inbox.get(first_delivery.delivery_id, PAYER)
+    # Answered, not yet settled: kept as received, so the redelivery loop would retry it.
+    assert (answer.status_code, answer.outcome) == (202, "applied")
+    assert pending is not None and (pending.status, pending.response) == ("received", None)
+    assert not deferred.audited and audit.entries(episode_id) == []
+
+    await deferred.settle()
+    await deferred.settle()  # once only
+
+    settled = inbox.get(first_delivery.delivery_id, PAYER)
+    assert settled is not None and settled.status == "applied"
+    assert settled.response == answer.stored()
+    assert deferred.audited
+    assert [(e.outcome, e.status_code) for e in audit.entries(episode_id)] == [("applied", 202)]
+    assert gateway.applied == [(episode_id, first_delivery.delivery_id)]
