@@ -150,11 +150,11 @@ async def test_redelivery_leaves_a_delivery_still_being_answered_for_its_grace_p
 
 
 async def test_a_delivery_settled_later_is_answered_first_and_marked_with_its_audit_entry(
-    database_engine: Engine, routed: tuple[str, str]
+    database_engine: Engine, routed: Routed
 ) -> None:
-    episode_id, trace = routed
+    episode_id = routed.episode_id
     gateway = CountingGateway("applied", "applied")
-    first_delivery = delivery(trace)
+    first_delivery = delivery(routed.trace)
     audit = SqlAuditLog(database_engine)
 
     def audit_of(answer: Answer) -> AuditEntry:
