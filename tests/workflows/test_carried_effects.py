@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.domain.scenario import Scenario
 from tests.support.fakes import RecordingNotifier
+from tests.support.scenario import Scenario
 from tests.workflows.test_effect_failures import Rig, rig_with
 from workflows.episode import EpisodeWorkflow
 

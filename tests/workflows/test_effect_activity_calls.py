@@ -23,7 +23,7 @@ from activities.episode import (
 from activities.ports import Message, Notification, OutboundClaim
 from domain.effects import Effect, SubmitRequest
 from domain.state import Episode
-from tests.domain.scenario import Scenario
+from tests.support.scenario import Scenario
 from workflows.effects import activity_call
 from workflows.models import EpisodeInput
 from workflows.temporal import DATA_CONVERTER
