@@ -29,8 +29,9 @@ from workflows.models import P2PAction
 from workflows.temporal import DATA_CONVERTER, register_search_attributes
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
-# Effects beside the main loop (workflows/lanes.py); r1-effects-in-loop holds the runs before.
-RELEASE = "r2-effect-lanes"
+# Projections and claim deliveries as local activities (workflows/lanes.py); r2-effect-lanes
+# holds the runs with every effect an activity, r1-effects-in-loop the runs before the lanes.
+RELEASE = "r3-local-database-effects"
 Scenario = Callable[[WorkflowEnvironment, WorkflowHandle[Any, Any]], Awaitable[None]]
 
 

@@ -25,11 +25,12 @@ EARLIER = {
 
 def test_every_release_keeps_its_recorded_episodes():
     releases = {p.parent.name for p in HISTORIES}
-    assert releases == {"r1-effects-in-loop", RELEASE}
+    assert releases == {"r1-effects-in-loop", "r2-effect-lanes", RELEASE}
     by_release = {
         r: {p.name.split(".")[0] for p in HISTORIES if p.parent.name == r} for r in releases
     }
     assert by_release["r1-effects-in-loop"] == EARLIER
+    assert by_release["r2-effect-lanes"] == set(SCENARIOS)
     assert by_release[RELEASE] == set(SCENARIOS)
 
 

@@ -95,7 +95,10 @@ async def test_each_effect_gets_the_argument_recorded_in_its_history(path: Path)
     ]
     recorded = [c for c in await recorded_calls(history) if c[0] in EFFECT_ACTIVITIES]
     replayed = [c for c in replayed if c[0] in EFFECT_ACTIVITIES]
-    assert recorded and [name for name, _ in replayed] == [name for name, _ in recorded]
+    # Every first run submits its request (an activity); a later run may start only local
+    # activities (projections: their inputs are not in the history), hence no activity.
+    assert recorded or ".run1" not in path.name
+    assert [name for name, _ in replayed] == [name for name, _ in recorded]
     for (name, sent), (_, was) in zip(replayed, recorded, strict=True):
         if (path.parent.name, name) not in DRIFTED:
             assert keeps(sent, was), f"{name}: {sent} does not carry {was}"
