@@ -43,9 +43,9 @@ EFFECT_LANES = "effects-off-the-main-loop"
 # A Da Vinci PAS pend starts `$inquire` timers (DOMAIN §8); runs recorded before that replay
 # its answers as they were applied then, without the channel that starts them.
 PAS_INQUIRE = "pas-inquire"
-# Projections and claim deliveries run as local activities (workflows/lanes.py); runs
-# recorded before that replay them as the activities they were.
-LOCAL_DATABASE_EFFECTS = "database-effects-as-local-activities"
+# A claim's first delivery rides on its projection (workflows/lanes.py); runs recorded
+# before that replay its `deliver_claim` activity.
+CLAIMS_WITH_PROJECTION = "claim-delivery-with-projection"
 CARRY_GRACE = timedelta(minutes=1)
 CARRY_SLACK_EVENTS = 20
 
@@ -111,7 +111,7 @@ class EpisodeWorkflow:
             on_failure=self._effect_failed,
             activity_timeout=input.activity_timeout_seconds,
             payer_give_up=input.payer_give_up_seconds,
-            local_database_effects=workflow.patched(LOCAL_DATABASE_EFFECTS),
+            claims_with_projection=workflow.patched(CLAIMS_WITH_PROJECTION),
         )
         self._effects = lanes
         waiting, self._waiting = self._waiting, []

@@ -21,7 +21,6 @@ from typing import Any
 
 from pydantic import BaseModel
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 
 with workflow.unsafe.imports_passed_through():
@@ -48,20 +47,6 @@ class PendingEffect(BaseModel):
 
 FailureHandler = Callable[[Effect, str], None]
 
-# Effects that only write our own database (the read model and the claims outbox, both
-# idempotent) run as local activities: in the worker, inside the workflow task that applied
-# their events, so an update costs one workflow task instead of one more per activity (and
-# three history events per activity become one marker). The update's answer is sent once
-# they finish. Payer calls and notifications leave the process and stay on the task queue,
-# where a slow peer cannot hold a workflow task open.
-LOCAL_ACTIVITIES = frozenset({"project_events", "deliver_claim"})
-LOCAL_RETRY_THRESHOLD = timedelta(seconds=1)
-LOCAL_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=10),
-)
-
 
 class EffectLanes:
     def __init__(
@@ -72,10 +57,16 @@ class EffectLanes:
         on_failure: FailureHandler,
         activity_timeout: float | None = None,
         payer_give_up: float | None = None,
-        local_database_effects: bool = False,
+        claims_with_projection: bool = False,
     ) -> None:
         self._upsert = upsert
-        self._local = LOCAL_ACTIVITIES if local_database_effects else frozenset()
+        # A released claim's first delivery rides on the projection of its event, which
+        # queues it in the outbox in the same transaction (store/claims_queue.py): no
+        # activity of its own, so a claim release costs the tasks a decision costs. It is
+        # done when that projection is confirmed. A resend (after a rejected batch) requeues
+        # and stays an activity.
+        self._claims_with_projection = claims_with_projection
+        self._riding: dict[str, int] = {}
         self._projected_upto = projected_upto
         self._on_failure = on_failure
         self._timeout = activity_timeout
@@ -134,7 +125,9 @@ class EffectLanes:
         # `stepdown db rebuild` reproduces exactly (store/rebuild.py).
         summary = summarize(state, fresh[-1].at)
         batch = ProjectionBatch(summary=summary, events=fresh, claims=claims)
-        handle = self._start_activity(EpisodeActivities.project_events, batch)
+        handle = workflow.start_activity_method(
+            EpisodeActivities.project_events, batch, **self._options("project_events")
+        )
         self._projections += 1
         self._spawn(self._confirm(handle, fresh[-1].seq))
 
@@ -142,6 +135,9 @@ class EffectLanes:
         try:
             await handle
             self._projected_upto = max(self._projected_upto, upto)
+            for riding in [i for i, seq in self._riding.items() if seq <= upto]:
+                del self._riding[riding]
+                self._inflight.pop(riding, None)
         except ActivityError as err:
             # Only a bug makes the projection fail for good; the next batch carries it again.
             workflow.logger.error("projection up to %s failed: %s", upto, _reason(err))
@@ -153,25 +149,21 @@ class EffectLanes:
     def _start(self, state: Episode, pending: PendingEffect) -> None:
         if pending.id in self._inflight:
             return
+        if self._rides_on_projection(pending):
+            if pending.seq > self._projected_upto:
+                self._inflight[pending.id] = pending
+                self._riding[pending.id] = pending.seq
+            return
         fn, arg = activity_call(state, pending.effect)
-        handle = self._start_activity(fn, arg)
+        handle = workflow.start_activity_method(fn, arg, **self._options(fn.__name__))
         self._inflight[pending.id] = pending
         self._spawn(self._watch(handle, pending))
 
-    def _start_activity(self, fn: Any, arg: Any) -> Any:
-        """A local activity for our own database's effects (see LOCAL_ACTIVITIES), else an
-        activity on the task queue."""
-        options = self._options(fn.__name__)
-        if fn.__name__ in self._local:
-            # A local attempt holds the workflow task open; past the first retry each one
-            # waits on a timer instead, so a database outage holds up deadlines and updates
-            # for one attempt at a time, and the projection follows within LOCAL_RETRY's
-            # longest wait once the database is back.
-            options["retry_policy"] = LOCAL_RETRY
-            return workflow.start_local_activity_method(
-                fn, arg, local_retry_threshold=LOCAL_RETRY_THRESHOLD, **options
-            )
-        return workflow.start_activity_method(fn, arg, **options)
+    def _rides_on_projection(self, pending: PendingEffect) -> bool:
+        effect = pending.effect
+        return (
+            self._claims_with_projection and effect.kind == "deliver_claim" and effect.attempt == 0
+        )
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)

@@ -43,8 +43,8 @@ class World:
 
 
 def world() -> World:
-    gateway, read_model = RecordingPayerGateway(), RecordingReadModel()
     notifier, outbox = RecordingNotifier(), RecordingClaimsOutbox()
+    gateway, read_model = RecordingPayerGateway(), RecordingReadModel(outbox)
     acts = EpisodeActivities(gateway, read_model, notifier, outbox)
     return World(gateway, read_model, notifier, outbox, acts)
 

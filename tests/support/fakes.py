@@ -101,6 +101,10 @@ class RecordingClaimsOutbox:
         self._claims: dict[tuple[str, str], OutboundClaim] = {}
 
     async def deliver(self, claim: OutboundClaim) -> None:
+        self.queue(claim)
+
+    def queue(self, claim: OutboundClaim) -> None:
+        """Idempotent on (episode_id, claim_id), as the SQL outbox."""
         with self._lock:
             self._claims.setdefault((claim.episode_id, claim.claim_id), claim)
 
@@ -111,9 +115,11 @@ class RecordingClaimsOutbox:
 
 
 class RecordingReadModel:
-    """Keeps the newest summary per episode and each event once per (episode_id, seq)."""
+    """Keeps the newest summary per episode and each event once per (episode_id, seq); like
+    the SQL read model, hands each released claim to `outbox` with its projection."""
 
-    def __init__(self) -> None:
+    def __init__(self, outbox: RecordingClaimsOutbox | None = None) -> None:
+        self.outbox = outbox
         self._lock = threading.Lock()
         self.summaries: dict[str, EpisodeSummary] = {}
         self.events: dict[tuple[str, int], StoredEvent] = {}
@@ -132,6 +138,10 @@ class RecordingReadModel:
             new = [e for e in events if (episode, e.seq) not in self.events]
             self.events.update({(episode, e.seq): e for e in new})
             self.claims.update({(episode, c.claim_id): c for c in claims})
+        for event in events:
+            if self.outbox is not None and event.type == "claim_released":
+                claim_id, claim = event.data["claim_id"], event.data["claim"]
+                self.outbox.queue(OutboundClaim(episode_id=episode, claim_id=claim_id, claim=claim))
         return len(new)
 
 
@@ -143,6 +153,9 @@ class FakePorts:
     read_model: RecordingReadModel = field(default_factory=RecordingReadModel)
     notifier: RecordingNotifier = field(default_factory=RecordingNotifier)
     outbox: RecordingClaimsOutbox = field(default_factory=RecordingClaimsOutbox)
+
+    def __post_init__(self) -> None:
+        self.read_model.outbox = self.outbox
 
     def activities(self) -> EpisodeActivities:
         return EpisodeActivities(self.payer_gateway, self.read_model, self.notifier, self.outbox)

@@ -29,9 +29,10 @@ from workflows.models import P2PAction
 from workflows.temporal import DATA_CONVERTER, register_search_attributes
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
-# Projections and claim deliveries as local activities (workflows/lanes.py); r2-effect-lanes
-# holds the runs with every effect an activity, r1-effects-in-loop the runs before the lanes.
-RELEASE = "r3-local-database-effects"
+# A claim's first delivery rides on its projection (workflows/lanes.py); r2-effect-lanes
+# holds the runs with a `deliver_claim` activity per claim, r1-effects-in-loop the runs before
+# the lanes.
+RELEASE = "r3-claims-with-projection"
 Scenario = Callable[[WorkflowEnvironment, WorkflowHandle[Any, Any]], Awaitable[None]]
 
 

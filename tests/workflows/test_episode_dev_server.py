@@ -245,29 +245,30 @@ async def _eventually_async(probe: Any, ok: Any, tries: int = 50) -> None:
     assert ok(await probe())
 
 
-async def test_an_update_is_answered_with_its_events_already_projected(dev: EpisodeWorker):
-    """The projection is a local activity: when the decision's update returns, the read model
-    already holds its events, and the history has a marker for it, not an activity (three
-    events and a second workflow task). The payer call stays an activity on the task queue."""
+async def test_a_claims_first_delivery_rides_on_its_projection(dev: EpisodeWorker):
+    """No `deliver_claim` activity for a released claim: the projection of `claim_released`
+    queues it in the outbox in its own transaction, so a claim release costs the workflow
+    tasks a decision costs; the episode still waits for that projection before it ends."""
     handle = await dev.open()
-    before = await view(handle)
-
     await decide(handle, "A1", **approval(today()))
+    await handle.execute_update(EpisodeWorkflow.record_services, services_on(today(), 3))
 
-    after = await view(handle)
-    episode = after.episode_id
-    read_model = dev.world.read_model
-    projected = {seq for (ep, seq) in read_model.events if ep == episode}
-    assert projected == set(range(1, after.version + 1)) and after.version > before.version
-    assert read_model.summaries[episode].state == "authorized"
+    released = await handle.execute_update(
+        EpisodeWorkflow.release_claim, c.ReleaseClaim(claim_id="C-1", through=today())
+    )
+    await handle.execute_update(
+        EpisodeWorkflow.discharge,
+        c.Discharge(date=today(), patient_status="01", disposition="completed"),
+    )
+    result = await handle.result()
+
+    assert released.status == "released" and result.state == "closed"
+    [queued] = dev.world.outbox.delivered
+    assert (queued.claim_id, queued.resend) == ("C-1", False)
     history = await handle.fetch_history()
     scheduled = [
         e.activity_task_scheduled_event_attributes.activity_type.name
         for e in history.events
         if e.HasField("activity_task_scheduled_event_attributes")
     ]
-    markers = [e for e in history.events if e.HasField("marker_recorded_event_attributes")]
-    assert "project_events" not in scheduled
-    assert "submit_authorization_request" in scheduled
-    # The patch marker, then one marker per projection (opening, then the decision).
-    assert len(markers) >= 3
+    assert "deliver_claim" not in scheduled and "project_events" in scheduled
