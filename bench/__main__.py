@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import platform
 import tempfile
@@ -40,7 +41,12 @@ async def run(
                 await server_figures(server, mode, sizes, Path(tmp), phases, results, curves)
             finally:
                 stop_server(server)
-    await growth_figures(sizes, can_after, phases, results)
+    try:
+        await growth_figures(sizes, can_after, phases, results)
+    except Exception as err:
+        # The other figures are kept; the growth targets are then written as not run.
+        results.details["growth"] = {"error": f"{type(err).__name__}: {err}"}
+        logging.getLogger("bench").exception("growth figures failed")
     return results
 
 

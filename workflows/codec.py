@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import zlib
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,12 @@ ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
 NONCE_BYTES = 12  # the 96-bit nonce GCM is specified for; fresh for every payload
 KEY_BYTES = 32
+# Payloads this large are compressed (zlib) before they are sealed: the episode's snapshot
+# carried across continue-as-new and projection batches are JSON that shrinks several times,
+# and they are most of a run's history bytes. Smaller ones are sealed as they are.
+COMPRESSION = "compression"
+ZLIB = b"zlib"
+COMPRESS_FROM_BYTES = 1024
 
 
 class PayloadKeyError(Exception):
@@ -38,7 +45,10 @@ class EncryptionCodec(PayloadCodec):
     """Encrypts whole payloads (data and metadata) with the active key; decrypts with any key.
 
     Decode leaves payloads without the encrypted encoding alone, so histories recorded
-    before encryption was switched on still replay and decode.
+    before encryption was switched on still replay and decode; payloads sealed without
+    compression (before it, or small) open as before. A worker of an earlier release cannot
+    open a compressed payload: roll every worker and API replica forward before episodes
+    they may pick up continue as new (its workflow task fails and is retried meanwhile).
     """
 
     def __init__(self, keys: Mapping[str, bytes], active_key_id: str) -> None:
@@ -62,11 +72,15 @@ class EncryptionCodec(PayloadCodec):
 
     def encrypt(self, payload: Payload) -> Payload:
         nonce = os.urandom(NONCE_BYTES)
-        sealed = self._ciphers[self.active_key_id].encrypt(nonce, payload.SerializeToString(), None)
-        return Payload(
-            metadata={"encoding": ENCODING, KEY_ID: self.active_key_id.encode()},
-            data=nonce + sealed,
-        )
+        plain = payload.SerializeToString()
+        metadata = {"encoding": ENCODING, KEY_ID: self.active_key_id.encode()}
+        # The compression mark is authenticated (associated data): flipping it fails to open.
+        mark = None
+        if len(plain) >= COMPRESS_FROM_BYTES:
+            plain, mark = zlib.compress(plain, 6), ZLIB
+            metadata[COMPRESSION] = ZLIB
+        sealed = self._ciphers[self.active_key_id].encrypt(nonce, plain, mark)
+        return Payload(metadata=metadata, data=nonce + sealed)
 
     def decrypt(self, payload: Payload) -> Payload:
         if payload.metadata.get("encoding") != ENCODING:
@@ -79,13 +93,19 @@ class EncryptionCodec(PayloadCodec):
                 f"this process has {', '.join(self.key_ids)}"
             )
         nonce, sealed = payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:]
+        mark = payload.metadata.get(COMPRESSION)
         try:
-            return Payload.FromString(cipher.decrypt(nonce, sealed, None))
+            plain = cipher.decrypt(nonce, sealed, mark)
         except InvalidTag:
             raise UndecryptablePayload(
                 f"payload under key id {key_id!r} failed authentication: "
                 "its bytes were altered or it was sealed with another key of that id"
             ) from None
+        if mark is None:
+            return Payload.FromString(plain)
+        if mark != ZLIB:
+            raise UndecryptablePayload(f"payload compressed with unknown {mark!r}")
+        return Payload.FromString(zlib.decompress(plain))
 
 
 def converter_with(codec: PayloadCodec) -> DataConverter:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.testclient import TestClient
 from google.protobuf import json_format
@@ -20,6 +21,7 @@ from temporalio.exceptions import ApplicationError
 from api.codec import codec_cors_middleware, make_codec_router
 from settings import DEV_PAYLOAD_KEY, Settings
 from workflows.codec import (
+    COMPRESSION,
     ENCODING,
     KEY_ID,
     EncryptionCodec,
@@ -274,3 +276,36 @@ def test_no_other_origin_and_no_other_route_gets_cors(http: TestClient):
     assert "access-control-allow-origin" not in foreign.headers
     elsewhere = preflight(http, "/elsewhere", UI)
     assert "access-control-allow-origin" not in elsewhere.headers
+
+
+async def test_a_large_payload_is_compressed_before_it_is_sealed_and_opens_the_same():
+    codec = EncryptionCodec({"old": OLD}, "old")
+    plain = Payload(metadata={"encoding": b"json/plain"}, data=b'{"note": "%s"}' % (b"x" * 5000))
+    small = Payload(metadata={"encoding": b"json/plain"}, data=b'"short"')
+
+    big_sealed, small_sealed = await codec.encode([plain, small])
+
+    assert big_sealed.metadata[COMPRESSION] == b"zlib"
+    assert len(big_sealed.data) < len(plain.data) // 10
+    assert COMPRESSION not in small_sealed.metadata
+    assert await codec.decode([big_sealed, small_sealed]) == [plain, small]
+
+
+async def test_a_flipped_compression_mark_fails_authentication():
+    codec = EncryptionCodec({"old": OLD}, "old")
+    [big, small] = await codec.encode([Payload(data=b"y" * 4096), Payload(data=b"Jane Roe")])
+    del big.metadata[COMPRESSION]
+    small.metadata[COMPRESSION] = b"zlib"
+    for altered in (big, small):
+        with pytest.raises(UndecryptablePayload, match="failed authentication"):
+            await codec.decode([altered])
+
+
+async def test_a_payload_sealed_before_compression_still_opens():
+    # Sealed as the codec did before it compressed: whole payload, no associated data.
+    plain = Payload(metadata={"encoding": b"json/plain"}, data=b"z" * 4096)
+    nonce = os.urandom(12)
+    sealed = AESGCM(OLD).encrypt(nonce, plain.SerializeToString(), None)
+    old = Payload(metadata={"encoding": ENCODING, KEY_ID: b"old"}, data=nonce + sealed)
+
+    assert await EncryptionCodec({"old": OLD}, "old").decode([old]) == [plain]
