@@ -6,7 +6,9 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 
+from store.schema import ClaimOutboxRow
 from tests.support.api_client import Api
 from tests.support.intake import new_id, service_line, today
 from tests.support.polling import eventually
@@ -31,9 +33,12 @@ async def bill(api: Api, view: dict[str, Any], code: str) -> httpx.Response:
 
 
 async def delivered_claims(api: Api, episode_id: str, count: int) -> list[str]:
+    """The claims in the product's outbox (queued with their projection), once `count`."""
+    query = select(ClaimOutboxRow.claim_id).where(ClaimOutboxRow.episode_id == episode_id)
+
     async def delivered() -> list[str]:
-        outbox = api.stack.ports.outbox.delivered
-        ids = [c.claim_id for c in outbox if c.episode_id == episode_id]
+        with api.stack.engine.connect() as connection:
+            ids = list(connection.scalars(query))
         return ids if len(ids) == count else []
 
     return sorted(await eventually(delivered))
