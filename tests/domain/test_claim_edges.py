@@ -82,6 +82,32 @@ def test_replacing_an_interim_claim_after_discharge_keeps_the_patient_still_a_pa
     assert claim.patient_status == "30"
 
 
+def test_a_late_month_s_claim_warns_it_is_out_of_order_beside_its_other_warnings() -> None:
+    state = send(
+        episode(services=[service(service_id="S-dec", date=date(2026, 12, 2))]), "C-dec", DEC_31
+    )
+    stray = service(service_id="S-nov", revenue_code="0914")  # 90853 is not billed on 0914
+
+    claim = released(with_services(state, stray), DEC_31).claim
+
+    [pair, order] = claim.warnings
+    assert pair.startswith("S-nov: revenue code 0914")
+    assert order.startswith("the 2026-11 lines were recorded after the 2026-12 claim went out")
+    assert "; Medicare edits interim sequences" in order
+    assert order.endswith("cancel and rebill the later months in order")
+
+
+def test_a_replacement_of_a_month_sent_before_a_later_one_is_not_out_of_order() -> None:
+    """It takes the place of its month's claim in the sequence: no out-of-order warning."""
+    nov, dec = service(service_id="S-nov"), service(service_id="S-dec", date=date(2026, 12, 2))
+    state = send(send(episode(services=[nov, dec]), "C-nov"), "C-dec", DEC_31)
+    late = service(service_id="S-nov-2", date=date(2026, 11, 26))
+
+    claim = released(with_services(state, late), DEC_31).claim
+
+    assert claim.type_of_bill == "0767" and claim.warnings == ()
+
+
 def test_under_rules_2_late_lines_of_a_sent_month_replace_it_though_a_later_month_went_out() -> (
     None
 ):
