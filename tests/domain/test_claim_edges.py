@@ -123,6 +123,16 @@ def test_under_rules_2_late_lines_of_a_sent_month_replace_it_though_a_later_mont
     assert verdict.replaces == "C-nov" and verdict.service_ids == ("S-nov", "S-nov-2")
 
 
+def test_an_episode_under_rules_2_holds_a_per_diem_code_repeated_on_a_date() -> None:
+    """The per-day duplicate hold came with rules 2 (issue 12), so a rules-2 episode has it."""
+    twice = [service(code="S9480") for _ in range(2)]
+
+    verdict = gate(episode(services=twice, rules=2), NOV_30)
+
+    assert isinstance(verdict, Held)
+    assert [r.code for r in verdict.reasons] == ["per_day_code_repeated"]
+
+
 def test_hold_reasons_hold_a_late_month_under_rules_2_unless_it_replaces_its_claim() -> None:
     dec, nov = service(service_id="S-dec", date=date(2026, 12, 2)), service(service_id="S-nov")
     sent = claim_record(claim_id="C-dec", service_ids=("S-dec",), through=DEC_31)
