@@ -292,7 +292,10 @@ def _verdict(
         old = [state.services[sid] for sid in replaces.service_ids if sid in state.services]
         lines = sorted([*old, *keep], key=lambda s: (s.date, s.service_id))
         claim = build_claim(state, lines, replaces=replaces.claim_id)
-        return Released(claim, tuple(s.service_id for s in lines), dropped, None, replaced)
+        # Rules 4: the held replacement these lines join is superseded by this one; under
+        # earlier rules it stayed held, and released its lines again when regated.
+        gone = superseded if state.rules >= 4 else None
+        return Released(claim, tuple(s.service_id for s in lines), dropped, gone, replaced)
     return Released(build_claim(state, keep), ids, dropped, superseded, None)
 
 

@@ -20,7 +20,7 @@ from domain.model import (
 )
 from domain.policy import PayerPolicy
 
-CURRENT_RULES = 3
+CURRENT_RULES = 4
 
 
 class PendingRequest(Frozen):
@@ -117,7 +117,9 @@ class Episode(Frozen):
     failures: dict[str, EffectFailure] = Field(default_factory=dict)
     # Which billing rules decide: episodes whose workflow history predates a rule keep the
     # rules they ran under (replay is a contract). 2 adds the per-day duplicate hold (issue 12);
-    # 3 sends a month's late lines on a claim of their own instead of holding them.
+    # 3 sends a month's late lines on a claim of their own instead of holding them; 4 has new
+    # lines that release a held replacement supersede it (before, it stayed held, and a later
+    # regate billed its lines a second time).
     rules: int = CURRENT_RULES
     # service_id -> why billing voided it (the service left `services`; the id stays taken).
     voided_services: dict[str, str] = Field(default_factory=dict)

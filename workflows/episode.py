@@ -67,6 +67,9 @@ class EpisodeWorkflow:
         elif not workflow.patched("billing-rules-3"):
             # Runs recorded before late months went out on their own claim held them.
             self._state = self._state.model_copy(update={"rules": 2})
+        elif not workflow.patched("billing-rules-4"):
+            # Runs recorded before new lines superseded the held replacement they release.
+            self._state = self._state.model_copy(update={"rules": 3})
         self._first_seq = self._state.version + 1
         self._events: list[StoredEvent] = []
         self._ignored: set[tuple[str, Any]] = set()

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-import pytest
-
 from domain.claims import Held, Released, gate, held_claim_event, month_claim, regate
 from domain.claims import released_claim_event as released_events
 from domain.evolve import fold
@@ -236,11 +234,6 @@ def test_a_held_replacement_left_with_no_billable_line_is_withdrawn_alone() -> N
     assert fold(events, state).claims["C-sent"].status == "released"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: the gate's replacement leaves the held replacement its lines came from "
-    "held, so a later regate releases those lines again",
-)
 def test_new_lines_releasing_a_held_replacement_supersede_it() -> None:
     """The hold on S-2 cleared without a regate (as when the held claim of an earlier month it
     waited for is withdrawn by a void); new lines then release the month's replacement."""
@@ -253,3 +246,17 @@ def test_new_lines_releasing_a_held_replacement_supersede_it() -> None:
 
     assert verdict.replaces == "C-sent" and verdict.service_ids == ("S-1", "S-2", "S-3")
     assert after.claims["C-held"].status == "superseded"
+
+
+def test_under_rules_3_the_held_replacement_stays_held_as_it_was_recorded() -> None:
+    """Replay is a contract: runs recorded under rules 3 keep the held claim (and the regate
+    that billed its lines again); rules 4 supersedes it (the test above)."""
+    signed = service(service_id="S-2", date=date(2026, 11, 25))
+    state = with_services(_held_replacement(service(service_id="S-3", date=date(2026, 11, 26))))
+    state = with_services(state, signed).model_copy(update={"rules": 3})
+
+    verdict = released(state)
+    after = fold(released_events(verdict, "C-new", NOW), state)
+
+    assert verdict.replaces == "C-sent" and verdict.supersedes is None
+    assert after.claims["C-held"].status == "held"

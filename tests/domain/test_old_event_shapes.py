@@ -66,7 +66,7 @@ def test_a_held_claim_and_a_request_from_before_read_with_defaults():
 
 def test_a_snapshot_from_before_reads_under_the_current_rules_with_empty_attendance():
     state = Episode.model_validate({"episode_id": "ep-1", "status": "referred"})
-    assert state.rules == CURRENT_RULES == 3
+    assert state.rules == CURRENT_RULES == 4
     assert state.attendance == {} and state.voided_services == {}
     pending = PendingRequest.model_validate(
         {"trace_number": "SD-1", "purpose": "initial", "decision_due": "2026-12-02T10:00:00Z"}
