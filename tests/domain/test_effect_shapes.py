@@ -21,26 +21,11 @@ from domain.effects import (
     SubmitRequest,
     effect_from,
 )
+from tests.support.effect_payloads import ATTENDANCE_SUMMARY_JSON
 
 EFFECT: TypeAdapter[Effect] = TypeAdapter(Effect)
 
-SUMMARY_JSON: dict[str, Any] = {
-    "first": "2026-11-23",
-    "last": "2026-12-04",
-    "days_attended": 3,
-    "sessions_attended": 3,
-    "hours_attended": "8.00",
-    "no_shows": ["2026-11-25"],
-    "late_cancels": [],
-    "excused": 1,
-    "schedule": None,
-    "level": "2.1",
-    "weeks_below": [],
-    "authorization_number": "AUTH-1",
-    "units_used": 2,
-    "units_approved": 20,
-    "unit_type": "days",
-}
+SUMMARY_JSON: dict[str, Any] = ATTENDANCE_SUMMARY_JSON
 CLAIM_JSON: dict[str, Any] = {"claimId": "C-1", "lines": [{"code": "S9480", "units": 1}]}
 
 # As earlier releases wrote them (Effect(kind, key, detail, attempt).model_dump(mode="json")).

@@ -23,6 +23,7 @@ from activities.episode import (
 from activities.ports import Message, Notification, OutboundClaim
 from domain.effects import Effect, SubmitRequest
 from domain.state import Episode
+from tests.support.effect_payloads import ATTENDANCE_SUMMARY_JSON
 from tests.support.scenario import Scenario
 from workflows.effects import activity_call
 from workflows.models import EpisodeInput
@@ -31,23 +32,7 @@ from workflows.temporal import DATA_CONVERTER
 TRACE = "SD-B51863FA4D-1"
 IDS = {"episode_id": "ep-effects", "payer_id": "acme-medicaid"}
 SERVICES = ["S9480", "90853", "0905"]
-SUMMARY: dict[str, Any] = {
-    "first": "2026-11-23",
-    "last": "2026-12-04",
-    "days_attended": 3,
-    "sessions_attended": 3,
-    "hours_attended": "8.00",
-    "no_shows": ["2026-11-25"],
-    "late_cancels": [],
-    "excused": 1,
-    "schedule": None,
-    "level": "2.1",
-    "weeks_below": [],
-    "authorization_number": "AUTH-1",
-    "units_used": 2,
-    "units_approved": 20,
-    "unit_type": "days",
-}
+SUMMARY: dict[str, Any] = ATTENDANCE_SUMMARY_JSON
 
 
 def payload(purpose: str, **tail: Any) -> dict[str, Any]:
