@@ -214,6 +214,43 @@ def get_episode_calls(request: Request) -> EpisodeCalls:
     )
 
 
+def _read_model(request: Request) -> ReadModel:
+    return get_deps(request).read_model
+
+
+def _clock(request: Request) -> Callable[[], datetime]:
+    return get_deps(request).clock
+
+
+def _metrics(request: Request) -> Metrics:
+    return get_deps(request).metrics
+
+
+def _directory(request: Request) -> PayerDirectory:
+    return get_deps(request).directory()
+
+
+def _users(request: Request) -> UserStore | None:
+    return get_deps(request).users
+
+
+def _notes(request: Request) -> SqlNotes | None:
+    return get_deps(request).notes
+
+
+def _attachments(request: Request) -> SqlAttachments | None:
+    return get_deps(request).attachments
+
+
+# The whole bag, for routes that hand it on (the delivery processor, the console pages).
 Deps = Annotated[ApiDeps, Depends(get_deps)]
 SettingsDep = Annotated[Settings, Depends(request_settings)]
 Workflows = Annotated[EpisodeCalls, Depends(get_episode_calls)]
+# One dependency each, for routes that need one or two parts: the signature says which.
+ReadModelDep = Annotated[ReadModel, Depends(_read_model)]
+ClockDep = Annotated[Callable[[], datetime], Depends(_clock)]
+MetricsDep = Annotated[Metrics, Depends(_metrics)]
+DirectoryDep = Annotated[PayerDirectory, Depends(_directory)]
+UsersDep = Annotated[UserStore | None, Depends(_users)]
+NotesDep = Annotated[SqlNotes | None, Depends(_notes)]
+AttachmentsDep = Annotated[SqlAttachments | None, Depends(_attachments)]

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 
 from api.auth import BillingUser
-from api.deps import Deps, Workflows
+from api.deps import MetricsDep, Workflows
 from api.problems import ApiProblem, ProblemItem, problem_responses
 from api.routes.episodes import EpisodeId
 from api.schemas import (
@@ -91,7 +91,7 @@ async def release_claim(
     episode_id: EpisodeId,
     body: ClaimRequest,
     user: BillingUser,
-    deps: Deps,
+    metrics: MetricsDep,
     workflows: Workflows,
     request: Request,
     response: Response,
@@ -101,7 +101,7 @@ async def release_claim(
     result: ClaimResult = await workflows.act(
         episode_id, update, body.command(), update_id=update_id
     )
-    deps.metrics.inc("stepdown_claims_total", status=result.status)
+    metrics.inc("stepdown_claims_total", status=result.status)
     request.state.outcome = result.status
     if result.status == "released" and result.claim is not None:
         return ReleasedClaim(claim_id=result.claim_id, claim=result.claim, dropped=result.dropped)

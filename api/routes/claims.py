@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from activities.claims_batches import ClaimBatcher, ClaimsNotConfigured
 from api.auth import BillingUser, User, allow
-from api.deps import Deps, blocking
+from api.deps import ClockDep, Deps, blocking
 from api.problems import ApiProblem, problem_responses
 from store.claims import BatchStateConflict, ClaimBatch, OutboxEntry, OutboxStatus, UnknownBatch
 
@@ -155,12 +155,12 @@ async def batch_x12(batch_id: BatchId, user: BillingOrOpsUser, claims: Batcher) 
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def acknowledge(
-    batch_id: BatchId, body: Acknowledgement, user: BillingUser, claims: Batcher, deps: Deps,
+    batch_id: BatchId, body: Acknowledgement, user: BillingUser, claims: Batcher, clock: ClockDep,
     request: Request,
 ) -> ClaimBatch:  # fmt: skip
     try:
         batch = await blocking(
-            claims.batches.acknowledge, batch_id, body.accepted, deps.clock(), body.error
+            claims.batches.acknowledge, batch_id, body.accepted, clock(), body.error
         )
     except UnknownBatch as err:
         raise unknown(batch_id) from err

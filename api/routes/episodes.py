@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from api import opening
 from api.auth import IntakeOrOpsUser, IntakeUser, OpsUser, ReaderUser
 from api.bounds import OUT_OF_RANGE, in_range
-from api.deps import Deps, Workflows, blocking
+from api.deps import Deps, ReadModelDep, Workflows, blocking
 from api.payer_check import payer_problems
 from api.problems import ApiProblem, ProblemItem, problem_responses
 from api.schemas import EpisodePage, IntakeRequest
@@ -91,7 +91,7 @@ async def get_episode(episode_id: EpisodeId, user: ReaderUser, workflows: Workfl
 )
 async def list_episodes(
     user: IntakeOrOpsUser,
-    deps: Deps,
+    read_model: ReadModelDep,
     state: EpisodeStateName | None = None,
     payer_id: Annotated[str | None, Query(max_length=64)] = None,
     due_before: Annotated[
@@ -110,9 +110,7 @@ async def list_episodes(
             detail=f"query parameter due_before: {OUT_OF_RANGE}", parameter="due_before"
         )
         raise ApiProblem(422, "invalid_input", f"due_before {OUT_OF_RANGE}", errors=[item])
-    page, after = await blocking(
-        deps.read_model.list_episodes, state, payer_id, due, limit, cursor, q
-    )
+    page, after = await blocking(read_model.list_episodes, state, payer_id, due, limit, cursor, q)
     return EpisodePage(episodes=page, next_cursor=after)
 
 
@@ -136,13 +134,13 @@ class PatientSearch(BaseModel):
     responses=problem_responses(401, 403, 422, 503),
 )
 async def search_episodes(
-    body: PatientSearch, user: OpsUser, deps: Deps, request: Request
+    body: PatientSearch, user: OpsUser, read_model: ReadModelDep, request: Request
 ) -> list[EpisodeSummary]:
     if body.member_id is None and body.patient_name is None:
         items = [ProblemItem(detail="give member_id or patient_name", pointer="#/")]
         raise ApiProblem(422, "invalid_input", "give member_id, patient_name or both", errors=items)
-    found = await blocking(deps.read_model.episodes_for_patient, body.member_id, body.patient_name)
-    summaries = [await blocking(deps.read_model.summary, episode_id) for episode_id in found]
+    found = await blocking(read_model.episodes_for_patient, body.member_id, body.patient_name)
+    summaries = [await blocking(read_model.summary, episode_id) for episode_id in found]
     request.state.outcome = f"found {len(found)}"
     return [summary for summary in summaries if summary is not None]
 
@@ -156,13 +154,13 @@ async def search_episodes(
 async def list_events(
     episode_id: EpisodeId,
     user: OpsUser,
-    deps: Deps,
+    read_model: ReadModelDep,
     after: Annotated[int, Query(ge=0, description="the last seq already seen")] = 0,
 ) -> list[StoredEvent]:
     # The event store alone answers: not Temporal, whose retention drops closed runs, and
     # not the derived summary, which `stepdown db rebuild` may be rewriting.
-    events = await blocking(deps.read_model.events, episode_id, after)
-    if not events and await blocking(deps.read_model.last_seq, episode_id) == 0:
+    events = await blocking(read_model.events, episode_id, after)
+    if not events and await blocking(read_model.last_seq, episode_id) == 0:
         detail = (
             f"the event store has no episode {episode_id}; an episode shows here once its "
             "first events are projected, so retry shortly after opening it"

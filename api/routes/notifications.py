@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel
 
 from api.auth import CurrentUser
-from api.deps import Deps, blocking
+from api.deps import ClockDep, Deps, blocking
 from api.problems import ApiProblem, problem_responses
 from store.sql_notifications import SqlNotifications, StoredNotification
 
@@ -57,9 +57,13 @@ async def list_notifications(
     responses=problem_responses(401, 404, 422),
 )
 async def mark_read(
-    notification_id: NotificationId, user: CurrentUser, notes: Notes, deps: Deps, request: Request
+    notification_id: NotificationId,
+    user: CurrentUser,
+    notes: Notes,
+    clock: ClockDep,
+    request: Request,
 ) -> Marked:
-    done = await blocking(notes.mark_read, notification_id, user.role, user.actor, deps.clock())
+    done = await blocking(notes.mark_read, notification_id, user.role, user.actor, clock())
     if not done:
         raise ApiProblem(
             404,
@@ -76,5 +80,5 @@ async def mark_read(
     summary="Mark every unread notification of your role read",
     responses=problem_responses(401),
 )
-async def mark_all_read(user: CurrentUser, notes: Notes, deps: Deps) -> Marked:
-    return Marked(marked=await blocking(notes.mark_all_read, user.role, user.actor, deps.clock()))
+async def mark_all_read(user: CurrentUser, notes: Notes, clock: ClockDep) -> Marked:
+    return Marked(marked=await blocking(notes.mark_all_read, user.role, user.actor, clock()))

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from api.auth import OpsUser
-from api.deps import ApiDeps, Deps, HealthCheck, blocking
+from api.deps import ApiDeps, Deps, HealthCheck, MetricsDep, blocking
 from api.metrics import CONTENT_TYPE_PLAIN_0_0_4
 from api.problems import PROBLEM_JSON, ApiProblem, ProblemItem, problem_body, problem_responses
 from api.schemas import Health
@@ -103,5 +103,5 @@ async def _check(check: HealthCheck) -> str:
     summary="Prometheus text format: requests, webhook outcomes, claim outcomes",
     response_class=PlainTextResponse,
 )
-async def metrics(deps: Deps) -> PlainTextResponse:
-    return PlainTextResponse(deps.metrics.render(), media_type=CONTENT_TYPE_PLAIN_0_0_4)
+async def metrics(metrics: MetricsDep) -> PlainTextResponse:
+    return PlainTextResponse(metrics.render(), media_type=CONTENT_TYPE_PLAIN_0_0_4)

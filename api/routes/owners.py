@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from api.auth import OpsUser
-from api.deps import Deps, blocking
+from api.deps import ClockDep, ReadModelDep, UsersDep, blocking
 from api.problems import ApiProblem, ProblemItem, problem_responses
 from api.routes.episodes import EpisodeId
 from api.schemas import Body
@@ -63,17 +63,20 @@ def person_for(users: UserStore, username: str) -> UserRecord:
     responses=problem_responses(401, 403, 404, 422, 503),
 )
 async def assign_owner(
-    episode_id: EpisodeId, body: OwnerRequest, user: OpsUser, deps: Deps, request: Request
+    episode_id: EpisodeId,
+    body: OwnerRequest,
+    user: OpsUser,
+    users: UsersDep,
+    read_model: ReadModelDep,
+    clock: ClockDep,
+    request: Request,
 ) -> OwnerView:
     request.state.episode_id = episode_id
-    users = deps.users
     if users is None:
         raise ApiProblem(503, "unavailable", "the users store is not configured")
-    if await blocking(deps.read_model.summary, episode_id) is None:
+    if await blocking(read_model.summary, episode_id) is None:
         raise ApiProblem(404, "not_found", f"the read model has no episode {episode_id}")
     record = await blocking(person_for, users, body.username) if body.username else None
-    await blocking(
-        users.assign, episode_id, record.id if record else None, user.actor, deps.clock()
-    )
+    await blocking(users.assign, episode_id, record.id if record else None, user.actor, clock())
     request.state.outcome = "assigned" if record else "unassigned"
     return OwnerView(episode_id=episode_id, owner=owner_of(record))

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request, Response
 
 from api.auth import User, allow
-from api.deps import Deps, blocking
+from api.deps import ClockDep, DirectoryDep, blocking
 from api.problems import ApiProblem, problem_responses
 from store.payers import PAYER_ID_PATTERN, PayerEntry, PayerSettings
 
@@ -23,8 +23,8 @@ PayerId = Annotated[str, Path(pattern=PAYER_ID_PATTERN, examples=["acme-medicaid
     summary="Every payer in the directory, by id (admin)",
     responses=problem_responses(401, 403, 503),
 )
-async def list_payers(user: AdminUser, deps: Deps) -> list[PayerEntry]:
-    return await blocking(deps.directory().list)
+async def list_payers(user: AdminUser, directory: DirectoryDep) -> list[PayerEntry]:
+    return await blocking(directory.list)
 
 
 @router.get(
@@ -33,8 +33,8 @@ async def list_payers(user: AdminUser, deps: Deps) -> list[PayerEntry]:
     summary="One payer's settings (admin)",
     responses=problem_responses(401, 403, 404, 422, 503),
 )
-async def show_payer(payer_id: PayerId, user: AdminUser, deps: Deps) -> PayerEntry:
-    entry = await blocking(deps.directory().get, payer_id)
+async def show_payer(payer_id: PayerId, user: AdminUser, directory: DirectoryDep) -> PayerEntry:
+    entry = await blocking(directory.get, payer_id)
     if entry is None:
         detail = f"payer {payer_id} is not in the directory; PUT /payers/{payer_id} registers it"
         raise ApiProblem(404, "not_found", detail)
@@ -60,11 +60,12 @@ async def set_payer(
     payer_id: PayerId,
     body: PayerSettings,
     user: AdminUser,
-    deps: Deps,
+    clock: ClockDep,
+    directory: DirectoryDep,
     request: Request,
     response: Response,
 ) -> PayerEntry:
-    entry, created = await blocking(deps.directory().put, payer_id, body, deps.clock())
+    entry, created = await blocking(directory.put, payer_id, body, clock())
     response.status_code = 201 if created else 200
     request.state.outcome = "created" if created else "replaced"
     return entry

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from api.auth import OpsUser
-from api.deps import Deps, blocking
+from api.deps import ReadModelDep, blocking
 from api.problems import problem_responses
 from api.reports import as_csv, period
 from domain.report import REPORT_EVENTS, SummaryReport, summary_report
@@ -35,12 +35,12 @@ CSV = "text/csv"
 async def summary(
     request: Request,
     user: OpsUser,
-    deps: Deps,
+    read_model: ReadModelDep,
     start: Annotated[date, Query(alias="from", description="first day, e.g. 2026-11-01")],
     end: Annotated[date, Query(alias="to", description="last day, e.g. 2026-11-30")],
 ) -> SummaryReport | Response:
     first, after = period(start, end)
-    rows = await blocking(deps.read_model.payer_events, first, after, REPORT_EVENTS)
+    rows = await blocking(read_model.payer_events, first, after, REPORT_EVENTS)
     report = summary_report(rows, first, after)
     if CSV in request.headers.get("accept", ""):
         name = f"stepdown-summary-{start}-{end}.csv"
