@@ -17,7 +17,12 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from workflows.temporal import DATA_CONVERTER, SEARCH_ATTRIBUTES, register_search_attributes
+from workflows.temporal import (
+    DATA_CONVERTER,
+    EAGER_ACTIVITIES,
+    SEARCH_ATTRIBUTES,
+    register_search_attributes,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.prefix, "bin")
@@ -89,6 +94,8 @@ async def start_dev_server(workdir: Path, sqlite: bool) -> DevServer:
     args = [str(BIN / "temporal"), "server", "start-dev", "--headless", "--ip", "127.0.0.1"]
     args += ["--port", str(port), "--http-port", str(free_port())]
     args += ["--metrics-port", str(free_port()), "--log-level", "error"]
+    # Eager activity execution, as `stepdown dev` and the cluster run it (devstack/stack.py).
+    args += ["--dynamic-config-value", f"{EAGER_ACTIVITIES}=true"]
     for key in SEARCH_ATTRIBUTES:
         args += ["--search-attribute", f"{key.name}={_sa_type(key.indexed_value_type.name)}"]
     if sqlite:

@@ -24,7 +24,7 @@ from devstack.health import http_ok, temporal_ready, wait_until, worker_polling
 from devstack.pas_keys import dev_pas_key, simulator_clients_env
 from devstack.seed import bill, seed, seed_payers
 from settings import Settings
-from workflows.temporal import SEARCH_ATTRIBUTES
+from workflows.temporal import EAGER_ACTIVITIES, SEARCH_ATTRIBUTES
 
 
 class Stop(BaseException):
@@ -145,6 +145,10 @@ class DevStack:
         argv = [temporal_binary(), "server", "start-dev", "--db-filename", str(s.temporal_db())]
         argv += ["--ip", host, "--port", str(port), "--ui-port", str(s.devstack.temporal_ui_port)]
         argv += ["--log-level", "error", "--ui-disable-news-fetch"]
+        # An activity the workflow starts goes back with the workflow task's answer to the
+        # worker that started it, without a round through matching (as in the cluster:
+        # deploy/k8s/temporal-values.yaml).
+        argv += ["--dynamic-config-value", f"{EAGER_ACTIVITIES}=true"]
         # The UI decodes histories through the API's codec endpoint (dev key only).
         argv += ["--ui-codec-endpoint", f"{s.public_api_url()}/codec"]
         for key in SEARCH_ATTRIBUTES:

@@ -40,6 +40,10 @@ EpisodeState = SearchAttributeKey.for_keyword("EpisodeState")
 PayerId = SearchAttributeKey.for_keyword("PayerId")
 NextDeadline = SearchAttributeKey.for_datetime("NextDeadline")
 AuthorizationEnd = SearchAttributeKey.for_datetime("AuthorizationEnd")
+# The server setting that hands an activity a workflow starts straight back to the worker
+# that started it, with the workflow task's answer (set by `stepdown dev`, the bench and the
+# cluster's Helm values): one round through matching less per activity.
+EAGER_ACTIVITIES = "system.enableActivityEagerExecution"
 SEARCH_ATTRIBUTES: tuple[SearchAttributeKey[Any], ...] = (
     EpisodeState,
     PayerId,

@@ -13,9 +13,12 @@ import typer
 import yaml
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
+from rich.console import Console
 
 from cli import app
+from devstack.stack import DevStack
 from settings import Settings, env_names, hash_token
+from workflows.temporal import EAGER_ACTIVITIES
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 K8S = DEPLOY / "k8s"
@@ -261,3 +264,14 @@ def test_env_example_names_every_variable_compose_needs():
     documented = {line.split("=", 1)[0] for line in example.splitlines() if "=" in line}
 
     assert needed <= documented, needed - documented
+
+
+def test_the_cluster_and_the_dev_stack_run_activities_eagerly(tmp_path: Path) -> None:
+    """The decision path was measured with eager activity execution (docs/benchmarks.md):
+    the cluster's Helm values and `stepdown dev`'s server both switch it on."""
+    values = yaml.safe_load(HELM_VALUES.read_text())
+    assert values["server"]["dynamicConfig"][EAGER_ACTIVITIES] == [{"value": True}]
+    stack = DevStack(Settings(STEPDOWN_DEV="1", STEPDOWN_DATA_DIR=str(tmp_path)), Console())
+    argv = stack._temporal_argv()
+    at = argv.index("--dynamic-config-value")
+    assert argv[at + 1] == f"{EAGER_ACTIVITIES}=true"
