@@ -12,6 +12,7 @@ from typing import Any, Literal
 from api.deps import ApiDeps, blocking
 from api.episode_calls import EpisodeCalls
 from api.problems import ApiProblem, ProblemItem, rejected_problem
+from api.schemas import EpisodeOutcome
 from domain.commands import ApplyPayerDecision
 from domain.errors import Rejected
 from domain.model import PayerDecision
@@ -79,13 +80,8 @@ def accepted(
 def outcome_of(view: EpisodeView) -> dict[str, Any]:
     """What a payer hears of the episode its decision reached: its state and version, and the
     authorization in force — facts the payer itself sent, so the answer carries no PHI. A
-    caller learns the outcome without a second request (api.schemas.EpisodeOutcome)."""
-    authorization = view.authorization
-    return {
-        "state": view.state,
-        "version": view.version,
-        "authorization": None if authorization is None else authorization.model_dump(mode="json"),
-    }
+    caller learns the outcome without a second request."""
+    return EpisodeOutcome.model_validate(view, from_attributes=True).model_dump(mode="json")
 
 
 def refused(problem: ApiProblem, outcome: str) -> Answer:

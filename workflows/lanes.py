@@ -66,7 +66,6 @@ class EffectLanes:
         # done when that projection is confirmed. A resend (after a rejected batch) requeues
         # and stays an activity.
         self._claims_with_projection = claims_with_projection
-        self._riding: dict[str, int] = {}
         self._projected_upto = projected_upto
         self._on_failure = on_failure
         self._timeout = activity_timeout
@@ -135,9 +134,12 @@ class EffectLanes:
         try:
             await handle
             self._projected_upto = max(self._projected_upto, upto)
-            for riding in [i for i, seq in self._riding.items() if seq <= upto]:
-                del self._riding[riding]
-                self._inflight.pop(riding, None)
+            for done in [
+                p.id
+                for p in self._inflight.values()
+                if p.seq <= upto and self._rides_on_projection(p)
+            ]:
+                del self._inflight[done]
         except ActivityError as err:
             # Only a bug makes the projection fail for good; the next batch carries it again.
             workflow.logger.error("projection up to %s failed: %s", upto, _reason(err))
@@ -152,7 +154,6 @@ class EffectLanes:
         if self._rides_on_projection(pending):
             if pending.seq > self._projected_upto:
                 self._inflight[pending.id] = pending
-                self._riding[pending.id] = pending.seq
             return
         fn, arg = activity_call(state, pending.effect)
         handle = workflow.start_activity_method(fn, arg, **self._options(fn.__name__))
